@@ -1,0 +1,160 @@
+//! Backends make a standard venv (PEP 405) with pip inside and install requirements into it:
+//! uv when found (`COVE_UV`, then PATH), else the base interpreter's venv and pip (SPEC §8).
+//! Installer output goes to stderr (or the build log when quiet), never to stdout.
+
+mod pip;
+mod uv;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::error::{Error, Result};
+use crate::interpreter::Interpreter;
+use crate::manifest::Index;
+use crate::settings::{BackendChoice, Settings};
+
+pub use pip::Pip;
+pub use uv::Uv;
+
+/// What to install.
+pub struct Install<'a> {
+    pub requirements: &'a [String],
+    pub index: &'a Index,
+    pub offline: bool,
+}
+
+pub trait Backend {
+    fn name(&self) -> &'static str;
+    /// Create an empty venv at `env` on `base`.
+    fn create(&self, base: &Interpreter, env: &Path, out: &Output) -> Result<()>;
+    /// Install pip and the requirements into the venv at `env`.
+    fn install(&self, base: &Interpreter, env: &Path, what: &Install, out: &Output) -> Result<()>;
+    /// Install the folder `project` in editable mode (PEP 660), without its dependencies.
+    fn install_editable(&self, env: &Path, project: &Path, what: &Install, out: &Output) -> Result<()>;
+}
+
+/// The backend the settings choose.
+pub fn select(settings: &Settings) -> Result<Box<dyn Backend>> {
+    match settings.backend {
+        BackendChoice::Pip => Ok(Box::new(Pip)),
+        BackendChoice::Uv => match find_uv() {
+            Some(uv) => Ok(Box::new(Uv { exe: uv })),
+            None => Err(Error::other("backend \"uv\" was asked for but uv is not installed")
+                .with_hint("install uv (`pip install uv`), set COVE_UV to its path, or use `--backend pip`")),
+        },
+        BackendChoice::Auto => Ok(match find_uv() {
+            Some(uv) => Box::new(Uv { exe: uv }),
+            None => Box::new(Pip),
+        }),
+    }
+}
+
+/// uv: `COVE_UV`, then PATH.
+pub fn find_uv() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("COVE_UV").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join("uv")).find(|p| crate::interpreter::is_executable(p))
+}
+
+/// Where installer output goes: the user's stderr, or the log file when quiet.
+pub struct Output {
+    pub log: PathBuf,
+    pub quiet: bool,
+}
+
+impl Output {
+    fn stdio(&self) -> Result<(Stdio, Stdio)> {
+        if self.quiet {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.log)
+                .map_err(|e| Error::io("write log", &self.log, e))?;
+            let g = f.try_clone().map_err(|e| Error::io("write log", &self.log, e))?;
+            Ok((Stdio::from(f), Stdio::from(g)))
+        } else {
+            use std::os::fd::AsFd;
+            let err = std::io::stderr().as_fd().try_clone_to_owned().map_err(|e| Error::io("use", "stderr", e))?;
+            let err2 = err.try_clone().map_err(|e| Error::io("use", "stderr", e))?;
+            Ok((Stdio::from(err), Stdio::from(err2)))
+        }
+    }
+
+    /// Run `cmd` with its output sent here; fail with the installer's status.
+    pub fn run(&self, mut cmd: Command, what: &str) -> Result<()> {
+        let (o, e) = self.stdio()?;
+        cmd.stdin(Stdio::null()).stdout(o).stderr(e);
+        for var in ["VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "CONDA_PREFIX", "__PYVENV_LAUNCHER__"] {
+            cmd.env_remove(var);
+        }
+        let program = PathBuf::from(cmd.get_program());
+        let status = cmd.status().map_err(|source| Error::Spawn { program, source })?;
+        if status.success() {
+            return Ok(());
+        }
+        if self.quiet {
+            if let Ok(text) = std::fs::read_to_string(&self.log) {
+                eprint!("{text}");
+            }
+        }
+        let status = match status.code() {
+            Some(c) => format!("exit status {c}"),
+            None => "killed by a signal".into(),
+        };
+        Err(Error::Install { what: what.to_string(), status, log: self.quiet.then(|| self.log.clone()) })
+    }
+}
+
+/// Index options in pip's spelling (uv accepts the same).
+pub fn index_args(index: &Index, offline: bool, pip_style: bool) -> Vec<String> {
+    let mut a = Vec::new();
+    if let Some(url) = &index.url {
+        a.extend(["--index-url".to_string(), url.clone()]);
+    }
+    for url in &index.extra_urls {
+        a.extend(["--extra-index-url".to_string(), url.clone()]);
+    }
+    for link in &index.find_links {
+        a.extend(["--find-links".to_string(), link.clone()]);
+    }
+    if index.no_index || (offline && pip_style) {
+        a.push("--no-index".into());
+    }
+    if offline && !pip_style {
+        a.push("--offline".into());
+    }
+    a
+}
+
+/// pip's own wheel as shipped with the interpreter (`ensurepip`), so a venv gets pip without
+/// ensurepip's slow subprocess and without the network.
+pub fn bundled_pip(base: &Interpreter) -> Option<PathBuf> {
+    let prefix = base.path.parent()?.parent()?;
+    let v = &base.facts.python_version;
+    let dirs = [
+        prefix.join(format!("lib/python{v}/ensurepip/_bundled")),
+        PathBuf::from(format!("/usr/lib/python{v}/ensurepip/_bundled")),
+        PathBuf::from("/usr/share/python-wheels"),
+    ];
+    dirs.iter().find_map(|d| {
+        let mut wheels: Vec<PathBuf> = std::fs::read_dir(d)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name().is_some_and(|n| {
+                    let n = n.to_string_lossy();
+                    n.starts_with("pip-") && n.ends_with(".whl")
+                })
+            })
+            .collect();
+        wheels.sort();
+        wheels.pop()
+    })
+}
+
+pub fn env_python(env: &Path) -> PathBuf {
+    env.join("bin").join("python")
+}

@@ -1,0 +1,52 @@
+//! The uv backend: `uv venv` then `uv pip install` (pip itself from the interpreter's bundled
+//! wheel, or `--seed` when it ships none).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{Backend, Install, Output, bundled_pip, env_python, index_args};
+use crate::error::Result;
+use crate::interpreter::Interpreter;
+
+pub struct Uv {
+    pub exe: PathBuf,
+}
+
+impl Backend for Uv {
+    fn name(&self) -> &'static str {
+        "uv"
+    }
+
+    fn create(&self, base: &Interpreter, env: &Path, out: &Output) -> Result<()> {
+        let mut cmd = Command::new(&self.exe);
+        cmd.args(["venv", "--no-project", "--no-config", "--quiet", "--python"]).arg(&base.path);
+        if bundled_pip(base).is_none() {
+            cmd.arg("--seed");
+        }
+        cmd.arg(env);
+        out.run(cmd, "the virtual environment")
+    }
+
+    fn install(&self, base: &Interpreter, env: &Path, what: &Install, out: &Output) -> Result<()> {
+        let pip = bundled_pip(base);
+        if what.requirements.is_empty() && pip.is_none() {
+            return Ok(());
+        }
+        let mut cmd = Command::new(&self.exe);
+        cmd.args(["pip", "install", "--no-config", "--python"]).arg(env_python(env));
+        cmd.args(index_args(what.index, what.offline, false));
+        if let Some(p) = pip {
+            cmd.arg(p);
+        }
+        cmd.args(what.requirements);
+        out.run(cmd, "the requirements")
+    }
+
+    fn install_editable(&self, env: &Path, project: &Path, what: &Install, out: &Output) -> Result<()> {
+        let mut cmd = Command::new(&self.exe);
+        cmd.args(["pip", "install", "--no-config", "--no-deps", "--python"]).arg(env_python(env));
+        cmd.args(index_args(what.index, what.offline, false));
+        cmd.arg("-e").arg(project);
+        out.run(cmd, "the project (editable)")
+    }
+}

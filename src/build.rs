@@ -1,0 +1,98 @@
+//! Build an environment on a cache miss, so that it is never seen half-built (SPEC §3).
+//!
+//! Under the key's lock: re-check, remove any leftover of a killed build, create the venv,
+//! install, write `cove-env.json`, and write the ready marker last. A failed install removes
+//! the folder. Any number of processes asking for one key build it once; the rest wait.
+
+use std::time::Instant;
+
+use crate::backend::{self, Install, Output};
+use crate::cache::{self, Cache};
+use crate::error::Result;
+use crate::resolve::Plan;
+use crate::settings::Settings;
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Options {
+    /// Rebuild even when ready (`cove sync --refresh`).
+    pub refresh: bool,
+    /// Ask on a terminal when the manifest is untrusted.
+    pub prompt: bool,
+}
+
+/// What `ensure` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    AlreadyReady,
+    Built,
+}
+
+/// Make sure the plan's environment is ready, building it if needed.
+pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome> {
+    crate::trust::require(&plan.manifest, settings, opts.prompt)?;
+    let cache = Cache::new(&settings.cache_dir);
+    if !opts.refresh && cache.is_ready(&plan.key.hex) {
+        return Ok(Outcome::AlreadyReady);
+    }
+    cache.prepare()?;
+    let what = format!("environment {}", plan.key.short());
+    let _guard = crate::lock::exclusive(&cache.lock_path(&plan.key.hex), &what, settings.quiet)?;
+    if !opts.refresh && cache.is_ready(&plan.key.hex) {
+        return Ok(Outcome::AlreadyReady);
+    }
+    build_locked(plan, settings, &cache)?;
+    Ok(Outcome::Built)
+}
+
+fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
+    let env = &plan.env_dir;
+    crate::fsx::remove_tree(env)?;
+    crate::fsx::create_private_dir(&cache.envs_dir())?;
+    let log = cache.log_path(&plan.key.hex);
+    crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
+    let _ = std::fs::remove_file(&log);
+    let backend = backend::select(settings)?;
+    let started = Instant::now();
+    let interp = plan.interpreter();
+    if !settings.quiet {
+        eprintln!(
+            "cove: building environment {} ({}, {} requirement{}) with {}",
+            plan.key.short(),
+            interp.describe(),
+            plan.manifest.requirements.len(),
+            if plan.manifest.requirements.len() == 1 { "" } else { "s" },
+            backend.name()
+        );
+    }
+    let out = Output { log, quiet: settings.quiet };
+    let requirements: Vec<String> = plan.manifest.requirements.iter().map(|r| r.canonical.clone()).collect();
+    let install = Install { requirements: &requirements, index: &plan.manifest.index, offline: settings.offline };
+    let result = backend
+        .create(interp, env, &out)
+        .and_then(|()| backend.install(interp, env, &install, &out))
+        .and_then(|()| write_info(plan, backend.name()));
+    if let Err(e) = result {
+        let _ = crate::fsx::remove_tree(env);
+        return Err(e);
+    }
+    crate::fsx::write_atomic(&env.join(cache::READY), b"")?;
+    crate::shims::link_env_scripts(settings, env);
+    if !settings.quiet {
+        eprintln!("cove: built environment {} in {:.1}s", plan.key.short(), started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+fn write_info(plan: &Plan, backend: &str) -> Result<()> {
+    let info = serde_json::json!({
+        "key": plan.key.hex,
+        "canonical": plan.key.canonical,
+        "python": plan.interpreter().path,
+        "python_version": plan.interpreter().facts.python_full_version,
+        "requirements": plan.manifest.requirements.len(),
+        "manifest": plan.manifest.path,
+        "backend": backend,
+        "created": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+    });
+    crate::fsx::write_atomic(&plan.env_dir.join(cache::INFO), info.to_string().as_bytes())
+}

@@ -1,0 +1,25 @@
+//! `cove run CMD [ARG…]`: run any command inside the project's environment (or a PEP 723
+//! script's, for `cove run script.py`).
+
+use std::ffi::OsString;
+
+use crate::error::Result;
+use crate::interpreter::Finder;
+use crate::settings::Settings;
+
+pub fn run(settings: &Settings, command: Vec<OsString>) -> Result<()> {
+    let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
+    let is_script = std::path::Path::new(&command[0]).extension().is_some_and(|e| e == "py");
+    let script = if is_script { crate::manifest::script::from_args(&command) } else { None };
+    let project = match script {
+        Some(p) => p,
+        None => crate::resolve::require_project()?,
+    };
+    let plan = crate::resolve::plan(project, settings, &finder)?;
+    crate::build::ensure(&plan, settings, crate::build::Options { prompt: true, ..Default::default() })?;
+    let mut command = command;
+    if is_script && plan.project.kind == crate::project::Kind::Script {
+        command.insert(0, "python".into());
+    }
+    match crate::exec::command_in_env(&plan.env_dir, &command)? {}
+}

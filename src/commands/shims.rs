@@ -1,0 +1,10 @@
+//! `cove shims [--rebuild]`: create the shims folder if missing and print its path.
+
+use crate::error::Result;
+use crate::settings::Settings;
+
+pub fn run(settings: &Settings, rebuild: bool) -> Result<()> {
+    let dir = if rebuild { crate::shims::rebuild(settings)? } else { crate::shims::ensure(settings)? };
+    super::out(&format!("{}\n", dir.display()));
+    Ok(())
+}

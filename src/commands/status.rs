@@ -1,0 +1,68 @@
+//! `cove status [--json]`: project, manifest, trust, interpreter, key, canonical text,
+//! environment path and state.
+
+use serde_json::{Value, json};
+
+use crate::cache::Cache;
+use crate::error::Result;
+use crate::interpreter::Finder;
+use crate::settings::Settings;
+
+pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
+    let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
+    let Some(project) = crate::resolve::current_project()? else {
+        if as_json {
+            let v = json!({
+                "project": Value::Null, "manifest": Value::Null, "trusted": false, "python": Value::Null,
+                "python_version": Value::Null, "key": Value::Null, "canonical": Value::Null, "env": Value::Null,
+                "state": Value::Null, "lock": Value::Null, "installs_project": false,
+            });
+            super::out(&format!("{v:#}\n"));
+        } else {
+            super::out("no project here (no cove.toml, pyproject.toml or requirements.txt in this folder or above)\n");
+        }
+        return Ok(());
+    };
+    let reason = project.kind.reason();
+    let plan = crate::resolve::plan(project, settings, &finder)?;
+    let trusted = crate::trust::is_trusted(&plan.manifest, settings);
+    let state = Cache::new(&settings.cache_dir).state(&plan.key.hex);
+    let interp = plan.interpreter();
+    if as_json {
+        let v = json!({
+            "project": plan.project.dir,
+            "manifest": plan.manifest.path,
+            "manifest_reason": reason,
+            "trusted": trusted,
+            "python": interp.path,
+            "python_version": interp.facts.python_full_version,
+            "python_reason": plan.choice.reason,
+            "key": plan.key.hex,
+            "canonical": plan.key.canonical,
+            "env": plan.env_dir,
+            "state": state.as_str(),
+            "lock": Value::Null,
+            "installs_project": false,
+            "requirements": plan.manifest.requirements.iter().map(|r| r.canonical.clone()).collect::<Vec<_>>(),
+        });
+        super::out(&format!("{v:#}\n"));
+        return Ok(());
+    }
+    let mut t = String::new();
+    t.push_str(&format!("project:   {}\n", plan.project.dir.display()));
+    t.push_str(&format!("manifest:  {} ({reason})\n", plan.manifest.path.display()));
+    t.push_str(&format!(
+        "trusted:   {}\n",
+        if trusted { "yes".to_string() } else { format!("no (run `{}`)", crate::trust::trust_command(&plan.manifest)) }
+    ));
+    t.push_str(&format!("python:    {} {} ({})\n", interp.describe(), interp.path.display(), plan.choice.reason));
+    t.push_str(&format!("key:       {}\n", plan.key.hex));
+    t.push_str(&format!("env:       {}\n", plan.env_dir.display()));
+    t.push_str(&format!("state:     {}\n", state.as_str()));
+    t.push_str("canonical:\n");
+    for line in plan.key.canonical.lines() {
+        t.push_str(&format!("  {line}\n"));
+    }
+    super::out(&t);
+    Ok(())
+}

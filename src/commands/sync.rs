@@ -1,0 +1,17 @@
+//! `cove sync [--refresh]`: build the project's environment now.
+
+use crate::build::{self, Options, Outcome};
+use crate::error::Result;
+use crate::interpreter::Finder;
+use crate::settings::Settings;
+
+pub fn run(settings: &Settings, refresh: bool) -> Result<()> {
+    let project = crate::resolve::require_project()?;
+    let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
+    let plan = crate::resolve::plan(project, settings, &finder)?;
+    let outcome = build::ensure(&plan, settings, Options { refresh, prompt: true })?;
+    if outcome == Outcome::AlreadyReady {
+        super::note(settings, &format!("environment {} is ready: {}", plan.key.short(), plan.env_dir.display()));
+    }
+    Ok(())
+}

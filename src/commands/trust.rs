@@ -1,0 +1,50 @@
+//! `cove trust [PATH]` / `cove untrust [PATH]` (SPEC §5).
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, IoContext, Result};
+use crate::project::{Kind, Project};
+use crate::settings::Settings;
+
+/// The manifest named by PATH (a project folder, a manifest file or a script), or this project's.
+fn target(path: Option<PathBuf>) -> Result<Project> {
+    let Some(path) = path else { return crate::resolve::require_project() };
+    let abs = crate::settings::absolute(&path);
+    let abs = std::fs::canonicalize(&abs).ctx("find", &abs)?;
+    if abs.is_dir() {
+        return crate::project::in_dir(&abs).ok_or(Error::NoProject { cwd: abs });
+    }
+    let dir = abs.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let kind = match abs.file_name().and_then(|n| n.to_str()) {
+        Some("cove.toml") => Kind::CoveToml,
+        Some("pyproject.toml") => Kind::Pyproject,
+        Some("requirements.txt") => Kind::Requirements,
+        _ if crate::manifest::script::from_args(&[abs.clone().into_os_string()]).is_some() => Kind::Script,
+        _ => {
+            return Err(Error::other(format!("{} is not a manifest cove reads", abs.display()))
+                .with_hint("name a cove.toml, pyproject.toml, requirements.txt, a script with a `# /// script` block, or a project folder"));
+        }
+    };
+    Ok(Project { dir, manifest: abs, kind })
+}
+
+pub fn trust(settings: &Settings, path: Option<PathBuf>) -> Result<()> {
+    let project = target(path)?;
+    let manifest = crate::manifest::load(&project)?;
+    crate::trust::trust(&manifest, settings)?;
+    let extra = manifest.files.len().saturating_sub(1);
+    let also = if extra > 0 { format!(" (and {extra} file(s) it includes)") } else { String::new() };
+    eprintln!("cove: trusted {}{also}", manifest.path.display());
+    Ok(())
+}
+
+pub fn untrust(settings: &Settings, path: Option<PathBuf>) -> Result<()> {
+    let project = target(path)?;
+    let digest = crate::manifest::load(&project).ok().map(|m| m.digest);
+    if crate::trust::untrust(&project.manifest, digest.as_deref(), settings)? {
+        eprintln!("cove: untrusted {}", project.manifest.display());
+    } else {
+        eprintln!("cove: {} was not trusted", project.manifest.display());
+    }
+    Ok(())
+}

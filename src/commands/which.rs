@@ -1,0 +1,25 @@
+//! `cove which [NAME]`: the path that NAME would run here.
+
+use crate::error::{Error, Result};
+use crate::interpreter::Finder;
+use crate::settings::Settings;
+
+pub fn run(settings: &Settings, name: &str) -> Result<()> {
+    let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
+    if let Some(project) = crate::resolve::current_project()? {
+        let plan = crate::resolve::plan(project, settings, &finder)?;
+        let program = plan.env_dir.join("bin").join(name);
+        let core = crate::shims::CORE.contains(&name);
+        if core || crate::interpreter::is_executable(&program) {
+            super::out(&format!("{}\n", program.display()));
+            return Ok(());
+        }
+    }
+    match finder.on_path(name).into_iter().next() {
+        Some(p) => {
+            super::out(&format!("{}\n", p.display()));
+            Ok(())
+        }
+        None => Err(Error::NotFound { name: name.to_string() }),
+    }
+}

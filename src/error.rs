@@ -1,0 +1,251 @@
+//! The one place where cove's errors are worded.
+//!
+//! Every variant carries the data a user needs (file, line, column, the command to run);
+//! `Display` gives the one-line message and [`Error::hint`] the line that says what to do.
+//! `main` prints them as `cove: error: …` / `  hint: …` and exits 1 (2 for usage errors).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A place in a file, 1-based, as editors show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pos {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Pos {
+    /// The line and column of byte `offset` in `text`.
+    pub fn at(file: &Path, text: &str, offset: usize) -> Pos {
+        let offset = offset.min(text.len());
+        let before = &text[..floor_char_boundary(text, offset)];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        Pos { file: file.to_path_buf(), line, column }
+    }
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+#[derive(Debug)]
+pub enum Error {
+    /// Bad input in a manifest, config file or script block.
+    Invalid { pos: Pos, message: String, hint: Option<String> },
+    /// A filesystem operation failed.
+    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    /// The command needs a project and there is none from here upward.
+    NoProject { cwd: PathBuf },
+    /// No interpreter satisfies the request.
+    NoInterpreter { wanted: String, source: Option<PathBuf>, found: Vec<String> },
+    /// There is no real interpreter (or command) to pass through to.
+    NotFound { name: String },
+    /// The manifest is not trusted (yet, or any more).
+    Untrusted { manifest: PathBuf, changes: Vec<String>, trust_cmd: String },
+    /// The user declined the trust prompt.
+    TrustDeclined { manifest: PathBuf },
+    /// The installer failed; its output has been shown.
+    Install { what: String, status: String, log: Option<PathBuf> },
+    /// A program cove runs could not be started.
+    Spawn { program: PathBuf, source: std::io::Error },
+    /// Waited too long for a lock.
+    LockTimeout { what: String, path: PathBuf, seconds: u64 },
+    /// The shims called themselves.
+    Recursion { name: String },
+    /// A pip command cove will not run in a project.
+    PipRefused { reason: String, instead: String },
+    /// Wrong use of the command line.
+    Usage(String),
+    /// Anything else, with an optional hint.
+    Other { message: String, hint: Option<String> },
+}
+
+impl Error {
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io { action, path: path.into(), source }
+    }
+
+    pub fn invalid(pos: Pos, message: impl Into<String>) -> Error {
+        Error::Invalid { pos, message: message.into(), hint: None }
+    }
+
+    pub fn other(message: impl Into<String>) -> Error {
+        Error::Other { message: message.into(), hint: None }
+    }
+
+    pub fn with_hint(self, text: impl Into<String>) -> Error {
+        match self {
+            Error::Invalid { pos, message, .. } => Error::Invalid { pos, message, hint: Some(text.into()) },
+            Error::Other { message, .. } => Error::Other { message, hint: Some(text.into()) },
+            e => e,
+        }
+    }
+
+    /// What to do about it, when there is something to do.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Invalid { hint, .. } => hint.clone(),
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+                Some("check the folder's owner and permissions".into())
+            }
+            Error::Io { .. } => None,
+            Error::NoProject { .. } => Some(
+                "create one with `cove init`, or cd into a folder with cove.toml, pyproject.toml or requirements.txt"
+                    .into(),
+            ),
+            Error::NoInterpreter { found, .. } => Some(if found.is_empty() {
+                "install one (e.g. `pyenv install 3.12` or `uv python install 3.12`)".into()
+            } else {
+                format!(
+                    "found: {}; install a matching one (e.g. `uv python install`) or change the constraint",
+                    found.join(", ")
+                )
+            }),
+            Error::NotFound { name } => Some(format!(
+                "no `{name}` found on PATH after cove's shims; install Python or fix PATH (see `cove doctor`)"
+            )),
+            Error::Untrusted { trust_cmd, .. } => Some(format!("review it, then run `{trust_cmd}`")),
+            Error::TrustDeclined { manifest } => {
+                Some(format!("run `cove trust {}` when you are ready", manifest.display()))
+            }
+            Error::Install { log: Some(log), .. } => Some(format!("the full log is in {}", log.display())),
+            Error::Install { .. } => Some("fix the requirement or index settings, then run `cove sync`".into()),
+            Error::Spawn { .. } => Some("install it, or set `backend` (see `cove doctor`)".into()),
+            Error::LockTimeout { .. } => {
+                Some("is another cove process stuck? set COVE_LOCK_TIMEOUT (seconds) to wait longer".into())
+            }
+            Error::Recursion { .. } => {
+                Some("remove cove's shims folder from the PATH that the target program sets".into())
+            }
+            Error::PipRefused { instead, .. } => Some(instead.clone()),
+            Error::Usage(_) => Some("see `cove --help`".into()),
+            Error::Other { hint, .. } => hint.clone(),
+        }
+    }
+
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => 2,
+            Error::NotFound { .. } => 127,
+            _ => 1,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Invalid { pos, message, .. } => write!(f, "{pos}: {message}"),
+            Error::Io { action, path, source } => write!(f, "cannot {action} {}: {source}", path.display()),
+            Error::NoProject { cwd } => write!(f, "no project found in {} or any parent folder", cwd.display()),
+            Error::NoInterpreter { wanted, source, found } => {
+                write!(f, "no installed Python satisfies {wanted}")?;
+                if let Some(source) = source {
+                    write!(f, " (from {})", source.display())?;
+                }
+                if found.is_empty() {
+                    write!(f, "; no interpreters were found")?;
+                }
+                Ok(())
+            }
+            Error::NotFound { name } => write!(f, "`{name}` not found"),
+            Error::Untrusted { manifest, changes, .. } => {
+                if changes.is_empty() {
+                    write!(f, "{} is not trusted; cove installs nothing from it until you trust it", manifest.display())
+                } else {
+                    write!(
+                        f,
+                        "{} changed since you trusted it ({}); cove installs nothing from it until you trust it again",
+                        manifest.display(),
+                        changes.join(", ")
+                    )
+                }
+            }
+            Error::TrustDeclined { manifest } => write!(f, "not trusted: {}; nothing was built", manifest.display()),
+            Error::Install { what, status, .. } => {
+                write!(f, "installing {what} failed ({status}); no environment was kept")
+            }
+            Error::Spawn { program, source } => write!(f, "cannot run {}: {source}", program.display()),
+            Error::LockTimeout { what, path, seconds } => {
+                write!(f, "gave up after {seconds}s waiting for {what} (lock {})", path.display())
+            }
+            Error::Recursion { name } => write!(f, "the `{name}` shim keeps calling itself"),
+            Error::PipRefused { reason, .. } => write!(f, "{reason}"),
+            Error::Usage(message) => write!(f, "{message}"),
+            Error::Other { message, .. } => write!(f, "{message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Attach a path to an `io::Result`, so every filesystem error names its path.
+pub trait IoContext<T> {
+    fn ctx(self, action: &'static str, path: &Path) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn ctx(self, action: &'static str, path: &Path) -> Result<T> {
+        self.map_err(|e| Error::io(action, path, e))
+    }
+}
+
+/// The valid key nearest to `unknown`, for "did you mean" hints.
+pub fn nearest<'a>(unknown: &str, valid: &[&'a str]) -> Option<&'a str> {
+    valid
+        .iter()
+        .map(|v| (levenshtein(unknown, v), *v))
+        .filter(|(d, v)| *d <= (v.len() / 2).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, v)| v)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pos_counts_lines_and_columns_from_one() {
+        let text = "a = 1\nbb = [\n  \"x\"]\n";
+        let p = Pos::at(Path::new("f.toml"), text, text.find("\"x\"").unwrap());
+        assert_eq!((p.line, p.column), (3, 3));
+        assert_eq!(p.to_string(), "f.toml:3:3");
+    }
+
+    #[test]
+    fn nearest_suggests_close_keys_only() {
+        let keys = ["python", "dependencies", "index"];
+        assert_eq!(nearest("dependecies", &keys), Some("dependencies"));
+        assert_eq!(nearest("pyton", &keys), Some("python"));
+        assert_eq!(nearest("zzzzzzzzzz", &keys), None);
+    }
+}

@@ -1,0 +1,518 @@
+//! Find Python interpreters and know their facts without starting them.
+//!
+//! Facts (implementation, exact version, PEP 508 marker values) are learned once by running the
+//! interpreter and cached under `$COVE_CACHE_DIR/interpreters/`, keyed by the real file's identity
+//! (device, inode, size, mtime): an interpreter upgraded in place is probed again, so its new
+//! version gives a new key, and the warm path never starts Python.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use pep440_rs::Version;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, IoContext, Result};
+use crate::manifest::PythonConstraint;
+
+/// PEP 508 marker values plus what cove needs to key an environment.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Facts {
+    pub implementation_name: String,
+    pub implementation_version: String,
+    pub os_name: String,
+    pub platform_machine: String,
+    pub platform_python_implementation: String,
+    pub platform_release: String,
+    pub platform_system: String,
+    pub platform_version: String,
+    pub python_full_version: String,
+    pub python_version: String,
+    pub sys_platform: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Interpreter {
+    /// The real path (symlinks resolved).
+    pub path: PathBuf,
+    pub facts: Facts,
+}
+
+impl Interpreter {
+    pub fn version(&self) -> Version {
+        self.facts.python_full_version.parse().unwrap_or_else(|_| Version::new([0]))
+    }
+
+    /// "CPython 3.12.1"
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.facts.platform_python_implementation, self.facts.python_full_version)
+    }
+
+    pub fn markers(&self) -> pep508_rs::MarkerEnvironment {
+        let f = &self.facts;
+        pep508_rs::MarkerEnvironment::try_from(pep508_rs::MarkerEnvironmentBuilder {
+            implementation_name: &f.implementation_name,
+            implementation_version: &f.implementation_version,
+            os_name: &f.os_name,
+            platform_machine: &f.platform_machine,
+            platform_python_implementation: &f.platform_python_implementation,
+            platform_release: &f.platform_release,
+            platform_system: &f.platform_system,
+            platform_version: &f.platform_version,
+            python_full_version: &f.python_full_version,
+            python_version: &f.python_version,
+            sys_platform: &f.sys_platform,
+        })
+        .expect("facts come from a real interpreter")
+    }
+}
+
+const PROBE: &str = r#"
+import json, os, platform, sys
+def fv(i):
+    v = "%d.%d.%d" % (i.major, i.minor, i.micro)
+    if i.releaselevel != "final":
+        v += i.releaselevel[0] + str(i.serial)
+    return v
+impl = getattr(sys, "implementation", None)
+print(json.dumps({
+    "implementation_name": impl.name if impl else "cpython",
+    "implementation_version": fv(impl.version) if impl else fv(sys.version_info),
+    "os_name": os.name,
+    "platform_machine": platform.machine(),
+    "platform_python_implementation": platform.python_implementation(),
+    "platform_release": platform.release(),
+    "platform_system": platform.system(),
+    "platform_version": platform.version(),
+    "python_full_version": platform.python_version(),
+    "python_version": ".".join(platform.python_version_tuple()[:2]),
+    "sys_platform": sys.platform,
+}))
+"#;
+
+#[derive(Serialize, Deserialize)]
+struct CachedFacts {
+    path: PathBuf,
+    identity: [u64; 4],
+    facts: Facts,
+}
+
+fn identity(meta: &std::fs::Metadata) -> [u64; 4] {
+    [meta.dev(), meta.ino(), meta.size(), meta.mtime() as u64 * 1_000_000_000 + meta.mtime_nsec() as u64]
+}
+
+/// Facts about the interpreter at `path` (any path; symlinks are resolved).
+pub fn inspect(cache_dir: &Path, path: &Path) -> Result<Interpreter> {
+    let real = std::fs::canonicalize(path).ctx("find interpreter", path)?;
+    let meta = std::fs::metadata(&real).ctx("read", &real)?;
+    let id = identity(&meta);
+    let digest = Sha256::digest(real.as_os_str().as_encoded_bytes());
+    let file = cache_dir.join("interpreters").join(format!("{}.json", crate::manifest::hex(&digest[..12])));
+    if let Ok(bytes) = std::fs::read(&file) {
+        if let Ok(c) = serde_json::from_slice::<CachedFacts>(&bytes) {
+            if c.identity == id && c.path == real {
+                return Ok(Interpreter { path: real, facts: c.facts });
+            }
+        }
+    }
+    let facts = probe(&real)?;
+    let cached = CachedFacts { path: real.clone(), identity: id, facts: facts.clone() };
+    // Best effort: a read-only cache only costs a probe next time.
+    let _ = crate::fsx::write_atomic(&file, serde_json::to_string(&cached).unwrap_or_default().as_bytes());
+    Ok(Interpreter { path: real, facts })
+}
+
+fn probe(real: &Path) -> Result<Facts> {
+    let out = Command::new(real)
+        .args(["-I", "-c", PROBE])
+        .env_remove("PYTHONHOME")
+        .env_remove("PYTHONPATH")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|source| Error::Spawn { program: real.to_path_buf(), source })?;
+    if !out.status.success() {
+        return Err(Error::other(format!("{} does not run as a Python interpreter ({})", real.display(), out.status)));
+    }
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| Error::other(format!("{} gave unexpected facts: {e}", real.display())))
+}
+
+/// Where interpreters are looked for, and how to tell a cove shim from a real program.
+pub struct Finder<'a> {
+    pub cache_dir: &'a Path,
+    /// The running cove binary (resolved): never chosen as an interpreter or pass-through target.
+    pub self_exe: Option<PathBuf>,
+    /// The shims folder: skipped when walking PATH.
+    pub shims_dir: PathBuf,
+}
+
+impl<'a> Finder<'a> {
+    pub fn new(cache_dir: &'a Path, shims_dir: PathBuf) -> Finder<'a> {
+        let self_exe = std::env::current_exe().ok().and_then(|p| std::fs::canonicalize(p).ok());
+        Finder { cache_dir, self_exe, shims_dir }
+    }
+
+    /// Is `path` cove itself (a shim link, or the binary under another name)?
+    pub fn is_cove(&self, path: &Path) -> bool {
+        if path.parent() == Some(self.shims_dir.as_path()) {
+            return true;
+        }
+        match (&self.self_exe, std::fs::canonicalize(path)) {
+            (Some(me), Ok(real)) => &real == me,
+            _ => false,
+        }
+    }
+
+    /// Every executable named `name` on PATH, in order, skipping cove and its shims.
+    pub fn on_path(&self, name: &str) -> Vec<PathBuf> {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path)
+            .filter(|dir| !dir.as_os_str().is_empty() && *dir != self.shims_dir)
+            .map(|dir| dir.join(name))
+            .filter(|p| is_executable(p) && !self.is_cove(p))
+            .collect()
+    }
+
+    /// The first `name` on PATH after the shims that really runs, with pyenv shims resolved to
+    /// the interpreter they would run (and skipped when they would fail).
+    pub fn first_real(&self, name: &str) -> Option<PathBuf> {
+        let mut pyenv_system = false;
+        for candidate in self.on_path(name) {
+            if let Some(root) = pyenv_root_of_shim(&candidate) {
+                if pyenv_system {
+                    continue;
+                }
+                match pyenv_resolve(&root, name) {
+                    PyenvTarget::Path(p) => return Some(p),
+                    PyenvTarget::System => pyenv_system = true,
+                    PyenvTarget::Missing => {}
+                }
+                continue;
+            }
+            return Some(candidate);
+        }
+        None
+    }
+
+    /// Every interpreter installed on this machine, highest version first, de-duplicated by
+    /// real path.
+    pub fn all(&self) -> Vec<Interpreter> {
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for name in ["python3", "python"] {
+            if let Some(p) = self.first_real(name) {
+                paths.push(p);
+            }
+        }
+        paths.extend(self.on_path("python3").into_iter().filter(|p| pyenv_root_of_shim(p).is_none()));
+        if let Some(root) = pyenv_root() {
+            paths.extend(versioned_bins(&root.join("versions"), "bin/python3"));
+        }
+        for dir in uv_python_dirs() {
+            paths.extend(versioned_bins(&dir, "bin/python3"));
+        }
+        for dir in ["/usr/local/bin", "/usr/bin", "/opt/homebrew/bin"] {
+            paths.extend(numbered_pythons(Path::new(dir)));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut found: Vec<Interpreter> = paths
+            .into_iter()
+            .filter_map(|p| std::fs::canonicalize(&p).ok())
+            .filter(|p| seen.insert(p.clone()) && !self.is_cove(p))
+            .filter_map(|p| inspect(self.cache_dir, &p).ok())
+            .collect();
+        found.sort_by(|a, b| b.version().cmp(&a.version()));
+        found
+    }
+}
+
+/// A version request, as in `.python-version` or `COVE_PYTHON`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Path(PathBuf),
+    System,
+    /// Implementation (lower case, empty for any) and version prefix components.
+    Version {
+        implementation: String,
+        prefix: Vec<u64>,
+    },
+}
+
+impl Request {
+    pub fn parse(text: &str, base: &Path) -> Option<Request> {
+        let t = text.trim();
+        if t.is_empty() || t.starts_with('#') {
+            return None;
+        }
+        if t.contains('/') {
+            return Some(Request::Path(crate::settings::expand_home_from(t, base)));
+        }
+        if t == "system" {
+            return Some(Request::System);
+        }
+        let lower = t.to_ascii_lowercase();
+        let (implementation, rest) = match lower.find(|c: char| c.is_ascii_digit()) {
+            Some(i) => (lower[..i].trim_end_matches(['-', '@']).to_string(), &lower[i..]),
+            None => (lower.clone(), ""),
+        };
+        let implementation = match implementation.as_str() {
+            "" | "python" | "cpython" | "py" => String::new(),
+            other => other.to_string(),
+        };
+        let prefix: Option<Vec<u64>> = rest.split('.').filter(|s| !s.is_empty()).map(|s| s.parse().ok()).collect();
+        Some(Request::Version { implementation, prefix: prefix? })
+    }
+
+    pub fn matches(&self, interp: &Interpreter) -> bool {
+        match self {
+            Request::Path(p) => std::fs::canonicalize(p).is_ok_and(|r| r == interp.path),
+            Request::System => !is_under_pyenv(&interp.path),
+            Request::Version { implementation, prefix } => {
+                let imp_ok = implementation.is_empty() || interp.facts.implementation_name == *implementation;
+                let release = interp.version();
+                let release = release.release();
+                imp_ok && prefix.iter().enumerate().all(|(i, v)| release.get(i) == Some(v))
+            }
+        }
+    }
+}
+
+/// How the interpreter was chosen, for `cove status`.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub interpreter: Interpreter,
+    pub reason: String,
+}
+
+/// Choose the base interpreter (SPEC §2): the constraint bounds; the `python` setting, else
+/// `.python-version`, picks; else the first `python3` after the shims when it satisfies; else the
+/// highest installed interpreter that does.
+pub fn choose(
+    finder: &Finder,
+    constraint: Option<&PythonConstraint>,
+    setting: Option<&str>,
+    project_dir: Option<&Path>,
+) -> Result<Choice> {
+    let allowed = |i: &Interpreter| constraint.is_none_or(|c| c.allows(&i.version()));
+    let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+
+    let mut requests: Vec<(Request, String, PathBuf)> = Vec::new();
+    if let Some(s) = setting {
+        if let Some(r) = Request::parse(s, &cwd) {
+            requests.push((r, format!("the python setting ({s})"), PathBuf::from("COVE_PYTHON")));
+        }
+    } else if let Some(dir) = project_dir {
+        let file = dir.join(".python-version");
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            for line in text.lines() {
+                if let Some(r) = Request::parse(line, dir) {
+                    requests.push((r, format!(".python-version ({})", line.trim()), file.clone()));
+                }
+            }
+        }
+    }
+    if !requests.is_empty() {
+        let mut all: Option<Vec<Interpreter>> = None;
+        let mut matched_outside = Vec::new();
+        for (req, reason, _) in &requests {
+            let found: Vec<Interpreter> = match req {
+                Request::Path(p) => inspect(finder.cache_dir, p).into_iter().collect(),
+                Request::System => {
+                    finder.first_real_system().and_then(|p| inspect(finder.cache_dir, &p).ok()).into_iter().collect()
+                }
+                Request::Version { .. } => {
+                    all.get_or_insert_with(|| finder.all()).iter().filter(|i| req.matches(i)).cloned().collect()
+                }
+            };
+            if let Some(i) = found.iter().find(|i| allowed(i)) {
+                return Ok(Choice { interpreter: i.clone(), reason: reason.clone() });
+            }
+            matched_outside.extend(found);
+        }
+        let (_, reason, source) = &requests[0];
+        let wanted = match constraint {
+            Some(c) if !matched_outside.is_empty() => format!("{reason} within the constraint {:?}", c.text),
+            Some(c) => format!("{reason} (constraint {:?})", c.text),
+            None => reason.clone(),
+        };
+        let found = all.unwrap_or_else(|| finder.all());
+        return Err(Error::NoInterpreter { wanted, source: Some(source.clone()), found: list(&found) });
+    }
+
+    if let Some(p) = finder.first_real("python3") {
+        if let Ok(i) = inspect(finder.cache_dir, &p) {
+            if allowed(&i) {
+                return Ok(Choice { interpreter: i, reason: "the first python3 on PATH".into() });
+            }
+        }
+    }
+    let all = finder.all();
+    if let Some(i) = all.iter().find(|i| allowed(i)) {
+        return Ok(Choice {
+            interpreter: i.clone(),
+            reason: "the highest installed that satisfies the constraint".into(),
+        });
+    }
+    let (wanted, source) = match constraint {
+        Some(c) => (format!("{:?}", c.text), Some(c.pos.file.clone())),
+        None => ("any version".into(), None),
+    };
+    Err(Error::NoInterpreter { wanted, source, found: list(&all) })
+}
+
+impl Finder<'_> {
+    fn first_real_system(&self) -> Option<PathBuf> {
+        self.on_path("python3").into_iter().find(|p| pyenv_root_of_shim(p).is_none() && !is_under_pyenv(p))
+    }
+}
+
+fn list(found: &[Interpreter]) -> Vec<String> {
+    found.iter().map(|i| format!("{} ({})", i.facts.python_full_version, i.path.display())).collect()
+}
+
+pub fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+fn pyenv_root() -> Option<PathBuf> {
+    match std::env::var_os("PYENV_ROOT").filter(|v| !v.is_empty()) {
+        Some(r) => Some(PathBuf::from(r)),
+        None => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")),
+    }
+    .filter(|r| r.join("versions").is_dir())
+}
+
+fn is_under_pyenv(p: &Path) -> bool {
+    pyenv_root().is_some_and(|r| p.starts_with(r))
+}
+
+/// If `p` is a pyenv shim, the pyenv root it belongs to.
+fn pyenv_root_of_shim(p: &Path) -> Option<PathBuf> {
+    let dir = p.parent()?;
+    if dir.file_name()? != "shims" {
+        return None;
+    }
+    let root = dir.parent()?;
+    (root.join("versions").is_dir() && root.join("libexec/pyenv").exists() || root.join("bin/pyenv").exists())
+        .then(|| root.to_path_buf())
+}
+
+enum PyenvTarget {
+    Path(PathBuf),
+    System,
+    Missing,
+}
+
+/// What a pyenv shim named `name` would run: `PYENV_VERSION`, else the nearest
+/// `.python-version`, else `$PYENV_ROOT/version` (pyenv's own order).
+fn pyenv_resolve(root: &Path, name: &str) -> PyenvTarget {
+    let names: Vec<String> = if let Some(v) = std::env::var("PYENV_VERSION").ok().filter(|v| !v.is_empty()) {
+        v.split(':').map(str::to_string).collect()
+    } else {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let file = cwd
+            .ancestors()
+            .map(|d| d.join(".python-version"))
+            .find(|f| f.is_file())
+            .unwrap_or_else(|| root.join("version"));
+        match std::fs::read_to_string(&file) {
+            Ok(t) => t.split_whitespace().filter(|l| !l.starts_with('#')).map(str::to_string).collect(),
+            Err(_) => vec!["system".into()],
+        }
+    };
+    for v in names {
+        if v == "system" {
+            return PyenvTarget::System;
+        }
+        let exact = root.join("versions").join(&v).join("bin").join(name);
+        if is_executable(&exact) {
+            return PyenvTarget::Path(exact);
+        }
+        // pyenv ≥ 2.3 resolves a prefix such as "3.12" to the latest installed 3.12.x.
+        let mut prefixed: Vec<PathBuf> = std::fs::read_dir(root.join("versions"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&format!("{v}.")))
+            .map(|e| e.path().join("bin").join(name))
+            .filter(|p| is_executable(p))
+            .collect();
+        prefixed.sort_by_key(|p| version_of_dir(p));
+        if let Some(p) = prefixed.pop() {
+            return PyenvTarget::Path(p);
+        }
+    }
+    PyenvTarget::Missing
+}
+
+fn version_of_dir(bin: &Path) -> Vec<u64> {
+    bin.ancestors()
+        .nth(2)
+        .and_then(|d| d.file_name())
+        .map(|n| n.to_string_lossy().split('.').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+fn versioned_bins(dir: &Path, rel: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join(rel))
+        .filter(|p| is_executable(p))
+        .collect()
+}
+
+fn numbered_pythons(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n == "python3"
+                || n.strip_prefix("python3.").is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
+        })
+        .map(|e| e.path())
+        .filter(|p| is_executable(p))
+        .collect()
+}
+
+fn uv_python_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(d) = std::env::var_os("UV_PYTHON_INSTALL_DIR").filter(|v| !v.is_empty()) {
+        dirs.push(PathBuf::from(d));
+    }
+    if let Some(d) = directories::BaseDirs::new() {
+        dirs.push(d.data_dir().join("uv/python"));
+    }
+    dirs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_parse_like_pyenv() {
+        let b = Path::new("/p");
+        assert_eq!(
+            Request::parse("3.12", b),
+            Some(Request::Version { implementation: "".into(), prefix: vec![3, 12] })
+        );
+        assert_eq!(
+            Request::parse("pypy3.10", b),
+            Some(Request::Version { implementation: "pypy".into(), prefix: vec![3, 10] })
+        );
+        assert_eq!(
+            Request::parse("cpython-3.11.7", b),
+            Some(Request::Version { implementation: "".into(), prefix: vec![3, 11, 7] })
+        );
+        assert_eq!(Request::parse("system", b), Some(Request::System));
+        assert_eq!(Request::parse("./py/bin/python", b), Some(Request::Path("/p/./py/bin/python".into())));
+        assert_eq!(Request::parse("# comment", b), None);
+    }
+}

@@ -1,0 +1,145 @@
+//! The environment key: SHA-256 over a canonical text of everything that decides an
+//! environment's content, and nothing else (SPEC §3).
+//!
+//! The text is line-based and versioned by its first line, so a change of format gives new keys
+//! instead of reading old environments as new:
+//!
+//! ```text
+//! cove-env-v1
+//! python: cpython 3.12.1 /home/me/.pyenv/versions/3.12.1/bin/python3.12
+//! platform: linux x86_64
+//! index-url: https://example.org/simple
+//! extra-index-url: …
+//! find-links: /abs/wheels
+//! no-index: true
+//! requirement: requests==2.32.3
+//! ```
+
+use sha2::{Digest, Sha256};
+
+use crate::interpreter::Interpreter;
+use crate::manifest::Index;
+use crate::requirement::Requirement;
+
+pub const FORMAT: &str = "cove-env-v1";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub hex: String,
+    pub canonical: String,
+}
+
+impl Key {
+    pub fn short(&self) -> &str {
+        &self.hex[..12]
+    }
+}
+
+/// The key for `requirements` (sorted, de-duplicated) on `interpreter` with `index`.
+pub fn compute(interpreter: &Interpreter, requirements: &[Requirement], index: &Index) -> Key {
+    let canonical = canonical_text(interpreter, requirements, index);
+    let hex = crate::manifest::hex(&Sha256::digest(canonical.as_bytes()));
+    Key { hex, canonical }
+}
+
+pub fn canonical_text(interpreter: &Interpreter, requirements: &[Requirement], index: &Index) -> String {
+    let mut t = String::with_capacity(256 + requirements.len() * 32);
+    let f = &interpreter.facts;
+    t.push_str(FORMAT);
+    t.push('\n');
+    t.push_str(&format!(
+        "python: {} {} {}\n",
+        f.implementation_name,
+        f.python_full_version,
+        interpreter.path.display()
+    ));
+    t.push_str(&format!("platform: {} {}\n", std::env::consts::OS, std::env::consts::ARCH));
+    if let Some(url) = &index.url {
+        t.push_str(&format!("index-url: {url}\n"));
+    }
+    for url in &index.extra_urls {
+        t.push_str(&format!("extra-index-url: {url}\n"));
+    }
+    for link in &index.find_links {
+        t.push_str(&format!("find-links: {link}\n"));
+    }
+    if index.no_index {
+        t.push_str("no-index: true\n");
+    }
+    for r in requirements {
+        t.push_str("requirement: ");
+        t.push_str(&r.canonical);
+        t.push('\n');
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Pos;
+    use crate::interpreter::Facts;
+    use std::path::Path;
+
+    fn interp(version: &str, path: &str) -> Interpreter {
+        Interpreter {
+            path: path.into(),
+            facts: Facts {
+                implementation_name: "cpython".into(),
+                implementation_version: version.into(),
+                os_name: "posix".into(),
+                platform_machine: "x86_64".into(),
+                platform_python_implementation: "CPython".into(),
+                platform_release: "".into(),
+                platform_system: "Linux".into(),
+                platform_version: "".into(),
+                python_full_version: version.into(),
+                python_version: version[..4].into(),
+                sys_platform: "linux".into(),
+            },
+        }
+    }
+
+    fn reqs(list: &[&str]) -> Vec<Requirement> {
+        let pos = Pos { file: "t".into(), line: 1, column: 1 };
+        let mut v: Vec<_> = list.iter().map(|s| Requirement::parse(s, &pos, Path::new("/")).unwrap()).collect();
+        crate::requirement::normalise_set(&mut v);
+        v
+    }
+
+    #[test]
+    fn order_spacing_case_and_duplicates_do_not_change_the_key() {
+        let i = interp("3.12.1", "/py/3.12.1/bin/python3.12");
+        let a = compute(&i, &reqs(&["requests==2.32.3", "rich>=13,<15"]), &Index::default());
+        let b = compute(&i, &reqs(&["Rich <15, >=13", "REQUESTS == 2.32.3", "requests==2.32.3"]), &Index::default());
+        assert_eq!(a, b);
+        assert_eq!(a.hex.len(), 64);
+    }
+
+    #[test]
+    fn versions_interpreters_and_index_change_the_key() {
+        let i = interp("3.12.1", "/py/3.12.1/bin/python3.12");
+        let base = compute(&i, &reqs(&["alpha==1.0"]), &Index::default());
+        assert_ne!(base, compute(&i, &reqs(&["alpha==2.0"]), &Index::default()));
+        assert_ne!(
+            base,
+            compute(&interp("3.12.2", "/py/3.12.1/bin/python3.12"), &reqs(&["alpha==1.0"]), &Index::default())
+        );
+        assert_ne!(base, compute(&interp("3.12.1", "/other/python3.12"), &reqs(&["alpha==1.0"]), &Index::default()));
+        let idx = Index { url: Some("https://example.org/simple".into()), ..Index::default() };
+        assert_ne!(base, compute(&i, &reqs(&["alpha==1.0"]), &idx));
+    }
+
+    #[test]
+    fn canonical_text_is_documented_shape() {
+        let i = interp("3.12.1", "/py/bin/python3.12");
+        let idx = Index { find_links: vec!["/w".into()], no_index: true, ..Index::default() };
+        let t = canonical_text(&i, &reqs(&["B>=1", "a"]), &idx);
+        let want = format!(
+            "cove-env-v1\npython: cpython 3.12.1 /py/bin/python3.12\nplatform: {} {}\nfind-links: /w\nno-index: true\nrequirement: a\nrequirement: b>=1\n",
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        );
+        assert_eq!(t, want);
+    }
+}

@@ -1,0 +1,69 @@
+//! One lock file per thing guarded (std `File::lock`), held by an RAII guard.
+//!
+//! A process that finds the lock taken says so on stderr ("waiting for …"), then blocks until the
+//! holder finishes or `COVE_LOCK_TIMEOUT` seconds (default 600) pass. The kernel drops the lock
+//! when its holder dies, so a killed build never leaves a lock behind.
+
+use std::fs::{File, TryLockError};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, IoContext, Result};
+
+#[derive(Debug)]
+pub struct Guard {
+    _file: File,
+    pub path: PathBuf,
+}
+
+fn open(path: &Path) -> Result<File> {
+    if let Some(dir) = path.parent() {
+        crate::fsx::create_private_dir(dir)?;
+    }
+    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).ctx("open lock", path)
+}
+
+/// Take the exclusive lock at `path`; `what` names the guarded thing in the waiting message.
+pub fn exclusive(path: &Path, what: &str, quiet: bool) -> Result<Guard> {
+    let file = open(path)?;
+    match file.try_lock() {
+        Ok(()) => return Ok(Guard { _file: file, path: path.to_path_buf() }),
+        Err(TryLockError::WouldBlock) => {}
+        Err(TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
+    }
+    if !quiet {
+        eprintln!("cove: waiting for another process building {what}…");
+    }
+    let seconds = std::env::var("COVE_LOCK_TIMEOUT").ok().and_then(|v| v.parse().ok()).unwrap_or(600u64);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Guard { _file: file, path: path.to_path_buf() }),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(Error::LockTimeout { what: what.to_string(), path: path.to_path_buf(), seconds });
+            }
+            Err(TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
+        }
+    }
+}
+
+/// Whether another process holds the lock at `path` right now.
+pub fn is_held(path: &Path) -> bool {
+    let Ok(file) = File::open(path) else { return false };
+    matches!(file.try_lock(), Err(TryLockError::WouldBlock))
+}
+
+/// Try the lock without waiting: `None` when someone else holds it.
+pub fn try_exclusive(path: &Path) -> Result<Option<Guard>> {
+    let file = open(path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(Guard { _file: file, path: path.to_path_buf() })),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => Err(Error::io("lock", path, e)),
+    }
+}

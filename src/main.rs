@@ -1,0 +1,51 @@
+//! cove: run as `cove` it is the CLI; run as `python`, `python3`, `pip`, `pip3` or a console
+//! script (a link in the shims folder) it is the shim. The name decides before anything else,
+//! and this is the one place that turns an error into output and an exit status.
+
+mod backend;
+mod build;
+mod cache;
+mod cli;
+mod commands;
+mod error;
+mod exec;
+mod fsx;
+mod interpreter;
+mod key;
+mod lock;
+mod manifest;
+mod pip;
+mod project;
+mod requirement;
+mod resolve;
+mod settings;
+mod shim;
+mod shims;
+mod tomlx;
+mod trust;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_else(|| OsString::from("cove"));
+    let name = std::path::Path::new(&argv0).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let result = if name == "cove" || name.starts_with("cove-") || name.starts_with("cove.") {
+        commands::main()
+    } else {
+        shim::run(&name, argv0, args.collect()).map(|never| match never {})
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => report(&e),
+    }
+}
+
+fn report(e: &error::Error) -> ExitCode {
+    eprintln!("cove: error: {e}");
+    if let Some(hint) = e.hint() {
+        eprintln!("  hint: {hint}");
+    }
+    ExitCode::from(e.exit_code())
+}

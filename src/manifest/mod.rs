@@ -1,0 +1,176 @@
+//! The manifest, whatever file it came from: the requirements, the Python constraint and the
+//! index settings, validated. Raw file formats live in the sub-modules; this is the domain type.
+
+pub mod cove_toml;
+pub mod pyproject;
+pub mod requirements_txt;
+pub mod script;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use pep440_rs::VersionSpecifiers;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, IoContext, Pos, Result};
+use crate::project::{Kind, Project};
+use crate::requirement::Requirement;
+
+/// Index settings, passed to the installer and part of the key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Index {
+    pub url: Option<String>,
+    pub extra_urls: Vec<String>,
+    /// Absolute paths (resolved against the manifest's folder) or URLs.
+    pub find_links: Vec<String>,
+    pub no_index: bool,
+}
+
+impl Index {
+    pub fn merge(&mut self, other: Index) {
+        if other.url.is_some() {
+            self.url = other.url;
+        }
+        self.extra_urls.extend(other.extra_urls);
+        self.find_links.extend(other.find_links);
+        self.no_index |= other.no_index;
+    }
+}
+
+/// A `python` constraint: a PEP 440 specifier set, or "3.12" meaning 3.12.*.
+#[derive(Debug, Clone)]
+pub struct PythonConstraint {
+    pub text: String,
+    pub specs: VersionSpecifiers,
+    pub pos: Pos,
+}
+
+impl PythonConstraint {
+    pub fn parse(text: &str, pos: Pos) -> Result<PythonConstraint> {
+        let t = text.trim();
+        let spec_text = if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            if t.matches('.').count() >= 2 { format!("=={t}") } else { format!("=={t}.*") }
+        } else {
+            t.to_string()
+        };
+        let specs = VersionSpecifiers::from_str(&spec_text).map_err(|e| {
+            Error::invalid(pos.clone(), format!("invalid Python constraint {text:?}: {e}"))
+                .with_hint("write it like \">=3.11\", \"3.12\" or \">=3.10,<3.13\"")
+        })?;
+        Ok(PythonConstraint { text: text.to_string(), specs, pos })
+    }
+
+    pub fn allows(&self, version: &pep440_rs::Version) -> bool {
+        self.specs.contains(version)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub kind: Kind,
+    /// The manifest file (or the script).
+    pub path: PathBuf,
+    /// The project folder (for a script: the script's folder).
+    pub dir: PathBuf,
+    pub python: Option<PythonConstraint>,
+    /// Sorted and de-duplicated.
+    pub requirements: Vec<Requirement>,
+    pub index: Index,
+    /// Every file read to make this manifest, in reading order (the manifest first).
+    pub files: Vec<PathBuf>,
+    /// SHA-256 over each file's path and content: what trust is recorded against.
+    pub digest: String,
+}
+
+/// Reads files while keeping the digest of everything read.
+pub struct Reader {
+    files: Vec<PathBuf>,
+    hasher: Sha256,
+}
+
+impl Reader {
+    pub fn new() -> Reader {
+        Reader { files: Vec::new(), hasher: Sha256::new() }
+    }
+
+    pub fn read(&mut self, path: &Path) -> Result<String> {
+        let bytes = std::fs::read(path).ctx("read", path)?;
+        self.add(path, &bytes);
+        String::from_utf8(bytes).map_err(|e| {
+            let offset = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(&e.into_bytes()[..offset]).into_owned();
+            Error::invalid(Pos::at(path, &text, offset), "the file is not valid UTF-8").with_hint("save it as UTF-8")
+        })
+    }
+
+    pub fn add(&mut self, path: &Path, bytes: &[u8]) {
+        self.hasher.update(path.as_os_str().as_encoded_bytes());
+        self.hasher.update(b"\n");
+        self.hasher.update((bytes.len() as u64).to_le_bytes());
+        self.hasher.update(bytes);
+        self.files.push(path.to_path_buf());
+    }
+
+    pub fn finish(self) -> (Vec<PathBuf>, String) {
+        (self.files, hex(&self.hasher.finalize()))
+    }
+}
+
+impl Default for Reader {
+    fn default() -> Self {
+        Reader::new()
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The parts each format fills in.
+#[derive(Default)]
+pub struct Parsed {
+    pub python: Option<PythonConstraint>,
+    pub requirements: Vec<Requirement>,
+    pub index: Index,
+}
+
+/// Load and validate the project's manifest.
+pub fn load(project: &Project) -> Result<Manifest> {
+    let mut reader = Reader::new();
+    let parsed = match project.kind {
+        Kind::CoveToml => cove_toml::parse(&project.manifest, &mut reader)?,
+        Kind::Pyproject => pyproject::parse(&project.manifest, &mut reader)?,
+        Kind::Requirements => requirements_txt::parse_root(&project.manifest, &mut reader)?,
+        Kind::Script => script::parse(&project.manifest, &mut reader)?,
+    };
+    Ok(finish(project, parsed, reader))
+}
+
+pub fn finish(project: &Project, mut parsed: Parsed, reader: Reader) -> Manifest {
+    crate::requirement::normalise_set(&mut parsed.requirements);
+    let (files, digest) = reader.finish();
+    Manifest {
+        kind: project.kind,
+        path: project.manifest.clone(),
+        dir: project.dir.clone(),
+        python: parsed.python,
+        requirements: parsed.requirements,
+        index: parsed.index,
+        files,
+        digest,
+    }
+}
+
+/// Resolve a `find-links` entry: URLs stay, paths become absolute against `base`.
+pub fn resolve_link(entry: &str, base: &Path) -> String {
+    if entry.contains("://") {
+        entry.to_string()
+    } else {
+        let p = crate::settings::expand_home_from(entry, base);
+        p.to_string_lossy().into_owned()
+    }
+}

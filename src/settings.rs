@@ -1,0 +1,280 @@
+//! Settings: defaults < config file < `COVE_*` environment < command-line flags (SPEC §8),
+//! and the folders cove uses (`directories` gives the platform defaults).
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, IoContext, Result};
+use crate::tomlx::Doc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendChoice {
+    Auto,
+    Uv,
+    Pip,
+}
+
+impl BackendChoice {
+    pub fn parse(s: &str) -> Option<BackendChoice> {
+        match s {
+            "auto" => Some(BackendChoice::Auto),
+            "uv" => Some(BackendChoice::Uv),
+            "pip" => Some(BackendChoice::Pip),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub cache_dir: PathBuf,
+    pub home_dir: PathBuf,
+    pub config_file: PathBuf,
+    pub backend: BackendChoice,
+    /// A version request or interpreter path that replaces `.python-version` and PATH.
+    pub python: Option<String>,
+    pub offline: bool,
+    pub quiet: bool,
+    pub prebuild: bool,
+    pub trusted_dirs: Vec<PathBuf>,
+    pub use_lock: bool,
+    pub trust_all: bool,
+    pub gc_max_size: Option<u64>,
+    pub gc_older_than: Option<u64>,
+}
+
+/// Values given on the command line, which win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Flags {
+    pub backend: Option<BackendChoice>,
+    pub python: Option<String>,
+    pub offline: bool,
+    pub quiet: bool,
+}
+
+const CONFIG_KEYS: &[&str] = &["backend", "python", "offline", "quiet", "prebuild", "trusted-dirs", "use-lock", "gc"];
+const GC_KEYS: &[&str] = &["max-size", "older-than"];
+
+impl Settings {
+    /// Load the settings; the config file is read only when it exists.
+    pub fn load(flags: &Flags) -> Result<Settings> {
+        let dirs = directories::ProjectDirs::from("", "", "cove");
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| "/".into());
+        let pick = |var: &str, default: Option<PathBuf>, fallback: &str| -> PathBuf {
+            match std::env::var_os(var).filter(|v| !v.is_empty()) {
+                Some(v) => absolute(Path::new(&v)),
+                None => default.unwrap_or_else(|| home.join(fallback)),
+            }
+        };
+        let cache_dir = pick("COVE_CACHE_DIR", dirs.as_ref().map(|d| d.cache_dir().to_path_buf()), ".cache/cove");
+        let home_dir = pick("COVE_HOME", dirs.as_ref().map(|d| d.data_dir().to_path_buf()), ".local/share/cove");
+        let config_file =
+            pick("COVE_CONFIG", dirs.as_ref().map(|d| d.config_dir().join("config.toml")), ".config/cove/config.toml");
+        let mut s = Settings {
+            cache_dir,
+            home_dir,
+            config_file,
+            backend: BackendChoice::Auto,
+            python: None,
+            offline: false,
+            quiet: false,
+            prebuild: true,
+            trusted_dirs: Vec::new(),
+            use_lock: true,
+            trust_all: false,
+            gc_max_size: None,
+            gc_older_than: None,
+        };
+        s.read_config_file()?;
+        s.read_environment()?;
+        if let Some(b) = flags.backend {
+            s.backend = b;
+        }
+        if let Some(p) = &flags.python {
+            s.python = Some(p.clone());
+        }
+        s.offline |= flags.offline;
+        s.quiet |= flags.quiet;
+        Ok(s)
+    }
+
+    fn read_config_file(&mut self) -> Result<()> {
+        let path = self.config_file.clone();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::io("read config file", &path, e)),
+        };
+        check_config_owner(&path)?;
+        let doc = Doc::parse(&path, &text)?;
+        let root = doc.root();
+        doc.check_keys(root, CONFIG_KEYS, "")?;
+        if let Some(item) = root.get("backend") {
+            let v = doc.string(item, "backend")?;
+            self.backend = BackendChoice::parse(&v).ok_or_else(|| {
+                doc.error(item, format!("unknown backend {v:?}")).with_hint("use \"auto\", \"uv\" or \"pip\"")
+            })?;
+        }
+        if let Some(item) = root.get("python") {
+            self.python = Some(doc.string(item, "python")?);
+        }
+        if let Some(item) = root.get("offline") {
+            self.offline = doc.bool(item, "offline")?;
+        }
+        if let Some(item) = root.get("quiet") {
+            self.quiet = doc.bool(item, "quiet")?;
+        }
+        if let Some(item) = root.get("prebuild") {
+            self.prebuild = doc.bool(item, "prebuild")?;
+        }
+        if let Some(item) = root.get("use-lock") {
+            self.use_lock = doc.bool(item, "use-lock")?;
+        }
+        if let Some(item) = root.get("trusted-dirs") {
+            for (dir, _) in doc.strings(item, "trusted-dirs")? {
+                self.trusted_dirs.push(expand_home(&dir));
+            }
+        }
+        if let Some(item) = root.get("gc") {
+            let table = doc.table(item, "gc")?;
+            doc.check_keys(table, GC_KEYS, "gc.")?;
+            if let Some(i) = table.get("max-size") {
+                let v = doc.string(i, "gc.max-size")?;
+                self.gc_max_size = Some(parse_size(&v).ok_or_else(|| {
+                    doc.error(i, format!("invalid size {v:?}")).with_hint("write it like \"500M\" or \"10G\"")
+                })?);
+            }
+            if let Some(i) = table.get("older-than") {
+                let v = doc.string(i, "gc.older-than")?;
+                self.gc_older_than = Some(parse_duration(&v).ok_or_else(|| {
+                    doc.error(i, format!("invalid duration {v:?}"))
+                        .with_hint("write it like \"30d\", \"12h\" or \"90m\"")
+                })?);
+            }
+        }
+        Ok(())
+    }
+
+    fn read_environment(&mut self) -> Result<()> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(v) = var("COVE_BACKEND") {
+            self.backend = BackendChoice::parse(&v)
+                .ok_or_else(|| Error::Usage(format!("COVE_BACKEND={v:?} is not a backend; use auto, uv or pip")))?;
+        }
+        if let Some(v) = var("COVE_PYTHON") {
+            self.python = Some(v);
+        }
+        if let Some(v) = var("COVE_OFFLINE") {
+            self.offline = truthy(&v);
+        }
+        if let Some(v) = var("COVE_QUIET") {
+            self.quiet = truthy(&v);
+        }
+        if let Some(v) = var("COVE_PREBUILD") {
+            self.prebuild = truthy(&v);
+        }
+        if let Some(v) = var("COVE_TRUST_ALL") {
+            self.trust_all = truthy(&v);
+        }
+        Ok(())
+    }
+
+    pub fn shims_dir(&self) -> PathBuf {
+        self.home_dir.join("shims")
+    }
+}
+
+fn truthy(v: &str) -> bool {
+    !matches!(v.to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off" | "")
+}
+
+/// A config file can grant trust, so one that others could have written is refused.
+fn check_config_owner(path: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ctx("read config file", path)?;
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me || meta.mode() & 0o022 != 0 {
+        return Err(Error::Other {
+            message: format!("refusing config file {}: it is not owned by you or others can write it", path.display()),
+            hint: Some(format!("run `chmod go-w {}` (and chown it to yourself)", path.display())),
+        });
+    }
+    Ok(())
+}
+
+pub fn expand_home(p: &str) -> PathBuf {
+    match std::env::current_dir() {
+        Ok(cwd) => expand_home_from(p, &cwd),
+        Err(_) => PathBuf::from(p),
+    }
+}
+
+/// `~/x` → `$HOME/x`; a relative path is taken relative to `base`.
+pub fn expand_home_from(p: &str, base: &Path) -> PathBuf {
+    if let Some(rest) = p.strip_prefix("~/") {
+        if let Some(home) = std::env::var_os("HOME") {
+            return PathBuf::from(home).join(rest);
+        }
+    }
+    base.join(p)
+}
+
+pub fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+    }
+}
+
+/// `500M`, `10G`, `1024` (bytes): powers of 1024.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len()));
+    let n: f64 = num.parse().ok()?;
+    let mult: u64 = match unit.trim().to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => return None,
+    };
+    Some((n * mult as f64) as u64)
+}
+
+/// `30d`, `12h`, `90m`, `45s` → seconds.
+pub fn parse_duration(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().ok()?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" | "" => 86400,
+        "w" => 7 * 86400,
+        _ => return None,
+    };
+    Some(n * mult)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_powers_of_1024() {
+        assert_eq!(parse_size("500M"), Some(500 << 20));
+        assert_eq!(parse_size("10G"), Some(10 << 30));
+        assert_eq!(parse_size("1.5K"), Some(1536));
+        assert_eq!(parse_size("12X"), None);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30d"), Some(30 * 86400));
+        assert_eq!(parse_duration("12h"), Some(12 * 3600));
+        assert_eq!(parse_duration("90m"), Some(90 * 60));
+        assert_eq!(parse_duration("x"), None);
+    }
+}

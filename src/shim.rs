@@ -1,0 +1,83 @@
+//! The shim: cove run as `python`, `python3`, `pip`, `pip3` or a console script (SPEC §4).
+//!
+//! Warm path: settings → project → manifest → key → trust (a stat) → ready (a stat) → exec.
+//! No process is spawned and nothing is written once the environment is ready.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::interpreter::Finder;
+use crate::project::{Kind, Project};
+use crate::settings::{Flags, Settings};
+
+/// How deep pass-throughs may nest before cove calls it a loop.
+const MAX_DEPTH: u32 = 8;
+
+pub fn run(name: &str, argv0: OsString, args: Vec<OsString>) -> Result<std::convert::Infallible> {
+    let depth: u32 = std::env::var(crate::exec::DEPTH_VAR).ok().and_then(|d| d.parse().ok()).unwrap_or(0);
+    if depth >= MAX_DEPTH {
+        return Err(Error::Recursion { name: name.to_string() });
+    }
+    let settings = Settings::load(&Flags::default())?;
+    let shims = settings.shims_dir();
+    let finder = Finder::new(&settings.cache_dir, shims.clone());
+    let is_python = matches!(name, "python" | "python3");
+
+    let project = if is_python { crate::manifest::script::from_args(&args) } else { None };
+    let project = match project {
+        Some(p) => Some(p),
+        None => crate::resolve::current_project()?,
+    };
+    let Some(project) = project else {
+        return pass_through(&finder, name, argv0, &args, &shims);
+    };
+    if !is_python && !matches!(name, "pip" | "pip3") {
+        return console_script(project, &settings, &finder, name, argv0, &args);
+    }
+    let plan = crate::resolve::plan(project, &settings, &finder)?;
+    crate::build::ensure(&plan, &settings, crate::build::Options { prompt: true, ..Default::default() })?;
+    if !is_python {
+        crate::pip::check(&args, &plan)?;
+    }
+    let program = plan.env_dir.join("bin").join(name);
+    crate::exec::in_env(&plan.env_dir, &program, &argv0, &args)
+}
+
+/// A console-script shim: the project's environment has it → run it; else the next on PATH.
+fn console_script(
+    project: Project,
+    settings: &Settings,
+    finder: &Finder,
+    name: &str,
+    argv0: OsString,
+    args: &[OsString],
+) -> Result<std::convert::Infallible> {
+    let shims = settings.shims_dir();
+    if project.kind != Kind::Script {
+        if let Ok(plan) = crate::resolve::plan(project, settings, finder) {
+            if crate::trust::is_trusted(&plan.manifest, settings) {
+                crate::build::ensure(&plan, settings, crate::build::Options::default())?;
+                let program = plan.env_dir.join("bin").join(name);
+                if crate::interpreter::is_executable(&program) {
+                    return crate::exec::in_env(&plan.env_dir, &program, &argv0, args);
+                }
+            }
+        }
+    }
+    pass_through(finder, name, argv0, args, &shims)
+}
+
+fn pass_through(
+    finder: &Finder,
+    name: &str,
+    argv0: OsString,
+    args: &[OsString],
+    shims: &Path,
+) -> Result<std::convert::Infallible> {
+    let target: Option<PathBuf> = finder.on_path(name).into_iter().next();
+    match target {
+        Some(program) => crate::exec::pass_through(&program, &argv0, args, shims),
+        None => Err(Error::NotFound { name: name.to_string() }),
+    }
+}

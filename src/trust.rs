@@ -1,0 +1,152 @@
+//! Trust (SPEC §5): cove never installs from a manifest the user has not approved.
+//!
+//! A record is one file `$COVE_HOME/trust/<digest>`, where the digest is SHA-256 over each
+//! manifest file's path and content (the manifest and every file it includes): editing any of
+//! them outside cove revokes trust for free. `trust/paths/<sha of path>` remembers what was last
+//! trusted for a path, so a refusal can show which requirements changed.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, IoContext, Result};
+use crate::manifest::{Manifest, hex};
+use crate::settings::Settings;
+
+fn store(settings: &Settings) -> PathBuf {
+    settings.home_dir.join("trust")
+}
+
+fn path_record(settings: &Settings, manifest: &Path) -> PathBuf {
+    let h = Sha256::digest(manifest.as_os_str().as_encoded_bytes());
+    store(settings).join("paths").join(hex(&h[..16]))
+}
+
+/// Whether `manifest` may be built and used. The warm path: one stat.
+pub fn is_trusted(manifest: &Manifest, settings: &Settings) -> bool {
+    settings.trust_all
+        || settings.trusted_dirs.iter().any(|d| manifest.path.starts_with(d))
+        || store(settings).join(&manifest.digest).exists()
+}
+
+/// Record `manifest` as trusted in its current content.
+pub fn trust(manifest: &Manifest, settings: &Settings) -> Result<()> {
+    let body = record_text(manifest);
+    let old = std::fs::read_to_string(path_record(settings, &manifest.path)).ok();
+    if let Some(old_digest) = old.as_deref().and_then(|t| t.lines().nth(1)) {
+        if old_digest != manifest.digest {
+            let _ = std::fs::remove_file(store(settings).join(old_digest));
+        }
+    }
+    crate::fsx::write_atomic(&store(settings).join(&manifest.digest), body.as_bytes())?;
+    crate::fsx::write_atomic(&path_record(settings, &manifest.path), body.as_bytes())
+}
+
+/// Forget any trust in the manifest at `path`. Returns whether there was any.
+pub fn untrust(path: &Path, digest: Option<&str>, settings: &Settings) -> Result<bool> {
+    let record = path_record(settings, path);
+    let mut had = false;
+    if let Ok(text) = std::fs::read_to_string(&record) {
+        if let Some(d) = text.lines().nth(1) {
+            let _ = std::fs::remove_file(store(settings).join(d));
+        }
+        std::fs::remove_file(&record).ctx("remove", &record)?;
+        had = true;
+    }
+    if let Some(d) = digest {
+        had |= std::fs::remove_file(store(settings).join(d)).is_ok();
+    }
+    Ok(had)
+}
+
+fn record_text(manifest: &Manifest) -> String {
+    let mut t = format!("{}\n{}\n", manifest.path.display(), manifest.digest);
+    for r in &manifest.requirements {
+        t.push_str(&r.canonical);
+        t.push('\n');
+    }
+    t
+}
+
+/// What changed since `manifest`'s path was last trusted: `+added`, `-removed`, `~changed`.
+pub fn changes(manifest: &Manifest, settings: &Settings) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(path_record(settings, &manifest.path)) else {
+        return Vec::new();
+    };
+    let old: Vec<(String, String)> =
+        text.lines().skip(2).map(|l| (crate::requirement::normalise_name(name_of(l)), l.to_string())).collect();
+    let new: Vec<(String, String)> =
+        manifest.requirements.iter().map(|r| (r.name.clone(), r.canonical.clone())).collect();
+    let mut out = Vec::new();
+    for (name, line) in &new {
+        match old.iter().find(|(n, _)| n == name) {
+            None => out.push(format!("+{line}")),
+            Some((_, o)) if o != line => out.push(format!("~{o} → {line}")),
+            _ => {}
+        }
+    }
+    for (name, line) in &old {
+        if !new.iter().any(|(n, _)| n == name) {
+            out.push(format!("-{line}"));
+        }
+    }
+    if out.is_empty() {
+        out.push("edited; requirements unchanged".into());
+    }
+    out
+}
+
+fn name_of(canonical: &str) -> &str {
+    let end = canonical.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).unwrap_or(canonical.len());
+    &canonical[..end]
+}
+
+/// The command that trusts this manifest.
+pub fn trust_command(manifest: &Manifest) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    if manifest.kind == crate::project::Kind::Script || manifest.dir != cwd {
+        format!("cove trust {}", shell_quote(&manifest.path))
+    } else {
+        "cove trust".into()
+    }
+}
+
+fn shell_quote(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c)) {
+        s.into_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Fail unless `manifest` is trusted. On a terminal (`prompt`), ask first.
+pub fn require(manifest: &Manifest, settings: &Settings, prompt: bool) -> Result<()> {
+    if is_trusted(manifest, settings) {
+        return Ok(());
+    }
+    let changes = changes(manifest, settings);
+    let error = Error::Untrusted { manifest: manifest.path.clone(), changes, trust_cmd: trust_command(manifest) };
+    if !prompt || !std::io::stderr().is_terminal() {
+        return Err(error);
+    }
+    let Ok(tty) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") else {
+        return Err(error);
+    };
+    eprintln!("cove: {error}");
+    if !manifest.requirements.is_empty() {
+        let list: Vec<&str> = manifest.requirements.iter().map(|r| r.canonical.as_str()).collect();
+        eprintln!("cove: it asks for: {}", list.join(", "));
+    }
+    let mut out = &tty;
+    let _ = write!(out, "Trust and build? [y/N] ");
+    let _ = out.flush();
+    let mut answer = String::new();
+    let _ = std::io::BufReader::new(&tty).read_line(&mut answer);
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        trust(manifest, settings)
+    } else {
+        Err(Error::TrustDeclined { manifest: manifest.path.clone() })
+    }
+}
