@@ -131,7 +131,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// The parts each format fills in.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Parsed {
     pub python: Option<PythonConstraint>,
     pub requirements: Vec<Requirement>,
