@@ -11,25 +11,21 @@ use crate::error::{Error, Result};
 /// The environment variable that counts nested shim pass-throughs (recursion guard).
 pub const DEPTH_VAR: &str = "__COVE_SHIM_DEPTH";
 
-/// Run `program` from the environment `env` as if it were activated.
-pub fn in_env(env: &Path, program: &Path, argv0: &OsString, args: &[OsString]) -> Result<std::convert::Infallible> {
+/// Run `program` from the environment `env` as if it were activated. argv[0] is the program's
+/// own path: CPython finds its venv (`pyvenv.cfg`) from argv[0], not from the shim's path.
+pub fn in_env(env: &Path, program: &Path, args: &[OsString]) -> Result<std::convert::Infallible> {
     let mut cmd = Command::new(program);
-    cmd.arg0(argv0).args(args);
+    cmd.args(args);
     cmd.env("VIRTUAL_ENV", env).env("PATH", prepend_path(&env.join("bin")));
     cmd.env_remove("PYTHONHOME").env_remove(DEPTH_VAR);
     Err(replace(cmd, program))
 }
 
 /// Run `program` (found on PATH after the shims), with the shims folder taken off PATH.
-pub fn pass_through(
-    program: &Path,
-    argv0: &OsString,
-    args: &[OsString],
-    shims: &Path,
-) -> Result<std::convert::Infallible> {
+pub fn pass_through(program: &Path, args: &[OsString], shims: &Path) -> Result<std::convert::Infallible> {
     let depth: u32 = std::env::var(DEPTH_VAR).ok().and_then(|d| d.parse().ok()).unwrap_or(0);
     let mut cmd = Command::new(program);
-    cmd.arg0(argv0).args(args);
+    cmd.args(args);
     let path = std::env::var_os("PATH").unwrap_or_default();
     let kept: Vec<PathBuf> = std::env::split_paths(&path).filter(|d| d != shims).collect();
     if let Ok(joined) = std::env::join_paths(kept) {

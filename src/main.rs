@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     let result = if name == "cove" || name.starts_with("cove-") || name.starts_with("cove.") {
         commands::main()
     } else {
-        shim::run(&name, argv0, args.collect()).map(|never| match never {})
+        shim::run(&name, args.collect()).map(|never| match never {})
     };
     match result {
         Ok(code) => code,

@@ -14,7 +14,7 @@ use crate::settings::{Flags, Settings};
 /// How deep pass-throughs may nest before cove calls it a loop.
 const MAX_DEPTH: u32 = 8;
 
-pub fn run(name: &str, argv0: OsString, args: Vec<OsString>) -> Result<std::convert::Infallible> {
+pub fn run(name: &str, args: Vec<OsString>) -> Result<std::convert::Infallible> {
     let depth: u32 = std::env::var(crate::exec::DEPTH_VAR).ok().and_then(|d| d.parse().ok()).unwrap_or(0);
     if depth >= MAX_DEPTH {
         return Err(Error::Recursion { name: name.to_string() });
@@ -30,10 +30,10 @@ pub fn run(name: &str, argv0: OsString, args: Vec<OsString>) -> Result<std::conv
         None => crate::resolve::current_project()?,
     };
     let Some(project) = project else {
-        return pass_through(&finder, name, argv0, &args, &shims);
+        return pass_through(&finder, name, &args, &shims);
     };
     if !is_python && !matches!(name, "pip" | "pip3") {
-        return console_script(project, &settings, &finder, name, argv0, &args);
+        return console_script(project, &settings, &finder, name, &args);
     }
     let plan = crate::resolve::plan(project, &settings, &finder)?;
     crate::build::ensure(&plan, &settings, crate::build::Options { prompt: true, ..Default::default() })?;
@@ -41,7 +41,7 @@ pub fn run(name: &str, argv0: OsString, args: Vec<OsString>) -> Result<std::conv
         crate::pip::check(&args, &plan)?;
     }
     let program = plan.env_dir.join("bin").join(name);
-    crate::exec::in_env(&plan.env_dir, &program, &argv0, &args)
+    crate::exec::in_env(&plan.env_dir, &program, &args)
 }
 
 /// A console-script shim: the project's environment has it → run it; else the next on PATH.
@@ -50,7 +50,6 @@ fn console_script(
     settings: &Settings,
     finder: &Finder,
     name: &str,
-    argv0: OsString,
     args: &[OsString],
 ) -> Result<std::convert::Infallible> {
     let shims = settings.shims_dir();
@@ -60,24 +59,18 @@ fn console_script(
                 crate::build::ensure(&plan, settings, crate::build::Options::default())?;
                 let program = plan.env_dir.join("bin").join(name);
                 if crate::interpreter::is_executable(&program) {
-                    return crate::exec::in_env(&plan.env_dir, &program, &argv0, args);
+                    return crate::exec::in_env(&plan.env_dir, &program, args);
                 }
             }
         }
     }
-    pass_through(finder, name, argv0, args, &shims)
+    pass_through(finder, name, args, &shims)
 }
 
-fn pass_through(
-    finder: &Finder,
-    name: &str,
-    argv0: OsString,
-    args: &[OsString],
-    shims: &Path,
-) -> Result<std::convert::Infallible> {
+fn pass_through(finder: &Finder, name: &str, args: &[OsString], shims: &Path) -> Result<std::convert::Infallible> {
     let target: Option<PathBuf> = finder.on_path(name).into_iter().next();
     match target {
-        Some(program) => crate::exec::pass_through(&program, &argv0, args, shims),
+        Some(program) => crate::exec::pass_through(&program, args, shims),
         None => Err(Error::NotFound { name: name.to_string() }),
     }
 }

@@ -1,0 +1,194 @@
+//! Test harness: the real `cove` binary in a temp HOME with private cache, data and config
+//! folders, a clean environment (no outer VIRTUAL_ENV, PIP_*, UV_*, PYTHON*), and an offline
+//! wheelhouse of tiny wheels built by `tests/fixtures/make_wheels.py`.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+pub const COVE: &str = env!("CARGO_BIN_EXE_cove");
+
+/// The real Python used to build wheels and as the default base interpreter.
+pub fn system_python() -> PathBuf {
+    for p in ["python3"] {
+        if let Ok(out) = Command::new(p).args(["-c", "import sys; print(sys.executable)"]).output() {
+            if out.status.success() {
+                return PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+            }
+        }
+    }
+    panic!("the tests need a python3 on PATH");
+}
+
+/// The wheelhouse, built once per test binary.
+pub fn wheelhouse() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("cove-wheelhouse-{}", std::process::id()));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/make_wheels.py");
+        let st = Command::new(system_python()).arg(script).arg(&dir).status().expect("run make_wheels.py");
+        assert!(st.success(), "building the wheelhouse failed");
+        dir
+    })
+}
+
+/// uv for the uv backend: `COVE_TEST_UV`, `.tools/uv/bin/uv` (what `.ci/run` installs), or PATH.
+pub fn uv() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("COVE_TEST_UV") {
+        return Some(PathBuf::from(p));
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/uv/bin/uv");
+    if local.is_file() {
+        return Some(local);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join("uv")).find(|p| p.is_file())
+}
+
+pub struct TestEnv {
+    pub root: tempfile::TempDir,
+    pub home: PathBuf,
+    pub cache: PathBuf,
+    pub data: PathBuf,
+    pub config: PathBuf,
+    /// PATH for commands: the shims (when made) first, then the outer PATH.
+    pub base_path: String,
+    pub backend: String,
+}
+
+impl TestEnv {
+    /// A fresh environment using the pip backend (fast to set up, needs nothing else).
+    pub fn new() -> TestEnv {
+        TestEnv::with_backend("pip")
+    }
+
+    pub fn with_backend(backend: &str) -> TestEnv {
+        let root = tempfile::Builder::new().prefix("cove-test-").tempdir().expect("tempdir");
+        let home = root.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let base_path = std::env::var("PATH").unwrap_or_default();
+        TestEnv {
+            cache: root.path().join("cache"),
+            data: root.path().join("data"),
+            config: root.path().join("config.toml"),
+            home,
+            root,
+            base_path,
+            backend: backend.to_string(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.root.path()
+    }
+
+    pub fn shims(&self) -> PathBuf {
+        self.data.join("shims")
+    }
+
+    /// A project folder with `cove.toml` using the wheelhouse.
+    pub fn project(&self, name: &str, deps: &[&str]) -> PathBuf {
+        let dir = self.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        self.write_cove_toml(&dir, deps);
+        dir
+    }
+
+    pub fn write_cove_toml(&self, dir: &Path, deps: &[&str]) {
+        let list: Vec<String> = deps.iter().map(|d| format!("{d:?}")).collect();
+        let text = format!(
+            "dependencies = [{}]\n\n[index]\nfind-links = [{:?}]\nno-index = true\n",
+            list.join(", "),
+            wheelhouse().display().to_string()
+        );
+        std::fs::write(dir.join("cove.toml"), text).unwrap();
+    }
+
+    /// A command with the clean environment; `program` is looked up on the test PATH.
+    pub fn cmd(&self, program: impl AsRef<OsStr>, cwd: &Path) -> Command {
+        let mut c = Command::new(program);
+        c.current_dir(cwd).env_clear().stdin(Stdio::null());
+        for (k, v) in std::env::vars_os() {
+            let k_s = k.to_string_lossy();
+            let dropped = k_s.starts_with("PIP_")
+                || k_s.starts_with("UV_")
+                || k_s.starts_with("PYTHON")
+                || k_s.starts_with("COVE_")
+                || k_s.starts_with("__COVE")
+                || k_s == "VIRTUAL_ENV"
+                || k_s == "CONDA_PREFIX"
+                || k_s == "HOME"
+                || k_s == "PATH"
+                || k_s.starts_with("XDG_");
+            if !dropped {
+                c.env(&k, &v);
+            }
+        }
+        c.env("HOME", &self.home)
+            .env("COVE_CACHE_DIR", &self.cache)
+            .env("COVE_HOME", &self.data)
+            .env("COVE_CONFIG", &self.config)
+            .env("COVE_BACKEND", &self.backend)
+            .env("PATH", format!("{}:{}", self.shims().display(), self.base_path));
+        if let Some(uv) = uv() {
+            c.env("COVE_UV", uv);
+        }
+        c
+    }
+
+    /// `cove ARGS…` in `cwd`.
+    pub fn cove(&self, cwd: &Path, args: &[&str]) -> Output {
+        self.cmd(COVE, cwd).args(args).output().expect("run cove")
+    }
+
+    /// Create the shims folder.
+    pub fn shims_on(&self) {
+        let out = self.cove(self.path(), &["shims"]);
+        assert!(out.status.success(), "cove shims: {}", stderr(&out));
+    }
+
+    /// Run a shim (e.g. `python`) by name through PATH.
+    pub fn shim(&self, name: &str, cwd: &Path, args: &[&str]) -> Output {
+        self.shims_on();
+        self.cmd(self.shims().join(name), cwd).args(args).output().expect("run shim")
+    }
+
+    pub fn trust(&self, dir: &Path) {
+        let out = self.cove(dir, &["trust"]);
+        assert!(out.status.success(), "cove trust: {}", stderr(&out));
+    }
+
+    /// `cove status --json` parsed.
+    pub fn status(&self, dir: &Path) -> serde_json::Value {
+        let out = self.cove(dir, &["status", "--json"]);
+        assert!(out.status.success(), "cove status: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("status json")
+    }
+
+    pub fn envs(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.cache.join("envs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+pub fn assert_ok(o: &Output) {
+    assert!(o.status.success(), "failed ({:?})\nstdout:\n{}\nstderr:\n{}", o.status, stdout(o), stderr(o));
+}
