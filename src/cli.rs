@@ -40,10 +40,9 @@ pub struct Global {
 pub enum Command {
     /// Write cove.toml here (importing requirements.txt if present) and trust it
     #[command(after_help = "Example:\n  cove init --python 3.12 'requests==2.32.3' rich")]
+    ///
+    /// Here `--python SPEC` is the constraint written to the manifest, e.g. ">=3.11" or "3.12".
     Init {
-        /// Python constraint for the manifest, e.g. ">=3.11" or "3.12"
-        #[arg(long = "python", id = "init_python", value_name = "SPEC")]
-        python_spec: Option<String>,
         /// Requirements to start with (PEP 508)
         requirements: Vec<String>,
     },
@@ -87,4 +86,13 @@ pub enum Command {
     },
     /// List the Python interpreters found, with version and path
     Python,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -34,13 +34,14 @@ pub fn main() -> Result<ExitCode> {
                     .ok_or_else(|| Error::Usage(format!("unknown backend {b:?}; use auto, uv or pip")))?,
             ),
         },
-        python: cli.global.python.clone(),
+        // `cove init --python SPEC` writes a constraint; it does not choose an interpreter.
+        python: if matches!(cli.command, Command::Init { .. }) { None } else { cli.global.python.clone() },
         offline: cli.global.offline,
         quiet: cli.global.quiet,
     };
     let settings = Settings::load(&flags)?;
     match cli.command {
-        Command::Init { python_spec, requirements } => init::run(&settings, python_spec, requirements),
+        Command::Init { requirements } => init::run(&settings, cli.global.python.clone(), requirements),
         Command::Sync { refresh } => sync::run(&settings, refresh),
         Command::Run { command } => run::run(&settings, command),
         Command::Which { name } => which::run(&settings, &name),
