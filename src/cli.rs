@@ -36,6 +36,17 @@ pub struct Global {
     pub quiet: bool,
 }
 
+/// Where `add`/`remove` edit a pyproject.toml.
+#[derive(Args, Debug, Default, Clone)]
+pub struct TargetArgs {
+    /// A PEP 735 dependency group in pyproject.toml
+    #[arg(long, value_name = "NAME", conflicts_with = "optional")]
+    pub group: Option<String>,
+    /// An extra in [project.optional-dependencies]
+    #[arg(long, value_name = "NAME")]
+    pub optional: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Write cove.toml here (importing requirements.txt if present) and trust it
@@ -45,6 +56,22 @@ pub enum Command {
     Init {
         /// Requirements to start with (PEP 508)
         requirements: Vec<String>,
+    },
+    /// Add requirements to the manifest (keeping its comments and layout), then sync
+    #[command(after_help = "Examples:\n  cove add 'requests>=2.31' rich\n  cove add --group test pytest")]
+    Add {
+        #[arg(required = true)]
+        requirements: Vec<String>,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Remove requirements from the manifest by name, then sync
+    #[command(after_help = "Example:\n  cove remove rich")]
+    Remove {
+        #[arg(required = true)]
+        names: Vec<String>,
+        #[command(flatten)]
+        target: TargetArgs,
     },
     /// Build the project's environment now
     #[command(after_help = "Example:\n  cove sync --refresh   rebuild, resolving unpinned requirements again")]

@@ -24,17 +24,16 @@ mod shims;
 mod tomlx;
 mod trust;
 
-use std::ffi::OsString;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let mut args = std::env::args_os();
-    let argv0 = args.next().unwrap_or_else(|| OsString::from("cove"));
+    let argv0 = args.next().unwrap_or_else(|| "cove".into());
     let name = std::path::Path::new(&argv0).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let result = if name == "cove" || name.starts_with("cove-") || name.starts_with("cove.") {
         commands::main()
     } else {
-        shim::run(&name, args.collect()).map(|never| match never {})
+        shim::run(&name, args.collect())
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use crate::error::{Error, Result};
 use crate::interpreter::Finder;
@@ -14,7 +15,8 @@ use crate::settings::{Flags, Settings};
 /// How deep pass-throughs may nest before cove calls it a loop.
 const MAX_DEPTH: u32 = 8;
 
-pub fn run(name: &str, args: Vec<OsString>) -> Result<std::convert::Infallible> {
+/// Run the shim `name`; returns only when there is nothing to exec (or on error).
+pub fn run(name: &str, args: Vec<OsString>) -> Result<ExitCode> {
     let depth: u32 = std::env::var(crate::exec::DEPTH_VAR).ok().and_then(|d| d.parse().ok()).unwrap_or(0);
     if depth >= MAX_DEPTH {
         return Err(Error::Recursion { name: name.to_string() });
@@ -29,19 +31,26 @@ pub fn run(name: &str, args: Vec<OsString>) -> Result<std::convert::Infallible> 
         Some(p) => Some(p),
         None => crate::resolve::current_project()?,
     };
-    let Some(project) = project else {
-        return pass_through(&finder, name, &args, &shims);
-    };
+    let Some(project) = project else { match pass_through(&finder, name, &args, &shims)? {} };
     if !is_python && !matches!(name, "pip" | "pip3") {
-        return console_script(project, &settings, &finder, name, &args);
+        match console_script(project, &settings, &finder, name, &args)? {}
+    }
+    if !is_python {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let change = match crate::pip::classify(&args, &cwd)? {
+            crate::pip::Action::Read => None,
+            crate::pip::Action::Install(reqs) => Some(crate::commands::edit::Change::Add(reqs)),
+            crate::pip::Action::Uninstall(names) => Some(crate::commands::edit::Change::Remove(names)),
+        };
+        if let Some(change) = change {
+            crate::commands::edit::apply(&settings, &project, change, &Default::default())?;
+            return Ok(ExitCode::SUCCESS);
+        }
     }
     let plan = crate::resolve::plan(project, &settings, &finder)?;
     crate::build::ensure(&plan, &settings, crate::build::Options { prompt: true, ..Default::default() })?;
-    if !is_python {
-        crate::pip::check(&args, &plan)?;
-    }
     let program = plan.env_dir.join("bin").join(name);
-    crate::exec::in_env(&plan.env_dir, &program, &args)
+    match crate::exec::in_env(&plan.env_dir, &program, &args)? {}
 }
 
 /// A console-script shim: the project's environment has it → run it; else the next on PATH.

@@ -1,5 +1,6 @@
 //! The CLI: parse, load settings, run one subcommand. One file per subcommand.
 
+pub mod edit;
 mod init;
 mod python;
 mod run;
@@ -42,6 +43,8 @@ pub fn main() -> Result<ExitCode> {
     let settings = Settings::load(&flags)?;
     match cli.command {
         Command::Init { requirements } => init::run(&settings, cli.global.python.clone(), requirements),
+        Command::Add { requirements, target } => edit::run(&settings, edit::Change::Add(requirements), target.into()),
+        Command::Remove { names, target } => edit::run(&settings, edit::Change::Remove(names), target.into()),
         Command::Sync { refresh } => sync::run(&settings, refresh),
         Command::Run { command } => run::run(&settings, command),
         Command::Which { name } => which::run(&settings, &name),
@@ -65,5 +68,15 @@ pub fn out(text: &str) {
 pub fn note(settings: &Settings, text: &str) {
     if !settings.quiet {
         eprintln!("cove: {text}");
+    }
+}
+
+impl From<crate::cli::TargetArgs> for crate::manifest::edit::Target {
+    fn from(t: crate::cli::TargetArgs) -> Self {
+        match (t.group, t.optional) {
+            (Some(g), _) => crate::manifest::edit::Target::Group(g),
+            (None, Some(x)) => crate::manifest::edit::Target::Optional(x),
+            (None, None) => crate::manifest::edit::Target::Main,
+        }
     }
 }

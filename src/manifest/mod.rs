@@ -2,6 +2,7 @@
 //! index settings, validated. Raw file formats live in the sub-modules; this is the domain type.
 
 pub mod cove_toml;
+pub mod edit;
 pub mod pyproject;
 pub mod requirements_txt;
 pub mod script;

@@ -1,0 +1,333 @@
+//! Edit a manifest in place, keeping its comments and layout (`toml_edit` for TOML files, line
+//! edits for requirements files). A requirement replaces one with the same normalised name
+//! instead of duplicating it. These functions only compute the new text; callers write it.
+
+use std::path::Path;
+
+use toml_edit::{Array, DocumentMut, Item, Value};
+
+use crate::error::{Error, Pos, Result};
+use crate::project::Kind;
+use crate::requirement::normalise_name;
+
+/// Where in the manifest requirements go.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Target {
+    /// `dependencies` (cove.toml, `[project]`) or the file's lines (requirements.txt).
+    #[default]
+    Main,
+    /// A PEP 735 dependency group (pyproject.toml).
+    Group(String),
+    /// An extra in `[project.optional-dependencies]` (pyproject.toml).
+    Optional(String),
+}
+
+/// A requirement to add: its text as the user wrote it and its normalised name.
+pub struct NewReq {
+    pub text: String,
+    pub name: String,
+}
+
+/// The name a requirement string starts with, normalised (for matching, not validation).
+pub fn name_of(req: &str) -> String {
+    let s = req.trim();
+    let s = s.strip_prefix("-e ").unwrap_or(s).trim_start();
+    let end = s.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).unwrap_or(s.len());
+    normalise_name(&s[..end])
+}
+
+fn toml_error(path: &Path, text: &str, e: toml_edit::TomlError) -> Error {
+    let offset = e.span().map_or(0, |s| s.start);
+    Error::invalid(Pos::at(path, text, offset), format!("invalid TOML: {}", e.message().trim()))
+}
+
+/// The array the target names, created if missing (only for groups and extras).
+fn target_array<'d>(doc: &'d mut DocumentMut, kind: Kind, target: &Target, path: &Path) -> Result<&'d mut Array> {
+    let wrong = |what: &str| Error::other(format!("{}: {what}", path.display()));
+    let item: &mut Item = match (kind, target) {
+        (Kind::CoveToml | Kind::Script, Target::Main) => {
+            doc.entry("dependencies").or_insert(Item::Value(Value::Array(Array::new())))
+        }
+        (Kind::Pyproject, Target::Main) => {
+            let project = doc.entry("project").or_insert(toml_edit::table());
+            let project = project.as_table_like_mut().ok_or_else(|| wrong("[project] is not a table"))?;
+            project.entry("dependencies").or_insert(Item::Value(Value::Array(Array::new())))
+        }
+        (Kind::Pyproject, Target::Group(g)) => {
+            let groups = doc.entry("dependency-groups").or_insert(toml_edit::table());
+            let groups = groups.as_table_like_mut().ok_or_else(|| wrong("[dependency-groups] is not a table"))?;
+            groups.entry(g).or_insert(Item::Value(Value::Array(Array::new())))
+        }
+        (Kind::Pyproject, Target::Optional(x)) => {
+            let project = doc.entry("project").or_insert(toml_edit::table());
+            let project = project.as_table_like_mut().ok_or_else(|| wrong("[project] is not a table"))?;
+            let opt = project.entry("optional-dependencies").or_insert(toml_edit::table());
+            let opt = opt.as_table_like_mut().ok_or_else(|| wrong("optional-dependencies is not a table"))?;
+            opt.entry(x).or_insert(Item::Value(Value::Array(Array::new())))
+        }
+        _ => {
+            return Err(Error::Usage("--group and --optional need a pyproject.toml manifest".into()));
+        }
+    };
+    item.as_array_mut().ok_or_else(|| wrong("the requirements entry is not an array"))
+}
+
+/// Add (or replace by name) `reqs` in the TOML manifest `text`.
+pub fn add_toml(path: &Path, text: &str, kind: Kind, target: &Target, reqs: &[NewReq]) -> Result<String> {
+    let mut doc: DocumentMut = text.parse().map_err(|e| toml_error(path, text, e))?;
+    let array = target_array(&mut doc, kind, target, path)?;
+    for req in reqs {
+        let existing = array.iter().position(|v| v.as_str().is_some_and(|s| name_of(s) == req.name));
+        match existing {
+            Some(i) => replace_keeping_decor(array, i, &req.text),
+            None => push_in_style(array, &req.text),
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// Remove `names` from the TOML manifest; fails naming the ones that are not there.
+pub fn remove_toml(path: &Path, text: &str, kind: Kind, target: &Target, names: &[String]) -> Result<String> {
+    let mut doc: DocumentMut = text.parse().map_err(|e| toml_error(path, text, e))?;
+    let array = target_array(&mut doc, kind, target, path)?;
+    let missing: Vec<&String> =
+        names.iter().filter(|n| !array.iter().any(|v| v.as_str().is_some_and(|s| &name_of(s) == *n))).collect();
+    if !missing.is_empty() {
+        return Err(not_found(path, &missing));
+    }
+    let multiline = is_multiline(array);
+    loop {
+        let found = array.iter().position(|v| v.as_str().is_some_and(|s| names.contains(&name_of(s))));
+        let Some(i) = found else { break };
+        remove_keeping_comments(array, i, multiline);
+    }
+    Ok(doc.to_string())
+}
+
+/// The part of a prefix before its first newline: the comment ending the previous line.
+fn head(p: &str) -> &str {
+    p.find('\n').map_or(p, |i| &p[..i])
+}
+
+/// The part of a prefix from its first newline on: what stands above the element.
+fn rest(p: &str) -> &str {
+    p.find('\n').map_or("", |i| &p[i..])
+}
+
+fn prefix_of(v: &Value) -> String {
+    v.decor().prefix().and_then(|p| p.as_str()).unwrap_or("").to_string()
+}
+
+/// Remove element `i`. In toml_edit a comment after an element's comma is stored in the next
+/// element's prefix (or the array's trailing), so the comment of the removed line goes with it
+/// and the previous line's comment stays.
+fn remove_keeping_comments(array: &mut Array, i: usize, multiline: bool) {
+    let own = prefix_of(array.get(i).expect("index from position"));
+    array.remove(i);
+    if !multiline {
+        if i == 0
+            && let Some(first) = array.get_mut(0)
+        {
+            first.decor_mut().set_prefix("");
+        }
+        return;
+    }
+    let keep = head(&own).to_string();
+    match array.get_mut(i) {
+        Some(next) => {
+            let p = prefix_of(next);
+            next.decor_mut().set_prefix(format!("{keep}{}", rest(&p)));
+        }
+        None => {
+            let t = array.trailing().as_str().unwrap_or("").to_string();
+            array.set_trailing(format!("{keep}{}", rest(&t)));
+        }
+    }
+}
+
+fn not_found(path: &Path, missing: &[&String]) -> Error {
+    let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+    Error::other(format!("{} has no requirement named {}", path.display(), list.join(", ")))
+        .with_hint("see the names with `cove status`")
+}
+
+fn is_multiline(array: &Array) -> bool {
+    array.iter().any(|v| v.decor().prefix().and_then(|p| p.as_str()).is_some_and(|p| p.contains('\n')))
+        || array.trailing().as_str().is_some_and(|t| t.contains('\n'))
+}
+
+fn replace_keeping_decor(array: &mut Array, i: usize, text: &str) {
+    let old = array.get(i).expect("index from position");
+    let decor = old.decor().clone();
+    let quoted_single = single_quoted(old);
+    let mut value = new_string(text, quoted_single);
+    *value.decor_mut() = decor;
+    array.replace_formatted(i, value);
+}
+
+fn single_quoted(v: &Value) -> bool {
+    let mut bare = v.clone();
+    bare.decor_mut().clear();
+    bare.to_string().starts_with('\'')
+}
+
+fn new_string(text: &str, single_quotes: bool) -> Value {
+    if single_quotes && !text.contains('\'') && !text.contains('\n') {
+        if let Ok(v) = format!("'{text}'").parse::<Value>() {
+            return v;
+        }
+    }
+    Value::from(text)
+}
+
+/// Append in the array's own style: one per line (same indent, trailing comma kept) or inline.
+fn push_in_style(array: &mut Array, text: &str) {
+    let single = array.iter().last().is_some_and(single_quoted);
+    let mut value = new_string(text, single);
+    if is_multiline(array) {
+        // The indent of the last element's line (its prefix may also hold comments).
+        let indent = array
+            .iter()
+            .last()
+            .map(prefix_of)
+            .and_then(|p| p.rfind('\n').map(|i| p[i..].to_string()))
+            .unwrap_or_else(|| "\n    ".into());
+        value.decor_mut().set_prefix(indent);
+        value.decor_mut().set_suffix("");
+        let had_trailing_comma = array.trailing_comma();
+        array.push_formatted(value);
+        if !array.trailing().as_str().is_some_and(|t| t.contains('\n')) {
+            array.set_trailing("\n");
+        }
+        array.set_trailing_comma(had_trailing_comma || array.len() == 1);
+    } else {
+        if !array.is_empty() {
+            value.decor_mut().set_prefix(" ");
+        }
+        array.push_formatted(value);
+    }
+}
+
+/// Add (or replace by name) requirement lines in a requirements file, keeping comments.
+pub fn add_lines(text: &str, reqs: &[NewReq]) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    for req in reqs {
+        match lines.iter().position(|l| line_name(l).as_deref() == Some(req.name.as_str())) {
+            Some(i) => {
+                let comment = lines[i]
+                    .find(" #")
+                    .map(|c| lines[i][..c].trim_end().len())
+                    .map(|start| lines[i][start..].to_string())
+                    .unwrap_or_default();
+                lines[i] = format!("{}{comment}", req.text);
+            }
+            None => lines.push(req.text.clone()),
+        }
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+/// Remove requirement lines by name; fails naming the ones that are not there.
+pub fn remove_lines(path: &Path, text: &str, names: &[String]) -> Result<String> {
+    let missing: Vec<&String> =
+        names.iter().filter(|n| !text.lines().any(|l| line_name(l).as_deref() == Some(n.as_str()))).collect();
+    if !missing.is_empty() {
+        return Err(not_found(path, &missing));
+    }
+    let kept: Vec<&str> = text.lines().filter(|l| !line_name(l).is_some_and(|n| names.contains(&n))).collect();
+    let mut out = kept.join("\n");
+    out.push('\n');
+    Ok(out)
+}
+
+/// The normalised name of a requirement line (None for comments, options and blank lines).
+fn line_name(line: &str) -> Option<String> {
+    let l = line.trim();
+    if l.is_empty() || l.starts_with('#') || l.starts_with('-') {
+        return None;
+    }
+    let n = name_of(l);
+    (!n.is_empty()).then_some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(s: &str) -> NewReq {
+        NewReq { text: s.into(), name: name_of(s) }
+    }
+
+    fn add(text: &str, kind: Kind, target: Target, reqs: &[&str]) -> String {
+        let reqs: Vec<NewReq> = reqs.iter().map(|r| req(r)).collect();
+        add_toml(Path::new("m.toml"), text, kind, &target, &reqs).unwrap()
+    }
+
+    #[test]
+    fn multiline_arrays_keep_comments_indent_and_trailing_commas() {
+        let text = "# my project\ndependencies = [\n  \"alpha==1.0\",  # pinned for reasons\n  'beta',\n]\n\n[index]\nno-index = true # local\n";
+        let out = add(text, Kind::CoveToml, Target::Main, &["gamma>=1"]);
+        assert_eq!(
+            out,
+            "# my project\ndependencies = [\n  \"alpha==1.0\",  # pinned for reasons\n  'beta',\n  'gamma>=1',\n]\n\n[index]\nno-index = true # local\n"
+        );
+        let out = add(text, Kind::CoveToml, Target::Main, &["Alpha==2.0"]);
+        assert!(out.contains("  \"Alpha==2.0\",  # pinned for reasons\n"), "{out}");
+        assert_eq!(out.matches("lpha").count(), 1);
+    }
+
+    #[test]
+    fn inline_arrays_stay_inline() {
+        let out = add("dependencies = [\"a\", \"b\"]\n", Kind::CoveToml, Target::Main, &["c"]);
+        assert_eq!(out, "dependencies = [\"a\", \"b\", \"c\"]\n");
+        let out = add("dependencies = []\n", Kind::CoveToml, Target::Main, &["c"]);
+        assert_eq!(out, "dependencies = [\"c\"]\n");
+        let out = add("python = \"3.12\"\n", Kind::CoveToml, Target::Main, &["c"]);
+        assert_eq!(out, "python = \"3.12\"\ndependencies = [\"c\"]\n");
+    }
+
+    #[test]
+    fn pyproject_targets() {
+        let text =
+            "[project]\nname = \"x\"\ndependencies = [\n    \"alpha\",\n]\n\n[dependency-groups]\ndev = [\"pytest\"]\n";
+        let out = add(text, Kind::Pyproject, Target::Main, &["beta"]);
+        assert!(out.contains("dependencies = [\n    \"alpha\",\n    \"beta\",\n]"), "{out}");
+        let out = add(text, Kind::Pyproject, Target::Group("dev".into()), &["ruff"]);
+        assert!(out.contains("dev = [\"pytest\", \"ruff\"]"), "{out}");
+        let out = add(text, Kind::Pyproject, Target::Optional("full".into()), &["rich"]);
+        assert!(out.contains("[project.optional-dependencies]\nfull = [\"rich\"]"), "{out}");
+    }
+
+    #[test]
+    fn remove_keeps_the_rest_and_names_what_is_absent() {
+        let text = "dependencies = [\n  \"alpha==1.0\", # keep me? no\n  \"beta\",  # keep\n]\n";
+        let out = remove_toml(Path::new("m"), text, Kind::CoveToml, &Target::Main, &["alpha".into()]).unwrap();
+        assert_eq!(out, "dependencies = [\n  \"beta\",  # keep\n]\n");
+        let e = remove_toml(Path::new("m"), text, Kind::CoveToml, &Target::Main, &["zeta".into()]).unwrap_err();
+        assert_eq!(e.to_string(), "m has no requirement named zeta");
+        let out = remove_toml(
+            Path::new("m"),
+            "dependencies = [\"a\", \"b\"]\n",
+            Kind::CoveToml,
+            &Target::Main,
+            &["a".into()],
+        )
+        .unwrap();
+        assert_eq!(out, "dependencies = [\"b\"]\n");
+    }
+
+    #[test]
+    fn requirements_lines() {
+        let text = "# tools\nalpha==1.0  # pinned\n-r base.txt\nbeta\n";
+        assert_eq!(
+            add_lines(text, &[req("alpha==2.0"), req("gamma")]),
+            "# tools\nalpha==2.0  # pinned\n-r base.txt\nbeta\ngamma\n"
+        );
+        assert_eq!(
+            remove_lines(Path::new("r"), text, &["beta".into()]).unwrap(),
+            "# tools\nalpha==1.0  # pinned\n-r base.txt\n"
+        );
+    }
+}
