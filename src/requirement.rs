@@ -68,6 +68,19 @@ impl Requirement {
     }
 }
 
+impl Requirement {
+    /// Whether `version` satisfies this requirement's specifiers (true for URL requirements and
+    /// unparsable versions, which a lock check cannot judge).
+    pub fn allows_version(&self, version: &str) -> bool {
+        let Ok(r) = Pep508::<pep508_rs::VerbatimUrl>::from_str(&self.canonical) else { return true };
+        let Ok(v) = pep440_rs::Version::from_str(version) else { return true };
+        match r.version_or_url {
+            Some(VersionOrUrl::VersionSpecifier(specs)) => specs.contains(&v),
+            _ => true,
+        }
+    }
+}
+
 /// Sort and de-duplicate, the form the key is made from.
 pub fn normalise_set(reqs: &mut Vec<Requirement>) {
     reqs.sort();

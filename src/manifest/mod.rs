@@ -3,6 +3,7 @@
 
 pub mod cove_toml;
 pub mod edit;
+pub mod locks;
 pub mod pyproject;
 pub mod requirements_txt;
 pub mod script;

@@ -1,0 +1,416 @@
+//! Lock files (SPEC §2): `pylock.toml` (PEP 751) and `uv.lock` in the project folder. The
+//! environment gets exactly the versions they lock for the chosen extras and groups on this
+//! interpreter and platform; the key is made from those pins. cove never writes a lock.
+//!
+//! Reading a lock needs no process: markers are evaluated with the interpreter's cached facts.
+//! PEP 751's `extras` / `dependency_groups` marker variables are mapped onto PEP 508's `extra`
+//! (`'dev' in dependency_groups` → `extra == 'cove-group-dev'`) so `pep508_rs` evaluates them.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use pep508_rs::{ExtraName, MarkerEnvironment, MarkerTree};
+use toml_edit::{Item, Table};
+
+use crate::error::{Error, Pos, Result};
+use crate::requirement::{Requirement, normalise_name};
+use crate::tomlx::Doc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Pylock,
+    UvLock,
+}
+
+/// What the manifest selects.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// The project's own name (PEP 503), if it has one.
+    pub project: Option<String>,
+    pub extras: Vec<String>,
+    /// The groups chosen explicitly (`None`: the lock's defaults for pylock, `dev` for uv).
+    pub groups: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Lock {
+    pub path: PathBuf,
+    pub kind: Kind,
+    /// `name==version`, sorted.
+    pub pins: Vec<Requirement>,
+    /// The command that refreshes this lock.
+    pub refresh: String,
+}
+
+/// The lock file in `dir`, if any (`pylock.toml` first).
+pub fn find(dir: &Path) -> Option<(PathBuf, Kind)> {
+    let pylock = dir.join("pylock.toml");
+    if pylock.is_file() {
+        return Some((pylock, Kind::Pylock));
+    }
+    let uv = dir.join("uv.lock");
+    uv.is_file().then_some((uv, Kind::UvLock))
+}
+
+/// Read the pins that apply from the lock at `path`.
+pub fn load(path: &Path, kind: Kind, text: &str, sel: &Selection, env: &MarkerEnvironment) -> Result<Lock> {
+    let doc = Doc::parse(path, text)?;
+    let (pins, refresh) = match kind {
+        Kind::Pylock => pylock(&doc, sel, env)?,
+        Kind::UvLock => (uv_lock(&doc, sel, env)?, "uv lock".to_string()),
+    };
+    let pos = Pos { file: path.to_path_buf(), line: 1, column: 1 };
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let mut reqs: Vec<Requirement> = pins
+        .into_iter()
+        .map(|(name, version)| Requirement::parse(&format!("{name}=={version}"), &pos, dir))
+        .collect::<Result<_>>()?;
+    crate::requirement::normalise_set(&mut reqs);
+    Ok(Lock { path: path.to_path_buf(), kind, pins: reqs, refresh })
+}
+
+/// Why the lock no longer matches the manifest: the first requirement (that applies here)
+/// whose name it lacks or whose locked version is outside the requirement's range.
+pub fn stale(lock: &Lock, requirements: &[Requirement], env: &MarkerEnvironment) -> Option<String> {
+    let locked: BTreeMap<&str, &str> =
+        lock.pins.iter().filter_map(|p| p.canonical.split_once("==").map(|(n, v)| (n, v))).collect();
+    for r in requirements {
+        if r.name.is_empty() || !r.applies(env) {
+            continue;
+        }
+        let Some(version) = locked.get(r.name.as_str()) else {
+            return Some(format!("{} is not in it", r.canonical));
+        };
+        if !r.allows_version(version) {
+            return Some(format!("it locks {} {version}, outside {}", r.name, r.canonical));
+        }
+    }
+    None
+}
+
+fn pylock(doc: &Doc, sel: &Selection, env: &MarkerEnvironment) -> Result<(Vec<(String, String)>, String)> {
+    let root = doc.root();
+    let strings = |key: &str| -> Result<Vec<String>> {
+        match root.get(key) {
+            Some(i) => Ok(doc.strings(i, key)?.into_iter().map(|(s, _)| s).collect()),
+            None => Ok(Vec::new()),
+        }
+    };
+    let groups = match &sel.groups {
+        Some(g) => g.clone(),
+        None => strings("default-groups")?,
+    };
+    let created_by = match root.get("created-by") {
+        Some(i) => doc.string(i, "created-by")?,
+        None => "the tool that made it".into(),
+    };
+    let refresh = match created_by.as_str() {
+        "uv" => "uv export --format pylock.toml -o pylock.toml".to_string(),
+        "pdm" => "pdm export -f pylock -o pylock.toml".to_string(),
+        other => format!("{other} (re-create pylock.toml)"),
+    };
+    let active = active_extras(&sel.extras, &groups);
+    let mut pins = Vec::new();
+    let Some(packages) = root.get("packages") else { return Ok((pins, refresh)) };
+    let packages =
+        packages.as_array_of_tables().ok_or_else(|| doc.type_error(packages, "packages", "an array of tables"))?;
+    for p in packages.iter() {
+        let name = field(doc, p, "name")?;
+        let Some(version) = p.get("version").map(|v| doc.string(v, "packages.version")).transpose()? else {
+            continue; // a direct URL or path package without a version: nothing to pin
+        };
+        if let Some(m) = p.get("marker") {
+            let text = doc.string(m, "packages.marker")?;
+            if !marker_holds(doc, m, &text, env, &active)? {
+                continue;
+            }
+        }
+        pins.push((normalise_name(&name), version));
+    }
+    Ok((pins, refresh))
+}
+
+fn uv_lock(doc: &Doc, sel: &Selection, env: &MarkerEnvironment) -> Result<Vec<(String, String)>> {
+    let root = doc.root();
+    let Some(packages) = root.get("package") else { return Ok(Vec::new()) };
+    let packages =
+        packages.as_array_of_tables().ok_or_else(|| doc.type_error(packages, "package", "an array of tables"))?;
+    let all: Vec<&Table> = packages.iter().collect();
+    let is_root = |t: &Table| {
+        t.get("source").and_then(Item::as_table_like).is_some_and(|s| {
+            s.get("editable").or_else(|| s.get("virtual")).and_then(Item::as_str).is_some_and(|p| p == ".")
+        })
+    };
+    let root_pkg = all
+        .iter()
+        .find(|t| is_root(t))
+        .or_else(|| {
+            sel.project.as_ref().and_then(|n| {
+                all.iter().find(|t| t.get("name").and_then(Item::as_str).is_some_and(|x| normalise_name(x) == *n))
+            })
+        })
+        .copied()
+        .ok_or_else(|| {
+            Error::invalid(doc.pos(None), "uv.lock has no package for this project (source `editable = \".\"`)")
+                .with_hint("run `uv lock` in the project folder")
+        })?;
+    let root_name = normalise_name(&field(doc, root_pkg, "name")?);
+
+    // Work list of (package name, optional version, extras asked) starting at the root.
+    let mut queue: Vec<(String, Option<String>, Vec<String>)> = Vec::new();
+    let push_deps = |queue: &mut Vec<(String, Option<String>, Vec<String>)>, item: Option<&Item>| -> Result<()> {
+        let Some(item) = item else { return Ok(()) };
+        let Some(array) = item.as_array() else { return Ok(()) };
+        for dep in array.iter() {
+            let Some(t) = dep.as_inline_table() else { continue };
+            let name = t.get("name").and_then(|v| v.as_str()).unwrap_or_default();
+            if let Some(m) = t.get("marker").and_then(|v| v.as_str()) {
+                if !MarkerTree::from_str(m).map(|tree| tree.evaluate(env, &[])).unwrap_or(true) {
+                    continue;
+                }
+            }
+            let version = t.get("version").and_then(|v| v.as_str()).map(str::to_string);
+            let extras = t
+                .get("extra")
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().filter_map(|x| x.as_str().map(normalise_name)).collect())
+                .unwrap_or_default();
+            queue.push((normalise_name(name), version, extras));
+        }
+        Ok(())
+    };
+    push_deps(&mut queue, root_pkg.get("dependencies"))?;
+    if let Some(opt) = root_pkg.get("optional-dependencies").and_then(Item::as_table_like) {
+        for x in &sel.extras {
+            push_deps(&mut queue, opt.get(x))?;
+        }
+    }
+    let groups = sel.groups.clone().unwrap_or_else(|| vec!["dev".into()]);
+    if let Some(dev) = root_pkg.get("dev-dependencies").and_then(Item::as_table_like) {
+        for g in &groups {
+            push_deps(&mut queue, dev.get(g))?;
+        }
+    }
+    let mut seen: HashSet<(String, String, Vec<String>)> = HashSet::new();
+    let mut pins: BTreeMap<String, String> = BTreeMap::new();
+    while let Some((name, version, extras)) = queue.pop() {
+        if name == root_name {
+            continue; // a group naming the project itself: its extras are already selected
+        }
+        let pkg = all.iter().find(|t| {
+            t.get("name").and_then(Item::as_str).is_some_and(|n| normalise_name(n) == name)
+                && version.as_ref().is_none_or(|v| t.get("version").and_then(Item::as_str) == Some(v.as_str()))
+        });
+        let Some(pkg) = pkg else {
+            return Err(Error::invalid(doc.pos(None), format!("uv.lock names {name} but has no package for it"))
+                .with_hint("run `uv lock` to refresh it"));
+        };
+        let v = field(doc, pkg, "version").unwrap_or_default();
+        if !seen.insert((name.clone(), v.clone(), extras.clone())) {
+            continue;
+        }
+        if !v.is_empty() {
+            pins.insert(name.clone(), v);
+        }
+        push_deps(&mut queue, pkg.get("dependencies"))?;
+        if let Some(opt) = pkg.get("optional-dependencies").and_then(Item::as_table_like) {
+            for x in &extras {
+                push_deps(&mut queue, opt.get(x))?;
+            }
+        }
+    }
+    Ok(pins.into_iter().collect())
+}
+
+fn field(doc: &Doc, t: &Table, key: &str) -> Result<String> {
+    match t.get(key) {
+        Some(i) => doc.string(i, key),
+        None => Err(Error::invalid(doc.pos(t.span()), format!("a package without `{key}`"))
+            .with_hint("the lock file looks damaged; refresh it")),
+    }
+}
+
+fn active_extras(extras: &[String], groups: &[String]) -> Vec<ExtraName> {
+    extras
+        .iter()
+        .map(|x| format!("cove-extra-{}", normalise_name(x)))
+        .chain(groups.iter().map(|g| format!("cove-group-{}", normalise_name(g))))
+        .filter_map(|s| ExtraName::from_str(&s).ok())
+        .collect()
+}
+
+fn marker_holds(doc: &Doc, item: &Item, text: &str, env: &MarkerEnvironment, active: &[ExtraName]) -> Result<bool> {
+    let mapped = map_pep751_variables(text);
+    let tree = MarkerTree::from_str(&mapped)
+        .map_err(|e| doc.error(item, format!("invalid marker {text:?}: {}", e.message)))?;
+    Ok(tree.evaluate(env, active))
+}
+
+/// `'x' in extras` → `extra == 'cove-extra-x'`; `'g' not in dependency_groups` →
+/// `extra != 'cove-group-g'`.
+fn map_pep751_variables(marker: &str) -> String {
+    let mut out = String::with_capacity(marker.len());
+    let mut rest = marker;
+    while let Some(q) = rest.find(['\'', '"']) {
+        let quote = rest.as_bytes()[q] as char;
+        let Some(end) = rest[q + 1..].find(quote).map(|e| q + 1 + e) else { break };
+        let literal = &rest[q + 1..end];
+        let after = rest[end + 1..].trim_start();
+        let (negated, after_op) = if let Some(a) = after.strip_prefix("not in") {
+            (true, a)
+        } else if let Some(a) = after.strip_prefix("in") {
+            (false, a)
+        } else {
+            out.push_str(&rest[..=end]);
+            rest = &rest[end + 1..];
+            continue;
+        };
+        let after_op = after_op.trim_start();
+        let (var, tail) = if let Some(t) = after_op.strip_prefix("dependency_groups") {
+            ("group", t)
+        } else if let Some(t) = after_op.strip_prefix("extras") {
+            ("extra", t)
+        } else {
+            out.push_str(&rest[..=end]);
+            rest = &rest[end + 1..];
+            continue;
+        };
+        out.push_str(&rest[..q]);
+        let op = if negated { "!=" } else { "==" };
+        out.push_str(&format!("extra {op} 'cove-{var}-{}'", normalise_name(literal)));
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> MarkerEnvironment {
+        MarkerEnvironment::try_from(pep508_rs::MarkerEnvironmentBuilder {
+            implementation_name: "cpython",
+            implementation_version: "3.12.1",
+            os_name: "posix",
+            platform_machine: "x86_64",
+            platform_python_implementation: "CPython",
+            platform_release: "",
+            platform_system: "Linux",
+            platform_version: "",
+            python_full_version: "3.12.1",
+            python_version: "3.12",
+            sys_platform: "linux",
+        })
+        .unwrap()
+    }
+
+    fn load_text(kind: Kind, text: &str, sel: &Selection) -> Result<Lock> {
+        load(Path::new("/p/lock"), kind, text, sel, &env())
+    }
+
+    fn pins(l: &Lock) -> Vec<&str> {
+        l.pins.iter().map(|p| p.canonical.as_str()).collect()
+    }
+
+    #[test]
+    fn pep751_variables_map_to_extra() {
+        assert_eq!(
+            map_pep751_variables("'dev' in dependency_groups or \"Full\" not in extras"),
+            "extra == 'cove-group-dev' or extra != 'cove-extra-full'"
+        );
+        assert_eq!(map_pep751_variables("python_version >= '3.9'"), "python_version >= '3.9'");
+    }
+
+    const PYLOCK: &str = r#"
+lock-version = "1.0"
+created-by = "uv"
+default-groups = ["dev"]
+dependency-groups = ["dev", "docs"]
+[[packages]]
+name = "alpha"
+version = "1.0"
+[[packages]]
+name = "Beta"
+version = "1.0"
+marker = "'dev' in dependency_groups"
+[[packages]]
+name = "gamma"
+version = "1.0"
+marker = "'docs' in dependency_groups"
+[[packages]]
+name = "delta"
+version = "1.0"
+marker = "sys_platform == 'win32'"
+"#;
+
+    #[test]
+    fn pylock_pins_what_applies() {
+        let l = load_text(Kind::Pylock, PYLOCK, &Selection::default()).unwrap();
+        assert_eq!(pins(&l), ["alpha==1.0", "beta==1.0"]);
+        assert_eq!(l.refresh, "uv export --format pylock.toml -o pylock.toml");
+        let sel = Selection { groups: Some(vec!["docs".into()]), ..Default::default() };
+        assert_eq!(pins(&load_text(Kind::Pylock, PYLOCK, &sel).unwrap()), ["alpha==1.0", "gamma==1.0"]);
+    }
+
+    const UVLOCK: &str = r#"
+version = 1
+requires-python = ">=3.8"
+
+[[package]]
+name = "alpha"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "beta"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [{ name = "alpha" }]
+
+[[package]]
+name = "gamma"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "delta"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "demo"
+version = "0.1.0"
+source = { editable = "." }
+dependencies = [
+    { name = "beta" },
+    { name = "delta", marker = "sys_platform == 'win32'" },
+]
+
+[package.optional-dependencies]
+full = [{ name = "gamma" }]
+
+[package.dev-dependencies]
+dev = [{ name = "demo", extra = ["full"] }]
+"#;
+
+    #[test]
+    fn uv_lock_walks_from_the_project() {
+        let sel = Selection { project: Some("demo".into()), groups: Some(vec![]), ..Default::default() };
+        assert_eq!(pins(&load_text(Kind::UvLock, UVLOCK, &sel).unwrap()), ["alpha==1.0", "beta==1.0"]);
+        let sel = Selection { project: Some("demo".into()), extras: vec!["full".into()], groups: Some(vec![]) };
+        assert_eq!(pins(&load_text(Kind::UvLock, UVLOCK, &sel).unwrap()), ["alpha==1.0", "beta==1.0", "gamma==1.0"]);
+    }
+
+    #[test]
+    fn a_lock_that_no_longer_matches_is_stale() {
+        let l = load_text(Kind::Pylock, PYLOCK, &Selection::default()).unwrap();
+        let pos = Pos { file: "m".into(), line: 1, column: 1 };
+        let r = |s: &str| Requirement::parse(s, &pos, Path::new("/")).unwrap();
+        assert_eq!(stale(&l, &[r("alpha>=1"), r("beta")], &env()), None);
+        assert_eq!(stale(&l, &[r("alpha>=2")], &env()), Some("it locks alpha 1.0, outside alpha>=2".into()));
+        assert_eq!(stale(&l, &[r("zeta")], &env()), Some("zeta is not in it".into()));
+        assert_eq!(stale(&l, &[r("zeta ; sys_platform == 'win32'")], &env()), None);
+    }
+}
