@@ -36,6 +36,13 @@ pub struct Global {
     pub quiet: bool,
 }
 
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
 /// Where `add`/`remove` edit a pyproject.toml.
 #[derive(Args, Debug, Default, Clone)]
 pub struct TargetArgs {
@@ -113,6 +120,9 @@ pub enum Command {
     },
     /// List the Python interpreters found, with version and path
     Python,
+    /// Print shell completions (`cove hook SHELL` already loads them)
+    #[command(after_help = "Example:\n  cove completions zsh > ~/.zfunc/_cove")]
+    Completions { shell: CompletionShell },
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ mod shim;
 mod shims;
 mod tomlx;
 mod trust;
+mod ui;
 
 use std::process::ExitCode;
 
@@ -42,9 +43,6 @@ fn main() -> ExitCode {
 }
 
 fn report(e: &error::Error) -> ExitCode {
-    eprintln!("cove: error: {e}");
-    if let Some(hint) = e.hint() {
-        eprintln!("  hint: {hint}");
-    }
+    ui::print_error(e);
     ExitCode::from(e.exit_code())
 }

@@ -53,6 +53,7 @@ pub fn main() -> Result<ExitCode> {
         Command::Untrust { path } => trust::untrust(&settings, path),
         Command::Shims { rebuild } => shims::run(&settings, rebuild),
         Command::Python => python::run(&settings),
+        Command::Completions { shell } => completions(shell),
     }?;
     Ok(ExitCode::SUCCESS)
 }
@@ -79,4 +80,18 @@ impl From<crate::cli::TargetArgs> for crate::manifest::edit::Target {
             (None, None) => crate::manifest::edit::Target::Main,
         }
     }
+}
+
+fn completions(shell: crate::cli::CompletionShell) -> Result<()> {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let shell = match shell {
+        crate::cli::CompletionShell::Bash => Shell::Bash,
+        crate::cli::CompletionShell::Zsh => Shell::Zsh,
+        crate::cli::CompletionShell::Fish => Shell::Fish,
+    };
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "cove", &mut buf);
+    out(&String::from_utf8_lossy(&buf));
+    Ok(())
 }

@@ -1,0 +1,102 @@
+//! The project itself, installed in editable mode (PEP 660) in a thin per-project layer over
+//! the shared environment (SPEC §2 "The project itself").
+//!
+//! A layer is a venv on the same base interpreter whose site-packages holds `_cove_base.pth`,
+//! naming the shared environment's site-packages, plus the project's editable install, its
+//! metadata and console scripts. Two projects with equal requirements share one environment
+//! and have a layer each. A layer's key covers the shared key, the project folder and its
+//! `[project]` + `[build-system]` tables, so a source edit needs nothing and a metadata change
+//! remakes only the layer. Built like an environment: under a lock, ready marker last.
+//!
+//! ```text
+//! layers/<layer key>/               the venv
+//! layers/<layer key>/.cove-ready    written last
+//! layers/<layer key>/cove-layer.json  shared key and project folder (for list and gc)
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::backend::{self, Install, Output};
+use crate::cache::{Cache, READY};
+use crate::error::{Error, Result};
+use crate::manifest::LocalProject;
+use crate::resolve::Plan;
+use crate::settings::Settings;
+
+pub const INFO: &str = "cove-layer.json";
+
+/// The layer's key: shared key + project folder + the tables that make its metadata.
+pub fn key(shared_key: &str, project: &LocalProject) -> String {
+    let text = format!(
+        "cove-layer-v1\nenv: {shared_key}\nproject: {}\nextras: {}\ntables: {}\n",
+        project.dir.display(),
+        project.extras.join(","),
+        project.tables_digest
+    );
+    crate::manifest::hex(&Sha256::digest(text.as_bytes()))
+}
+
+pub fn dir(cache: &Cache, layer_key: &str) -> PathBuf {
+    cache.root.join("layers").join(layer_key)
+}
+
+/// The site-packages folder of a venv made on `plan`'s interpreter.
+fn site_packages(venv: &Path, plan: &Plan) -> PathBuf {
+    let v = &plan.interpreter().facts.python_version;
+    venv.join("lib").join(format!("python{v}")).join("site-packages")
+}
+
+/// Make sure the layer for `project` over the plan's (ready) environment exists.
+pub fn ensure(plan: &Plan, project: &LocalProject, settings: &Settings, refresh: bool) -> Result<PathBuf> {
+    let cache = Cache::new(&settings.cache_dir);
+    let lkey = key(&plan.key.hex, project);
+    let layer = dir(&cache, &lkey);
+    if !refresh && layer.join(READY).exists() {
+        return Ok(layer);
+    }
+    let lock = cache.root.join("locks").join(format!("layer-{lkey}.lock"));
+    let _guard = crate::lock::exclusive(&lock, &format!("the project layer for {}", project.dir.display()), settings.quiet)?;
+    if !refresh && layer.join(READY).exists() {
+        return Ok(layer);
+    }
+    crate::fsx::remove_tree(&layer)?;
+    crate::fsx::create_private_dir(layer.parent().expect("layers folder"))?;
+    let log = cache.root.join("logs").join(format!("layer-{lkey}.log"));
+    crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
+    let _ = std::fs::remove_file(&log);
+    if !settings.quiet {
+        eprintln!("cove: installing {} in editable mode", project.dir.display());
+    }
+    let result = build(plan, project, settings, &layer, &log);
+    if let Err(e) = result {
+        let _ = crate::fsx::remove_tree(&layer);
+        return Err(e);
+    }
+    crate::fsx::write_atomic(&layer.join(READY), b"")?;
+    crate::shims::link_env_scripts(settings, &layer);
+    Ok(layer)
+}
+
+fn build(plan: &Plan, project: &LocalProject, settings: &Settings, layer: &Path, log: &Path) -> Result<()> {
+    let backend = backend::select(settings)?;
+    let out = Output { log: log.to_path_buf(), quiet: settings.quiet };
+    backend.create(plan.interpreter(), layer, &out)?;
+    let site = site_packages(layer, plan);
+    let base_site = site_packages(&plan.env_dir, plan);
+    if !site.is_dir() {
+        return Err(Error::other(format!("{} has no site-packages folder", layer.display())));
+    }
+    // A .pth line naming a folder puts it on sys.path after the layer's own site-packages.
+    crate::fsx::write_atomic(&site.join("_cove_base.pth"), format!("{}\n", base_site.display()).as_bytes())?;
+    let install = Install { requirements: &[], index: &plan.manifest.index, offline: settings.offline };
+    let with_extras = if project.extras.is_empty() {
+        project.dir.clone()
+    } else {
+        PathBuf::from(format!("{}[{}]", project.dir.display(), project.extras.join(",")))
+    };
+    backend.install_editable(layer, &with_extras, &install, &out)?;
+    let info = serde_json::json!({ "env": plan.key.hex, "project": project.dir });
+    crate::fsx::write_atomic(&layer.join(INFO), info.to_string().as_bytes())
+}
