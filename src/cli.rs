@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(
     name = "cove",
-    version,
+    disable_version_flag = true,
     about = "Every Python project gets its own cached virtual environment, automatically.",
     long_about = None,
     after_help = "Get started:\n  cove init 'requests>=2.31'   write cove.toml here and trust it\n  eval \"$(cove hook bash)\"     enable the shims and hook in this shell\n  python -c 'import requests'  the environment is built on first use"
@@ -16,8 +16,11 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
+    /// Print the version (with -v: also the backend and interpreter it would use here)
+    #[arg(short = 'V', long)]
+    pub version: bool,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -34,6 +37,9 @@ pub struct Global {
     /// No progress and no installer output on success
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Stream the installer's output live
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy)]

@@ -36,12 +36,20 @@ pub fn main() -> Result<ExitCode> {
             ),
         },
         // `cove init --python SPEC` writes a constraint; it does not choose an interpreter.
-        python: if matches!(cli.command, Command::Init { .. }) { None } else { cli.global.python.clone() },
+        python: if matches!(cli.command, Some(Command::Init { .. })) { None } else { cli.global.python.clone() },
         offline: cli.global.offline,
         quiet: cli.global.quiet,
     };
     let settings = Settings::load(&flags)?;
-    match cli.command {
+    let Some(command) = cli.command else {
+        if cli.version {
+            version(&settings, cli.global.verbose);
+        } else {
+            out(OVERVIEW);
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    match command {
         Command::Init { requirements } => init::run(&settings, cli.global.python.clone(), requirements),
         Command::Add { requirements, target } => edit::run(&settings, edit::Change::Add(requirements), target.into()),
         Command::Remove { names, target } => edit::run(&settings, edit::Change::Remove(names), target.into()),
@@ -56,6 +64,38 @@ pub fn main() -> Result<ExitCode> {
         Command::Completions { shell } => completions(shell),
     }?;
     Ok(ExitCode::SUCCESS)
+}
+
+const OVERVIEW: &str = "cove: every Python project gets its own cached virtual environment, automatically.
+
+Start here:
+  cove init 'requests>=2.31'    write cove.toml in this folder and trust it
+  eval \"$(cove hook bash)\"      enable the shims and the prompt hook (zsh, fish too)
+  python                        runs the project's environment, built on first use
+
+More: cove status, cove add, cove sync, cove --help
+";
+
+fn version(settings: &Settings, verbose: bool) {
+    let mut text = format!("cove {}\n", env!("CARGO_PKG_VERSION"));
+    if verbose {
+        let backend = match crate::backend::select(settings) {
+            Ok(b) => b.name().to_string(),
+            Err(e) => format!("none ({e})"),
+        };
+        text.push_str(&format!("backend: {backend}\n"));
+        let finder = crate::interpreter::Finder::new(&settings.cache_dir, settings.shims_dir());
+        let project = crate::resolve::current_project().ok().flatten();
+        let python = match project {
+            Some(p) => crate::resolve::plan(p, settings, &finder).map(|plan| plan.choice.interpreter),
+            None => crate::interpreter::choose(&finder, None, settings.python.as_deref(), None).map(|c| c.interpreter),
+        };
+        match python {
+            Ok(i) => text.push_str(&format!("python: {} {}\n", i.describe(), i.path.display())),
+            Err(e) => text.push_str(&format!("python: none ({e})\n")),
+        }
+    }
+    out(&text);
 }
 
 /// Print to stdout; a closed pipe (`cove list | head`) is not an error.
