@@ -20,12 +20,15 @@ pub struct Requirement {
 impl Requirement {
     /// Parse `text`, reporting errors at `pos` (the string's place in its file).
     pub fn parse(text: &str, pos: &Pos, base_dir: &Path) -> Result<Requirement> {
-        let parsed = Pep508::<pep508_rs::VerbatimUrl>::parse(text, base_dir).map_err(|e| {
-            let first = e.message.to_string();
-            Error::invalid(pos.clone(), format!("invalid requirement {text:?}: {first}"))
-                .with_hint("write it as PEP 508, e.g. \"requests>=2.31\" or \"rich[jupyter]==13.7.1\"")
-        })?;
+        let parsed = parse_pep508(text, base_dir).map_err(|e| invalid(pos.clone(), text, &e.message))?;
         Ok(Requirement::from_pep508(&parsed))
+    }
+
+    /// A requirement PEP 508 cannot name (a bare URL or archive path, as requirements files
+    /// allow): `canonical` is what the installer gets; `name` is the best guess at the
+    /// distribution's name, for messages.
+    pub fn unnamed(canonical: String, name: String) -> Requirement {
+        Requirement { canonical, name }
     }
 
     pub fn from_pep508(r: &Pep508<pep508_rs::VerbatimUrl>) -> Requirement {
@@ -66,6 +69,26 @@ impl Requirement {
             Err(_) => true,
         }
     }
+}
+
+/// Why a requirement string did not parse: the byte offset in it where the parser stopped,
+/// and its message.
+#[derive(Debug, Clone)]
+pub struct ParseError {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// Parse one PEP 508 string; relative paths in `name @ ./path` are against `base_dir`.
+pub fn parse_pep508(text: &str, base_dir: &Path) -> std::result::Result<Pep508<pep508_rs::VerbatimUrl>, ParseError> {
+    Pep508::<pep508_rs::VerbatimUrl>::parse(text, base_dir)
+        .map_err(|e| ParseError { offset: e.start, message: e.message.to_string() })
+}
+
+/// The error for requirement `text` that failed with `message`, at `pos`.
+pub fn invalid(pos: Pos, text: &str, message: &str) -> Error {
+    Error::invalid(pos, format!("invalid requirement {text:?}: {message}"))
+        .with_hint("write it as PEP 508, e.g. \"requests>=2.31\" or \"rich[jupyter]==13.7.1\"")
 }
 
 /// Sort and de-duplicate, the form the key is made from.

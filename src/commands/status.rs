@@ -42,8 +42,11 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
             "env": plan.env_dir,
             "state": state.as_str(),
             "lock": Value::Null,
-            "installs_project": false,
+            "installs_project": plan.manifest.install_project.is_some(),
             "requirements": plan.manifest.requirements.iter().map(|r| r.canonical.clone()).collect::<Vec<_>>(),
+            "constraints": plan.manifest.constraints.iter().map(|r| r.canonical.clone()).collect::<Vec<_>>(),
+            "files": plan.manifest.files,
+            "notes": plan.manifest.notes,
         });
         super::out(&format!("{v:#}\n"));
         return Ok(());
@@ -51,6 +54,17 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     let mut t = String::new();
     t.push_str(&format!("project:   {}\n", plan.project.dir.display()));
     t.push_str(&format!("manifest:  {} ({reason})\n", plan.manifest.path.display()));
+    for file in plan.manifest.files.iter().skip(1) {
+        t.push_str(&format!("also read: {}\n", file.display()));
+    }
+    for note in &plan.manifest.notes {
+        t.push_str(&format!("note:      {note}\n"));
+    }
+    if let Some(p) = &plan.manifest.install_project {
+        let extras = if p.extras.is_empty() { String::new() } else { format!(" [{}]", p.extras.join(",")) };
+        let dynamic = if p.dynamic { " (dependencies not declared statically)" } else { "" };
+        t.push_str(&format!("installs:  {}{extras}, editable{dynamic}\n", p.dir.display()));
+    }
     t.push_str(&format!(
         "trusted:   {}\n",
         if trusted { "yes".to_string() } else { format!("no (run `{}`)", crate::trust::trust_command(&plan.manifest)) }
