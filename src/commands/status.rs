@@ -45,6 +45,9 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
             "installs_project": plan.manifest.install_project.is_some(),
             "requirements": plan.manifest.requirements.iter().map(|r| r.canonical.clone()).collect::<Vec<_>>(),
             "constraints": plan.manifest.constraints.iter().map(|r| r.canonical.clone()).collect::<Vec<_>>(),
+            "local_projects": plan.manifest.install_project.iter().chain(&plan.manifest.other_projects)
+                .map(|p| json!({"dir": p.dir, "extras": p.extras, "dynamic": p.dynamic}))
+                .collect::<Vec<_>>(),
             "files": plan.manifest.files,
             "notes": plan.manifest.notes,
         });
@@ -60,7 +63,7 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     for note in &plan.manifest.notes {
         t.push_str(&format!("note:      {note}\n"));
     }
-    if let Some(p) = &plan.manifest.install_project {
+    for p in plan.manifest.install_project.iter().chain(&plan.manifest.other_projects) {
         let extras = if p.extras.is_empty() { String::new() } else { format!(" [{}]", p.extras.join(",")) };
         let dynamic = if p.dynamic { " (dependencies not declared statically)" } else { "" };
         t.push_str(&format!("installs:  {}{extras}, editable{dynamic}\n", p.dir.display()));

@@ -65,6 +65,11 @@ impl Groups {
         Ok(groups)
     }
 
+    /// No groups: the pyproject.toml at `file` has no `[dependency-groups]` table.
+    pub fn none(file: &std::path::Path) -> Groups {
+        Groups { groups: Vec::new(), file: file.to_path_buf() }
+    }
+
     /// Whether a group of this name (normalised) exists.
     pub fn contains(&self, name: &str) -> bool {
         self.index_of(name).is_some()
@@ -113,7 +118,7 @@ impl Groups {
             match e {
                 Entry::Requirement(s, p) => out.push((s.clone(), p.clone())),
                 Entry::Include(name, p) => {
-                    let j = self.find(name, p, "")?;
+                    let j = self.find(name, p, "included")?;
                     if let Some(k) = path.iter().position(|&x| x == j) {
                         return Err(self.cycle(&path[k..], j, p));
                     }

@@ -110,7 +110,7 @@ impl ProjectTable {
             for (s, p) in list {
                 let r = crate::requirement::parse_pep508(s, &self.dir)
                     .map_err(|e| crate::requirement::invalid(p.clone(), s, &e.message))?;
-                if self.is_self(&r.name.to_string()) {
+                if self.is_self(r.name.as_ref()) {
                     queue.extend(r.extras.iter().map(|x| (x.to_string(), p.clone())));
                 } else {
                     out.push(Requirement::from_pep508(&r));
@@ -295,7 +295,7 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
     }
     let groups = match doc.root().get("dependency-groups") {
         Some(item) => Groups::parse(&doc, item)?,
-        None => Groups::default(),
+        None => Groups::none(path),
     };
     let selection = select(&doc, &cove, &groups)?;
     let mut extras = cove.extras.clone();
@@ -303,7 +303,7 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
         for (s, p) in groups.resolve(group, pos, "")? {
             let r = crate::requirement::parse_pep508(&s, dir)
                 .map_err(|e| crate::requirement::invalid(p.clone(), &s, &e.message))?;
-            if table.is_self(&r.name.to_string()) {
+            if table.is_self(r.name.as_ref()) {
                 extras.extend(r.extras.iter().map(|x| (x.to_string(), p.clone())));
             } else {
                 parsed.requirements.push(Requirement::from_pep508(&r));
@@ -321,7 +321,8 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
         _ => {}
     }
     for (file, at) in requirement_files(dir, &cove, &selection) {
-        requirements_txt::read_into(&file, at.as_ref(), reader, &mut parsed, Some(&table))?;
+        let at = at.as_ref().map(|(given, pos)| (pos, given.as_str()));
+        requirements_txt::read_into(&file, at, reader, &mut parsed, Some(&table))?;
         let name = file.strip_prefix(dir).unwrap_or(&file).display().to_string();
         parsed.notes.push(format!("{name} read too, as development requirements"));
     }
@@ -344,9 +345,9 @@ fn dynamic_error(pos: &Pos, field: &str) -> Error {
 
 /// `[tool.cove].requirements` when set; else `requirements.txt` beside the pyproject.toml
 /// when no dependency group is selected and the file exists.
-fn requirement_files(dir: &Path, cove: &ToolCove, selection: &Selection) -> Vec<(PathBuf, Option<Pos>)> {
+fn requirement_files(dir: &Path, cove: &ToolCove, selection: &Selection) -> Vec<(PathBuf, Option<Located>)> {
     match &cove.requirements {
-        Some(list) => list.iter().map(|(f, pos)| (dir.join(f), Some(pos.clone()))).collect(),
+        Some(list) => list.iter().map(|(f, pos)| (dir.join(f), Some((f.clone(), pos.clone())))).collect(),
         None if selection.groups.is_empty() => {
             let default = dir.join("requirements.txt");
             if default.is_file() { vec![(default, None)] } else { Vec::new() }
@@ -427,5 +428,205 @@ fn canonical_value(v: &Value, out: &mut String) {
             out.push(']');
         }
         Value::InlineTable(t) => canonical_table(t, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Tree(tempfile::TempDir);
+
+    impl Tree {
+        fn new(files: &[(&str, &str)]) -> Tree {
+            let t = Tree(tempfile::tempdir().unwrap());
+            for (path, body) in files {
+                let p = t.0.path().join(path);
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(p, body).unwrap();
+            }
+            t
+        }
+
+        fn with(pyproject: &str) -> Tree {
+            Tree::new(&[("pyproject.toml", pyproject)])
+        }
+
+        fn parse(&self) -> std::result::Result<Parsed, String> {
+            parse(&self.0.path().join("pyproject.toml"), &mut Reader::new()).map_err(|e| {
+                let s = match e.hint() {
+                    Some(h) => format!("{e} | {h}"),
+                    None => e.to_string(),
+                };
+                s.replace(&self.0.path().display().to_string(), "DIR")
+            })
+        }
+
+        fn reqs(&self) -> Vec<String> {
+            let mut v: Vec<String> = self.parse().unwrap().requirements.into_iter().map(|r| r.canonical).collect();
+            v.sort();
+            v.dedup();
+            v
+        }
+
+        fn err(&self) -> String {
+            self.parse().map(|_| ()).unwrap_err()
+        }
+    }
+
+    const GROUPS: &str =
+        "[dependency-groups]\ndev = [\"ruff\", {include-group = \"test\"}]\ntest = [\"pytest\"]\ndocs = [\"sphinx\"]\n";
+
+    #[test]
+    fn project_dependencies_python_and_extras() {
+        let t = Tree::with(
+            "[project]\nname = \"Demo\"\nrequires-python = \">=3.9\"\ndependencies = [\"Alpha>=1\", \"beta ; os_name == 'posix'\"]\nreadme = 7\n\n[project.optional-dependencies]\nFast = [\"gamma\"]\nall = [\"demo[fast]\", \"delta\"]\n\n[tool.cove]\nextras = [\"all\"]\n\n[tool.ruff]\nline-length = \"whatever: cove never checks other tables\"\n",
+        );
+        let p = t.parse().unwrap();
+        assert_eq!(p.python.as_ref().unwrap().text, ">=3.9");
+        assert_eq!(t.reqs(), ["alpha>=1", "beta ; os_name == 'posix'", "delta", "gamma"]);
+        assert!(p.install_project.is_none(), "no [build-system]: not a package");
+        assert_eq!(p.notes, ["extras: all"]);
+        let t = Tree::with("[project]\nrequires-python = \">=3.9\"\n[tool.cove]\npython = \"3.12\"\n");
+        assert_eq!(t.parse().unwrap().python.unwrap().text, "3.12");
+    }
+
+    #[test]
+    fn groups_come_from_tool_cove_then_uv_default_groups_then_dev() {
+        let t = Tree::with(&format!("[project]\nname = \"x\"\n{GROUPS}"));
+        assert_eq!(t.reqs(), ["pytest", "ruff"]);
+        assert_eq!(t.parse().unwrap().notes, ["dependency groups: dev (the `dev` group, by default)"]);
+        let t = Tree::with(&format!("[project]\nname = \"x\"\n[tool.uv]\ndefault-groups = [\"docs\"]\n{GROUPS}"));
+        assert_eq!(t.reqs(), ["sphinx"]);
+        let t = Tree::with(&format!("[project]\nname = \"x\"\n[tool.uv]\ndefault-groups = \"all\"\n{GROUPS}"));
+        assert_eq!(t.reqs(), ["pytest", "ruff", "sphinx"]);
+        let t = Tree::with(&format!(
+            "[project]\nname = \"x\"\n[tool.cove]\ngroups = [\"Test\"]\n[tool.uv]\ndefault-groups = \"all\"\n{GROUPS}"
+        ));
+        assert_eq!(t.reqs(), ["pytest"]);
+        assert_eq!(t.parse().unwrap().notes, ["dependency groups: Test ([tool.cove].groups)"]);
+    }
+
+    #[test]
+    fn a_group_naming_the_project_means_its_extras() {
+        let t = Tree::with(
+            "[build-system]\nrequires = []\n[project]\nname = \"my_pkg\"\ndependencies = [\"alpha\"]\n[project.optional-dependencies]\nfull = [\"gamma\"]\n[dependency-groups]\ndev = [\"My.Pkg[full]\", \"pytest\"]\n",
+        );
+        assert_eq!(t.reqs(), ["alpha", "gamma", "pytest"]);
+        let p = t.parse().unwrap().install_project.unwrap();
+        assert_eq!(p.extras, ["full"]);
+        assert!(!p.dynamic);
+    }
+
+    #[test]
+    fn requirements_txt_is_read_when_no_group_is_selected() {
+        let files = |py: &str| {
+            Tree::new(&[
+                ("pyproject.toml", py),
+                ("requirements.txt", "-e .[test]\npytest\n"),
+                ("requirements-dev.txt", "ruff\n"),
+            ])
+        };
+        let base = "[build-system]\nrequires = []\n[project]\nname = \"app\"\ndependencies = [\"alpha\"]\n[project.optional-dependencies]\ntest = [\"gamma\"]\n";
+        let t = files(base);
+        assert_eq!(t.reqs(), ["alpha", "gamma", "pytest"]);
+        let p = t.parse().unwrap();
+        assert_eq!(p.install_project.as_ref().unwrap().extras, ["test"]);
+        assert!(p.other_projects.is_empty());
+        assert_eq!(p.notes, ["requirements.txt read too, as development requirements"]);
+        // A selected group replaces it; `[tool.cove].requirements` names other files, or none.
+        assert_eq!(files(&format!("{base}[dependency-groups]\ndev = [\"delta\"]\n")).reqs(), ["alpha", "delta"]);
+        assert_eq!(
+            files(&format!("{base}[tool.cove]\nrequirements = [\"requirements-dev.txt\"]\n")).reqs(),
+            ["alpha", "ruff"]
+        );
+        assert_eq!(files(&format!("{base}[tool.cove]\nrequirements = []\n")).reqs(), ["alpha"]);
+        assert_eq!(
+            files(&format!("{base}[tool.cove]\ngroups = []\n[dependency-groups]\ndev = [\"delta\"]\n")).reqs(),
+            ["alpha", "gamma", "pytest"]
+        );
+    }
+
+    #[test]
+    fn install_project_follows_build_system_unless_set() {
+        let has = |py: &str| Tree::with(py).parse().unwrap().install_project.is_some();
+        assert!(has("[project]\nname = \"a\"\n[build-system]\nrequires = []\n"));
+        assert!(!has("[project]\nname = \"a\"\n"));
+        assert!(has("[project]\nname = \"a\"\n[tool.cove]\ninstall-project = true\n"));
+        assert!(!has("[project]\nname = \"a\"\n[build-system]\nrequires = []\n[tool.cove]\ninstall-project = false\n"));
+        let t = Tree::new(&[
+            ("pyproject.toml", "[project]\nname = \"a\"\n[tool.cove]\ninstall-project = false\n"),
+            ("requirements.txt", "-e .\n"),
+        ]);
+        assert!(t.parse().unwrap().install_project.is_none(), "false wins over `-e .`");
+    }
+
+    #[test]
+    fn tables_digest_ignores_spelling_and_sees_changes() {
+        let digest = |py: &str| Tree::with(py).parse().unwrap().install_project.unwrap().tables_digest;
+        let a = digest("[project]\nname = \"a\"\nversion = \"1.0\"\n[build-system]\nrequires = [\"x\"]\n");
+        let b = digest(
+            "[build-system]\nrequires = ['x']  # comment\n\n[project]\nversion = '1.0'\nname = \"a\"\n[tool.other]\nk = 1\n",
+        );
+        assert_eq!(a, b);
+        assert_ne!(a, digest("[project]\nname = \"a\"\nversion = \"1.1\"\n[build-system]\nrequires = [\"x\"]\n"));
+    }
+
+    #[test]
+    fn errors_name_the_position_and_what_to_do() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "[project]\nname = \"a\"\ndynamic = [\"version\", \"dependencies\"]\n",
+                "DIR/pyproject.toml:3:23: `dependencies` is dynamic (computed by the build backend), so cove cannot read it from pyproject.toml | list the dependencies in a cove.toml",
+            ),
+            (
+                "[tool.cove]\ngroup = [\"dev\"]\n",
+                "DIR/pyproject.toml:2:1: unknown key `tool.cove.group` | did you mean `tool.cove.groups`?",
+            ),
+            (
+                "[tool.cove]\nextras = \"all\"\n",
+                "DIR/pyproject.toml:2:10: `tool.cove.extras` must be an array of strings, found a string",
+            ),
+            (
+                "[project]\nname = \"a\"\n[tool.cove]\ngroups = [\"tset\"]\n[dependency-groups]\ntest = []\n",
+                "DIR/pyproject.toml:4:11: unknown dependency group `tset` (named in [tool.cove].groups) | did you mean `test`?",
+            ),
+            (
+                "[project]\nname = \"a\"\n[tool.cove]\ngroups = [\"dev\"]\n",
+                "DIR/pyproject.toml:4:11: unknown dependency group `dev` (named in [tool.cove].groups) | DIR/pyproject.toml has no [dependency-groups] table",
+            ),
+            (
+                "[project]\nname = \"a\"\n[tool.uv]\ndefault-groups = \"some\"\n",
+                "DIR/pyproject.toml:4:18: `tool.uv.default-groups` must be a list of group names or \"all\", found a string",
+            ),
+            (
+                "[project]\nname = \"a\"\n[project.optional-dependencies]\ntest = []\n[tool.cove]\nextras = [\"tests\"]\n",
+                "DIR/pyproject.toml:6:11: the project has no extra `tests` | did you mean `test`?",
+            ),
+            (
+                "[project]\nname = \"a\"\n[dependency-groups]\ndev = [\n  \"ok\",\n  \"bad >>= 1\",\n]\n",
+                "DIR/pyproject.toml:6:3: invalid requirement \"bad >>= 1\"",
+            ),
+            (
+                "[project]\ndependencies = \"alpha\"\n",
+                "DIR/pyproject.toml:2:16: `project.dependencies` must be an array of strings, found a string",
+            ),
+            (
+                "[project]\nrequires-python = \">=3.x\"\n",
+                "DIR/pyproject.toml:2:19: invalid Python constraint \">=3.x\"",
+            ),
+            (
+                "[tool.cove]\nrequirements = [\"dev.txt\"]\n",
+                "DIR/pyproject.toml:2:17: cannot read dev.txt (DIR/dev.txt): No such file or directory",
+            ),
+            (
+                "[project]\nname = \"a\"\ndynamic = [\"optional-dependencies\"]\n[tool.cove]\nextras = [\"x\"]\n",
+                "DIR/pyproject.toml:3:12: `optional-dependencies` is dynamic",
+            ),
+        ];
+        for (text, want) in cases {
+            let got = Tree::with(text).err();
+            assert!(got.starts_with(want), "{text}\n got: {got}\nwant: {want}");
+        }
     }
 }

@@ -24,18 +24,18 @@ pub fn parse_root(path: &Path, reader: &mut Reader) -> Result<Parsed> {
     Ok(parsed)
 }
 
-/// Read requirements file `path` (named at `at`, if anywhere) into `parsed`. `own` is the
+/// Read requirements file `path` (named at `at` as written there, if anywhere) into `parsed`. `own` is the
 /// pyproject.toml project already read as the manifest, so `-e .` does not read it again.
 pub fn read_into(
     path: &Path,
-    at: Option<&Pos>,
+    at: Option<(&Pos, &str)>,
     reader: &mut Reader,
     parsed: &mut Parsed,
     own: Option<&ProjectTable>,
 ) -> Result<()> {
     let root = path.parent().unwrap_or(Path::new("/")).to_path_buf();
     let mut walk = Walk { reader, parsed, own, root, stack: Vec::new() };
-    let include = at.map(|pos| Include { pos: pos.clone(), given: path.display().to_string() });
+    let include = at.map(|(pos, given)| Include { pos: pos.clone(), given: given.to_string() });
     walk.file(path, Mode::Requirements, include)
 }
 
@@ -385,13 +385,13 @@ fn unknown_option(name: &str, pos: Pos) -> Error {
     Error::invalid(pos, format!("unsupported option `{name}` in a requirements file")).with_hint(hint)
 }
 
-/// Whether a requirement line starts with a PEP 508 name (else it is a path or URL).
+/// Whether a requirement line starts with a PEP 508 name, as opposed to a path or URL (pip's
+/// rule: a path has a `/` or starts with `.`; an archive is named by its file name).
 fn is_named(text: &str) -> bool {
     let head = text.split(|c: char| c == '[' || c == ';' || c.is_whitespace()).next().unwrap_or("");
-    let name_end = head.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).unwrap_or(head.len());
-    let starts_alnum = head.starts_with(|c: char| c.is_ascii_alphanumeric());
+    let head = head.split('@').next().unwrap_or(head);
     let archive = [".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz"].iter().any(|s| head.ends_with(s));
-    starts_alnum && !archive && head[name_end..].chars().next().is_none_or(|c| "<>=!~@(".contains(c))
+    head.starts_with(|c: char| c.is_ascii_alphanumeric()) && !head.contains(['/', '\\']) && !archive
 }
 
 /// A distribution name for a URL, for messages: `#egg=NAME`, else the file name's first part.
@@ -447,7 +447,7 @@ fn logical_lines(text: &str) -> Vec<Logical> {
         let continues = line.ends_with('\\') && !comment;
         let piece = if continues { line.trim_end_matches('\\') } else { line };
         let logical = pending.get_or_insert_with(|| Logical { text: String::new(), pieces: Vec::new() });
-        if !(comment && !logical.text.is_empty()) {
+        if !comment || logical.text.is_empty() {
             logical.pieces.push((logical.text.len(), line_start));
             logical.text.push_str(piece);
         }
@@ -509,4 +509,271 @@ pub fn plain_requirements(path: &Path) -> Result<Vec<String>> {
             (!t.is_empty() && !t.starts_with('-')).then(|| t.split(" -").next().unwrap_or(t).trim().to_string())
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files under a temp folder; parse `requirements.txt` there. Errors and notes have the
+    /// folder replaced by `DIR`.
+    struct Tree(tempfile::TempDir);
+
+    impl Tree {
+        fn new(files: &[(&str, &str)]) -> Tree {
+            let t = Tree(tempfile::tempdir().unwrap());
+            for (path, body) in files {
+                let p = t.0.path().join(path);
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(p, body).unwrap();
+            }
+            t
+        }
+
+        fn dir(&self) -> &Path {
+            self.0.path()
+        }
+
+        fn parse(&self) -> std::result::Result<(Parsed, Vec<PathBuf>), String> {
+            let mut reader = Reader::new();
+            let parsed = parse_root(&self.dir().join("requirements.txt"), &mut reader).map_err(|e| self.clean(&e))?;
+            Ok((parsed, reader.finish().0))
+        }
+
+        fn clean(&self, e: &Error) -> String {
+            let mut s = e.to_string();
+            if let Some(h) = e.hint() {
+                s = format!("{s} | {h}");
+            }
+            s.replace(&self.dir().display().to_string(), "DIR")
+        }
+
+        fn err(&self) -> String {
+            self.parse().map(|_| ()).unwrap_err()
+        }
+    }
+
+    fn canon(list: &[Requirement]) -> Vec<&str> {
+        let mut v: Vec<&str> = list.iter().map(|r| r.canonical.as_str()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn lines_comments_continuations_and_markers() {
+        let t = Tree::new(&[(
+            "requirements.txt",
+            "# a comment\n\nAlpha==1.0  # pinned\nbeta >= 1.0, \\\n  < 3 ; python_version >= \"3.8\"\n   \ngamma\t# tab, then a comment\n  # indented comment \\\ndelta\n",
+        )]);
+        let (p, files) = t.parse().unwrap();
+        assert_eq!(
+            canon(&p.requirements),
+            ["alpha==1.0", "beta<3,>=1.0 ; python_full_version >= '3.8'", "delta", "gamma"]
+        );
+        assert_eq!(files.len(), 1);
+        // `#` right after a name is not a comment (pip's rule), so this is a bad requirement.
+        let t = Tree::new(&[("requirements.txt", "gamma#x\n")]);
+        assert!(t.err().starts_with("DIR/requirements.txt:1:6: invalid requirement \"gamma#x\""), "{}", t.err());
+    }
+
+    #[test]
+    fn includes_constraints_index_options_and_hashes() {
+        let t = Tree::new(&[
+            (
+                "requirements.txt",
+                "--index-url https://example.org/simple\n--extra-index-url=https://extra.example.org/simple\n-f ./wheels\n--no-index\n-r req/dev.txt\n-c req/constraints.txt\nbeta==1.0 --hash=sha256:aaa \\\n    --hash sha256:bbb\n",
+            ),
+            ("req/dev.txt", "-rcommon.txt\ngamma\n"),
+            ("req/common.txt", "delta\n--find-links ../more\n"),
+            ("req/constraints.txt", "alpha==1.0\n-r common.txt\n"),
+        ]);
+        let (p, files) = t.parse().unwrap();
+        assert_eq!(canon(&p.requirements), ["beta==1.0", "delta", "gamma"]);
+        assert_eq!(canon(&p.constraints), ["alpha==1.0", "delta"]);
+        assert_eq!(p.index.url.as_deref(), Some("https://example.org/simple"));
+        assert_eq!(p.index.extra_urls, ["https://extra.example.org/simple"]);
+        let d = t.dir().display().to_string();
+        assert_eq!(p.index.find_links, [format!("{d}/wheels"), format!("{d}/more"), format!("{d}/more")]);
+        assert!(p.index.no_index);
+        assert_eq!(p.notes, ["requirements.txt: 2 `--hash` options not checked: cove installs by name and version"]);
+        // common.txt is included twice but read (and counted for trust) once.
+        let names: Vec<String> = files.iter().map(|f| f.strip_prefix(t.dir()).unwrap().display().to_string()).collect();
+        assert_eq!(names, ["requirements.txt", "req/dev.txt", "req/common.txt", "req/constraints.txt"]);
+    }
+
+    #[test]
+    fn local_projects_join_their_dependencies_and_are_recorded() {
+        let t = Tree::new(&[
+            ("requirements.txt", "-e .[Test]\n./libs/util\n-e ./legacy\n"),
+            (
+                "pyproject.toml",
+                "[project]\nname = \"app\"\ndependencies = [\"alpha>=1\"]\n[project.optional-dependencies]\ntest = [\"gamma\", \"app[extra]\"]\nextra = [\"delta\"]\nunused = [\"not a valid requirement !!\"]\n",
+            ),
+            ("libs/util/pyproject.toml", "[project]\nname = \"util\"\ndependencies = [\"beta\"]\n"),
+            ("legacy/setup.py", "from setuptools import setup\nsetup()\n"),
+        ]);
+        let (p, files) = t.parse().unwrap();
+        assert_eq!(canon(&p.requirements), ["alpha>=1", "beta", "delta", "gamma"]);
+        let own = p.install_project.unwrap();
+        assert_eq!(own.dir, t.dir());
+        assert_eq!(own.extras, ["test"]);
+        assert!(!own.dynamic);
+        assert_eq!(own.tables_digest.len(), 64);
+        let others: Vec<(String, bool)> = p
+            .other_projects
+            .iter()
+            .map(|o| (o.dir.strip_prefix(t.dir()).unwrap().display().to_string(), o.dynamic))
+            .collect();
+        assert_eq!(others, [("libs/util".to_string(), false), ("legacy".to_string(), true)]);
+        assert_eq!(files.len(), 3, "requirements.txt and two pyproject.toml files: {files:?}");
+    }
+
+    #[test]
+    fn a_dynamic_local_project_adds_no_requirements() {
+        let t = Tree::new(&[
+            ("requirements.txt", "-e .[test]\n"),
+            (
+                "pyproject.toml",
+                "[build-system]\nrequires = [\"setuptools\"]\n[project]\nname = \"x\"\ndynamic = [\"dependencies\", \"optional-dependencies\"]\n",
+            ),
+        ]);
+        let (p, _) = t.parse().unwrap();
+        assert!(p.requirements.is_empty());
+        assert!(p.install_project.unwrap().dynamic);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let cases: &[(&str, &str)] = &[
+            ("alpha\n  beta >>= 1\n", "DIR/requirements.txt:2:8: invalid requirement \"beta >>= 1\""),
+            (
+                "--pre\n",
+                "DIR/requirements.txt:1:1: unsupported option `--pre` in a requirements file | cove does not allow",
+            ),
+            (
+                "--index-ur x\n",
+                "DIR/requirements.txt:1:1: unsupported option `--index-ur` in a requirements file | did you mean `--index-url`?",
+            ),
+            ("alpha --no-index\n", "DIR/requirements.txt:1:7: option `--no-index` cannot follow a requirement"),
+            ("-r\n", "DIR/requirements.txt:1:1: `-r` needs a value | write `--requirement VALUE`"),
+            ("--no-index=yes\n", "DIR/requirements.txt:1:1: `--no-index` takes no value"),
+            ("-e alpha==1.0\n", "DIR/requirements.txt:1:4: `-e alpha==1.0` names a package, not a folder or URL"),
+            (
+                "-r missing.txt\n",
+                "DIR/requirements.txt:1:4: cannot read missing.txt (DIR/missing.txt): No such file or directory (os error 2) | fix the file name, or create the file",
+            ),
+            (
+                "-r https://example.org/r.txt\n",
+                "DIR/requirements.txt:1:4: cove reads local requirements files only, not https://example.org/r.txt",
+            ),
+            ("--hash=sha256:abc\n", "DIR/requirements.txt:1:8: `--hash` must follow a requirement on its line"),
+            ("--index-url 'https://x\n", "DIR/requirements.txt:1:13: a quote is never closed"),
+            ("./nothing-here\n", "DIR/requirements.txt:1:1: no such file or folder: DIR/nothing-here"),
+            (
+                "-e ./empty\n",
+                "DIR/requirements.txt:1:4: DIR/empty is not a Python project: it has no pyproject.toml or setup.py",
+            ),
+            ("-e .[tets]\n", "DIR/requirements.txt:1:4: the project has no extra `tets` | did you mean `test`?"),
+        ];
+        for (text, want) in cases {
+            let t = Tree::new(&[
+                ("requirements.txt", text),
+                ("empty/.keep", ""),
+                ("pyproject.toml", "[project]\nname = \"p\"\n[project.optional-dependencies]\ntest = []\n"),
+            ]);
+            let got = t.err();
+            assert!(got.starts_with(want), "{text:?}\n got: {got}\nwant: {want}");
+        }
+    }
+
+    #[test]
+    fn errors_in_included_files_and_continued_lines_point_into_them() {
+        let t = Tree::new(&[("requirements.txt", "-r sub/more.txt\n"), ("sub/more.txt", "# x\nalpha \\\n  [bad\n")]);
+        assert!(t.err().starts_with("DIR/sub/more.txt:3:3: invalid requirement \"alpha   [bad\""), "{}", t.err());
+        let t = Tree::new(&[("requirements.txt", "-c c.txt\n"), ("c.txt", "alpha[x]==1\n")]);
+        assert_eq!(
+            t.err(),
+            "DIR/c.txt:1:1: a constraint cannot have extras: alpha[x]==1 | constrain the package without its extras"
+        );
+        let t = Tree::new(&[("requirements.txt", "-c c.txt\n"), ("c.txt", "./wheel.whl\n"), ("wheel.whl", "")]);
+        assert!(t.err().starts_with("DIR/c.txt:1:1: a constraint must name a package: ./wheel.whl"), "{}", t.err());
+    }
+
+    #[test]
+    fn include_cycles_name_the_files() {
+        let t = Tree::new(&[
+            ("requirements.txt", "-r a/dev.txt\n"),
+            ("a/dev.txt", "alpha\n-r ../b/test.txt\n"),
+            ("b/test.txt", "-c ../requirements.txt\n"),
+        ]);
+        assert_eq!(
+            t.err(),
+            "DIR/b/test.txt:1:4: requirements files include each other in a cycle: requirements.txt → a/dev.txt → b/test.txt → requirements.txt | remove one of these `-r`/`-c` lines"
+        );
+    }
+
+    #[test]
+    fn urls_and_archives_are_kept_as_written_and_named() {
+        let t = Tree::new(&[
+            (
+                "requirements.txt",
+                "https://example.org/w/alpha-1.0-py3-none-any.whl\n-e git+https://example.org/r/Foo_Bar.git@v1#egg=Foo_Bar\n./dist/gamma-1.0.tar.gz[x] ; os_name == 'posix'\nname @ https://example.org/n.zip\n",
+            ),
+            ("dist/gamma-1.0.tar.gz", ""),
+        ]);
+        let (p, _) = t.parse().unwrap();
+        let got: Vec<(String, String)> = p
+            .requirements
+            .iter()
+            .map(|r| (r.name.clone(), r.canonical.replace(&t.dir().display().to_string(), "DIR")))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("alpha".to_string(), "https://example.org/w/alpha-1.0-py3-none-any.whl".to_string()),
+                ("foo-bar".to_string(), "git+https://example.org/r/Foo_Bar.git@v1#egg=Foo_Bar".to_string()),
+                ("gamma".to_string(), "file://DIR/dist/gamma-1.0.tar.gz[x] ; os_name == 'posix'".to_string()),
+                ("name".to_string(), "name @ https://example.org/n.zip".to_string()),
+            ]
+        );
+        assert_eq!(
+            p.notes,
+            [
+                "requirements.txt: `-e git+https://example.org/r/Foo_Bar.git@v1#egg=Foo_Bar` is installed, but not editable"
+            ]
+        );
+    }
+
+    #[test]
+    fn named_and_unnamed_lines_are_told_apart() {
+        for named in
+            ["alpha", "Alpha.B_c-d>=1", "x[y]", "x@ https://e.org/x.whl", "x (>=1)", "x;os_name=='nt'", "x ~= 1.0"]
+        {
+            assert!(is_named(named), "{named}");
+        }
+        for unnamed in [
+            ".",
+            "./x",
+            "../x[y]",
+            "/abs/p",
+            "~/p",
+            "https://e.org/a.whl",
+            "git+https://e.org/r",
+            "alpha-1.0.tar.gz",
+            "a-1.0-py3-none-any.whl",
+            "[x]",
+        ] {
+            assert!(!is_named(unnamed), "{unnamed}");
+        }
+    }
+
+    #[test]
+    fn ignored_options_are_noted() {
+        let t = Tree::new(&[("requirements.txt", "--trusted-host example.org\n--prefer-binary\nalpha\n")]);
+        let (p, _) = t.parse().unwrap();
+        assert_eq!(
+            p.notes,
+            ["requirements.txt: `--trusted-host` ignored", "requirements.txt: `--prefer-binary` ignored"]
+        );
+    }
 }
