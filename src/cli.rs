@@ -87,4 +87,7 @@ pub enum Command {
     },
     /// List the Python interpreters found, with version and path
     Python,
+    /// Print how cove parses the requirement strings on stdin, as JSON lines (for tests)
+    #[command(hide = true)]
+    DebugRequirement,
 }

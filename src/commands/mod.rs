@@ -1,5 +1,6 @@
 //! The CLI: parse, load settings, run one subcommand. One file per subcommand.
 
+mod debug_requirement;
 mod init;
 mod python;
 mod run;
@@ -49,6 +50,7 @@ pub fn main() -> Result<ExitCode> {
         Command::Untrust { path } => trust::untrust(&settings, path),
         Command::Shims { rebuild } => shims::run(&settings, rebuild),
         Command::Python => python::run(&settings),
+        Command::DebugRequirement => debug_requirement::run(),
     }?;
     Ok(ExitCode::SUCCESS)
 }

@@ -113,7 +113,7 @@ impl ProjectTable {
                 if self.is_self(r.name.as_ref()) {
                     queue.extend(r.extras.iter().map(|x| (x.to_string(), p.clone())));
                 } else {
-                    out.push(Requirement::from_pep508(&r));
+                    out.push(Requirement::from_pep508(&r, s));
                 }
             }
         }
@@ -306,7 +306,7 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
             if table.is_self(r.name.as_ref()) {
                 extras.extend(r.extras.iter().map(|x| (x.to_string(), p.clone())));
             } else {
-                parsed.requirements.push(Requirement::from_pep508(&r));
+                parsed.requirements.push(Requirement::from_pep508(&r, &s));
             }
         }
     }

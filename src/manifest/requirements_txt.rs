@@ -220,7 +220,7 @@ impl Walk<'_> {
             return Err(Error::invalid(at(0), format!("a constraint cannot have extras: {text}"))
                 .with_hint("constrain the package without its extras"));
         }
-        let r = Requirement::from_pep508(&r);
+        let r = Requirement::from_pep508(&r, text);
         match mode {
             Mode::Requirements => self.parsed.requirements.push(r),
             Mode::Constraints => self.parsed.constraints.push(r),
@@ -566,10 +566,7 @@ mod tests {
             "# a comment\n\nAlpha==1.0  # pinned\nbeta >= 1.0, \\\n  < 3 ; python_version >= \"3.8\"\n   \ngamma\t# tab, then a comment\n  # indented comment \\\ndelta\n",
         )]);
         let (p, files) = t.parse().unwrap();
-        assert_eq!(
-            canon(&p.requirements),
-            ["alpha==1.0", "beta<3,>=1.0 ; python_full_version >= '3.8'", "delta", "gamma"]
-        );
+        assert_eq!(canon(&p.requirements), ["alpha==1.0", "beta<3,>=1.0 ; python_version >= '3.8'", "delta", "gamma"]);
         assert_eq!(files.len(), 1);
         // `#` right after a name is not a comment (pip's rule), so this is a bad requirement.
         let t = Tree::new(&[("requirements.txt", "gamma#x\n")]);
