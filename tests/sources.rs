@@ -104,7 +104,10 @@ fn a_pyproject_with_groups_and_extras_builds_and_imports() {
     assert_ok(&out);
     assert_eq!(stdout(&out), "2.0\n");
     let text = stdout(&t.cove(&p, &["status"]));
-    assert!(text.contains("(pyproject.toml has a [project] or [tool.cove] table)"), "{text}");
+    assert!(
+        text.contains("(pyproject.toml has a [project] or [tool.cove] table, and there is no cove.toml)"),
+        "{text}"
+    );
     assert!(text.contains("note:      dependency groups: dev (the `dev` group, by default)"), "{text}");
     assert!(text.contains("note:      extras: all"), "{text}");
 }

@@ -23,7 +23,7 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
         }
         return Ok(());
     };
-    let reason = project.kind.reason();
+    let reason = project.reason();
     let plan = crate::resolve::plan(project, settings, &finder)?;
     let trusted = crate::trust::is_trusted(&plan.manifest, settings);
     let state = Cache::new(&settings.cache_dir).state(&plan.key.hex);
