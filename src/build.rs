@@ -66,7 +66,13 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
     }
     let out = Output { log, quiet: settings.quiet };
     let requirements: Vec<String> = plan.manifest.requirements.iter().map(|r| r.canonical.clone()).collect();
-    let install = Install { requirements: &requirements, index: &plan.manifest.index, offline: settings.offline };
+    let constraints: Vec<String> = plan.manifest.constraints.iter().map(|r| r.canonical.clone()).collect();
+    let install = Install {
+        requirements: &requirements,
+        constraints: &constraints,
+        index: &plan.manifest.index,
+        offline: settings.offline,
+    };
     let result = backend
         .create(interp, env, &out)
         .and_then(|()| backend.install(interp, env, &install, &out))

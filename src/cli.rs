@@ -129,6 +129,9 @@ pub enum Command {
     /// Print shell completions (`cove hook SHELL` already loads them)
     #[command(after_help = "Example:\n  cove completions zsh > ~/.zfunc/_cove")]
     Completions { shell: CompletionShell },
+    /// Print how cove parses the requirement strings on stdin, as JSON lines (for tests)
+    #[command(hide = true)]
+    DebugRequirement,
 }
 
 #[cfg(test)]

@@ -13,7 +13,11 @@
 //! find-links: /abs/wheels
 //! no-index: true
 //! requirement: requests==2.32.3
+//! constraint: urllib3<3
 //! ```
+//!
+//! `constraint:` lines (from `-c` files) appear only when there are constraints, so manifests
+//! without them keep their keys.
 
 use sha2::{Digest, Sha256};
 
@@ -35,14 +39,25 @@ impl Key {
     }
 }
 
-/// The key for `requirements` (sorted, de-duplicated) on `interpreter` with `index`.
-pub fn compute(interpreter: &Interpreter, requirements: &[Requirement], index: &Index) -> Key {
-    let canonical = canonical_text(interpreter, requirements, index);
+/// The key for `requirements` and `constraints` (each sorted, de-duplicated) on `interpreter`
+/// with `index`.
+pub fn compute(
+    interpreter: &Interpreter,
+    requirements: &[Requirement],
+    constraints: &[Requirement],
+    index: &Index,
+) -> Key {
+    let canonical = canonical_text(interpreter, requirements, constraints, index);
     let hex = crate::manifest::hex(&Sha256::digest(canonical.as_bytes()));
     Key { hex, canonical }
 }
 
-pub fn canonical_text(interpreter: &Interpreter, requirements: &[Requirement], index: &Index) -> String {
+pub fn canonical_text(
+    interpreter: &Interpreter,
+    requirements: &[Requirement],
+    constraints: &[Requirement],
+    index: &Index,
+) -> String {
     let mut t = String::with_capacity(256 + requirements.len() * 32);
     let f = &interpreter.facts;
     t.push_str(FORMAT);
@@ -69,6 +84,11 @@ pub fn canonical_text(interpreter: &Interpreter, requirements: &[Requirement], i
     for r in requirements {
         t.push_str("requirement: ");
         t.push_str(&r.canonical);
+        t.push('\n');
+    }
+    for c in constraints {
+        t.push_str("constraint: ");
+        t.push_str(&c.canonical);
         t.push('\n');
     }
     t
@@ -110,8 +130,9 @@ mod tests {
     #[test]
     fn order_spacing_case_and_duplicates_do_not_change_the_key() {
         let i = interp("3.12.1", "/py/3.12.1/bin/python3.12");
-        let a = compute(&i, &reqs(&["requests==2.32.3", "rich>=13,<15"]), &Index::default());
-        let b = compute(&i, &reqs(&["Rich <15, >=13", "REQUESTS == 2.32.3", "requests==2.32.3"]), &Index::default());
+        let a = compute(&i, &reqs(&["requests==2.32.3", "rich>=13,<15"]), &[], &Index::default());
+        let b =
+            compute(&i, &reqs(&["Rich <15, >=13", "REQUESTS == 2.32.3", "requests==2.32.3"]), &[], &Index::default());
         assert_eq!(a, b);
         assert_eq!(a.hex.len(), 64);
     }
@@ -119,27 +140,40 @@ mod tests {
     #[test]
     fn versions_interpreters_and_index_change_the_key() {
         let i = interp("3.12.1", "/py/3.12.1/bin/python3.12");
-        let base = compute(&i, &reqs(&["alpha==1.0"]), &Index::default());
-        assert_ne!(base, compute(&i, &reqs(&["alpha==2.0"]), &Index::default()));
+        let base = compute(&i, &reqs(&["alpha==1.0"]), &[], &Index::default());
+        assert_ne!(base, compute(&i, &reqs(&["alpha==2.0"]), &[], &Index::default()));
         assert_ne!(
             base,
-            compute(&interp("3.12.2", "/py/3.12.1/bin/python3.12"), &reqs(&["alpha==1.0"]), &Index::default())
+            compute(&interp("3.12.2", "/py/3.12.1/bin/python3.12"), &reqs(&["alpha==1.0"]), &[], &Index::default())
         );
-        assert_ne!(base, compute(&interp("3.12.1", "/other/python3.12"), &reqs(&["alpha==1.0"]), &Index::default()));
+        assert_ne!(
+            base,
+            compute(&interp("3.12.1", "/other/python3.12"), &reqs(&["alpha==1.0"]), &[], &Index::default())
+        );
         let idx = Index { url: Some("https://example.org/simple".into()), ..Index::default() };
-        assert_ne!(base, compute(&i, &reqs(&["alpha==1.0"]), &idx));
+        assert_ne!(base, compute(&i, &reqs(&["alpha==1.0"]), &[], &idx));
     }
 
     #[test]
     fn canonical_text_is_documented_shape() {
         let i = interp("3.12.1", "/py/bin/python3.12");
         let idx = Index { find_links: vec!["/w".into()], no_index: true, ..Index::default() };
-        let t = canonical_text(&i, &reqs(&["B>=1", "a"]), &idx);
+        let t = canonical_text(&i, &reqs(&["B>=1", "a"]), &[], &idx);
         let want = format!(
             "cove-env-v1\npython: cpython 3.12.1 /py/bin/python3.12\nplatform: {} {}\nfind-links: /w\nno-index: true\nrequirement: a\nrequirement: b>=1\n",
             std::env::consts::OS,
             std::env::consts::ARCH
         );
         assert_eq!(t, want);
+    }
+
+    #[test]
+    fn constraints_are_keyed_apart_from_requirements() {
+        let i = interp("3.12.1", "/py/bin/python3.12");
+        let plain = compute(&i, &reqs(&["beta"]), &[], &Index::default());
+        let bounded = compute(&i, &reqs(&["beta"]), &reqs(&["alpha==1.0"]), &Index::default());
+        assert_ne!(plain, bounded);
+        assert!(bounded.canonical.ends_with("requirement: beta\nconstraint: alpha==1.0\n"), "{}", bounded.canonical);
+        assert_ne!(bounded, compute(&i, &reqs(&["beta", "alpha==1.0"]), &[], &Index::default()));
     }
 }

@@ -25,8 +25,8 @@ impl Kind {
     pub fn reason(self) -> &'static str {
         match self {
             Kind::CoveToml => "cove.toml comes first",
-            Kind::Pyproject => "pyproject.toml has a [project] or [tool.cove] table",
-            Kind::Requirements => "requirements.txt, with no cove.toml or usable pyproject.toml beside it",
+            Kind::Pyproject => "pyproject.toml has a [project] or [tool.cove] table, and there is no cove.toml",
+            Kind::Requirements => "requirements.txt, with no cove.toml or pyproject.toml beside it",
             Kind::Script => "the script's inline metadata (PEP 723)",
         }
     }
@@ -37,6 +37,18 @@ pub struct Project {
     pub dir: PathBuf,
     pub manifest: PathBuf,
     pub kind: Kind,
+}
+
+impl Project {
+    /// Why this file is the manifest, for `cove status`: the precedence rule that chose it.
+    pub fn reason(&self) -> String {
+        match self.kind {
+            Kind::Requirements if self.dir.join("pyproject.toml").is_file() => {
+                "requirements.txt: the pyproject.toml beside it has no [project] or [tool.cove] table".into()
+            }
+            kind => kind.reason().into(),
+        }
+    }
 }
 
 /// The nearest project at or above `start`.
@@ -115,6 +127,17 @@ mod tests {
         assert_eq!(find(t.path()).unwrap().kind, Kind::Pyproject);
         let t = tree(&[("pyproject.toml", "[tool.black]\n"), ("requirements.txt", "")]);
         assert_eq!(find(t.path()).unwrap().kind, Kind::Requirements);
+    }
+
+    #[test]
+    fn the_reason_names_the_rule_that_chose_the_file() {
+        let t = tree(&[("pyproject.toml", "[tool.black]\n"), ("requirements.txt", "")]);
+        assert_eq!(
+            find(t.path()).unwrap().reason(),
+            "requirements.txt: the pyproject.toml beside it has no [project] or [tool.cove] table"
+        );
+        let t = tree(&[("requirements.txt", "")]);
+        assert_eq!(find(t.path()).unwrap().reason(), "requirements.txt, with no cove.toml or pyproject.toml beside it");
     }
 
     #[test]

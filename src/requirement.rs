@@ -1,6 +1,12 @@
 //! One PEP 508 requirement, parsed by `pep508_rs` and written in a canonical form:
-//! PEP 503 name, sorted extras, sorted specifiers, the marker as the parser normalises it.
+//! PEP 503 name, sorted extras, sorted specifiers, and the marker re-spelled token by token
+//! (single spaces, single quotes, PEP 685 extra names, legacy variable names replaced).
 //! Reordering, re-spacing or re-casing a requirement never changes its canonical text.
+//!
+//! Why the marker is not `pep508_rs`'s own rendering: it simplifies the expression and turns
+//! `python_version >= '3.13'` into `python_full_version >= '3.13'`, which is false on a
+//! 3.13.0rc1 interpreter, so the installer (which gets the canonical text) would skip the
+//! requirement there (found by `tests/requirements_differential.rs`).
 
 use std::path::Path;
 use std::str::FromStr;
@@ -20,15 +26,19 @@ pub struct Requirement {
 impl Requirement {
     /// Parse `text`, reporting errors at `pos` (the string's place in its file).
     pub fn parse(text: &str, pos: &Pos, base_dir: &Path) -> Result<Requirement> {
-        let parsed = Pep508::<pep508_rs::VerbatimUrl>::parse(text, base_dir).map_err(|e| {
-            let first = e.message.to_string();
-            Error::invalid(pos.clone(), format!("invalid requirement {text:?}: {first}"))
-                .with_hint("write it as PEP 508, e.g. \"requests>=2.31\" or \"rich[jupyter]==13.7.1\"")
-        })?;
-        Ok(Requirement::from_pep508(&parsed))
+        let parsed = parse_pep508(text, base_dir).map_err(|e| invalid(pos.clone(), text, &e.message))?;
+        Ok(Requirement::from_pep508(&parsed, text))
     }
 
-    pub fn from_pep508(r: &Pep508<pep508_rs::VerbatimUrl>) -> Requirement {
+    /// A requirement PEP 508 cannot name (a bare URL or archive path, as requirements files
+    /// allow): `canonical` is what the installer gets; `name` is the best guess at the
+    /// distribution's name, for messages.
+    pub fn unnamed(canonical: String, name: String) -> Requirement {
+        Requirement { canonical, name }
+    }
+
+    /// The canonical form of `r`, parsed from `source`.
+    pub fn from_pep508(r: &Pep508<pep508_rs::VerbatimUrl>, source: &str) -> Requirement {
         let name = r.name.to_string();
         let mut out = name.clone();
         let mut extras: Vec<String> = r.extras.iter().map(ToString::to_string).collect();
@@ -52,9 +62,11 @@ impl Requirement {
             }
             None => {}
         }
-        if let Some(marker) = r.marker.contents() {
+        if let Some(tree) = r.marker.contents() {
+            let url = matches!(r.version_or_url, Some(VersionOrUrl::Url(_)));
+            let marker = marker_source(source, url).and_then(canonical_marker).unwrap_or_else(|| tree.to_string());
             out.push_str(" ; ");
-            out.push_str(&marker.to_string());
+            out.push_str(&marker);
         }
         Requirement { canonical: out, name }
     }
@@ -79,6 +91,97 @@ impl Requirement {
             _ => true,
         }
     }
+}
+
+/// Why a requirement string did not parse: the byte offset in it where the parser stopped,
+/// and its message.
+#[derive(Debug, Clone)]
+pub struct ParseError {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// Parse one PEP 508 string; relative paths in `name @ ./path` are against `base_dir`.
+pub fn parse_pep508(text: &str, base_dir: &Path) -> std::result::Result<Pep508<pep508_rs::VerbatimUrl>, ParseError> {
+    Pep508::<pep508_rs::VerbatimUrl>::parse(text, base_dir)
+        .map_err(|e| ParseError { offset: e.start, message: e.message.to_string() })
+}
+
+/// The error for requirement `text` that failed with `message`, at `pos`.
+pub fn invalid(pos: Pos, text: &str, message: &str) -> Error {
+    Error::invalid(pos, format!("invalid requirement {text:?}: {message}"))
+        .with_hint("write it as PEP 508, e.g. \"requests>=2.31\" or \"rich[jupyter]==13.7.1\"")
+}
+
+/// The marker part of requirement `text` (already validated): after the first `;`, or for a
+/// URL requirement after the first `;` that follows whitespace (PEP 508).
+fn marker_source(text: &str, url: bool) -> Option<&str> {
+    let from = if url { text.find('@')? } else { 0 };
+    let i = text[from..]
+        .char_indices()
+        .find(|&(i, c)| c == ';' && (!url || text[from..from + i].ends_with(char::is_whitespace)))?
+        .0;
+    Some(&text[from + i + 1..])
+}
+
+/// A marker expression re-spelled token by token; `None` if it has anything unexpected (the
+/// caller then falls back to the parser's rendering).
+pub fn canonical_marker(marker: &str) -> Option<String> {
+    let tokens = marker_tokens(marker)?;
+    let mut out = String::with_capacity(marker.len());
+    for (i, t) in tokens.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| tokens[j].as_str());
+        if i > 0 && prev != Some("(") && t != ")" {
+            out.push(' ');
+        }
+        let at = |j: Option<usize>| j.and_then(|j| tokens.get(j)).map(String::as_str);
+        // A string compared with `extra` (on either side) is an extra name: PEP 685 normalised.
+        let beside_extra = |op: Option<&str>, var: Option<&str>| {
+            op.is_some_and(|o| ["==", "!=", "==="].contains(&o)) && var == Some("extra")
+        };
+        let extra_value = beside_extra(prev, at(i.checked_sub(2))) || beside_extra(at(Some(i + 1)), at(Some(i + 2)));
+        out.push_str(&spell(t, extra_value));
+    }
+    Some(out)
+}
+
+/// One marker token, canonically: strings in single quotes (double when they hold one), an
+/// extra's name normalised, legacy variable names replaced.
+fn spell(t: &str, extra_value: bool) -> String {
+    if t.starts_with(['\'', '"']) {
+        let value = &t[1..t.len() - 1];
+        let value = if extra_value { normalise_name(value) } else { value.to_string() };
+        return if value.contains('\'') { format!("\"{value}\"") } else { format!("'{value}'") };
+    }
+    match t {
+        "os.name" => "os_name",
+        "sys.platform" => "sys_platform",
+        "platform.version" => "platform_version",
+        "platform.machine" => "platform_machine",
+        "platform.python_implementation" | "python_implementation" => "platform_python_implementation",
+        other => other,
+    }
+    .to_string()
+}
+
+/// Words, quoted strings (quotes kept), operators and parentheses of a marker.
+fn marker_tokens(marker: &str) -> Option<Vec<String>> {
+    let mut tokens = Vec::new();
+    let mut rest = marker.trim_start();
+    while let Some(c) = rest.chars().next() {
+        let len = match c {
+            '(' | ')' => 1,
+            '\'' | '"' => rest[1..].find(c)? + 2,
+            '<' | '>' | '=' | '!' | '~' => rest.find(|c: char| !"<>=!~".contains(c)).unwrap_or(rest.len()),
+            c if c.is_ascii_alphanumeric() || c == '_' || c == '.' => {
+                rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')).unwrap_or(rest.len())
+            }
+            _ => return None,
+        };
+        tokens.push(rest[..len].to_string());
+        rest = rest[len..].trim_start();
+    }
+    Some(tokens)
 }
 
 /// Sort and de-duplicate, the form the key is made from.
@@ -119,6 +222,24 @@ mod tests {
         assert_eq!(canon("Requests >= 2.0 , <3"), canon("requests<3,>=2.0"));
         assert_eq!(canon("Foo_Bar.baz[B,a]==1"), "foo-bar-baz[a,b]==1");
         assert_eq!(canon("x ; python_version >= '3.8'"), canon("x;python_version>=\"3.8\""));
+    }
+
+    #[test]
+    fn markers_are_respelled_not_rewritten() {
+        assert_eq!(canon("x;python_version>=\"3.13\""), "x ; python_version >= '3.13'");
+        assert_eq!(
+            canon("x ; ( os.name=='nt' or sys_platform == \"darwin\" )and extra==\"Te_St\""),
+            "x ; (os_name == 'nt' or sys_platform == 'darwin') and extra == 'te-st'"
+        );
+        assert_eq!(
+            canon("x; '3.9' <= python_version and 'Docs.X' != extra"),
+            "x ; '3.9' <= python_version and 'docs-x' != extra"
+        );
+        assert_eq!(canon("x; platform_version == \"#1 'SMP'\""), "x ; platform_version == \"#1 'SMP'\"");
+        assert_eq!(
+            canon("x @ https://e.org/x.whl#sha256=ab;c ; python_version not in '3.6 3.7'"),
+            "x @ https://e.org/x.whl#sha256=ab;c ; python_version not in '3.6 3.7'"
+        );
     }
 
     #[test]

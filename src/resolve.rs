@@ -35,7 +35,7 @@ pub fn plan(project: Project, settings: &Settings, finder: &Finder) -> Result<Pl
 pub fn plan_manifest(project: Project, manifest: Manifest, settings: &Settings, finder: &Finder) -> Result<Plan> {
     let choice =
         interpreter::choose(finder, manifest.python.as_ref(), settings.python.as_deref(), Some(project.dir.as_path()))?;
-    let key = key::compute(&choice.interpreter, &manifest.requirements, &manifest.index);
+    let key = key::compute(&choice.interpreter, &manifest.requirements, &manifest.constraints, &manifest.index);
     let env_dir = Cache::new(&settings.cache_dir).env_dir(&key.hex);
     Ok(Plan { project, manifest, choice, key, env_dir })
 }

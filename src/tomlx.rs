@@ -42,7 +42,7 @@ impl<'a> Doc<'a> {
     }
 
     /// Fail on the first key of `table` that is not in `valid`, suggesting the nearest.
-    pub fn check_keys(&self, table: &Table, valid: &[&str], prefix: &str) -> Result<()> {
+    pub fn check_keys(&self, table: &dyn toml_edit::TableLike, valid: &[&str], prefix: &str) -> Result<()> {
         for (key, _) in table.iter() {
             if !valid.contains(&key) {
                 let span = table.key(key).and_then(|k| k.span());

@@ -19,6 +19,8 @@ pub use uv::Uv;
 /// What to install.
 pub struct Install<'a> {
     pub requirements: &'a [String],
+    /// `-c` constraints: written to a file in the environment and passed as `-c FILE`.
+    pub constraints: &'a [String],
     pub index: &'a Index,
     pub offline: bool,
 }
@@ -126,6 +128,21 @@ pub fn index_args(index: &Index, offline: bool, pip_style: bool) -> Vec<String> 
         a.push("--offline".into());
     }
     a
+}
+
+/// The file holding the constraints, inside the environment being built.
+pub const CONSTRAINTS_FILE: &str = "cove-constraints.txt";
+
+/// `-c FILE` for the installer, after writing the constraints to `env`/[`CONSTRAINTS_FILE`];
+/// nothing when there are none.
+pub fn constraint_args(env: &Path, what: &Install) -> Result<Vec<std::ffi::OsString>> {
+    if what.constraints.is_empty() {
+        return Ok(Vec::new());
+    }
+    let file = env.join(CONSTRAINTS_FILE);
+    let text: String = what.constraints.iter().map(|c| format!("{c}\n")).collect();
+    crate::fsx::write_atomic(&file, text.as_bytes())?;
+    Ok(vec!["-c".into(), file.into_os_string()])
 }
 
 /// pip's own wheel as shipped with the interpreter (`ensurepip`), so a venv gets pip without

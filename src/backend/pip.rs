@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{Backend, Install, Output, bundled_pip, env_python, index_args};
+use super::{Backend, Install, Output, bundled_pip, constraint_args, env_python, index_args};
 use crate::error::Result;
 use crate::interpreter::Interpreter;
 
@@ -49,6 +49,7 @@ impl Backend for Pip {
         if let Some(wheel) = pip {
             cmd.arg(wheel);
         }
+        cmd.args(constraint_args(env, what)?);
         cmd.args(what.requirements);
         out.run(cmd, "the requirements")
     }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{Backend, Install, Output, bundled_pip, env_python, index_args};
+use super::{Backend, Install, Output, bundled_pip, constraint_args, env_python, index_args};
 use crate::error::Result;
 use crate::interpreter::Interpreter;
 
@@ -38,6 +38,7 @@ impl Backend for Uv {
         if let Some(p) = pip {
             cmd.arg(p);
         }
+        cmd.args(constraint_args(env, what)?);
         cmd.args(what.requirements);
         out.run(cmd, "the requirements")
     }

@@ -1,6 +1,7 @@
 //! The CLI: parse, load settings, run one subcommand. One file per subcommand.
 
 pub mod edit;
+mod debug_requirement;
 mod init;
 mod python;
 mod run;
@@ -62,6 +63,7 @@ pub fn main() -> Result<ExitCode> {
         Command::Shims { rebuild } => shims::run(&settings, rebuild),
         Command::Python => python::run(&settings),
         Command::Completions { shell } => completions(shell),
+        Command::DebugRequirement => debug_requirement::run(),
     }?;
     Ok(ExitCode::SUCCESS)
 }

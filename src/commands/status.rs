@@ -23,7 +23,7 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
         }
         return Ok(());
     };
-    let reason = project.kind.reason();
+    let reason = project.reason();
     let plan = crate::resolve::plan(project, settings, &finder)?;
     let trusted = crate::trust::is_trusted(&plan.manifest, settings);
     let state = Cache::new(&settings.cache_dir).state(&plan.key.hex);
@@ -42,8 +42,14 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
             "env": plan.env_dir,
             "state": state.as_str(),
             "lock": Value::Null,
-            "installs_project": false,
+            "installs_project": plan.manifest.install_project.is_some(),
             "requirements": plan.manifest.requirements.iter().map(|r| r.canonical.clone()).collect::<Vec<_>>(),
+            "constraints": plan.manifest.constraints.iter().map(|r| r.canonical.clone()).collect::<Vec<_>>(),
+            "local_projects": plan.manifest.install_project.iter().chain(&plan.manifest.other_projects)
+                .map(|p| json!({"dir": p.dir, "extras": p.extras, "dynamic": p.dynamic}))
+                .collect::<Vec<_>>(),
+            "files": plan.manifest.files,
+            "notes": plan.manifest.notes,
         });
         super::out(&format!("{v:#}\n"));
         return Ok(());
@@ -51,6 +57,17 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     let mut t = String::new();
     t.push_str(&format!("project:   {}\n", plan.project.dir.display()));
     t.push_str(&format!("manifest:  {} ({reason})\n", plan.manifest.path.display()));
+    for file in plan.manifest.files.iter().skip(1) {
+        t.push_str(&format!("also read: {}\n", file.display()));
+    }
+    for note in &plan.manifest.notes {
+        t.push_str(&format!("note:      {note}\n"));
+    }
+    for p in plan.manifest.install_project.iter().chain(&plan.manifest.other_projects) {
+        let extras = if p.extras.is_empty() { String::new() } else { format!(" [{}]", p.extras.join(",")) };
+        let dynamic = if p.dynamic { " (dependencies not declared statically)" } else { "" };
+        t.push_str(&format!("installs:  {}{extras}, editable{dynamic}\n", p.dir.display()));
+    }
     t.push_str(&format!(
         "trusted:   {}\n",
         if trusted { "yes".to_string() } else { format!("no (run `{}`)", crate::trust::trust_command(&plan.manifest)) }

@@ -1,13 +1,18 @@
 //! The manifest, whatever file it came from: the requirements, the Python constraint and the
 //! index settings, validated. Raw file formats live in the sub-modules; this is the domain type.
+//!
+//! Every file that decides the environment (the manifest, `-r`/`-c` includes, a local
+//! project's `pyproject.toml`) is read once, through [`Reader`], so the trust digest covers it.
 
 pub mod cove_toml;
 pub mod edit;
 pub mod locks;
+pub mod groups;
 pub mod pyproject;
 pub mod requirements_txt;
 pub mod script;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -77,27 +82,66 @@ pub struct Manifest {
     pub python: Option<PythonConstraint>,
     /// Sorted and de-duplicated.
     pub requirements: Vec<Requirement>,
+    /// `-c` constraints: they bound versions without asking for packages. Sorted, de-duplicated.
+    pub constraints: Vec<Requirement>,
     pub index: Index,
+    /// The project itself, to install in editable mode over the shared environment (SPEC §2
+    /// "The project itself"); its dependencies and extras' are already in `requirements`.
+    pub install_project: Option<LocalProject>,
+    /// Further local projects named by requirements files (`-e ../lib`): their dependencies are
+    /// in `requirements` too, and they are installed editable like `install_project`.
+    pub other_projects: Vec<LocalProject>,
+    /// What `cove status` should tell about how the manifest was read (groups chosen, files
+    /// read beside it, options ignored).
+    pub notes: Vec<String>,
     /// Every file read to make this manifest, in reading order (the manifest first).
     pub files: Vec<PathBuf>,
     /// SHA-256 over each file's path and content: what trust is recorded against.
     pub digest: String,
 }
 
-/// Reads files while keeping the digest of everything read.
+/// A local project folder (`-e .[test]`, or a pyproject.toml project that is a package), to be
+/// installed in editable mode (PEP 660) in a thin layer over the shared environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalProject {
+    /// Absolute.
+    pub dir: PathBuf,
+    /// PEP 685 normalised, sorted, de-duplicated.
+    pub extras: Vec<String>,
+    /// Its dependencies are not declared statically (a `setup.py`, or `dynamic =
+    /// ["dependencies"]`), so they are not in the manifest's requirements: the installer must
+    /// resolve them itself.
+    pub dynamic: bool,
+    /// SHA-256 over the canonical text of its `[project]` and `[build-system]` tables (empty
+    /// without a pyproject.toml): the layer is remade when this changes.
+    pub tables_digest: String,
+}
+
+/// Reads files while keeping the digest of everything read. A file read twice (a diamond of
+/// `-r` includes) is read from disk and counted once.
 pub struct Reader {
     files: Vec<PathBuf>,
+    texts: HashMap<PathBuf, String>,
     hasher: Sha256,
 }
 
 impl Reader {
     pub fn new() -> Reader {
-        Reader { files: Vec::new(), hasher: Sha256::new() }
+        Reader { files: Vec::new(), texts: HashMap::new(), hasher: Sha256::new() }
     }
 
     pub fn read(&mut self, path: &Path) -> Result<String> {
+        if let Some(text) = self.texts.get(path) {
+            return Ok(text.clone());
+        }
         let bytes = std::fs::read(path).ctx("read", path)?;
-        self.add(path, &bytes);
+        let text = Self::decode(path, bytes)?;
+        self.add(path, text.as_bytes());
+        self.texts.insert(path.to_path_buf(), text.clone());
+        Ok(text)
+    }
+
+    fn decode(path: &Path, bytes: Vec<u8>) -> Result<String> {
         String::from_utf8(bytes).map_err(|e| {
             let offset = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(&e.into_bytes()[..offset]).into_owned();
@@ -137,7 +181,41 @@ pub fn hex(bytes: &[u8]) -> String {
 pub struct Parsed {
     pub python: Option<PythonConstraint>,
     pub requirements: Vec<Requirement>,
+    pub constraints: Vec<Requirement>,
     pub index: Index,
+    pub install_project: Option<LocalProject>,
+    pub other_projects: Vec<LocalProject>,
+    pub notes: Vec<String>,
+}
+
+impl Parsed {
+    /// Record a local project to install editable; the same folder twice merges its extras.
+    pub fn add_project(&mut self, project: LocalProject) {
+        if self.install_project.is_none() {
+            self.install_project = Some(project);
+            return;
+        }
+        let slot = self.install_project.iter_mut().chain(self.other_projects.iter_mut()).find(|p| p.dir == project.dir);
+        match slot {
+            Some(p) => {
+                p.extras.extend(project.extras);
+                p.extras.sort();
+                p.extras.dedup();
+                p.dynamic |= project.dynamic;
+            }
+            None => self.other_projects.push(project),
+        }
+    }
+
+    /// Make the project in `dir` (when named) the one installed first.
+    fn prefer_project_in(&mut self, dir: &Path) {
+        if let Some(i) = self.other_projects.iter().position(|p| p.dir == dir) {
+            let own = self.other_projects.remove(i);
+            if let Some(first) = self.install_project.replace(own) {
+                self.other_projects.insert(0, first);
+            }
+        }
+    }
 }
 
 /// Load and validate the project's manifest.
@@ -154,6 +232,8 @@ pub fn load(project: &Project) -> Result<Manifest> {
 
 pub fn finish(project: &Project, mut parsed: Parsed, reader: Reader) -> Manifest {
     crate::requirement::normalise_set(&mut parsed.requirements);
+    crate::requirement::normalise_set(&mut parsed.constraints);
+    parsed.prefer_project_in(&project.dir);
     let (files, digest) = reader.finish();
     Manifest {
         kind: project.kind,
@@ -161,18 +241,41 @@ pub fn finish(project: &Project, mut parsed: Parsed, reader: Reader) -> Manifest
         dir: project.dir.clone(),
         python: parsed.python,
         requirements: parsed.requirements,
+        constraints: parsed.constraints,
         index: parsed.index,
+        install_project: parsed.install_project,
+        other_projects: parsed.other_projects,
+        notes: parsed.notes,
         files,
         digest,
     }
 }
 
-/// Resolve a `find-links` entry: URLs stay, paths become absolute against `base`.
+/// Resolve a `find-links` entry: URLs stay, paths become absolute against `base` (with `.`
+/// and `..` folded, so `./wheels` and `wheels` key alike).
 pub fn resolve_link(entry: &str, base: &Path) -> String {
     if entry.contains("://") {
         entry.to_string()
     } else {
-        let p = crate::settings::expand_home_from(entry, base);
+        let p = normal_path(&crate::settings::expand_home_from(entry, base));
         p.to_string_lossy().into_owned()
     }
+}
+
+/// `p` with `.` and `..` folded, without touching the filesystem.
+pub fn normal_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
