@@ -27,9 +27,20 @@ pub enum Outcome {
     Built,
 }
 
-/// Make sure the plan's environment is ready, building it if needed.
+/// Make sure the plan's environment (and the project's layer over it) is ready, building what
+/// is missing. The warm path: a trust stat, a ready stat, and a layer-ready stat.
 pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome> {
     crate::trust::require(&plan.manifest, settings, opts.prompt)?;
+    let layer_ready = plan.layer_dir.as_ref().is_none_or(|l| l.join(cache::READY).exists());
+    let outcome = ensure_env(plan, settings, opts)?;
+    if !layer_ready || opts.refresh {
+        crate::layer::ensure(plan, settings, opts.refresh)?;
+        return Ok(Outcome::Built);
+    }
+    Ok(outcome)
+}
+
+fn ensure_env(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome> {
     let cache = Cache::new(&settings.cache_dir);
     if !opts.refresh && cache.is_ready(&plan.key.hex) {
         return Ok(Outcome::AlreadyReady);
@@ -54,18 +65,22 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
     let backend = backend::select(settings)?;
     let started = Instant::now();
     let interp = plan.interpreter();
+    if let Some(note) = &plan.lock_note {
+        eprintln!("cove: {note}");
+    }
     if !settings.quiet {
+        let n = plan.install.len();
+        let what = if plan.lock.is_some() { "locked version" } else { "requirement" };
         eprintln!(
-            "cove: building environment {} ({}, {} requirement{}) with {}",
+            "cove: building environment {} ({}, {n} {what}{}) with {}",
             plan.key.short(),
             interp.describe(),
-            plan.manifest.requirements.len(),
-            if plan.manifest.requirements.len() == 1 { "" } else { "s" },
+            if n == 1 { "" } else { "s" },
             backend.name()
         );
     }
     let out = Output { log, quiet: settings.quiet };
-    let requirements: Vec<String> = plan.manifest.requirements.iter().map(|r| r.canonical.clone()).collect();
+    let requirements: Vec<String> = plan.install.iter().map(|r| r.canonical.clone()).collect();
     let constraints: Vec<String> = plan.manifest.constraints.iter().map(|r| r.canonical.clone()).collect();
     let install = Install {
         requirements: &requirements,
@@ -76,6 +91,13 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
     let result = backend
         .create(interp, env, &out)
         .and_then(|()| backend.install(interp, env, &install, &out))
+        .and_then(|()| {
+            // Local projects with dynamic dependencies (setup.py): the installer resolves them,
+            // into this environment of their own (its key names the project).
+            plan.dynamic_projects()
+                .iter()
+                .try_for_each(|p| backend.install_editable(env, &crate::layer::with_extras(p), true, &install, &out))
+        })
         .and_then(|()| write_info(plan, backend.name()));
     if let Err(e) = result {
         let _ = crate::fsx::remove_tree(env);
@@ -95,7 +117,8 @@ fn write_info(plan: &Plan, backend: &str) -> Result<()> {
         "canonical": plan.key.canonical,
         "python": plan.interpreter().path,
         "python_version": plan.interpreter().facts.python_full_version,
-        "requirements": plan.manifest.requirements.len(),
+        "requirements": plan.install.len(),
+        "lock": plan.lock,
         "manifest": plan.manifest.path,
         "backend": backend,
         "created": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),

@@ -92,10 +92,16 @@ pub enum Command {
         /// Rebuild even if the environment is ready
         #[arg(long)]
         refresh: bool,
+        /// Ignore pylock.toml / uv.lock and build from the manifest's ranges
+        #[arg(long)]
+        no_lock: bool,
     },
     /// Run any command inside the project's environment
     #[command(after_help = "Example:\n  cove run pytest -q")]
     Run {
+        /// Ignore pylock.toml / uv.lock and build from the manifest's ranges
+        #[arg(long)]
+        no_lock: bool,
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<OsString>,
     },

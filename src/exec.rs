@@ -11,13 +11,43 @@ use crate::error::{Error, Result};
 /// The environment variable that counts nested shim pass-throughs (recursion guard).
 pub const DEPTH_VAR: &str = "__COVE_SHIM_DEPTH";
 
-/// Run `program` from the environment `env` as if it were activated. argv[0] is the program's
-/// own path: CPython finds its venv (`pyvenv.cfg`) from argv[0], not from the shim's path.
-pub fn in_env(env: &Path, program: &Path, args: &[OsString]) -> Result<std::convert::Infallible> {
-    let mut cmd = Command::new(program);
+/// The folders a run uses: the venv it runs (`VIRTUAL_ENV`) and, for a project layer, the
+/// shared environment under it, whose `bin` comes right after the layer's on PATH.
+#[derive(Debug, Clone, Copy)]
+pub struct Venv<'a> {
+    pub dir: &'a Path,
+    pub under: Option<&'a Path>,
+}
+
+impl Venv<'_> {
+    /// `name` from the layer's `bin`, else the shared environment's.
+    pub fn find(&self, name: &str) -> Option<PathBuf> {
+        std::iter::once(self.dir)
+            .chain(self.under)
+            .map(|d| d.join("bin").join(name))
+            .find(|p| crate::interpreter::is_executable(p))
+    }
+
+    fn path_var(&self) -> OsString {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let first: Vec<PathBuf> = std::iter::once(self.dir).chain(self.under).map(|d| d.join("bin")).collect();
+        let rest = std::env::split_paths(&path).filter(|d| !first.contains(d)).collect::<Vec<_>>();
+        std::env::join_paths(first.iter().cloned().chain(rest)).unwrap_or(path)
+    }
+
+    fn command(&self, program: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env("VIRTUAL_ENV", self.dir).env("PATH", self.path_var());
+        cmd.env_remove("PYTHONHOME").env_remove(DEPTH_VAR);
+        cmd
+    }
+}
+
+/// Run `program` from `venv` as if it were activated. argv[0] is the program's own path:
+/// CPython finds its venv (`pyvenv.cfg`) from argv[0], not from the shim's path.
+pub fn in_env(venv: Venv, program: &Path, args: &[OsString]) -> Result<std::convert::Infallible> {
+    let mut cmd = venv.command(program);
     cmd.args(args);
-    cmd.env("VIRTUAL_ENV", env).env("PATH", prepend_path(&env.join("bin")));
-    cmd.env_remove("PYTHONHOME").env_remove(DEPTH_VAR);
     Err(replace(cmd, program))
 }
 
@@ -35,22 +65,13 @@ pub fn pass_through(program: &Path, args: &[OsString], shims: &Path) -> Result<s
     Err(replace(cmd, program))
 }
 
-/// Run any command inside an environment (`cove run`), found on the environment's PATH.
-pub fn command_in_env(env: &Path, args: &[OsString]) -> Result<std::convert::Infallible> {
+/// Run any command inside `venv` (`cove run`), found on the environment's PATH.
+pub fn command_in_env(venv: Venv, args: &[OsString]) -> Result<std::convert::Infallible> {
     let name = &args[0];
-    let bin = env.join("bin").join(name);
-    let program = if crate::interpreter::is_executable(&bin) { bin } else { PathBuf::from(name) };
-    let mut cmd = Command::new(&program);
+    let program = venv.find(&name.to_string_lossy()).unwrap_or_else(|| PathBuf::from(name));
+    let mut cmd = venv.command(&program);
     cmd.args(&args[1..]);
-    cmd.env("VIRTUAL_ENV", env).env("PATH", prepend_path(&env.join("bin")));
-    cmd.env_remove("PYTHONHOME");
     Err(replace(cmd, &program))
-}
-
-fn prepend_path(dir: &Path) -> OsString {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let rest = std::env::split_paths(&path).filter(|d| d != dir);
-    std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(rest)).unwrap_or(path)
 }
 
 fn replace(mut cmd: Command, program: &Path) -> Error {

@@ -17,7 +17,10 @@
 //! ```
 //!
 //! `constraint:` lines (from `-c` files) appear only when there are constraints, so manifests
-//! without them keep their keys.
+//! without them keep their keys. With a lock file in use, `pin: name==version` lines (the
+//! locked versions that apply) stand instead of `requirement:` lines. A local project whose
+//! dependencies are dynamic (a `setup.py`) is installed into an environment of its own:
+//! `project: /path (dynamic)` makes that key unshared.
 
 use sha2::{Digest, Sha256};
 
@@ -47,14 +50,39 @@ pub fn compute(
     constraints: &[Requirement],
     index: &Index,
 ) -> Key {
-    let canonical = canonical_text(interpreter, requirements, constraints, index);
-    let hex = crate::manifest::hex(&Sha256::digest(canonical.as_bytes()));
-    Key { hex, canonical }
+    Key::of(canonical_text(interpreter, requirements, "requirement", constraints, index))
+}
+
+impl Key {
+    /// The key of a canonical text.
+    pub fn of(canonical: String) -> Key {
+        let hex = crate::manifest::hex(&Sha256::digest(canonical.as_bytes()));
+        Key { hex, canonical }
+    }
+}
+
+/// The key of locked pins (the requirements' place in the text says `pin:`), with an optional
+/// dynamic local project.
+pub fn compute_for(
+    interpreter: &Interpreter,
+    install: &[Requirement],
+    pinned: bool,
+    constraints: &[Requirement],
+    index: &Index,
+    dynamic_project: Option<&std::path::Path>,
+) -> Key {
+    let label = if pinned { "pin" } else { "requirement" };
+    let mut t = canonical_text(interpreter, install, label, constraints, index);
+    if let Some(dir) = dynamic_project {
+        t.push_str(&format!("project: {} (dynamic)\n", dir.display()));
+    }
+    Key::of(t)
 }
 
 pub fn canonical_text(
     interpreter: &Interpreter,
     requirements: &[Requirement],
+    label: &str,
     constraints: &[Requirement],
     index: &Index,
 ) -> String {
@@ -82,7 +110,8 @@ pub fn canonical_text(
         t.push_str("no-index: true\n");
     }
     for r in requirements {
-        t.push_str("requirement: ");
+        t.push_str(label);
+        t.push_str(": ");
         t.push_str(&r.canonical);
         t.push('\n');
     }
@@ -158,7 +187,7 @@ mod tests {
     fn canonical_text_is_documented_shape() {
         let i = interp("3.12.1", "/py/bin/python3.12");
         let idx = Index { find_links: vec!["/w".into()], no_index: true, ..Index::default() };
-        let t = canonical_text(&i, &reqs(&["B>=1", "a"]), &[], &idx);
+        let t = canonical_text(&i, &reqs(&["B>=1", "a"]), "requirement", &[], &idx);
         let want = format!(
             "cove-env-v1\npython: cpython 3.12.1 /py/bin/python3.12\nplatform: {} {}\nfind-links: /w\nno-index: true\nrequirement: a\nrequirement: b>=1\n",
             std::env::consts::OS,

@@ -27,14 +27,13 @@ use crate::settings::Settings;
 
 pub const INFO: &str = "cove-layer.json";
 
-/// The layer's key: shared key + project folder + the tables that make its metadata.
-pub fn key(shared_key: &str, project: &LocalProject) -> String {
-    let text = format!(
-        "cove-layer-v1\nenv: {shared_key}\nproject: {}\nextras: {}\ntables: {}\n",
-        project.dir.display(),
-        project.extras.join(","),
-        project.tables_digest
-    );
+/// The layer's key: shared key + each project's folder, extras and the tables that make its
+/// metadata.
+pub fn key(shared_key: &str, projects: &[LocalProject]) -> String {
+    let mut text = format!("cove-layer-v1\nenv: {shared_key}\n");
+    for p in projects {
+        text.push_str(&format!("project: {} [{}] {}\n", p.dir.display(), p.extras.join(","), p.tables_digest));
+    }
     crate::manifest::hex(&Sha256::digest(text.as_bytes()))
 }
 
@@ -48,18 +47,20 @@ fn site_packages(venv: &Path, plan: &Plan) -> PathBuf {
     venv.join("lib").join(format!("python{v}")).join("site-packages")
 }
 
-/// Make sure the layer for `project` over the plan's (ready) environment exists.
-pub fn ensure(plan: &Plan, project: &LocalProject, settings: &Settings, refresh: bool) -> Result<PathBuf> {
+/// Make sure the plan's layer over its (ready) environment exists.
+pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
+    let projects = plan.layer_projects();
+    let Some(layer) = plan.layer_dir.clone() else { return Ok(()) };
     let cache = Cache::new(&settings.cache_dir);
-    let lkey = key(&plan.key.hex, project);
-    let layer = dir(&cache, &lkey);
+    let lkey = key(&plan.key.hex, &projects);
     if !refresh && layer.join(READY).exists() {
-        return Ok(layer);
+        return Ok(());
     }
     let lock = cache.root.join("locks").join(format!("layer-{lkey}.lock"));
-    let _guard = crate::lock::exclusive(&lock, &format!("the project layer for {}", project.dir.display()), settings.quiet)?;
+    let _guard =
+        crate::lock::exclusive(&lock, &format!("the project layer of {}", plan.project.dir.display()), settings.quiet)?;
     if !refresh && layer.join(READY).exists() {
-        return Ok(layer);
+        return Ok(());
     }
     crate::fsx::remove_tree(&layer)?;
     crate::fsx::create_private_dir(layer.parent().expect("layers folder"))?;
@@ -67,19 +68,20 @@ pub fn ensure(plan: &Plan, project: &LocalProject, settings: &Settings, refresh:
     crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
     let _ = std::fs::remove_file(&log);
     if !settings.quiet {
-        eprintln!("cove: installing {} in editable mode", project.dir.display());
+        let names: Vec<String> = projects.iter().map(|p| p.dir.display().to_string()).collect();
+        eprintln!("cove: installing {} in editable mode", names.join(", "));
     }
-    let result = build(plan, project, settings, &layer, &log);
+    let result = build(plan, &projects, settings, &layer, &log);
     if let Err(e) = result {
         let _ = crate::fsx::remove_tree(&layer);
         return Err(e);
     }
     crate::fsx::write_atomic(&layer.join(READY), b"")?;
     crate::shims::link_env_scripts(settings, &layer);
-    Ok(layer)
+    Ok(())
 }
 
-fn build(plan: &Plan, project: &LocalProject, settings: &Settings, layer: &Path, log: &Path) -> Result<()> {
+fn build(plan: &Plan, projects: &[LocalProject], settings: &Settings, layer: &Path, log: &Path) -> Result<()> {
     let backend = backend::select(settings)?;
     let out = Output { log: log.to_path_buf(), quiet: settings.quiet };
     backend.create(plan.interpreter(), layer, &out)?;
@@ -90,13 +92,24 @@ fn build(plan: &Plan, project: &LocalProject, settings: &Settings, layer: &Path,
     }
     // A .pth line naming a folder puts it on sys.path after the layer's own site-packages.
     crate::fsx::write_atomic(&site.join("_cove_base.pth"), format!("{}\n", base_site.display()).as_bytes())?;
-    let install = Install { requirements: &[], index: &plan.manifest.index, offline: settings.offline };
-    let with_extras = if project.extras.is_empty() {
+    let install =
+        Install { requirements: &[], constraints: &[], index: &plan.manifest.index, offline: settings.offline };
+    for project in projects {
+        backend.install_editable(layer, &with_extras(project), false, &install, &out)?;
+    }
+    let info = serde_json::json!({
+        "env": plan.key.hex,
+        "project": plan.project.dir,
+        "installs": projects.iter().map(|p| &p.dir).collect::<Vec<_>>(),
+    });
+    crate::fsx::write_atomic(&layer.join(INFO), info.to_string().as_bytes())
+}
+
+/// `dir[extra,…]`, the form installers take for a folder with extras.
+pub fn with_extras(project: &LocalProject) -> PathBuf {
+    if project.extras.is_empty() {
         project.dir.clone()
     } else {
         PathBuf::from(format!("{}[{}]", project.dir.display(), project.extras.join(",")))
-    };
-    backend.install_editable(layer, &with_extras, &install, &out)?;
-    let info = serde_json::json!({ "env": plan.key.hex, "project": project.dir });
-    crate::fsx::write_atomic(&layer.join(INFO), info.to_string().as_bytes())
+    }
 }

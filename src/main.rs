@@ -12,6 +12,7 @@ mod exec;
 mod fsx;
 mod interpreter;
 mod key;
+mod layer;
 mod lock;
 mod manifest;
 mod pip;

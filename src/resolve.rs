@@ -1,14 +1,16 @@
 //! From a project to a plan: its manifest, the base interpreter, the key and the environment's
 //! path. Everything the shim and the commands need to decide what runs; nothing is built here.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::cache::Cache;
 use crate::error::Result;
 use crate::interpreter::{self, Choice, Finder};
 use crate::key::{self, Key};
-use crate::manifest::{self, Manifest};
+use crate::manifest::locks::Use;
+use crate::manifest::{self, LocalProject, Manifest};
 use crate::project::Project;
+use crate::requirement::Requirement;
 use crate::settings::Settings;
 
 #[derive(Debug, Clone)]
@@ -16,13 +18,62 @@ pub struct Plan {
     pub project: Project,
     pub manifest: Manifest,
     pub choice: Choice,
+    /// What the shared environment gets: the manifest's requirements, or a lock's pins.
+    pub install: Vec<Requirement>,
+    /// The lock file in use.
+    pub lock: Option<PathBuf>,
+    /// Why a lock file beside the manifest is not used (said when building).
+    pub lock_note: Option<String>,
     pub key: Key,
+    /// The shared environment.
     pub env_dir: PathBuf,
+    /// The project's own layer over it (SPEC §2 "The project itself"), if it has one.
+    pub layer_dir: Option<PathBuf>,
 }
 
 impl Plan {
     pub fn interpreter(&self) -> &interpreter::Interpreter {
         &self.choice.interpreter
+    }
+
+    /// Where `python` runs from: the project's layer when it has one, else the environment.
+    pub fn run_dir(&self) -> &Path {
+        self.layer_dir.as_deref().unwrap_or(&self.env_dir)
+    }
+
+    /// The venv `python` runs here, as the exec step needs it.
+    pub fn venv(&self) -> crate::exec::Venv<'_> {
+        match &self.layer_dir {
+            Some(layer) => crate::exec::Venv { dir: layer, under: Some(&self.env_dir) },
+            None => crate::exec::Venv { dir: &self.env_dir, under: None },
+        }
+    }
+
+    /// The local projects installed in the layer (the project itself first).
+    pub fn layer_projects(&self) -> Vec<LocalProject> {
+        self.manifest
+            .install_project
+            .iter()
+            .chain(&self.manifest.other_projects)
+            .filter(|p| !p.dynamic)
+            .cloned()
+            .collect()
+    }
+
+    /// A local project with dynamic dependencies, installed with them into an unshared env.
+    pub fn dynamic_projects(&self) -> Vec<LocalProject> {
+        self.manifest
+            .install_project
+            .iter()
+            .chain(&self.manifest.other_projects)
+            .filter(|p| p.dynamic)
+            .cloned()
+            .collect()
+    }
+
+    /// Whether the project itself is installed (SPEC §2; `status --json` `installs_project`).
+    pub fn installs_project(&self) -> bool {
+        self.manifest.install_project.is_some()
     }
 }
 
@@ -35,9 +86,33 @@ pub fn plan(project: Project, settings: &Settings, finder: &Finder) -> Result<Pl
 pub fn plan_manifest(project: Project, manifest: Manifest, settings: &Settings, finder: &Finder) -> Result<Plan> {
     let choice =
         interpreter::choose(finder, manifest.python.as_ref(), settings.python.as_deref(), Some(project.dir.as_path()))?;
-    let key = key::compute(&choice.interpreter, &manifest.requirements, &manifest.constraints, &manifest.index);
-    let env_dir = Cache::new(&settings.cache_dir).env_dir(&key.hex);
-    Ok(Plan { project, manifest, choice, key, env_dir })
+    let lock_use = if settings.use_lock {
+        crate::manifest::locks::resolve(&settings.cache_dir, &manifest, &choice.interpreter)?
+    } else {
+        None
+    };
+    let (install, lock, lock_note) = match lock_use {
+        Some(Use::Pins { path, pins }) => (pins, Some(path), None),
+        Some(Use::Stale { message, .. }) => (manifest.requirements.clone(), None, Some(message)),
+        None => (manifest.requirements.clone(), None, None),
+    };
+    let dynamic = manifest.install_project.iter().chain(&manifest.other_projects).find(|p| p.dynamic);
+    let key = key::compute_for(
+        &choice.interpreter,
+        &install,
+        lock.is_some(),
+        &manifest.constraints,
+        &manifest.index,
+        dynamic.map(|p| p.dir.as_path()),
+    );
+    let cache = Cache::new(&settings.cache_dir);
+    let env_dir = cache.env_dir(&key.hex);
+    let mut plan = Plan { project, manifest, choice, install, lock, lock_note, key, env_dir, layer_dir: None };
+    let layered = plan.layer_projects();
+    if !layered.is_empty() {
+        plan.layer_dir = Some(crate::layer::dir(&cache, &crate::layer::key(&plan.key.hex, &layered)));
+    }
+    Ok(plan)
 }
 
 /// The project at or above the current folder.

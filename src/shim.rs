@@ -49,8 +49,8 @@ pub fn run(name: &str, args: Vec<OsString>) -> Result<ExitCode> {
     }
     let plan = crate::resolve::plan(project, &settings, &finder)?;
     crate::build::ensure(&plan, &settings, crate::build::Options { prompt: true, ..Default::default() })?;
-    let program = plan.env_dir.join("bin").join(name);
-    match crate::exec::in_env(&plan.env_dir, &program, &args)? {}
+    let program = plan.run_dir().join("bin").join(name);
+    match crate::exec::in_env(plan.venv(), &program, &args)? {}
 }
 
 /// A console-script shim: the project's environment has it → run it; else the next on PATH.
@@ -66,9 +66,8 @@ fn console_script(
         if let Ok(plan) = crate::resolve::plan(project, settings, finder) {
             if crate::trust::is_trusted(&plan.manifest, settings) {
                 crate::build::ensure(&plan, settings, crate::build::Options::default())?;
-                let program = plan.env_dir.join("bin").join(name);
-                if crate::interpreter::is_executable(&program) {
-                    return crate::exec::in_env(&plan.env_dir, &program, args);
+                if let Some(program) = plan.venv().find(name) {
+                    return crate::exec::in_env(plan.venv(), &program, args);
                 }
             }
         }

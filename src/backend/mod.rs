@@ -32,7 +32,7 @@ pub trait Backend {
     /// Install pip and the requirements into the venv at `env`.
     fn install(&self, base: &Interpreter, env: &Path, what: &Install, out: &Output) -> Result<()>;
     /// Install the folder `project` in editable mode (PEP 660), without its dependencies.
-    fn install_editable(&self, env: &Path, project: &Path, what: &Install, out: &Output) -> Result<()>;
+    fn install_editable(&self, env: &Path, project: &Path, deps: bool, what: &Install, out: &Output) -> Result<()>;
 }
 
 /// The backend the settings choose.

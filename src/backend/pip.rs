@@ -54,9 +54,12 @@ impl Backend for Pip {
         out.run(cmd, "the requirements")
     }
 
-    fn install_editable(&self, env: &Path, project: &Path, what: &Install, out: &Output) -> Result<()> {
+    fn install_editable(&self, env: &Path, project: &Path, deps: bool, what: &Install, out: &Output) -> Result<()> {
         let mut cmd = pip_cmd(&env_python(env));
-        cmd.args(["-m", "pip", "install", "--no-deps", "--no-warn-script-location"]);
+        cmd.args(["-m", "pip", "install", "--no-warn-script-location"]);
+        if !deps {
+            cmd.arg("--no-deps");
+        }
         cmd.args(index_args(what.index, what.offline, true));
         cmd.arg("-e").arg(project);
         out.run(cmd, "the project (editable)")

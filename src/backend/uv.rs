@@ -43,9 +43,13 @@ impl Backend for Uv {
         out.run(cmd, "the requirements")
     }
 
-    fn install_editable(&self, env: &Path, project: &Path, what: &Install, out: &Output) -> Result<()> {
+    fn install_editable(&self, env: &Path, project: &Path, deps: bool, what: &Install, out: &Output) -> Result<()> {
         let mut cmd = Command::new(&self.exe);
-        cmd.args(["pip", "install", "--no-config", "--no-deps", "--python"]).arg(env_python(env));
+        cmd.args(["pip", "install", "--no-config"]);
+        if !deps {
+            cmd.arg("--no-deps");
+        }
+        cmd.arg("--python").arg(env_python(env));
         cmd.args(index_args(what.index, what.offline, false));
         cmd.arg("-e").arg(project);
         out.run(cmd, "the project (editable)")

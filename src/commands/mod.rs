@@ -1,7 +1,7 @@
 //! The CLI: parse, load settings, run one subcommand. One file per subcommand.
 
-pub mod edit;
 mod debug_requirement;
+pub mod edit;
 mod init;
 mod python;
 mod run;
@@ -41,7 +41,10 @@ pub fn main() -> Result<ExitCode> {
         offline: cli.global.offline,
         quiet: cli.global.quiet,
     };
-    let settings = Settings::load(&flags)?;
+    let mut settings = Settings::load(&flags)?;
+    if let Some(Command::Sync { no_lock: true, .. } | Command::Run { no_lock: true, .. }) = &cli.command {
+        settings.use_lock = false;
+    }
     let Some(command) = cli.command else {
         if cli.version {
             version(&settings, cli.global.verbose);
@@ -54,8 +57,8 @@ pub fn main() -> Result<ExitCode> {
         Command::Init { requirements } => init::run(&settings, cli.global.python.clone(), requirements),
         Command::Add { requirements, target } => edit::run(&settings, edit::Change::Add(requirements), target.into()),
         Command::Remove { names, target } => edit::run(&settings, edit::Change::Remove(names), target.into()),
-        Command::Sync { refresh } => sync::run(&settings, refresh),
-        Command::Run { command } => run::run(&settings, command),
+        Command::Sync { refresh, .. } => sync::run(&settings, refresh),
+        Command::Run { command, .. } => run::run(&settings, command),
         Command::Which { name } => which::run(&settings, &name),
         Command::Status { json } => status::run(&settings, json),
         Command::Trust { path } => trust::trust(&settings, path),

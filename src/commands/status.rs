@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::cache::Cache;
+use crate::cache::{Cache, State};
 use crate::error::Result;
 use crate::interpreter::Finder;
 use crate::settings::Settings;
@@ -26,7 +26,10 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     let reason = project.reason();
     let plan = crate::resolve::plan(project, settings, &finder)?;
     let trusted = crate::trust::is_trusted(&plan.manifest, settings);
-    let state = Cache::new(&settings.cache_dir).state(&plan.key.hex);
+    let mut state = Cache::new(&settings.cache_dir).state(&plan.key.hex);
+    if state == State::Ready && plan.layer_dir.as_ref().is_some_and(|l| !l.join(crate::cache::READY).exists()) {
+        state = State::Missing;
+    }
     let interp = plan.interpreter();
     if as_json {
         let v = json!({
@@ -39,10 +42,12 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
             "python_reason": plan.choice.reason,
             "key": plan.key.hex,
             "canonical": plan.key.canonical,
-            "env": plan.env_dir,
+            "env": plan.run_dir(),
+            "shared_env": plan.env_dir,
             "state": state.as_str(),
-            "lock": Value::Null,
-            "installs_project": plan.manifest.install_project.is_some(),
+            "lock": plan.lock,
+            "lock_note": plan.lock_note,
+            "installs_project": plan.installs_project(),
             "requirements": plan.manifest.requirements.iter().map(|r| r.canonical.clone()).collect::<Vec<_>>(),
             "constraints": plan.manifest.constraints.iter().map(|r| r.canonical.clone()).collect::<Vec<_>>(),
             "local_projects": plan.manifest.install_project.iter().chain(&plan.manifest.other_projects)
@@ -74,7 +79,16 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     ));
     t.push_str(&format!("python:    {} {} ({})\n", interp.describe(), interp.path.display(), plan.choice.reason));
     t.push_str(&format!("key:       {}\n", plan.key.hex));
-    t.push_str(&format!("env:       {}\n", plan.env_dir.display()));
+    t.push_str(&format!("env:       {}\n", plan.run_dir().display()));
+    if plan.layer_dir.is_some() {
+        t.push_str(&format!("shared:    {}\n", plan.env_dir.display()));
+    }
+    if let Some(lock) = &plan.lock {
+        t.push_str(&format!("lock:      {}\n", lock.display()));
+    }
+    if let Some(note) = &plan.lock_note {
+        t.push_str(&format!("lock:      {note}\n"));
+    }
     t.push_str(&format!("state:     {}\n", state.as_str()));
     t.push_str("canonical:\n");
     for line in plan.key.canonical.lines() {

@@ -11,7 +11,7 @@ pub fn run(settings: &Settings, refresh: bool) -> Result<()> {
     let plan = crate::resolve::plan(project, settings, &finder)?;
     let outcome = build::ensure(&plan, settings, Options { refresh, prompt: true })?;
     if outcome == Outcome::AlreadyReady {
-        super::note(settings, &format!("environment {} is ready: {}", plan.key.short(), plan.env_dir.display()));
+        super::note(settings, &format!("environment {} is ready: {}", plan.key.short(), plan.run_dir().display()));
     }
     Ok(())
 }

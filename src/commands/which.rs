@@ -8,9 +8,9 @@ pub fn run(settings: &Settings, name: &str) -> Result<()> {
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
     if let Some(project) = crate::resolve::current_project()? {
         let plan = crate::resolve::plan(project, settings, &finder)?;
-        let program = plan.env_dir.join("bin").join(name);
+        let found = plan.venv().find(name);
         let core = crate::shims::CORE.contains(&name);
-        if core || crate::interpreter::is_executable(&program) {
+        if let Some(program) = found.or_else(|| core.then(|| plan.run_dir().join("bin").join(name))) {
             super::out(&format!("{}\n", program.display()));
             return Ok(());
         }

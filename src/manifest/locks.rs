@@ -414,3 +414,94 @@ dev = [{ name = "demo", extra = ["full"] }]
         assert_eq!(stale(&l, &[r("zeta ; sys_platform == 'win32'")], &env()), None);
     }
 }
+
+/// What the lock file means for a build.
+#[derive(Debug, Clone)]
+pub enum Use {
+    /// Install exactly these pins.
+    Pins { path: PathBuf, pins: Vec<Requirement> },
+    /// The lock no longer matches the manifest: build from the manifest and say this.
+    Stale { path: PathBuf, message: String },
+}
+
+/// The lock file's meaning for `manifest` on `interp`, remembered in the cache against the lock
+/// file's identity (device, inode, size, mtime), the manifest's digest and the interpreter, so
+/// the warm path costs a stat and a small read instead of parsing a large lock.
+pub fn resolve(
+    cache_dir: &Path,
+    manifest: &super::Manifest,
+    interp: &crate::interpreter::Interpreter,
+) -> Result<Option<Use>> {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::MetadataExt;
+    let Some((path, kind)) = find(&manifest.dir) else { return Ok(None) };
+    let meta = std::fs::metadata(&path).map_err(|e| Error::io("read", &path, e))?;
+    let sel = &manifest.lock_selection;
+    let id = format!(
+        "v1\n{}\n{} {} {} {} {}\n{}\n{} {}\n{:?}\n",
+        path.display(),
+        meta.dev(),
+        meta.ino(),
+        meta.size(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        manifest.digest,
+        interp.path.display(),
+        interp.facts.python_full_version,
+        sel
+    );
+    let memo = cache_dir.join("lock-pins").join(crate::manifest::hex(&Sha256::digest(id.as_bytes())[..16]));
+    if let Ok(text) = std::fs::read_to_string(&memo) {
+        if let Some(u) = decode(&path, &text) {
+            return Ok(Some(u));
+        }
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+    let env = interp.markers();
+    let lock = load(&path, kind, &text, sel, &env)?;
+    let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let manifest_name = manifest.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let u = match stale(&lock, &manifest.requirements, &env) {
+        None => Use::Pins { path: path.clone(), pins: lock.pins },
+        Some(why) => Use::Stale {
+            path: path.clone(),
+            message: format!(
+                "{file} no longer matches {manifest_name} ({why}), so it is not used; run `{}` to refresh it",
+                lock.refresh
+            ),
+        },
+    };
+    let _ = crate::fsx::write_atomic(&memo, encode(&u).as_bytes());
+    Ok(Some(u))
+}
+
+fn encode(u: &Use) -> String {
+    match u {
+        Use::Pins { pins, .. } => {
+            let mut t = String::from("pins\n");
+            for p in pins {
+                t.push_str(&p.canonical);
+                t.push('\n');
+            }
+            t
+        }
+        Use::Stale { message, .. } => format!("stale\n{message}\n"),
+    }
+}
+
+fn decode(path: &Path, text: &str) -> Option<Use> {
+    let mut lines = text.lines();
+    match lines.next()? {
+        "pins" => {
+            let pins = lines
+                .map(|l| {
+                    let (name, _) = l.split_once("==")?;
+                    Some(Requirement { canonical: l.to_string(), name: name.to_string() })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(Use::Pins { path: path.to_path_buf(), pins })
+        }
+        "stale" => Some(Use::Stale { path: path.to_path_buf(), message: lines.next()?.to_string() }),
+        _ => None,
+    }
+}

@@ -6,8 +6,8 @@
 
 pub mod cove_toml;
 pub mod edit;
-pub mod locks;
 pub mod groups;
+pub mod locks;
 pub mod pyproject;
 pub mod requirements_txt;
 pub mod script;
@@ -94,6 +94,8 @@ pub struct Manifest {
     /// What `cove status` should tell about how the manifest was read (groups chosen, files
     /// read beside it, options ignored).
     pub notes: Vec<String>,
+    /// The project name, extras and groups a lock file is read for.
+    pub lock_selection: locks::Selection,
     /// Every file read to make this manifest, in reading order (the manifest first).
     pub files: Vec<PathBuf>,
     /// SHA-256 over each file's path and content: what trust is recorded against.
@@ -186,6 +188,7 @@ pub struct Parsed {
     pub install_project: Option<LocalProject>,
     pub other_projects: Vec<LocalProject>,
     pub notes: Vec<String>,
+    pub lock_selection: locks::Selection,
 }
 
 impl Parsed {
@@ -246,6 +249,7 @@ pub fn finish(project: &Project, mut parsed: Parsed, reader: Reader) -> Manifest
         install_project: parsed.install_project,
         other_projects: parsed.other_projects,
         notes: parsed.notes,
+        lock_selection: parsed.lock_selection,
         files,
         digest,
     }

@@ -315,6 +315,11 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
     }
     parsed.requirements.extend(table.requirements(&extras)?);
     notes(&mut parsed, &selection, &extras);
+    parsed.lock_selection = crate::manifest::locks::Selection {
+        project: table.name.clone(),
+        extras: extras.iter().map(|(x, _)| normalise_name(x)).collect(),
+        groups: Some(selection.groups.iter().map(|(g, _)| g.clone()).collect()),
+    };
     match cove.install_project {
         Some(true) => parsed.add_project(table.local(&extras)),
         None if table.build_system => parsed.add_project(table.local(&extras)),

@@ -192,3 +192,31 @@ pub fn stderr(o: &Output) -> String {
 pub fn assert_ok(o: &Output) {
     assert!(o.status.success(), "failed ({:?})\nstdout:\n{}\nstderr:\n{}", o.status, stdout(o), stderr(o));
 }
+
+/// A src-layout package project using the in-tree build backend (`tests/fixtures/tinybackend.py`):
+/// `[project]` named `name` with `deps`, an extra `extra = ["gamma"]`, a console script
+/// `<name>-hello`, and the wheelhouse as its index.
+pub fn package_project(root: &Path, dir: &str, name: &str, version: &str, deps: &[&str]) -> PathBuf {
+    let p = root.join(dir);
+    std::fs::create_dir_all(p.join("_backend")).unwrap();
+    std::fs::create_dir_all(p.join("src").join(name)).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tinybackend.py"),
+        p.join("_backend/tinybackend.py"),
+    )
+    .unwrap();
+    std::fs::write(p.join("src").join(name).join("__init__.py"), "def hello():\n    print('hello from', __name__)\n")
+        .unwrap();
+    write_package_pyproject(&p, name, version, deps, "");
+    p
+}
+
+pub fn write_package_pyproject(p: &Path, name: &str, version: &str, deps: &[&str], extra_toml: &str) {
+    let list: Vec<String> = deps.iter().map(|d| format!("{d:?}")).collect();
+    let text = format!(
+        "[build-system]\nrequires = []\nbuild-backend = \"tinybackend\"\nbackend-path = [\"_backend\"]\n\n[project]\nname = {name:?}\nversion = {version:?}\ndependencies = [{}]\n\n[project.optional-dependencies]\nextra = [\"gamma\"]\n\n[project.scripts]\n{name}-hello = \"{name}:hello\"\n\n[tool.cove.index]\nfind-links = [{:?}]\nno-index = true\n{extra_toml}",
+        list.join(", "),
+        wheelhouse().display().to_string()
+    );
+    std::fs::write(p.join("pyproject.toml"), text).unwrap();
+}

@@ -1,0 +1,201 @@
+//! Issue 11: real projects — the project itself (editable, in a layer over the shared
+//! environment), `-e .[extras]` lines, lock files.
+
+mod common;
+use common::*;
+
+const META: &str = "import importlib.metadata as m; print(m.version('mypkg'))";
+
+fn layers(t: &TestEnv) -> usize {
+    std::fs::read_dir(t.cache.join("layers")).map(|d| d.count()).unwrap_or(0)
+}
+
+#[test]
+fn a_package_project_imports_itself_with_metadata_and_scripts() {
+    for backend in ["pip", "uv"] {
+        if backend == "uv" && uv().is_none() {
+            eprintln!("SKIPPED (uv backend): uv is not installed");
+            continue;
+        }
+        let t = TestEnv::with_backend(backend);
+        let p = package_project(t.path(), "mypkg", "mypkg", "0.1.0", &["alpha==1.0"]);
+        t.trust(&p);
+        let out = t.shim("python", &p, &["-c", &format!("{META}; import alpha; print(alpha.__version__)")]);
+        assert_ok(&out);
+        assert_eq!(stdout(&out), "0.1.0\n1.0\n", "{backend}");
+        let st = t.status(&p);
+        assert_eq!(st["installs_project"], true);
+        assert!(st["env"].as_str().unwrap().contains("/layers/"), "env is the layer: {st}");
+        let hello = t.shim("mypkg-hello", &p, &[]);
+        assert_ok(&hello);
+        assert_eq!(stdout(&hello), "hello from mypkg\n");
+    }
+}
+
+#[test]
+fn source_edits_need_no_rebuild_and_a_version_bump_remakes_only_the_layer() {
+    let t = TestEnv::new();
+    let p = package_project(t.path(), "mypkg", "mypkg", "0.1.0", &["alpha==1.0"]);
+    t.trust(&p);
+    assert_ok(&t.shim("python", &p, &["-c", "import mypkg"]));
+    std::fs::write(p.join("src/mypkg/__init__.py"), "VALUE = 'edited'\n").unwrap();
+    let out = t.shim("python", &p, &["-c", "import mypkg; print(mypkg.VALUE)"]);
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "edited\n");
+    assert!(!stderr(&out).contains("cove:"), "no rebuild: {}", stderr(&out));
+
+    let shared = t.status(&p)["shared_env"].as_str().unwrap().to_string();
+    write_package_pyproject(&p, "mypkg", "0.2.0", &["alpha==1.0"], "");
+    t.trust(&p);
+    let out = t.shim("python", &p, &["-c", META]);
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "0.2.0\n");
+    assert!(!stderr(&out).contains("building environment"), "shared env reused: {}", stderr(&out));
+    assert!(stderr(&out).contains("editable"), "{}", stderr(&out));
+    assert_eq!(t.status(&p)["shared_env"].as_str().unwrap(), shared);
+}
+
+#[test]
+fn two_projects_with_equal_dependencies_share_one_environment_with_two_layers() {
+    let t = TestEnv::new();
+    let a = package_project(t.path(), "a", "pkga", "1.0", &["alpha==1.0"]);
+    let b = package_project(t.path(), "b", "pkgb", "1.0", &["alpha==1.0"]);
+    t.trust(&a);
+    t.trust(&b);
+    assert_ok(&t.shim("python", &a, &["-c", "import pkga, alpha"]));
+    let out = t.shim("python", &b, &["-c", "import pkgb, alpha"]);
+    assert_ok(&out);
+    assert!(!stderr(&out).contains("building environment"), "{}", stderr(&out));
+    assert_eq!(t.envs().len(), 1);
+    assert_eq!(layers(&t), 2);
+    let cross = t.shim("python", &b, &["-c", "import pkga"]);
+    assert!(!cross.status.success(), "a project's layer is its own");
+}
+
+#[test]
+fn a_failing_build_backend_shows_its_error_and_leaves_the_shared_environment() {
+    let t = TestEnv::new();
+    let p = package_project(t.path(), "mypkg", "mypkg", "0.1.0", &["alpha==1.0"]);
+    write_package_pyproject(&p, "mypkg", "0.1.0", &["alpha==1.0"], "\n[tool.tinybackend]\nfail = true\n");
+    t.trust(&p);
+    let out = t.shim("python", &p, &["-c", "print('ran')"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).is_empty());
+    assert!(stderr(&out).contains("broken on purpose"), "backend error shown: {}", stderr(&out));
+    assert_eq!(t.envs().len(), 1, "shared env kept");
+    let shared = t.status(&p)["shared_env"].as_str().unwrap().to_string();
+    assert!(std::path::Path::new(&shared).join(".cove-ready").exists());
+    assert_eq!(layers(&t), 0, "no half-made layer");
+}
+
+#[test]
+fn an_editable_line_in_requirements_installs_the_project_with_its_extras() {
+    let t = TestEnv::new();
+    let p = package_project(t.path(), "mypkg", "mypkg", "0.1.0", &["alpha==1.0"]);
+    // A pyproject without [project]-level cove settings would still be the manifest; make
+    // requirements.txt the manifest by using a folder whose pyproject lives one level down.
+    let outer = t.path().join("outer");
+    std::fs::create_dir_all(&outer).unwrap();
+    std::fs::write(
+        outer.join("requirements.txt"),
+        format!("--no-index\n--find-links {}\n-e ../mypkg[extra]\nbeta\n", wheelhouse().display()),
+    )
+    .unwrap();
+    t.trust(&outer);
+    let out = t.shim("python", &outer, &["-c", &format!("{META}; import gamma, beta, alpha")]);
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "0.1.0\n");
+    assert_eq!(t.status(&outer)["installs_project"], true);
+    let _ = p;
+}
+
+#[test]
+fn a_flat_project_without_build_system_has_no_layer() {
+    let t = TestEnv::new();
+    let p = t.path().join("flat");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(
+        p.join("pyproject.toml"),
+        format!(
+            "[project]\nname = \"flat\"\nversion = \"1\"\ndependencies = [\"alpha==2.0\"]\n[tool.cove.index]\nfind-links = [{:?}]\nno-index = true\n",
+            wheelhouse().display().to_string()
+        ),
+    )
+    .unwrap();
+    t.trust(&p);
+    let out = t.shim("python", &p, &["-c", "import alpha; print(alpha.__version__)"]);
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "2.0\n");
+    let st = t.status(&p);
+    assert_eq!(st["installs_project"], false);
+    assert_eq!(st["env"], st["shared_env"]);
+    assert_eq!(layers(&t), 0);
+}
+
+fn flat_with(t: &TestEnv, deps: &str) -> std::path::PathBuf {
+    let p = t.path().join("locked");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(
+        p.join("pyproject.toml"),
+        format!(
+            "[project]\nname = \"locked\"\nversion = \"1\"\ndependencies = [{deps}]\n[tool.cove.index]\nfind-links = [{:?}]\nno-index = true\n",
+            wheelhouse().display().to_string()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+const UV_LOCK: &str = r#"version = 1
+requires-python = ">=3.8"
+
+[[package]]
+name = "alpha"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "locked"
+version = "1"
+source = { virtual = "." }
+dependencies = [{ name = "alpha" }]
+"#;
+
+const PYLOCK: &str = r#"lock-version = "1.0"
+created-by = "uv"
+[[packages]]
+name = "alpha"
+version = "1.0"
+"#;
+
+#[test]
+fn a_lock_file_pins_versions_and_a_stale_one_is_not_used() {
+    for (file, body, refresh) in [("uv.lock", UV_LOCK, "uv lock"), ("pylock.toml", PYLOCK, "uv export")] {
+        let t = TestEnv::new();
+        let p = flat_with(&t, "\"alpha\"");
+        std::fs::write(p.join(file), body).unwrap();
+        t.trust(&p);
+        let out = t.shim("python", &p, &["-c", "import alpha; print(alpha.__version__)"]);
+        assert_ok(&out);
+        assert_eq!(stdout(&out), "1.0\n", "{file} pins 1.0 though 2.0 is offered");
+        let st = t.status(&p);
+        assert!(st["lock"].as_str().unwrap().ends_with(file), "{st}");
+        assert!(st["canonical"].as_str().unwrap().contains("pin: alpha==1.0"), "{st}");
+
+        let p = flat_with(&t, "\"alpha>=2\"");
+        t.trust(&p);
+        let out = t.shim("python", &p, &["-c", "import alpha; print(alpha.__version__)"]);
+        assert_ok(&out);
+        assert_eq!(stdout(&out), "2.0\n");
+        let err = stderr(&out);
+        assert!(err.contains(&format!("{file} no longer matches pyproject.toml")), "{err}");
+        assert!(err.contains(refresh), "{err}");
+        assert_eq!(t.status(&p)["lock"], serde_json::Value::Null);
+
+        let p = flat_with(&t, "\"alpha\"");
+        t.trust(&p);
+        let out = t.cove(&p, &["run", "--no-lock", "python", "-c", "import alpha; print(alpha.__version__)"]);
+        assert_ok(&out);
+        assert_eq!(stdout(&out), "2.0\n", "--no-lock builds from the ranges");
+    }
+}
