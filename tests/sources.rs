@@ -21,6 +21,16 @@ fn folder(t: &TestEnv, name: &str) -> PathBuf {
     d
 }
 
+/// The `[build-system]` table of a test package: the tiny in-tree backend
+/// (`tests/fixtures/tinybackend.py`, copied into `dir/_backend`), so that installing the
+/// project itself works offline with pip and uv.
+fn inplace_build_system(dir: &Path) -> &'static str {
+    let backend = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tinybackend.py");
+    std::fs::create_dir_all(dir.join("_backend")).unwrap();
+    std::fs::copy(backend, dir.join("_backend/tinybackend.py")).unwrap();
+    "[build-system]\nrequires = []\nbuild-backend = \"tinybackend\"\nbackend-path = [\"_backend\"]\n"
+}
+
 /// `[tool.cove.index]` pointing at the wheelhouse, offline.
 fn cove_index() -> String {
     format!("[tool.cove.index]\nfind-links = [{:?}]\nno-index = true\n", wheelhouse().display().to_string())
@@ -35,14 +45,12 @@ fn requirements(st: &serde_json::Value) -> Vec<String> {
     st["requirements"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect()
 }
 
-/// Shaped like an httpx/attrs pyproject.toml: hatchling, dynamic version only, extras that
-/// name the project itself, PEP 735 groups with nested and empty includes, other tools' tables.
-fn httpx_like() -> String {
+/// Shaped like an httpx/attrs pyproject.toml (with the test backend in place of hatchling):
+/// dynamic readme and version, extras that name the project itself, PEP 735 groups with nested
+/// and empty includes, other tools' tables.
+fn httpx_like(dir: &Path) -> String {
     format!(
-        r#"[build-system]
-requires = ["hatchling", "hatch-fancy-pypi-readme"]
-build-backend = "hatchling.build"
-
+        r#"{}
 [project]
 name = "demo_http"
 description = "The next generation HTTP client."
@@ -87,6 +95,7 @@ addopts = "-rxXs"
 filterwarnings = ["error"]
 
 {}"#,
+        inplace_build_system(dir),
         cove_index()
     )
 }
@@ -95,7 +104,7 @@ filterwarnings = ["error"]
 fn a_pyproject_with_groups_and_extras_builds_and_imports() {
     let t = TestEnv::new();
     let p = folder(&t, "httpx-like");
-    write(&p, "pyproject.toml", &httpx_like());
+    write(&p, "pyproject.toml", &httpx_like(&p));
     t.trust(&p);
     let st = t.status(&p);
     assert_eq!(requirements(&st), ["alpha>=1.0", "beta", "gamma"]);
@@ -119,10 +128,13 @@ fn a_pyproject_with_groups_and_extras_builds_and_imports() {
 fn requirements_txt_with_includes_constraints_and_a_local_project() {
     let t = TestEnv::new();
     let p = folder(&t, "requests-like");
+    let build = inplace_build_system(&p.join("client"));
     write(
         &p,
         "client/pyproject.toml",
-        "[build-system]\nrequires = [\"setuptools>=61.0\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"client\"\ndynamic = [\"version\"]\ndependencies = [\"beta\"]\n\n[project.optional-dependencies]\nsocks = [\"gamma\"]\nuse_chardet_on_py3 = [\"chardet>=3.0.2,<6\"]\n",
+        &format!(
+            "{build}\n[project]\nname = \"client\"\ndynamic = [\"version\"]\ndependencies = [\"beta\"]\n\n[project.optional-dependencies]\nsocks = [\"gamma\"]\nuse_chardet_on_py3 = [\"chardet>=3.0.2,<6\"]\n"
+        ),
     );
     write(
         &p,
@@ -172,11 +184,12 @@ fn the_uv_backend_honours_constraints() {
 fn requirements_txt_beside_a_pyproject_without_groups_is_read_too() {
     let t = TestEnv::new();
     let p = folder(&t, "flask-like");
+    let build = inplace_build_system(&p);
     write(
         &p,
         "pyproject.toml",
         &format!(
-            "[project]\nname = \"Flask_Like\"\nversion = \"3.1.0\"\nrequires-python = \">=3.8\"\ndependencies = [\"alpha==1.0\"]\n\n[project.optional-dependencies]\nasync = [\"gamma\"]\ndotenv = [\"delta\"]\n\n[tool.mypy]\nstrict = true\n\n{}",
+            "{build}\n[project]\nname = \"Flask_Like\"\nversion = \"3.1.0\"\nrequires-python = \">=3.8\"\ndependencies = [\"alpha==1.0\"]\n\n[project.optional-dependencies]\nasync = [\"gamma\"]\ndotenv = [\"delta\"]\n\n[tool.mypy]\nstrict = true\n\n{}",
             cove_index()
         ),
     );
@@ -193,6 +206,7 @@ fn requirements_txt_beside_a_pyproject_without_groups_is_read_too() {
     assert!(text.contains("requirements.txt read too, as development requirements"), "{text}");
 
     // Without [build-system] and without `-e .`, the project is not installed.
+    write(&p, "pyproject.toml", &format!("[project]\nname = \"flask-like\"\ndependencies = []\n{}", cove_index()));
     write(&p, "requirements.txt", "beta\n");
     t.trust(&p);
     assert_eq!(t.status(&p)["installs_project"], false);

@@ -29,7 +29,7 @@ struct Group {
 }
 
 /// The `[dependency-groups]` table, checked.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Groups {
     groups: Vec<Group>,
     file: PathBuf,

@@ -284,12 +284,7 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
     let dir = path.parent().unwrap_or(Path::new("/"));
     let table = ProjectTable::read(&doc, dir)?;
     let cove = ToolCove::read(&doc, dir)?;
-    let mut parsed = Parsed { index: cove.index.clone(), ..Parsed::default() };
-    parsed.python = match (&cove.python, doc.root().get("project").and_then(|p| p.get("requires-python"))) {
-        (Some(c), _) => Some(c.clone()),
-        (None, Some(i)) => Some(PythonConstraint::parse(&doc.string(i, "project.requires-python")?, doc.item_pos(i))?),
-        (None, None) => None,
-    };
+    let mut parsed = Parsed { index: cove.index.clone(), python: python(&doc, &cove)?, ..Parsed::default() };
     if let Some(pos) = table.dynamic("dependencies").filter(|_| table.present) {
         return Err(dynamic_error(pos, "dependencies"));
     }
@@ -299,17 +294,7 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
     };
     let selection = select(&doc, &cove, &groups)?;
     let mut extras = cove.extras.clone();
-    for (group, pos) in &selection.groups {
-        for (s, p) in groups.resolve(group, pos, "")? {
-            let r = crate::requirement::parse_pep508(&s, dir)
-                .map_err(|e| crate::requirement::invalid(p.clone(), &s, &e.message))?;
-            if table.is_self(r.name.as_ref()) {
-                extras.extend(r.extras.iter().map(|x| (x.to_string(), p.clone())));
-            } else {
-                parsed.requirements.push(Requirement::from_pep508(&r, &s));
-            }
-        }
-    }
+    extras.extend(group_requirements(&groups, &selection, &table, &mut parsed)?);
     if let Some(pos) = table.dynamic("optional-dependencies").filter(|_| !extras.is_empty()) {
         return Err(dynamic_error(pos, "optional-dependencies"));
     }
@@ -320,10 +305,8 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
         extras: extras.iter().map(|(x, _)| normalise_name(x)).collect(),
         groups: Some(selection.groups.iter().map(|(g, _)| g.clone()).collect()),
     };
-    match cove.install_project {
-        Some(true) => parsed.add_project(table.local(&extras)),
-        None if table.build_system => parsed.add_project(table.local(&extras)),
-        _ => {}
+    if cove.install_project.unwrap_or(table.build_system) {
+        parsed.add_project(table.local(&extras));
     }
     for (file, at) in requirement_files(dir, &cove, &selection) {
         let at = at.as_ref().map(|(given, pos)| (pos, given.as_str()));
@@ -336,6 +319,40 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
         parsed.other_projects.retain(|p| p.dir != dir);
     }
     Ok(parsed)
+}
+
+/// `[tool.cove].python`, else `[project].requires-python`.
+fn python(doc: &Doc, cove: &ToolCove) -> Result<Option<PythonConstraint>> {
+    if let Some(c) = &cove.python {
+        return Ok(Some(c.clone()));
+    }
+    match doc.root().get("project").and_then(|p| p.get("requires-python")) {
+        Some(i) => Ok(Some(PythonConstraint::parse(&doc.string(i, "project.requires-python")?, doc.item_pos(i))?)),
+        None => Ok(None),
+    }
+}
+
+/// Add the selected groups' requirements to `parsed`; return the extras asked for by entries
+/// that name the project itself (`"mypkg[full]"`).
+fn group_requirements(
+    groups: &Groups,
+    selection: &Selection,
+    table: &ProjectTable,
+    parsed: &mut Parsed,
+) -> Result<Vec<Located>> {
+    let mut extras = Vec::new();
+    for (group, pos) in &selection.groups {
+        for (s, p) in groups.resolve(group, pos, "selected")? {
+            let r = crate::requirement::parse_pep508(&s, &table.dir)
+                .map_err(|e| crate::requirement::invalid(p.clone(), &s, &e.message))?;
+            if table.is_self(r.name.as_ref()) {
+                extras.extend(r.extras.iter().map(|x| (x.to_string(), p.clone())));
+            } else {
+                parsed.requirements.push(Requirement::from_pep508(&r, &s));
+            }
+        }
+    }
+    Ok(extras)
 }
 
 fn dynamic_error(pos: &Pos, field: &str) -> Error {
