@@ -4,11 +4,10 @@
 //! install, write `cove-env.json`, and write the ready marker last. A failed install removes
 //! the folder. Any number of processes asking for one key build it once; the rest wait.
 
-use std::time::Instant;
-
 use crate::backend::{self, Install, Output};
 use crate::cache::{self, Cache};
 use crate::error::Result;
+use crate::progress::Progress;
 use crate::resolve::Plan;
 use crate::settings::Settings;
 
@@ -63,23 +62,22 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
     crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
     let _ = std::fs::remove_file(&log);
     let backend = backend::select(settings)?;
-    let started = Instant::now();
     let interp = plan.interpreter();
     if let Some(note) = &plan.lock_note {
         eprintln!("cove: {note}");
     }
-    if !settings.quiet {
-        let n = plan.install.len();
-        let what = if plan.lock.is_some() { "locked version" } else { "requirement" };
-        eprintln!(
-            "cove: building environment {} ({}, {n} {what}{}) with {}",
-            plan.key.short(),
-            interp.describe(),
-            if n == 1 { "" } else { "s" },
-            backend.name()
-        );
-    }
-    let out = Output { log, quiet: settings.quiet };
+    let n = plan.install.len();
+    let what = if plan.lock.is_some() { "locked version" } else { "requirement" };
+    let counted = format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let header = format!(
+        "cove: building environment {} ({}, {counted}) with {}",
+        plan.key.short(),
+        interp.describe(),
+        backend.name()
+    );
+    let label = format!("env {}", plan.key.short());
+    let progress = Progress::start(label, Some(&header), "creating the venv", settings.quiet, settings.verbose);
+    let out = Output { log, verbose: settings.verbose };
     let requirements: Vec<String> = plan.install.iter().map(|r| r.canonical.clone()).collect();
     let constraints: Vec<String> = plan.manifest.constraints.iter().map(|r| r.canonical.clone()).collect();
     let install = Install {
@@ -90,7 +88,10 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
     };
     let result = backend
         .create(interp, env, &out)
-        .and_then(|()| backend.install(interp, env, &install, &out))
+        .and_then(|()| {
+            progress.phase(&format!("installing {counted}"));
+            backend.install(interp, env, &install, &out)
+        })
         .and_then(|()| {
             // Local projects with dynamic dependencies (setup.py): the installer resolves them,
             // into this environment of their own (its key names the project).
@@ -100,14 +101,13 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
         })
         .and_then(|()| write_info(plan, backend.name()));
     if let Err(e) = result {
+        progress.fail();
         let _ = crate::fsx::remove_tree(env);
         return Err(e);
     }
     crate::fsx::write_atomic(&env.join(cache::READY), b"")?;
     crate::shims::link_env_scripts(settings, env);
-    if !settings.quiet {
-        eprintln!("cove: built environment {} in {:.1}s", plan.key.short(), started.elapsed().as_secs_f64());
-    }
+    progress.finish(&format!("{}, {counted}", interp.describe()));
     Ok(())
 }
 

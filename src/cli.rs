@@ -123,14 +123,21 @@ pub enum Command {
     )]
     Trust { path: Option<PathBuf> },
     /// Withdraw trust from a manifest
+    #[command(
+        after_help = "Example:\n  cove untrust          cove builds nothing from this project until `cove trust`"
+    )]
     Untrust { path: Option<PathBuf> },
     /// Create the shims folder if missing and print its path
+    #[command(
+        after_help = "Example:\n  export PATH=\"$(cove shims):$PATH\"   python and pip work in scripts, without the hook"
+    )]
     Shims {
         /// Regenerate the console-script shims from the cache
         #[arg(long)]
         rebuild: bool,
     },
     /// List the Python interpreters found, with version and path
+    #[command(after_help = "Example:\n  cove python           then pin one with `python = \"3.12\"` in cove.toml")]
     Python,
     /// Print shell completions (`cove hook SHELL` already loads them)
     #[command(after_help = "Example:\n  cove completions zsh > ~/.zfunc/_cove")]

@@ -67,23 +67,29 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
     let log = cache.root.join("logs").join(format!("layer-{lkey}.log"));
     crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
     let _ = std::fs::remove_file(&log);
-    if !settings.quiet {
-        let names: Vec<String> = projects.iter().map(|p| p.dir.display().to_string()).collect();
-        eprintln!("cove: installing {} in editable mode", names.join(", "));
-    }
+    let names: Vec<String> = projects.iter().map(|p| p.dir.display().to_string()).collect();
+    let progress = crate::progress::Progress::start(
+        format!("the project layer {}", &lkey[..12]),
+        None,
+        &format!("installing {} in editable mode", names.join(", ")),
+        settings.quiet,
+        settings.verbose,
+    );
     let result = build(plan, &projects, settings, &layer, &log);
     if let Err(e) = result {
+        progress.fail();
         let _ = crate::fsx::remove_tree(&layer);
         return Err(e);
     }
     crate::fsx::write_atomic(&layer.join(READY), b"")?;
     crate::shims::link_env_scripts(settings, &layer);
+    progress.finish(&format!("{} editable", names.join(", ")));
     Ok(())
 }
 
 fn build(plan: &Plan, projects: &[LocalProject], settings: &Settings, layer: &Path, log: &Path) -> Result<()> {
     let backend = backend::select(settings)?;
-    let out = Output { log: log.to_path_buf(), quiet: settings.quiet };
+    let out = Output { log: log.to_path_buf(), verbose: settings.verbose };
     backend.create(plan.interpreter(), layer, &out)?;
     let site = site_packages(layer, plan);
     let base_site = site_packages(&plan.env_dir, plan);

@@ -16,6 +16,7 @@ mod layer;
 mod lock;
 mod manifest;
 mod pip;
+mod progress;
 mod project;
 mod requirement;
 mod resolve;

@@ -34,6 +34,8 @@ pub struct Settings {
     pub python: Option<String>,
     pub offline: bool,
     pub quiet: bool,
+    /// Stream installer output live (`-v`, `COVE_VERBOSE`).
+    pub verbose: bool,
     pub prebuild: bool,
     pub trusted_dirs: Vec<PathBuf>,
     pub use_lock: bool,
@@ -49,6 +51,7 @@ pub struct Flags {
     pub python: Option<String>,
     pub offline: bool,
     pub quiet: bool,
+    pub verbose: bool,
 }
 
 const CONFIG_KEYS: &[&str] = &["backend", "python", "offline", "quiet", "prebuild", "trusted-dirs", "use-lock", "gc"];
@@ -77,6 +80,7 @@ impl Settings {
             python: None,
             offline: false,
             quiet: false,
+            verbose: false,
             prebuild: true,
             trusted_dirs: Vec::new(),
             use_lock: true,
@@ -94,6 +98,7 @@ impl Settings {
         }
         s.offline |= flags.offline;
         s.quiet |= flags.quiet;
+        s.verbose |= flags.verbose;
         Ok(s)
     }
 
@@ -168,6 +173,9 @@ impl Settings {
         }
         if let Some(v) = var("COVE_QUIET") {
             self.quiet = truthy(&v);
+        }
+        if let Some(v) = var("COVE_VERBOSE") {
+            self.verbose = truthy(&v);
         }
         if let Some(v) = var("COVE_PREBUILD") {
             self.prebuild = truthy(&v);

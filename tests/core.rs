@@ -49,7 +49,20 @@ fn stdout_holds_only_the_programs_output_on_the_first_run() {
     let out = t.shim("python", &p, &["-c", "print('only this')"]);
     assert_ok(&out);
     assert_eq!(stdout(&out), "only this\n");
-    assert!(stderr(&out).contains("alpha"), "installer output goes to stderr: {}", stderr(&out));
+    let key = t.status(&p)["key"].as_str().unwrap().to_string();
+    let log = std::fs::read_to_string(t.cache.join("logs").join(format!("{key}.log"))).unwrap();
+    assert!(log.contains("alpha"), "the installer's output is in the build log: {log}");
+    // With --verbose it streams live, to stderr.
+    let q = t.project("verbose", &["alpha==2.0"]);
+    t.trust(&q);
+    let out = t
+        .cmd(t.shims().join("python"), &q)
+        .env("COVE_VERBOSE", "1")
+        .args(["-c", "print('only this')"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "only this\n");
+    assert!(stderr(&out).contains("alpha"), "verbose streams the installer: {}", stderr(&out));
 }
 
 #[test]
@@ -77,6 +90,7 @@ fn a_failed_install_leaves_no_environment_and_shows_the_error() {
     let err = stderr(&out);
     assert!(err.contains("doesnotexist"), "installer error shown: {err}");
     assert!(err.contains("cove: error: installing"), "{err}");
+    assert!(err.contains("hint: the full log is in "), "the failure names its log: {err}");
     assert!(stdout(&out).is_empty());
     assert!(t.envs().is_empty(), "no env left: {:?}", t.envs());
     assert_eq!(t.status(&p)["state"], "missing");

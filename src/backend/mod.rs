@@ -1,10 +1,11 @@
 //! Backends make a standard venv (PEP 405) with pip inside and install requirements into it:
 //! uv when found (`COVE_UV`, then PATH), else the base interpreter's venv and pip (SPEC §8).
-//! Installer output goes to stderr (or the build log when quiet), never to stdout.
+//! Installer output goes to the build log (and stderr with `--verbose`), never to stdout.
 
 mod pip;
 mod uv;
 
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -60,43 +61,60 @@ pub fn find_uv() -> Option<PathBuf> {
     std::env::split_paths(&path).map(|d| d.join("uv")).find(|p| crate::interpreter::is_executable(p))
 }
 
-/// Where installer output goes: the user's stderr, or the log file when quiet.
+/// Where installer output goes: always the build log (named when a build fails); also the
+/// user's stderr, live, with `--verbose`. On failure the log is shown in full.
 pub struct Output {
     pub log: PathBuf,
-    pub quiet: bool,
+    pub verbose: bool,
 }
 
 impl Output {
-    fn stdio(&self) -> Result<(Stdio, Stdio)> {
-        if self.quiet {
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.log)
-                .map_err(|e| Error::io("write log", &self.log, e))?;
-            let g = f.try_clone().map_err(|e| Error::io("write log", &self.log, e))?;
-            Ok((Stdio::from(f), Stdio::from(g)))
-        } else {
-            use std::os::fd::AsFd;
-            let err = std::io::stderr().as_fd().try_clone_to_owned().map_err(|e| Error::io("use", "stderr", e))?;
-            let err2 = err.try_clone().map_err(|e| Error::io("use", "stderr", e))?;
-            Ok((Stdio::from(err), Stdio::from(err2)))
-        }
-    }
-
     /// Run `cmd` with its output sent here; fail with the installer's status.
     pub fn run(&self, mut cmd: Command, what: &str) -> Result<()> {
-        let (o, e) = self.stdio()?;
-        cmd.stdin(Stdio::null()).stdout(o).stderr(e);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .map_err(|e| Error::io("write log", &self.log, e))?;
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         for var in ["VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "CONDA_PREFIX", "__PYVENV_LAUNCHER__"] {
             cmd.env_remove(var);
         }
         let program = PathBuf::from(cmd.get_program());
-        let status = cmd.status().map_err(|source| Error::Spawn { program, source })?;
+        let mut child = cmd.spawn().map_err(|source| Error::Spawn { program, source })?;
+        let log = std::sync::Arc::new(std::sync::Mutex::new(log));
+        let copiers: Vec<_> = [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|mut reader| {
+            let (log, verbose) = (log.clone(), self.verbose);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = reader.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    if let Ok(mut f) = log.lock() {
+                        let _ = f.write_all(&buf[..n]);
+                    }
+                    if verbose {
+                        let _ = std::io::stderr().write_all(&buf[..n]);
+                    }
+                }
+            })
+        })
+        .collect();
+        let status = child.wait().map_err(|e| Error::io("wait for", &self.log, e))?;
+        for c in copiers {
+            let _ = c.join();
+        }
         if status.success() {
             return Ok(());
         }
-        if self.quiet {
+        if !self.verbose {
             if let Ok(text) = std::fs::read_to_string(&self.log) {
                 eprint!("{text}");
             }
@@ -105,7 +123,7 @@ impl Output {
             Some(c) => format!("exit status {c}"),
             None => "killed by a signal".into(),
         };
-        Err(Error::Install { what: what.to_string(), status, log: self.quiet.then(|| self.log.clone()) })
+        Err(Error::Install { what: what.to_string(), status, log: Some(self.log.clone()) })
     }
 }
 

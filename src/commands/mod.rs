@@ -40,6 +40,7 @@ pub fn main() -> Result<ExitCode> {
         python: if matches!(cli.command, Some(Command::Init { .. })) { None } else { cli.global.python.clone() },
         offline: cli.global.offline,
         quiet: cli.global.quiet,
+        verbose: cli.global.verbose,
     };
     let mut settings = Settings::load(&flags)?;
     if let Some(Command::Sync { no_lock: true, .. } | Command::Run { no_lock: true, .. }) = &cli.command {

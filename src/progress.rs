@@ -1,0 +1,105 @@
+//! Build progress on stderr (never stdout, never on the warm path).
+//!
+//! On a terminal: one live line ("Building env 3f9a1c… · installing 17 packages · 2.1 s")
+//! redrawn every 100 ms and replaced at the end by one summary line. Without a terminal: one
+//! plain line per phase. Quiet: nothing.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub struct Progress {
+    label: String,
+    started: Instant,
+    mode: Mode,
+    phase: Arc<Mutex<String>>,
+    stop: Arc<AtomicBool>,
+    ticker: Option<JoinHandle<()>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Quiet,
+    Plain,
+    Live,
+}
+
+impl Progress {
+    /// Start reporting on `label` ("env 3f9a1c27e0b4"); `header` is a line for logs and pipes
+    /// (the live line says the same); `first` is the first phase.
+    pub fn start(label: String, header: Option<&str>, first: &str, quiet: bool, verbose: bool) -> Progress {
+        let mode = if quiet {
+            Mode::Quiet
+        } else if std::io::stderr().is_terminal() && !verbose && std::env::var("TERM").map_or(true, |t| t != "dumb") {
+            Mode::Live
+        } else {
+            Mode::Plain
+        };
+        let mut p = Progress {
+            label,
+            started: Instant::now(),
+            mode,
+            phase: Arc::new(Mutex::new(String::new())),
+            stop: Arc::new(AtomicBool::new(false)),
+            ticker: None,
+        };
+        if let (Mode::Plain, Some(h)) = (mode, header) {
+            eprintln!("{h}");
+        }
+        if mode == Mode::Live {
+            let (phase, stop, label, started) = (p.phase.clone(), p.stop.clone(), p.label.clone(), p.started);
+            p.ticker = Some(std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let text = phase.lock().map(|t| t.clone()).unwrap_or_default();
+                    let line = format!("Building {label} · {text} · {:.1} s", started.elapsed().as_secs_f64());
+                    let mut err = std::io::stderr().lock();
+                    let _ = write!(err, "\r\x1b[2K{line}");
+                    let _ = err.flush();
+                    drop(err);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }));
+        }
+        p.phase(first);
+        p
+    }
+
+    /// Enter a new phase ("installing 17 packages").
+    pub fn phase(&self, text: &str) {
+        if let Ok(mut p) = self.phase.lock() {
+            *p = text.to_string();
+        }
+        if self.mode == Mode::Plain {
+            eprintln!("cove: {} {}: {text}", "building", self.label);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        }
+    }
+
+    /// Replace the live line with the summary: "Built env 3f9a1c… (…) in 2.4 s".
+    pub fn finish(mut self, detail: &str) {
+        self.clear();
+        if self.mode != Mode::Quiet {
+            eprintln!("cove: built {} ({detail}) in {:.1} s", self.label, self.started.elapsed().as_secs_f64());
+        }
+    }
+
+    /// Take the live line away before an error is printed.
+    pub fn fail(mut self) {
+        self.clear();
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
