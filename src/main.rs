@@ -11,7 +11,9 @@ mod error;
 mod exec;
 mod fsx;
 mod interpreter;
+mod inventory;
 mod key;
+mod link;
 mod lock;
 mod manifest;
 mod pip;
@@ -23,6 +25,8 @@ mod shim;
 mod shims;
 mod tomlx;
 mod trust;
+mod units;
+mod usage;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -1,12 +1,17 @@
 //! The CLI: parse, load settings, run one subcommand. One file per subcommand.
 
+mod doctor;
+mod gc;
 mod init;
+mod link;
+mod list;
 mod python;
 mod run;
 mod shims;
 mod status;
 mod sync;
 mod trust;
+mod watch;
 mod which;
 
 use std::io::Write;
@@ -38,6 +43,10 @@ pub fn main() -> Result<ExitCode> {
         offline: cli.global.offline,
         quiet: cli.global.quiet,
     };
+    if let Command::Doctor = cli.command {
+        // Before the settings: a config file that does not parse is one of the things it checks.
+        return doctor::run(&flags).map(|()| ExitCode::SUCCESS);
+    }
     let settings = Settings::load(&flags)?;
     match cli.command {
         Command::Init { python_spec, requirements } => init::run(&settings, python_spec, requirements),
@@ -49,6 +58,11 @@ pub fn main() -> Result<ExitCode> {
         Command::Untrust { path } => trust::untrust(&settings, path),
         Command::Shims { rebuild } => shims::run(&settings, rebuild),
         Command::Python => python::run(&settings),
+        Command::List { json } => list::run(&settings, json),
+        Command::Gc { older_than, max_size, dry_run } => gc::run(&settings, older_than, max_size, dry_run),
+        Command::Link { remove } => link::run(&settings, remove),
+        Command::Watch => watch::run(&settings),
+        Command::Doctor => doctor::run(&flags),
     }?;
     Ok(ExitCode::SUCCESS)
 }
