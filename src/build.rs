@@ -3,11 +3,15 @@
 //! Under the key's lock: re-check, remove any leftover of a killed build, create the venv,
 //! install, write `cove-env.json`, and write the ready marker last. A failed install removes
 //! the folder. Any number of processes asking for one key build it once; the rest wait.
+//!
+//! Every use that finds the environment ready or builds it also records the use and keeps a
+//! `.venv` link cove made current (see [`after_use`]): a few stats, a small read and a readlink.
 
 use crate::backend::{self, Install, Output};
 use crate::cache::{self, Cache};
 use crate::error::Result;
 use crate::progress::Progress;
+use crate::project::Kind;
 use crate::resolve::Plan;
 use crate::settings::Settings;
 
@@ -41,21 +45,40 @@ pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
 
 fn ensure_env(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome> {
     let cache = Cache::new(&settings.cache_dir);
-    if !opts.refresh && cache.is_ready(&plan.key.hex) {
+    if !opts.refresh && cache.is_usable(&plan.key.hex) {
+        after_use(plan, &cache);
         return Ok(Outcome::AlreadyReady);
     }
     cache.prepare()?;
     let what = format!("environment {}", plan.key.short());
-    let _guard = crate::lock::exclusive(&cache.lock_path(&plan.key.hex), &what, settings.quiet)?;
-    if !opts.refresh && cache.is_ready(&plan.key.hex) {
-        return Ok(Outcome::AlreadyReady);
+    let guard = crate::lock::exclusive(&cache.lock_path(&plan.key.hex), &what, settings.quiet)?;
+    let outcome = if !opts.refresh && cache.is_usable(&plan.key.hex) {
+        Outcome::AlreadyReady
+    } else {
+        build_locked(plan, settings, &cache)?;
+        Outcome::Built
+    };
+    drop(guard);
+    after_use(plan, &cache);
+    Ok(outcome)
+}
+
+/// Record the use (stamp, project → key) and repoint the project's `.venv` link if cove made
+/// one and it is stale. Cheap enough for the shim's warm path; writes only when something changed.
+fn after_use(plan: &Plan, cache: &Cache) {
+    crate::usage::touch(&plan.env_dir);
+    if plan.project.kind == Kind::Script {
+        crate::usage::record_project(cache, &plan.manifest.path, &plan.key.hex);
+    } else {
+        crate::usage::record_project(cache, &plan.project.dir, &plan.key.hex);
+        crate::link::refresh(&plan.project.dir, plan.run_dir(), cache);
     }
-    build_locked(plan, settings, &cache)?;
-    Ok(Outcome::Built)
 }
 
 fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
     let env = &plan.env_dir;
+    // The marker goes first, so a removal cut short never leaves a folder that looks ready.
+    let _ = std::fs::remove_file(env.join(cache::READY));
     crate::fsx::remove_tree(env)?;
     crate::fsx::create_private_dir(&cache.envs_dir())?;
     let log = cache.log_path(&plan.key.hex);
@@ -105,6 +128,7 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
         let _ = crate::fsx::remove_tree(env);
         return Err(e);
     }
+    crate::usage::touch(env);
     crate::fsx::write_atomic(&env.join(cache::READY), b"")?;
     crate::shims::link_env_scripts(settings, env);
     progress.finish(&format!("{}, {counted}", interp.describe()));
@@ -121,6 +145,8 @@ fn write_info(plan: &Plan, backend: &str) -> Result<()> {
         "lock": plan.lock,
         "manifest": plan.manifest.path,
         "backend": backend,
+        // Measured once here so `cove list` need not walk every environment.
+        "size": crate::fsx::disk_usage(&plan.env_dir),
         "created": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
     });
     crate::fsx::write_atomic(&plan.env_dir.join(cache::INFO), info.to_string().as_bytes())

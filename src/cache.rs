@@ -3,15 +3,20 @@
 //! ```text
 //! CACHEDIR.TAG  .gitignore
 //! envs/<key>/               one venv per key; ready only once `envs/<key>/.cove-ready` exists
-//! envs/<key>/cove-env.json  what it was built from (canonical text, interpreter, manifest)
-//! locks/<key>.lock          held while the key is built
+//! envs/<key>/cove-env.json  what it was built from (canonical text, interpreter, manifest, size)
+//! envs/<key>/.cove-used     its mtime is the last use (see `usage`)
+//! locks/<key>.lock          held while the key is built or removed
 //! logs/<key>.log            the last build's installer output
 //! interpreters/             cached interpreter facts
+//! projects/<sha>            which key each project last used (see `usage`)
+//! trash/                    environments being removed by `cove gc`
 //! ```
 //!
 //! Invariant: the ready marker is written (atomically) after everything else, so no process
 //! ever runs an environment that is half built. A folder without a marker whose lock is free is
-//! a leftover of a killed build and is removed before the next build.
+//! a leftover of a killed build and is removed before the next build. `cove gc` first renames
+//! an environment into `trash/` under its lock, so a removal cut short never leaves a
+//! half-deleted environment that looks ready.
 
 use std::path::{Path, PathBuf};
 
@@ -65,13 +70,28 @@ impl Cache {
         self.root.join("logs").join(format!("{key}.log"))
     }
 
+    pub fn projects_dir(&self) -> PathBuf {
+        self.root.join("projects")
+    }
+
+    pub fn trash_dir(&self) -> PathBuf {
+        self.root.join("trash")
+    }
+
     /// The warm-path check: one stat.
     pub fn is_ready(&self, key: &str) -> bool {
         self.env_dir(key).join(READY).exists()
     }
 
+    /// Ready, and its `python` still resolves (the base interpreter it links to is there): two
+    /// stats. An environment whose interpreter vanished is rebuilt rather than run into a
+    /// loader error.
+    pub fn is_usable(&self, key: &str) -> bool {
+        self.is_ready(key) && crate::backend::env_python(&self.env_dir(key)).exists()
+    }
+
     pub fn state(&self, key: &str) -> State {
-        if self.is_ready(key) {
+        if self.is_usable(key) {
             State::Ready
         } else if crate::lock::is_held(&self.lock_path(key)) {
             State::Building

@@ -145,6 +145,41 @@ pub enum Command {
     /// Print how cove parses the requirement strings on stdin, as JSON lines (for tests)
     #[command(hide = true)]
     DebugRequirement,
+    /// List every cached environment: key, interpreter, requirements, size, last use, projects
+    #[command(after_help = "Example:\n  cove list --json | jq '.[] | select(.state != \"ready\") | .key'")]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove unfinished leftovers, environments unused for a while, then the least recently
+    /// used until the cache fits a size
+    #[command(after_help = "Example:\n  cove gc --older-than 14d --max-size 10G --dry-run")]
+    Gc {
+        /// Remove environments unused for longer than this (default 30d; config gc.older-than)
+        #[arg(long, value_name = "DUR")]
+        older_than: Option<String>,
+        /// Then remove the least recently used until the cache fits this (config gc.max-size)
+        #[arg(long, value_name = "SIZE")]
+        max_size: Option<String>,
+        /// Say what would be removed; change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Make .venv in the project a link to its environment, kept current on rebuild
+    #[command(
+        after_help = "Example:\n  cove link            editors find .venv\n  cove link --remove   remove the link"
+    )]
+    Link {
+        /// Remove the .venv link cove made
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Rebuild the project's environment whenever a file that feeds its key changes
+    #[command(after_help = "Example:\n  cove watch            edit cove.toml in your editor; the environment follows")]
+    Watch,
+    /// Check PATH, shims, hook, interpreters, backend, cache, config and trust store
+    #[command(after_help = "Example:\n  cove doctor           each problem comes with a `fix:` line")]
+    Doctor,
 }
 
 #[cfg(test)]

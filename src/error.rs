@@ -70,6 +70,16 @@ pub enum Error {
     PipRefused { reason: String, instead: String },
     /// Wrong use of the command line.
     Usage(String),
+    /// A size that is not like `500M` or `10G` (`--max-size`).
+    BadSize { value: String },
+    /// A duration that is not like `30d`, `12h` or `90m` (`--older-than`).
+    BadDuration { value: String },
+    /// `.venv` is a real folder, or a link cove did not make (`target`): cove leaves it alone.
+    VenvInTheWay { path: PathBuf, target: Option<PathBuf> },
+    /// A folder could not be watched for changes.
+    Watch { path: PathBuf, source: notify::Error },
+    /// `cove doctor` found problems (already described on stdout).
+    DoctorFound { problems: usize },
     /// Anything else, with an optional hint.
     Other { message: String, hint: Option<String> },
 }
@@ -133,6 +143,19 @@ impl Error {
             }
             Error::PipRefused { instead, .. } => Some(instead.clone()),
             Error::Usage(_) => Some("see `cove --help`".into()),
+            Error::BadSize { .. } => Some("write it like 500M or 10G (powers of 1024)".into()),
+            Error::BadDuration { .. } => Some("write it like 30d, 12h or 90m".into()),
+            Error::VenvInTheWay { target: None, .. } => {
+                Some("move it aside (`mv .venv .venv.old`), then run `cove link` again".into())
+            }
+            Error::VenvInTheWay { target: Some(_), .. } => {
+                Some("remove that link (`rm .venv`), then run `cove link` again".into())
+            }
+            Error::Watch { source, .. } if matches!(source.kind, notify::ErrorKind::MaxFilesWatch) => {
+                Some("raise the inotify limit: `sudo sysctl fs.inotify.max_user_watches=524288`".into())
+            }
+            Error::Watch { .. } => None,
+            Error::DoctorFound { .. } => Some("fix what is marked above, then run `cove doctor` again".into()),
             Error::Other { hint, .. } => hint.clone(),
         }
     }
@@ -140,7 +163,7 @@ impl Error {
     /// The process exit status for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) => 2,
+            Error::Usage(_) | Error::BadSize { .. } | Error::BadDuration { .. } => 2,
             Error::NotFound { .. } => 127,
             _ => 1,
         }
@@ -187,6 +210,17 @@ impl fmt::Display for Error {
             Error::Recursion { name } => write!(f, "the `{name}` shim keeps calling itself"),
             Error::PipRefused { reason, .. } => write!(f, "{reason}"),
             Error::Usage(message) => write!(f, "{message}"),
+            Error::BadSize { value } => write!(f, "invalid size {value:?}"),
+            Error::BadDuration { value } => write!(f, "invalid duration {value:?}"),
+            Error::VenvInTheWay { path, target: None } => {
+                write!(f, "{} is a real folder, not a link cove made; cove leaves it alone", path.display())
+            }
+            Error::VenvInTheWay { path, target: Some(target) } => {
+                write!(f, "{} links to {}, not to cove's cache; cove leaves it alone", path.display(), target.display())
+            }
+            Error::Watch { path, source } => write!(f, "cannot watch {}: {source}", path.display()),
+            Error::DoctorFound { problems: 1 } => write!(f, "cove doctor found 1 problem"),
+            Error::DoctorFound { problems } => write!(f, "cove doctor found {problems} problems"),
             Error::Other { message, .. } => write!(f, "{message}"),
         }
     }

@@ -47,3 +47,47 @@ pub fn remove_tree(dir: &Path) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+/// Disk usage of `dir` in bytes (allocated blocks, as `du` counts them), each hard-linked file
+/// counted once. Unreadable parts are skipped: this is for reports and the gc size cap.
+pub fn disk_usage(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    if let Ok(meta) = std::fs::symlink_metadata(dir) {
+        total += meta.blocks() * 512;
+    }
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            // `DirEntry::metadata` does not follow symlinks: a venv's link to its base
+            // interpreter counts as the link, not as the interpreter.
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.nlink() > 1 && !meta.is_dir() && !seen.insert((meta.dev(), meta.ino())) {
+                continue;
+            }
+            total += meta.blocks() * 512;
+            if meta.is_dir() {
+                stack.push(entry.path());
+            }
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hard_linked_files_count_once() {
+        let t = tempfile::tempdir().unwrap();
+        let big = vec![7u8; 64 * 1024];
+        std::fs::write(t.path().join("a"), &big).unwrap();
+        let one = disk_usage(t.path());
+        std::fs::hard_link(t.path().join("a"), t.path().join("b")).unwrap();
+        assert_eq!(disk_usage(t.path()), one);
+        std::fs::write(t.path().join("c"), &big).unwrap();
+        assert!(disk_usage(t.path()) >= one + 64 * 1024);
+    }
+}

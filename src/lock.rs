@@ -3,8 +3,13 @@
 //! A process that finds the lock taken says so on stderr ("waiting for …"), then blocks until the
 //! holder finishes or `COVE_LOCK_TIMEOUT` seconds (default 600) pass. The kernel drops the lock
 //! when its holder dies, so a killed build never leaves a lock behind.
+//!
+//! `cove gc` deletes the lock file of an environment it removes, while holding it. A waiter may
+//! then get the lock on the deleted file, so every taker checks that the file it locked is still
+//! the one at the path, and starts over when it is not.
 
 use std::fs::{File, TryLockError};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -16,6 +21,13 @@ pub struct Guard {
     pub path: PathBuf,
 }
 
+impl Guard {
+    /// Delete the lock file while still holding it (see the module notes).
+    pub fn remove_file(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 fn open(path: &Path) -> Result<File> {
     if let Some(dir) = path.parent() {
         crate::fsx::create_private_dir(dir)?;
@@ -23,31 +35,41 @@ fn open(path: &Path) -> Result<File> {
     std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).ctx("open lock", path)
 }
 
+/// Whether the locked `file` is still the file at `path`.
+fn still_at(file: &File, path: &Path) -> bool {
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
 /// Take the exclusive lock at `path`; `what` names the guarded thing in the waiting message.
 pub fn exclusive(path: &Path, what: &str, quiet: bool) -> Result<Guard> {
-    let file = open(path)?;
-    match file.try_lock() {
-        Ok(()) => return Ok(Guard { _file: file, path: path.to_path_buf() }),
-        Err(TryLockError::WouldBlock) => {}
-        Err(TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
-    }
-    if !quiet {
-        eprintln!("cove: waiting for another process building {what}…");
-    }
     let seconds = std::env::var("COVE_LOCK_TIMEOUT").ok().and_then(|v| v.parse().ok()).unwrap_or(600u64);
     let deadline = Instant::now() + Duration::from_secs(seconds);
-    let mut pause = Duration::from_millis(5);
+    let mut said = quiet;
     loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(Guard { _file: file, path: path.to_path_buf() }),
-            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(100));
+        let file = open(path)?;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    if !said {
+                        eprintln!("cove: waiting for another process building {what}…");
+                        said = true;
+                    }
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(Error::LockTimeout { what: what.to_string(), path: path.to_path_buf(), seconds });
+                }
+                Err(TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
             }
-            Err(TryLockError::WouldBlock) => {
-                return Err(Error::LockTimeout { what: what.to_string(), path: path.to_path_buf(), seconds });
-            }
-            Err(TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
+        }
+        if still_at(&file, path) {
+            return Ok(Guard { _file: file, path: path.to_path_buf() });
         }
     }
 }
@@ -60,10 +82,13 @@ pub fn is_held(path: &Path) -> bool {
 
 /// Try the lock without waiting: `None` when someone else holds it.
 pub fn try_exclusive(path: &Path) -> Result<Option<Guard>> {
-    let file = open(path)?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(Guard { _file: file, path: path.to_path_buf() })),
-        Err(TryLockError::WouldBlock) => Ok(None),
-        Err(TryLockError::Error(e)) => Err(Error::io("lock", path, e)),
+    loop {
+        let file = open(path)?;
+        match file.try_lock() {
+            Ok(()) if still_at(&file, path) => return Ok(Some(Guard { _file: file, path: path.to_path_buf() })),
+            Ok(()) => continue,
+            Err(TryLockError::WouldBlock) => return Ok(None),
+            Err(TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
+        }
     }
 }

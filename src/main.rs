@@ -11,8 +11,10 @@ mod error;
 mod exec;
 mod fsx;
 mod interpreter;
+mod inventory;
 mod key;
 mod layer;
+mod link;
 mod lock;
 mod manifest;
 mod pip;
@@ -26,6 +28,8 @@ mod shims;
 mod tomlx;
 mod trust;
 mod ui;
+mod units;
+mod usage;
 
 use std::process::ExitCode;
 

@@ -60,6 +60,15 @@ const GC_KEYS: &[&str] = &["max-size", "older-than"];
 impl Settings {
     /// Load the settings; the config file is read only when it exists.
     pub fn load(flags: &Flags) -> Result<Settings> {
+        Settings::load_with(flags, true)
+    }
+
+    /// The settings without the config file, so `cove doctor` can carry on past a bad one.
+    pub fn load_without_config(flags: &Flags) -> Result<Settings> {
+        Settings::load_with(flags, false)
+    }
+
+    fn load_with(flags: &Flags, read_config: bool) -> Result<Settings> {
         let dirs = directories::ProjectDirs::from("", "", "cove");
         let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| "/".into());
         let pick = |var: &str, default: Option<PathBuf>, fallback: &str| -> PathBuf {
@@ -88,7 +97,9 @@ impl Settings {
             gc_max_size: None,
             gc_older_than: None,
         };
-        s.read_config_file()?;
+        if read_config {
+            s.read_config_file()?;
+        }
         s.read_environment()?;
         if let Some(b) = flags.backend {
             s.backend = b;

@@ -1,14 +1,19 @@
 //! The CLI: parse, load settings, run one subcommand. One file per subcommand.
 
 mod debug_requirement;
+mod doctor;
 pub mod edit;
+mod gc;
 mod init;
+mod link;
+mod list;
 mod python;
 mod run;
 mod shims;
 mod status;
 mod sync;
 mod trust;
+mod watch;
 mod which;
 
 use std::io::Write;
@@ -42,6 +47,10 @@ pub fn main() -> Result<ExitCode> {
         quiet: cli.global.quiet,
         verbose: cli.global.verbose,
     };
+    if let Some(Command::Doctor) = cli.command {
+        // Before the settings: a config file that does not parse is one of the things it checks.
+        return doctor::run(&flags).map(|()| ExitCode::SUCCESS);
+    }
     let mut settings = Settings::load(&flags)?;
     if let Some(Command::Sync { no_lock: true, .. } | Command::Run { no_lock: true, .. }) = &cli.command {
         settings.use_lock = false;
@@ -68,6 +77,11 @@ pub fn main() -> Result<ExitCode> {
         Command::Python => python::run(&settings),
         Command::Completions { shell } => completions(shell),
         Command::DebugRequirement => debug_requirement::run(),
+        Command::List { json } => list::run(&settings, json),
+        Command::Gc { older_than, max_size, dry_run } => gc::run(&settings, older_than, max_size, dry_run),
+        Command::Link { remove } => link::run(&settings, remove),
+        Command::Watch => watch::run(&settings),
+        Command::Doctor => doctor::run(&flags),
     }?;
     Ok(ExitCode::SUCCESS)
 }

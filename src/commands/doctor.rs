@@ -1,0 +1,286 @@
+//! `cove doctor`: check the config, shims, PATH order, hook, interpreters, backend, cache and
+//! trust store, and say what to fix. Exit 0 when all is well, 1 otherwise. Notes (things that
+//! work but could be better) do not fail it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::cache::Cache;
+use crate::error::{Error, Result};
+use crate::interpreter::Finder;
+use crate::settings::{BackendChoice, Flags, Settings};
+use crate::units::format_size;
+
+/// Variables the shell hook sets; any of them means it ran in this shell.
+const HOOK_VARS: &[&str] = &["__COVE_STATE", "__COVE_EXE", "COVE_PROJECT"];
+
+#[derive(Default)]
+struct Report {
+    text: String,
+    problems: usize,
+}
+
+impl Report {
+    fn ok(&mut self, what: &str, detail: impl AsRef<str>) {
+        self.text.push_str(&format!("ok       {what:<8} {}\n", detail.as_ref()));
+    }
+
+    fn note(&mut self, what: &str, detail: impl AsRef<str>, fix: impl AsRef<str>) {
+        self.text.push_str(&format!("note     {what:<8} {}\n", detail.as_ref()));
+        self.text.push_str(&format!("                  fix: {}\n", fix.as_ref()));
+    }
+
+    fn problem(&mut self, what: &str, detail: impl AsRef<str>, fix: Option<String>) {
+        self.problems += 1;
+        self.text.push_str(&format!("problem  {what:<8} {}\n", detail.as_ref()));
+        if let Some(fix) = fix {
+            self.text.push_str(&format!("                  fix: {fix}\n"));
+        }
+    }
+}
+
+pub fn run(flags: &Flags) -> Result<()> {
+    let mut r = Report::default();
+    let settings = match Settings::load(flags) {
+        Ok(s) => {
+            let state = if s.config_file.exists() { "" } else { " (none; defaults apply)" };
+            r.ok("config", format!("{}{state}", s.config_file.display()));
+            s
+        }
+        Err(e) => {
+            r.problem("config", e.to_string(), e.hint());
+            Settings::load_without_config(flags)?
+        }
+    };
+    let shims_on_path = shims_and_path(&settings, &mut r);
+    hook(shims_on_path, &mut r);
+    interpreters(&settings, &mut r);
+    backend(&settings, &mut r);
+    cache(&settings, &mut r);
+    trust_store(&settings, &mut r);
+    let problems = r.problems;
+    if problems == 0 {
+        r.text.push_str("all good\n");
+    }
+    super::out(&r.text);
+    if problems > 0 { Err(Error::DoctorFound { problems }) } else { Ok(()) }
+}
+
+fn cove_exe() -> Option<PathBuf> {
+    std::env::current_exe().ok().and_then(|p| std::fs::canonicalize(p).ok())
+}
+
+/// The line that enables the hook in the user's shell, and where it goes.
+fn hook_line() -> String {
+    let shell = std::env::var("SHELL").unwrap_or_default();
+    match Path::new(&shell).file_name().and_then(|n| n.to_str()) {
+        Some("zsh") => "add `eval \"$(cove hook zsh)\"` to ~/.zshrc".into(),
+        Some("fish") => "add `cove hook fish | source` to ~/.config/fish/config.fish".into(),
+        _ => "add `eval \"$(cove hook bash)\"` to ~/.bashrc".into(),
+    }
+}
+
+/// The shims folder and its links, and where it sits on PATH. Returns whether it is on PATH.
+fn shims_and_path(settings: &Settings, r: &mut Report) -> bool {
+    let dir = settings.shims_dir();
+    if !dir.is_dir() {
+        r.problem("shims", format!("{} does not exist", dir.display()), Some("run `cove shims`".into()));
+    } else {
+        let me = cove_exe();
+        let wrong: Vec<String> = crate::shims::CORE
+            .iter()
+            .filter(|name| std::fs::canonicalize(dir.join(name)).ok() != me)
+            .map(|name| name.to_string())
+            .collect();
+        if wrong.is_empty() {
+            r.ok("shims", format!("{} ({})", dir.display(), crate::shims::CORE.join(", ")));
+        } else {
+            r.problem(
+                "shims",
+                format!("{} in {} missing or not linked to this cove", wrong.join(", "), dir.display()),
+                Some("run `cove shims`".into()),
+            );
+        }
+    }
+
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let entries: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    let real_dir = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+    let is_shims = |p: &PathBuf| *p == dir || std::fs::canonicalize(p).is_ok_and(|c| c == real_dir);
+    let Some(at) = entries.iter().position(is_shims) else {
+        r.problem(
+            "PATH",
+            format!("the shims folder {} is not on PATH", dir.display()),
+            Some(format!("{}, or `export PATH=\"{}:$PATH\"`", hook_line(), dir.display())),
+        );
+        return false;
+    };
+    let names = ["python", "python3", "pip", "pip3"];
+    let shadowing: Vec<String> = entries[..at]
+        .iter()
+        .filter_map(|d| {
+            let found: Vec<&str> =
+                names.iter().copied().filter(|n| crate::interpreter::is_executable(&d.join(n))).collect();
+            (!found.is_empty()).then(|| format!("{} ({})", d.display(), found.join(", ")))
+        })
+        .collect();
+    if at == 0 {
+        r.ok("PATH", "the shims folder comes first");
+    } else if shadowing.is_empty() {
+        r.ok("PATH", format!("the shims folder is entry {} and nothing before it has python or pip", at + 1));
+    } else {
+        r.problem(
+            "PATH",
+            format!("before the shims folder on PATH: {}; `python` runs that instead of cove", shadowing.join("; ")),
+            Some(format!("put the shims first: {}, or `export PATH=\"{}:$PATH\"`", hook_line(), dir.display())),
+        );
+    }
+    true
+}
+
+fn hook(shims_on_path: bool, r: &mut Report) {
+    if HOOK_VARS.iter().any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty())) {
+        r.ok("hook", "active in this shell");
+    } else if shims_on_path {
+        r.note(
+            "hook",
+            "not active in this shell (python and pip work through the shims; the project's tools need the hook)",
+            hook_line(),
+        );
+    } else {
+        r.problem("hook", "not active in this shell", Some(hook_line()));
+    }
+}
+
+fn interpreters(settings: &Settings, r: &mut Report) {
+    let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
+    let all = finder.all();
+    match all.first() {
+        None => r.problem(
+            "python",
+            "no Python interpreters found (PATH, pyenv, uv's pythons, /usr/bin, /usr/local/bin)",
+            Some("install one, e.g. `uv python install 3.12` or `pyenv install 3.12`".into()),
+        ),
+        Some(newest) => r.ok(
+            "python",
+            format!(
+                "{} interpreter{} found; newest {} ({})",
+                all.len(),
+                if all.len() == 1 { "" } else { "s" },
+                newest.facts.python_full_version,
+                newest.path.display()
+            ),
+        ),
+    }
+}
+
+fn backend(settings: &Settings, r: &mut Report) {
+    if settings.backend == BackendChoice::Pip {
+        r.ok("backend", "pip (the base interpreter's venv and pip)");
+        return;
+    }
+    let Some(uv) = crate::backend::find_uv() else {
+        if settings.backend == BackendChoice::Uv {
+            r.problem(
+                "backend",
+                "backend \"uv\" is set but uv is not found (COVE_UV, PATH)",
+                Some("install uv (`pip install uv`), set COVE_UV to its path, or use `--backend pip`".into()),
+            );
+        } else {
+            r.note(
+                "backend",
+                "pip (uv not found; builds use the base interpreter's venv and pip, which is slower)",
+                "install uv (`pip install uv`) or set COVE_UV to its path",
+            );
+        }
+        return;
+    };
+    let out = Command::new(&uv).arg("--version").stdin(Stdio::null()).stderr(Stdio::null()).output();
+    match out {
+        Ok(o) if o.status.success() => {
+            r.ok("backend", format!("{} ({})", String::from_utf8_lossy(&o.stdout).trim(), uv.display()))
+        }
+        Ok(o) => r.problem(
+            "backend",
+            format!("{} --version failed ({})", uv.display(), o.status),
+            Some("reinstall uv, or set COVE_UV to a working one, or use `--backend pip`".into()),
+        ),
+        Err(e) => r.problem(
+            "backend",
+            format!("cannot run {}: {e}", uv.display()),
+            Some("reinstall uv, or set COVE_UV to a working one, or use `--backend pip`".into()),
+        ),
+    }
+}
+
+fn cache(settings: &Settings, r: &mut Report) {
+    let cache = Cache::new(&settings.cache_dir);
+    let root = &cache.root;
+    if let Err(e) = cache.prepare() {
+        r.problem("cache", e.to_string(), e.hint());
+        return;
+    }
+    let probe = root.join(format!(".cove-doctor-{}", std::process::id()));
+    if let Err(e) = std::fs::write(&probe, b"") {
+        r.problem(
+            "cache",
+            format!("cannot write in {}: {e}", root.display()),
+            Some(format!("check its owner and permissions, or set COVE_CACHE_DIR (`ls -ld {}`)", root.display())),
+        );
+        return;
+    }
+    let _ = std::fs::remove_file(&probe);
+    if std::fs::metadata(root).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
+        r.problem(
+            "cache",
+            format!("{} is open to other users", root.display()),
+            Some(format!("`chmod 700 {}`", root.display())),
+        );
+        return;
+    }
+    let entries = crate::inventory::scan(&cache).unwrap_or_default();
+    let size: u64 = entries.iter().map(|e| e.size()).sum();
+    let broken = entries.iter().filter(|e| e.broken.is_some()).count();
+    let summary = format!(
+        "{}: writable, {} in {} environment{}",
+        root.display(),
+        format_size(size),
+        entries.len(),
+        if entries.len() == 1 { "" } else { "s" }
+    );
+    if broken > 0 {
+        r.note("cache", format!("{summary}, {broken} broken"), "`cove gc` removes them");
+    } else {
+        r.ok("cache", summary);
+    }
+}
+
+fn trust_store(settings: &Settings, r: &mut Report) {
+    let dir = settings.home_dir.join("trust");
+    let read = match std::fs::read_dir(&dir) {
+        Ok(read) => read,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            r.ok("trust", format!("{} (nothing trusted yet)", dir.display()));
+            return;
+        }
+        Err(e) => {
+            r.problem(
+                "trust",
+                format!("cannot read {}: {e}", dir.display()),
+                Some(format!("check its owner and permissions (`ls -ld {}`)", dir.display())),
+            );
+            return;
+        }
+    };
+    if std::fs::metadata(&dir).is_ok_and(|m| m.permissions().mode() & 0o022 != 0) {
+        r.problem(
+            "trust",
+            format!("others can write {}, so they could trust manifests for you", dir.display()),
+            Some(format!("`chmod 700 {}`", dir.display())),
+        );
+        return;
+    }
+    let records = read.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_file())).count();
+    r.ok("trust", format!("{} ({records} trusted manifest{})", dir.display(), if records == 1 { "" } else { "s" }));
+}

@@ -1,0 +1,240 @@
+//! `cove gc [--older-than DUR] [--max-size SIZE] [--dry-run]`: free the cache (SPEC §7).
+//!
+//! In order: what an interrupted gc left in `trash/`; unfinished builds and environments whose
+//! interpreter is gone or was replaced; environments unused for longer than DUR (default 30d,
+//! config `gc.older-than`); then the least recently used until the cache fits SIZE (config
+//! `gc.max-size`; no cap by default). An environment whose lock is held is being built: it is
+//! skipped and reported, never removed. Removing one a project still uses is fine (the next use
+//! rebuilds it) and is reported as such.
+
+use std::time::{Duration, SystemTime};
+
+use crate::cache::{Cache, State};
+use crate::error::{Error, Result};
+use crate::inventory::{self, Broken, Entry};
+use crate::settings::{Settings, parse_duration, parse_size};
+use crate::units::{format_duration, format_size};
+
+const DEFAULT_OLDER_THAN: u64 = 30 * 86400;
+
+/// Why an environment goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    Broken(Broken),
+    Unused { age: Duration },
+    OverSize { cap: u64 },
+}
+
+impl Reason {
+    fn describe(self) -> String {
+        match self {
+            Reason::Broken(b) => b.describe().to_string(),
+            Reason::Unused { age } => format!("unused for {}", format_duration(age)),
+            Reason::OverSize { cap } => format!("least recently used; the cache is over {}", format_size(cap)),
+        }
+    }
+}
+
+/// What the selection needs to know of an environment.
+#[derive(Debug, Clone)]
+struct Candidate {
+    state: State,
+    broken: Option<Broken>,
+    last_activity: SystemTime,
+    size: u64,
+}
+
+/// The environments to remove outright, in order, and the rest that may go (least recently
+/// used first) while the cache is over the cap. Ones being built are in neither.
+fn select(c: &[Candidate], now: SystemTime, older_than: Duration) -> (Vec<(usize, Reason)>, Vec<usize>) {
+    let mut doomed = Vec::new();
+    let mut rest = Vec::new();
+    for (i, e) in c.iter().enumerate() {
+        let age = now.duration_since(e.last_activity).unwrap_or(Duration::ZERO);
+        match (e.state, e.broken) {
+            (State::Building, _) => {}
+            (_, Some(b)) => doomed.push((i, Reason::Broken(b))),
+            _ if age > older_than => doomed.push((i, Reason::Unused { age })),
+            _ => rest.push(i),
+        }
+    }
+    rest.sort_by_key(|&i| c[i].last_activity);
+    (doomed, rest)
+}
+
+pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<String>, dry_run: bool) -> Result<()> {
+    let older_than = match older_than {
+        Some(v) => parse_duration(&v).ok_or(Error::BadDuration { value: v })?,
+        None => settings.gc_older_than.unwrap_or(DEFAULT_OLDER_THAN),
+    };
+    let cap = match max_size {
+        Some(v) => Some(parse_size(&v).ok_or(Error::BadSize { value: v })?),
+        None => settings.gc_max_size,
+    };
+    let cache = Cache::new(&settings.cache_dir);
+    let mut gc = Gc { cache: &cache, dry_run, text: String::new(), freed: 0, removed: 0 };
+
+    for (path, size) in inventory::trash(&cache) {
+        if !dry_run {
+            inventory::remove_trash(&path)?;
+        }
+        gc.freed += size;
+        gc.line("", size, &format!("{} (left by an interrupted gc)", path.display()));
+    }
+
+    let entries = inventory::scan(&cache)?;
+    let candidates: Vec<Candidate> = entries
+        .iter()
+        .map(|e| Candidate { state: e.state, broken: e.broken, last_activity: e.last_activity(), size: e.measure() })
+        .collect();
+    let mut total: u64 = candidates.iter().map(|c| c.size).sum();
+    for (e, c) in entries.iter().zip(&candidates) {
+        if e.state == State::Building {
+            gc.skipped(e, c.size);
+        }
+    }
+    let (doomed, rest) = select(&candidates, SystemTime::now(), Duration::from_secs(older_than));
+    for (i, reason) in doomed {
+        if gc.remove(&entries[i], candidates[i].size, reason)? {
+            total -= candidates[i].size;
+        }
+    }
+    if let Some(cap) = cap {
+        for i in rest {
+            if total <= cap {
+                break;
+            }
+            if gc.remove(&entries[i], candidates[i].size, Reason::OverSize { cap })? {
+                total -= candidates[i].size;
+            }
+        }
+    }
+
+    if !dry_run {
+        tidy(&cache);
+    }
+    let left = entries.len() - gc.removed;
+    let (verb, now) = if dry_run { ("would free", "would be") } else { ("freed", "is now") };
+    if gc.freed == 0 && gc.removed == 0 {
+        gc.text.push_str(&format!(
+            "nothing to remove; the cache holds {left} environment{} ({})\n",
+            plural(left),
+            format_size(total)
+        ));
+    } else {
+        gc.text.push_str(&format!(
+            "{verb} {} ({} environment{}); the cache {now} {} in {left} environment{}\n",
+            format_size(gc.freed),
+            gc.removed,
+            plural(gc.removed),
+            format_size(total),
+            plural(left)
+        ));
+    }
+    super::out(&gc.text);
+    Ok(())
+}
+
+struct Gc<'a> {
+    cache: &'a Cache,
+    dry_run: bool,
+    text: String,
+    freed: u64,
+    removed: usize,
+}
+
+impl Gc<'_> {
+    fn line(&mut self, key: &str, size: u64, why: &str) {
+        let verb = if self.dry_run { "would remove" } else { "removed" };
+        let key = &key[..key.len().min(12)];
+        let key = if key.is_empty() { String::new() } else { format!("{key} ") };
+        self.text.push_str(&format!("{verb} {key}{:>6}  {why}\n", format_size(size)));
+    }
+
+    fn skipped(&mut self, e: &Entry, size: u64) {
+        let key = &e.key[..e.key.len().min(12)];
+        self.text.push_str(&format!("skipped {key} {:>6}  being built (its lock is held)\n", format_size(size)));
+    }
+
+    /// Remove (or, dry, check) one environment; false when its lock is held.
+    fn remove(&mut self, e: &Entry, size: u64, reason: Reason) -> Result<bool> {
+        let gone = if self.dry_run {
+            !crate::lock::is_held(&self.cache.lock_path(&e.key))
+        } else {
+            inventory::remove(self.cache, &e.key, reason == Reason::Broken(Broken::Unfinished))?
+        };
+        if !gone {
+            self.skipped(e, size);
+            return Ok(false);
+        }
+        let mut why = reason.describe();
+        let users: Vec<String> =
+            e.projects.iter().filter(|p| !p.is_gone()).map(|p| p.folder.display().to_string()).collect();
+        if !users.is_empty() {
+            why.push_str(&format!("; still used by {} (rebuilt on next use)", users.join(", ")));
+        }
+        self.line(&e.key, size, &why);
+        self.freed += size;
+        self.removed += 1;
+        Ok(true)
+    }
+}
+
+/// Forget projects whose folder is gone, and drop lock files and logs of keys with no
+/// environment. Best effort.
+fn tidy(cache: &Cache) {
+    for p in crate::usage::projects(cache) {
+        if p.is_gone() {
+            let _ = std::fs::remove_file(&p.record);
+        }
+    }
+    for dir in [cache.root.join("locks"), cache.root.join("logs")] {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let Some(key) = name.strip_suffix(".lock").or_else(|| name.strip_suffix(".log")) else { continue };
+            if cache.env_dir(key).exists() {
+                continue;
+            }
+            if let Ok(Some(guard)) = crate::lock::try_exclusive(&cache.lock_path(key))
+                && !cache.env_dir(key).exists()
+            {
+                let _ = std::fs::remove_file(cache.log_path(key));
+                guard.remove_file();
+            }
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(state: State, broken: Option<Broken>, days_ago: u64, size: u64) -> Candidate {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1000 * 86400);
+        Candidate { state, broken, last_activity: now - Duration::from_secs(days_ago * 86400), size }
+    }
+
+    #[test]
+    fn broken_and_old_go_first_then_least_recently_used() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1000 * 86400);
+        let list = [
+            c(State::Ready, None, 1, 10),
+            c(State::Broken, Some(Broken::Unfinished), 0, 10),
+            c(State::Ready, None, 40, 10),
+            c(State::Building, None, 400, 10),
+            c(State::Ready, None, 5, 10),
+            c(State::Ready, None, 3, 10),
+        ];
+        let (doomed, rest) = select(&list, now, Duration::from_secs(30 * 86400));
+        assert_eq!(
+            doomed,
+            vec![(1, Reason::Broken(Broken::Unfinished)), (2, Reason::Unused { age: Duration::from_secs(40 * 86400) })]
+        );
+        assert_eq!(rest, vec![4, 5, 0], "least recently used first; the one being built is never picked");
+    }
+}

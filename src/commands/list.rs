@@ -1,0 +1,108 @@
+//! `cove list [--json]`: every cached environment with its key, interpreter, requirement count,
+//! size, last use, projects (those whose folder is gone marked) and state.
+//!
+//! The table shows the size measured at build time; `--json` measures each environment now.
+
+use std::time::SystemTime;
+
+use serde_json::{Value, json};
+
+use crate::cache::Cache;
+use crate::error::Result;
+use crate::inventory::{self, Entry};
+use crate::settings::Settings;
+use crate::units::{format_age, format_size, rfc3339};
+
+pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
+    let cache = Cache::new(&settings.cache_dir);
+    let entries = inventory::scan(&cache)?;
+    if as_json {
+        let list: Vec<Value> = entries.iter().map(to_json).collect();
+        super::out(&format!("{:#}\n", Value::Array(list)));
+    } else if entries.is_empty() {
+        super::out(&format!("no cached environments in {}\n", cache.envs_dir().display()));
+    } else {
+        super::out(&table(&entries, SystemTime::now()));
+    }
+    Ok(())
+}
+
+fn to_json(e: &Entry) -> Value {
+    let folders = |gone: bool| -> Vec<String> {
+        e.projects.iter().filter(|p| !gone || p.is_gone()).map(|p| p.folder.display().to_string()).collect()
+    };
+    json!({
+        "key": e.key,
+        "path": e.path,
+        "python": e.info.python,
+        "python_version": e.info.python_version,
+        "requirements": e.info.requirements,
+        "size": e.measure(),
+        "last_used": e.last_used.map(rfc3339),
+        "projects": folders(false),
+        "projects_gone": folders(true),
+        "state": e.state.as_str(),
+        "broken": e.broken.map(|b| b.describe()),
+    })
+}
+
+fn table(entries: &[Entry], now: SystemTime) -> String {
+    let header = ["KEY", "PYTHON", "REQS", "SIZE", "LAST USED", "STATE", "PROJECTS"];
+    let mut total = 0;
+    let rows: Vec<[String; 7]> = entries
+        .iter()
+        .map(|e| {
+            let size = e.size();
+            total += size;
+            let projects: Vec<String> = e
+                .projects
+                .iter()
+                .map(|p| {
+                    let gone = if p.is_gone() { " (gone)" } else { "" };
+                    format!("{}{gone}", p.folder.display())
+                })
+                .collect();
+            let state = match e.broken {
+                Some(b) => format!("broken: {}", b.describe()),
+                None => e.state.as_str().to_string(),
+            };
+            [
+                e.key[..e.key.len().min(12)].to_string(),
+                e.info.python_version.clone().unwrap_or_else(|| "?".into()),
+                e.info.requirements.map_or_else(|| "?".into(), |n| n.to_string()),
+                format_size(size),
+                e.last_used.map_or_else(|| "never".into(), |t| format_age(t, now)),
+                state,
+                if projects.is_empty() { "-".into() } else { projects.join(", ") },
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    // Numbers are right-aligned; the last column is not padded.
+    let right = [false, false, true, true, false, false, false];
+    let line = |cells: [&str; 7]| -> String {
+        let mut l = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i == 6 {
+                l.push_str(cell);
+            } else if right[i] {
+                l.push_str(&format!("{cell:>w$}  ", w = widths[i]));
+            } else {
+                l.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        l.trim_end().to_string() + "\n"
+    };
+    let mut text = line(header);
+    for row in &rows {
+        text.push_str(&line(row.each_ref().map(String::as_str)));
+    }
+    let n = entries.len();
+    text.push_str(&format!("{n} environment{}, {} in all\n", if n == 1 { "" } else { "s" }, format_size(total)));
+    text
+}
