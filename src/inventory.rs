@@ -58,6 +58,78 @@ pub struct Entry {
     pub last_used: Option<SystemTime>,
     /// The projects whose current key this is.
     pub projects: Vec<ProjectRecord>,
+    /// Project layers over this environment (SPEC §2 "The project itself").
+    pub layers: Vec<Layer>,
+}
+
+/// A project's editable layer over an environment (`layers/<key>/`, see `layer.rs`).
+#[derive(Debug, Clone)]
+pub struct Layer {
+    pub key: String,
+    pub path: PathBuf,
+    /// The environment it sits on.
+    pub env: String,
+    pub project: PathBuf,
+    pub ready: bool,
+}
+
+impl Layer {
+    pub fn lock_path(&self, cache: &Cache) -> PathBuf {
+        cache.root.join("locks").join(format!("layer-{}.lock", self.key))
+    }
+
+    pub fn project_gone(&self) -> bool {
+        !self.project.is_dir()
+    }
+}
+
+#[derive(Deserialize)]
+struct LayerInfo {
+    env: String,
+    project: PathBuf,
+}
+
+/// Every layer in the cache. One without its info file (a build killed early) belongs to no
+/// environment: `env` is empty.
+pub fn layers(cache: &Cache) -> Vec<Layer> {
+    std::fs::read_dir(cache.root.join("layers"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| {
+            let path = e.path();
+            let info: Option<LayerInfo> =
+                std::fs::read(path.join(crate::layer::INFO)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+            Layer {
+                key: e.file_name().to_string_lossy().into_owned(),
+                ready: path.join(cache::READY).exists(),
+                env: info.as_ref().map(|i| i.env.clone()).unwrap_or_default(),
+                project: info.map(|i| i.project).unwrap_or_default(),
+                path,
+            }
+        })
+        .collect()
+}
+
+/// Remove a layer the way [`remove`] removes an environment; `Ok(false)` when it is being built.
+pub fn remove_layer(cache: &Cache, layer: &Layer) -> Result<bool> {
+    let Some(guard) = crate::lock::try_exclusive(&layer.lock_path(cache))? else {
+        return Ok(false);
+    };
+    let trash = cache.trash_dir();
+    crate::fsx::create_private_dir(&trash)?;
+    let aside = trash.join(format!("layer-{}.{}", layer.key, std::process::id()));
+    match std::fs::rename(&layer.path, &aside) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(crate::error::Error::io("move", &layer.path, e));
+        }
+        _ => {}
+    }
+    guard.remove_file();
+    drop(guard);
+    crate::fsx::remove_tree(&aside)?;
+    Ok(true)
 }
 
 impl Entry {
@@ -89,6 +161,10 @@ pub fn scan(cache: &Cache) -> Result<Vec<Entry>> {
         Err(e) => return Err(crate::error::Error::io("read", &dir, e)),
     };
     let mut projects = usage::projects_by_key(cache);
+    let mut by_env: HashMap<String, Vec<Layer>> = HashMap::new();
+    for l in layers(cache) {
+        by_env.entry(l.env.clone()).or_default().push(l);
+    }
     let mut interpreters: HashMap<PathBuf, Option<String>> = HashMap::new();
     let mut out = Vec::new();
     for entry in read {
@@ -115,6 +191,7 @@ pub fn scan(cache: &Cache) -> Result<Vec<Entry>> {
         };
         out.push(Entry {
             projects: projects.remove(&key).unwrap_or_default(),
+            layers: by_env.remove(&key).unwrap_or_default(),
             last_used: usage::last_used(&path),
             key,
             path,

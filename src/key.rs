@@ -44,6 +44,7 @@ impl Key {
 
 /// The key for `requirements` and `constraints` (each sorted, de-duplicated) on `interpreter`
 /// with `index`.
+#[cfg(test)]
 pub fn compute(
     interpreter: &Interpreter,
     requirements: &[Requirement],

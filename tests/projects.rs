@@ -199,3 +199,28 @@ fn a_lock_file_pins_versions_and_a_stale_one_is_not_used() {
         assert_eq!(stdout(&out), "2.0\n", "--no-lock builds from the ranges");
     }
 }
+
+#[test]
+fn list_shows_layers_under_their_environment_and_gc_removes_orphans() {
+    let t = TestEnv::new();
+    let p = package_project(t.path(), "mypkg", "mypkg", "0.1.0", &["alpha==1.0"]);
+    t.trust(&p);
+    assert_ok(&t.shim("python", &p, &["-c", "import mypkg"]));
+    let out = t.cove(&p, &["list", "--json"]);
+    assert_ok(&out);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed = list[0]["layers"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{list}");
+    assert_eq!(listed[0]["project"].as_str().unwrap(), p.display().to_string());
+    let table = stdout(&t.cove(&p, &["list"]));
+    assert!(table.contains("└ layer ") && table.contains(&p.display().to_string()), "{table}");
+
+    let out = t.cove(t.path(), &["gc"]);
+    assert_ok(&out);
+    assert_eq!(layers(&t), 1, "a layer in use stays: {}", stdout(&out));
+    std::fs::remove_dir_all(&p).unwrap();
+    let out = t.cove(t.path(), &["gc"]);
+    assert_ok(&out);
+    assert!(stdout(&out).contains("its project folder is gone"), "{}", stdout(&out));
+    assert_eq!(layers(&t), 0);
+}

@@ -114,10 +114,10 @@ impl Output {
         if status.success() {
             return Ok(());
         }
-        if !self.verbose {
-            if let Ok(text) = std::fs::read_to_string(&self.log) {
-                eprint!("{text}");
-            }
+        if !self.verbose
+            && let Ok(text) = std::fs::read_to_string(&self.log)
+        {
+            eprint!("{text}");
         }
         let status = match status.code() {
             Some(c) => format!("exit status {c}"),

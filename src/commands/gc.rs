@@ -110,6 +110,32 @@ pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<Str
         }
     }
 
+    for layer in inventory::layers(&cache) {
+        let why = if layer.env.is_empty() || !layer.ready {
+            "unfinished build"
+        } else if !cache.env_dir(&layer.env).join(crate::cache::READY).exists() {
+            "its environment is gone"
+        } else if layer.project_gone() {
+            "its project folder is gone"
+        } else {
+            continue;
+        };
+        if !layer.ready && crate::lock::is_held(&layer.lock_path(&cache)) {
+            continue;
+        }
+        let size = crate::fsx::disk_usage(&layer.path);
+        let gone = if dry_run {
+            !crate::lock::is_held(&layer.lock_path(&cache))
+        } else {
+            inventory::remove_layer(&cache, &layer)?
+        };
+        if gone {
+            gc.freed += size;
+            let what = format!("layer of {} ({why})", layer.project.display());
+            gc.line(&layer.key, size, &what);
+        }
+    }
+
     if !dry_run {
         tidy(&cache);
     }

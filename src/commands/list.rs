@@ -43,6 +43,13 @@ fn to_json(e: &Entry) -> Value {
         "projects_gone": folders(true),
         "state": e.state.as_str(),
         "broken": e.broken.map(|b| b.describe()),
+        "layers": e.layers.iter().map(|l| json!({
+            "key": l.key,
+            "path": l.path,
+            "project": l.project,
+            "project_gone": l.project_gone(),
+            "state": if l.ready { "ready" } else { "broken" },
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -99,8 +106,17 @@ fn table(entries: &[Entry], now: SystemTime) -> String {
         l.trim_end().to_string() + "\n"
     };
     let mut text = line(header);
-    for row in &rows {
+    for (row, e) in rows.iter().zip(entries) {
         text.push_str(&line(row.each_ref().map(String::as_str)));
+        for l in &e.layers {
+            let gone = if l.project_gone() { " (gone)" } else { "" };
+            let state = if l.ready { "" } else { " (unfinished)" };
+            text.push_str(&format!(
+                "  └ layer {}  {}{gone}{state}\n",
+                &l.key[..l.key.len().min(12)],
+                l.project.display()
+            ));
+        }
     }
     let n = entries.len();
     text.push_str(&format!("{n} environment{}, {} in all\n", if n == 1 { "" } else { "s" }, format_size(total)));

@@ -35,8 +35,6 @@ pub struct Selection {
 
 #[derive(Debug, Clone)]
 pub struct Lock {
-    pub path: PathBuf,
-    pub kind: Kind,
     /// `name==version`, sorted.
     pub pins: Vec<Requirement>,
     /// The command that refreshes this lock.
@@ -67,7 +65,7 @@ pub fn load(path: &Path, kind: Kind, text: &str, sel: &Selection, env: &MarkerEn
         .map(|(name, version)| Requirement::parse(&format!("{name}=={version}"), &pos, dir))
         .collect::<Result<_>>()?;
     crate::requirement::normalise_set(&mut reqs);
-    Ok(Lock { path: path.to_path_buf(), kind, pins: reqs, refresh })
+    Ok(Lock { pins: reqs, refresh })
 }
 
 /// Why the lock no longer matches the manifest: the first requirement (that applies here)
@@ -421,7 +419,7 @@ pub enum Use {
     /// Install exactly these pins.
     Pins { path: PathBuf, pins: Vec<Requirement> },
     /// The lock no longer matches the manifest: build from the manifest and say this.
-    Stale { path: PathBuf, message: String },
+    Stale { message: String },
 }
 
 /// The lock file's meaning for `manifest` on `interp`, remembered in the cache against the lock
@@ -464,7 +462,6 @@ pub fn resolve(
     let u = match stale(&lock, &manifest.requirements, &env) {
         None => Use::Pins { path: path.clone(), pins: lock.pins },
         Some(why) => Use::Stale {
-            path: path.clone(),
             message: format!(
                 "{file} no longer matches {manifest_name} ({why}), so it is not used; run `{}` to refresh it",
                 lock.refresh
@@ -501,7 +498,7 @@ fn decode(path: &Path, text: &str) -> Option<Use> {
                 .collect::<Option<Vec<_>>>()?;
             Some(Use::Pins { path: path.to_path_buf(), pins })
         }
-        "stale" => Some(Use::Stale { path: path.to_path_buf(), message: lines.next()?.to_string() }),
+        "stale" => Some(Use::Stale { message: lines.next()?.to_string() }),
         _ => None,
     }
 }

@@ -33,17 +33,6 @@ pub struct Index {
     pub no_index: bool,
 }
 
-impl Index {
-    pub fn merge(&mut self, other: Index) {
-        if other.url.is_some() {
-            self.url = other.url;
-        }
-        self.extra_urls.extend(other.extra_urls);
-        self.find_links.extend(other.find_links);
-        self.no_index |= other.no_index;
-    }
-}
-
 /// A `python` constraint: a PEP 440 specifier set, or "3.12" meaning 3.12.*.
 #[derive(Debug, Clone)]
 pub struct PythonConstraint {

@@ -12,14 +12,10 @@ pub const COVE: &str = env!("CARGO_BIN_EXE_cove");
 
 /// The real Python used to build wheels and as the default base interpreter.
 pub fn system_python() -> PathBuf {
-    for p in ["python3"] {
-        if let Ok(out) = Command::new(p).args(["-c", "import sys; print(sys.executable)"]).output() {
-            if out.status.success() {
-                return PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-            }
-        }
+    match Command::new("python3").args(["-c", "import sys; print(sys.executable)"]).output() {
+        Ok(out) if out.status.success() => PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
+        _ => panic!("the tests need a python3 on PATH"),
     }
-    panic!("the tests need a python3 on PATH");
 }
 
 /// The wheelhouse, built once per test binary.
