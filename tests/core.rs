@@ -43,7 +43,7 @@ fn the_process_runs_as_if_activated_and_exit_status_passes_through() {
 
 #[test]
 fn stdout_holds_only_the_programs_output_on_the_first_run() {
-    let t = TestEnv::new();
+    let t = TestEnv::with_backend("pip");
     let p = t.project("proj", &["alpha==1.0", "beta"]);
     t.trust(&p);
     let out = t.shim("python", &p, &["-c", "print('only this')"]);
@@ -82,7 +82,7 @@ fn two_projects_with_equal_requirements_share_one_environment() {
 
 #[test]
 fn a_failed_install_leaves_no_environment_and_shows_the_error() {
-    let t = TestEnv::new();
+    let t = TestEnv::with_backend("pip");
     let p = t.project("proj", &["doesnotexist==9.9"]);
     t.trust(&p);
     let out = t.shim("python", &p, &["-c", "pass"]);
@@ -131,7 +131,7 @@ fn shims_folder_twice_on_path_does_not_loop() {
 
 #[test]
 fn a_build_killed_midway_is_never_taken_for_ready() {
-    let t = TestEnv::new();
+    let t = TestEnv::with_backend("pip");
     let p = t.project("proj", &["alpha==1.0"]);
     t.trust(&p);
     t.shims_on();
@@ -154,7 +154,7 @@ fn a_build_killed_midway_is_never_taken_for_ready() {
 
 #[test]
 fn eight_shims_at_once_on_a_cold_key_build_once() {
-    let t = TestEnv::new();
+    let t = TestEnv::with_backend("pip");
     let p = t.project("proj", &["alpha==1.0", "beta"]);
     t.trust(&p);
     t.shims_on();
