@@ -87,4 +87,17 @@ pub enum Command {
     },
     /// List the Python interpreters found, with version and path
     Python,
+    /// Print the shell integration: shims on PATH, the project's environment at each prompt
+    #[command(
+        after_help = "Example:\n  eval \"$(cove hook bash)\"   in ~/.bashrc (zsh: ~/.zshrc)\n  cove hook fish | source     in ~/.config/fish/config.fish"
+    )]
+    Hook {
+        #[arg(value_parser = ["bash", "zsh", "fish"])]
+        shell: String,
+    },
+    /// Print the shell code that activates the current folder's environment (run by the hook)
+    HookEnv {
+        #[arg(value_parser = ["bash", "zsh", "fish"])]
+        shell: String,
+    },
 }

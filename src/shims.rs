@@ -19,7 +19,8 @@ fn skipped(name: &str) -> bool {
         || name == "deactivate"
 }
 
-fn cove_exe() -> Result<PathBuf> {
+/// The running cove binary, symlinks resolved: what shims link to and the hook runs.
+pub fn cove_exe() -> Result<PathBuf> {
     let exe = std::env::current_exe().map_err(|e| Error::io("find", "the cove binary", e))?;
     std::fs::canonicalize(&exe).ctx("find", &exe)
 }

@@ -1,5 +1,6 @@
 //! The CLI: parse, load settings, run one subcommand. One file per subcommand.
 
+mod hook;
 mod init;
 mod python;
 mod run;
@@ -19,6 +20,15 @@ use crate::error::{Error, Result};
 use crate::settings::{BackendChoice, Flags, Settings};
 
 pub fn main() -> Result<ExitCode> {
+    // The shell hook runs `cove hook-env SHELL` at every prompt: answer before clap and settings,
+    // since the steady case reads no file at all.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let [command, shell] = args.as_slice()
+        && command == "hook-env"
+        && let Some(shell) = shell.to_str()
+    {
+        return hook::hook_env(shell).map(|()| ExitCode::SUCCESS);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -49,6 +59,8 @@ pub fn main() -> Result<ExitCode> {
         Command::Untrust { path } => trust::untrust(&settings, path),
         Command::Shims { rebuild } => shims::run(&settings, rebuild),
         Command::Python => python::run(&settings),
+        Command::Hook { shell } => hook::hook(&settings, &shell),
+        Command::HookEnv { shell } => hook::hook_env(&shell),
     }?;
     Ok(ExitCode::SUCCESS)
 }
