@@ -41,5 +41,7 @@ elif [[ "$(declare -p PROMPT_COMMAND 2>/dev/null)" == "declare -a"* ]]; then
     PROMPT_COMMAND=(_cove_hook "${PROMPT_COMMAND[@]}")
   fi
 elif [[ ";${PROMPT_COMMAND-};" != *";_cove_hook;"* ]]; then
+  # A string here (the array case is above).
+  # shellcheck disable=SC2128,SC2178
   PROMPT_COMMAND="_cove_hook${PROMPT_COMMAND:+;${PROMPT_COMMAND}}"
 fi

@@ -351,7 +351,7 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr) -> State 
     let locations = Locations::from_env();
     next.dir = Some(project.dir.clone());
     next.manifest = Some(project.manifest.clone());
-    next.watch = watch_list(&project, &[project.manifest.clone()], &locations);
+    next.watch = watch_list(&project, std::slice::from_ref(&project.manifest), &locations);
     let same_place = prev.dir == next.dir && prev.manifest == next.manifest;
 
     let settings = match Settings::load(&Flags::default()) {

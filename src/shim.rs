@@ -57,17 +57,17 @@ fn console_script(
     let shims = settings.shims_dir();
     let manifest = project.manifest.clone();
     let mut untrusted = None;
-    if project.kind != Kind::Script {
-        if let Ok(plan) = crate::resolve::plan(project, settings, finder) {
-            if crate::trust::is_trusted(&plan.manifest, settings) {
-                crate::build::ensure(&plan, settings, crate::build::Options::default())?;
-                let program = plan.env_dir.join("bin").join(name);
-                if crate::interpreter::is_executable(&program) {
-                    return crate::exec::in_env(&plan.env_dir, &program, args);
-                }
-            } else {
-                untrusted = Some(plan.manifest);
+    if project.kind != Kind::Script
+        && let Ok(plan) = crate::resolve::plan(project, settings, finder)
+    {
+        if crate::trust::is_trusted(&plan.manifest, settings) {
+            crate::build::ensure(&plan, settings, crate::build::Options::default())?;
+            let program = plan.env_dir.join("bin").join(name);
+            if crate::interpreter::is_executable(&program) {
+                return crate::exec::in_env(&plan.env_dir, &program, args);
             }
+        } else {
+            untrusted = Some(plan.manifest);
         }
     }
     if finder.on_path(name).is_empty() {
