@@ -570,3 +570,87 @@ fn console_scripts_work_in_a_plain_sh_with_only_the_shims_on_path() {
     let err = stderr(&out);
     assert!(err.starts_with("cove: error: alpha-cli: command not found\n  hint: "), "{err}");
 }
+
+/// The hook never starts Python: with no interpreter facts cached it cannot know the key, so
+/// (prebuild off) it waits, and decides once something else has cached them.
+#[test]
+fn hook_env_never_starts_python() {
+    let t = TestEnv::new();
+    let p = t.project("proj", &["alpha==1.0"]);
+    assert_ok(&cove(&t, &p, &["trust"]));
+    let hook_env_noprebuild = |state: Option<&str>| {
+        let mut cmd = t.cmd(COVE, &p);
+        cmd.env("COVE_PYTHON", system_python()).env("COVE_PREBUILD", "0").args(["hook-env", "bash"]);
+        if let Some(s) = state {
+            cmd.env("__COVE_STATE", s);
+        }
+        cmd.output().unwrap()
+    };
+    let first = hook_env_noprebuild(None);
+    assert_ok(&first);
+    assert_eq!(stderr(&first), "");
+    let state = state_in(&stdout(&first));
+    assert!(state.starts_with("cove1;s=unknown;"), "{state}");
+    assert!(!t.cache.join("interpreters").exists(), "no interpreter was probed");
+    let again = hook_env_noprebuild(Some(&state));
+    assert_eq!(stdout(&again), "", "steady while nothing changed");
+
+    // Anything that runs Python caches its facts; the next prompt then knows the key.
+    assert_ok(&cove(&t, &p, &["status"]));
+    let after = hook_env_noprebuild(Some(&state));
+    assert!(state_in(&stdout(&after)).starts_with("cove1;s=missing;"), "{}", stdout(&after));
+}
+
+/// A `python` typed while the hook's background build runs waits for it; the key is built once.
+#[test]
+fn python_typed_during_a_background_build_waits_for_it() {
+    let t = TestEnv::new();
+    let p = t.project("proj", &["alpha==2.0"]);
+    assert_ok(&cove(&t, &p, &["trust"]));
+    assert_ok(&cove(&t, &p, &["status"])); // cache the interpreter's facts, as any earlier run would
+    let enter = hook_env(&t, &p, None);
+    assert_ok(&enter);
+    assert!(stderr(&enter).contains("in the background"), "{}", stderr(&enter));
+    let state = state_in(&stdout(&enter));
+    assert!(state.starts_with("cove1;s=pending;"), "{state}");
+
+    t.shims_on();
+    let out = t
+        .cmd(t.shims().join("python"), &p)
+        .env("COVE_PYTHON", system_python())
+        .args(["-c", "import alpha; print(alpha.__version__)"])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "2.0\n");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while a_lock_is_held(&t) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = std::fs::read_to_string(prebuild_log(&t)).unwrap();
+    let builds =
+        stderr(&out).matches("cove: building environment").count() + log.matches("cove: building environment").count();
+    assert_eq!(builds, 1, "one build\n--- python:\n{}\n--- prebuild log:\n{log}", stderr(&out));
+    assert_eq!(t.envs().len(), 1);
+
+    // The next prompt activates it.
+    let next = hook_env(&t, &p, Some(&state));
+    assert!(stdout(&next).contains("export VIRTUAL_ENV="), "{}", stdout(&next));
+}
+
+fn prebuild_log(t: &TestEnv) -> PathBuf {
+    std::fs::read_dir(t.cache.join("logs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("prebuild-"))
+        .expect("the prebuild's log")
+}
+
+/// Whether some process still holds one of `t`'s build locks.
+fn a_lock_is_held(t: &TestEnv) -> bool {
+    std::fs::read_dir(t.cache.join("locks")).into_iter().flatten().flatten().any(|e| {
+        let f = File::open(e.path()).unwrap();
+        matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+    })
+}
