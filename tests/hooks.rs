@@ -654,3 +654,22 @@ fn a_lock_is_held(t: &TestEnv) -> bool {
         matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock))
     })
 }
+
+/// `cove shims --rebuild` drops console-script links to nothing or to an older cove binary (a
+/// moved install), and leaves what is not a link alone.
+#[test]
+fn shims_rebuild_drops_stale_links() {
+    let t = TestEnv::new();
+    t.shims_on();
+    let old = t.path().join("old-install/cove");
+    std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+    std::fs::write(&old, "").unwrap();
+    std::os::unix::fs::symlink(&old, t.shims().join("from-old-cove")).unwrap();
+    std::os::unix::fs::symlink(t.path().join("gone/cove"), t.shims().join("dangling")).unwrap();
+    std::fs::write(t.shims().join("users-own-file"), "").unwrap();
+    assert_ok(&cove(&t, t.path(), &["shims", "--rebuild"]));
+    let mut names: Vec<String> =
+        std::fs::read_dir(t.shims()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["pip", "pip3", "python", "python3", "users-own-file"]);
+}
