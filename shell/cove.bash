@@ -6,10 +6,15 @@
 __cove_exe=__COVE_EXE__
 __cove_shims=__COVE_SHIMS__
 
-case ":${PATH-}:" in
-  *":${__cove_shims}:"*) ;;
-  *) export PATH="${__cove_shims}${PATH:+:${PATH}}" ;;
-esac
+# The shims first on PATH, once: moved to the front if something was put before them since.
+if [[ ":${PATH-}:" != ":${__cove_shims}:"* ]]; then
+  __cove_path=":${PATH-}:"
+  __cove_path=${__cove_path//":${__cove_shims}:"/:}
+  __cove_path=${__cove_path#:}
+  __cove_path=${__cove_path%:}
+  export PATH="${__cove_shims}${__cove_path:+:${__cove_path}}"
+  unset __cove_path
+fi
 
 # At each prompt: ask cove what to change for the current folder and apply it. The output is
 # captured first and evaluated only when cove succeeded, with SIGINT ignored meanwhile so Ctrl-C

@@ -6,7 +6,11 @@
 set -g __cove_exe __COVE_EXE__
 set -g __cove_shims __COVE_SHIMS__
 
-if not contains -- $__cove_shims $PATH
+# The shims first on PATH, once: moved to the front if something was put before them since.
+if test "$PATH[1]" != "$__cove_shims"
+    while set -l i (contains -i -- $__cove_shims $PATH)
+        set -e PATH[$i]
+    end
     set -gx PATH $__cove_shims $PATH
 end
 

@@ -5,8 +5,14 @@
 typeset -g __cove_exe=__COVE_EXE__
 typeset -g __cove_shims=__COVE_SHIMS__
 
-if [[ ":${PATH-}:" != *":${__cove_shims}:"* ]]; then
-  export PATH="${__cove_shims}${PATH:+:${PATH}}"
+# The shims first on PATH, once: moved to the front if something was put before them since.
+if [[ ":${PATH-}:" != ":${__cove_shims}:"* ]]; then
+  typeset -g __cove_path=":${PATH-}:"
+  __cove_path=${__cove_path//":${__cove_shims}:"/:}
+  __cove_path=${__cove_path#:}
+  __cove_path=${__cove_path%:}
+  export PATH="${__cove_shims}${__cove_path:+:${__cove_path}}"
+  unset __cove_path
 fi
 
 # Before each prompt and on each cd: ask cove what to change for the current folder and apply

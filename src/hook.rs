@@ -390,7 +390,7 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr) -> State 
         let attempted = same_place && prev.status == Status::Pending && prev.env.is_none();
         next.fingerprint = fingerprint(&next.watch);
         if settings.prebuild && !attempted {
-            return start_prebuild(next, &project.dir, &cache, user_path);
+            return start_prebuild(next, &project.dir, &settings, user_path);
         }
         next.status = Status::Unknown;
         next.watch.push(settings.cache_dir.join("interpreters"));
@@ -420,7 +420,7 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr) -> State 
             }
         }
         cache::State::Missing | cache::State::Broken if settings.prebuild => {
-            return start_prebuild(next, &project.dir, &cache, user_path);
+            return start_prebuild(next, &project.dir, &settings, user_path);
         }
         cache::State::Missing | cache::State::Broken => next.status = Status::Missing,
     }
@@ -457,15 +457,17 @@ fn prebuild_log(cache: &Cache, project_dir: &Path) -> PathBuf {
     cache.root.join("logs").join(format!("prebuild-{}.log", crate::manifest::hex(&digest[..6])))
 }
 
-fn start_prebuild(mut next: State, project_dir: &Path, cache: &Cache, user_path: &OsStr) -> State {
-    let log = prebuild_log(cache, project_dir);
+fn start_prebuild(mut next: State, project_dir: &Path, settings: &Settings, user_path: &OsStr) -> State {
+    let log = prebuild_log(&Cache::new(&settings.cache_dir), project_dir);
     match spawn_prebuild(project_dir, &log, user_path) {
         Ok(pid) => {
-            eprintln!(
-                "cove: building the environment for {} in the background; `python` waits for it (log: {})",
-                project_dir.display(),
-                log.display()
-            );
+            if !settings.quiet {
+                eprintln!(
+                    "cove: building the environment for {} in the background; `python` waits for it (log: {})",
+                    project_dir.display(),
+                    log.display()
+                );
+            }
             next.status = Status::Pending;
             next.pid = pid;
             next.since = now_secs();

@@ -673,3 +673,38 @@ fn shims_rebuild_drops_stale_links() {
     names.sort();
     assert_eq!(names, ["pip", "pip3", "python", "python3", "users-own-file"]);
 }
+
+/// Evaluating the hook again after something was put before the shims moves them back to the
+/// front (and keeps a single copy), leaving the rest of PATH as it was.
+fn reeval_puts_the_shims_first_again(shell: &Shell, prepend: &str) {
+    if skip(shell) {
+        return;
+    }
+    let t = TestEnv::new();
+    let eval = fill(shell.eval, "cove", COVE);
+    let lines = vec![
+        r#"printf '%s' "$PATH" > "$R/before""#.to_string(),
+        eval.clone(),
+        prepend.to_string(),
+        eval,
+        r#"printf '%s' "$PATH" > "$R/after""#.to_string(),
+    ];
+    let session = interactive(&t, shell, t.path(), &lines, &[]);
+    let expected = format!("{}:/opt/extra/bin:{}", t.shims().display(), session.read("before"));
+    assert_eq!(session.read("after"), expected, "{}", session.terminal);
+}
+
+#[test]
+fn bash_reeval_puts_the_shims_first_again() {
+    reeval_puts_the_shims_first_again(&BASH, r#"PATH="/opt/extra/bin:$PATH""#);
+}
+
+#[test]
+fn zsh_reeval_puts_the_shims_first_again() {
+    reeval_puts_the_shims_first_again(&ZSH, r#"PATH="/opt/extra/bin:$PATH""#);
+}
+
+#[test]
+fn fish_reeval_puts_the_shims_first_again() {
+    reeval_puts_the_shims_first_again(&FISH, "set -gx PATH /opt/extra/bin $PATH");
+}
