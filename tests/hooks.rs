@@ -231,8 +231,20 @@ fn built() -> &'static Built {
             assert_ok(&cove(&t, p, &["sync", "--quiet"]));
         }
         let (env_a, env_b) = (env_of(&t, &a), env_of(&t, &b));
+        // A static is never dropped: remove its folder when the test binary exits.
+        SHARED_ROOT.set(t.path().to_path_buf()).unwrap();
+        // SAFETY: registers a plain extern "C" function; it runs once, at exit.
+        unsafe { libc::atexit(remove_shared_root) };
         Built { t, a, b, env_a, env_b }
     })
+}
+
+static SHARED_ROOT: OnceLock<PathBuf> = OnceLock::new();
+
+extern "C" fn remove_shared_root() {
+    if let Some(root) = SHARED_ROOT.get() {
+        let _ = std::fs::remove_dir_all(root);
+    }
 }
 
 fn q(p: &Path) -> String {
