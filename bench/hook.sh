@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark the shell hook with hyperfine, on a release build, in a throwaway cove home:
 #   - `cove hook-env bash` steady inside a project (what every prompt costs), entering a project,
-#     leaving it; a no-op process (/bin/true) for scale;
+#     leaving it; a no-op process (/bin/true) and a minimal Rust binary for scale;
 #   - a console-script shim (`alpha-cli`) against the environment's own script.
 # Prints the medians. Usage: bench/hook.sh [RUNS]   (needs hyperfine and python3)
 set -euo pipefail
@@ -9,7 +9,7 @@ set -euo pipefail
 runs=${1:-1000}
 root=$(cd "$(dirname "$0")/.." && pwd)
 command -v hyperfine >/dev/null || { echo "bench/hook.sh: hyperfine is not installed" >&2; exit 1; }
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" 2>/dev/null || cargo build --release --manifest-path "$root/Cargo.toml"
 cove=$root/target/release/cove
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/cove-bench-hook.XXXXXX")
@@ -47,6 +47,10 @@ bench() { # NAME JSON COMMAND…
 }
 
 bench "no-op process (/bin/true)" true /bin/true
+# The floor for any Rust binary: one that only asks for the current folder.
+echo 'fn main() { let _ = std::env::current_dir(); }' >"$work/floor.rs"
+rustc -O -C panic=abort -o "$work/floor" "$work/floor.rs"
+bench "minimal Rust process" floor "$work/floor"
 bench "hook-env steady, inside a project" steady "$cove hook-env bash"
 # Entering: no state yet (an empty state counts as none), the environment is ready.
 __COVE_STATE='' PATH=$outside_path bench "hook-env entering a project" enter "$cove hook-env bash"
@@ -62,7 +66,7 @@ import json, sys
 work = sys.argv[1]
 def result(name):
     return json.load(open(f"{work}/{name}.json"))["results"][0]
-rows = ["true", "steady", "enter", "leave", "shim", "direct"]
+rows = ["true", "floor", "steady", "enter", "leave", "shim", "direct"]
 print(f"{'benchmark':<40} {'median':>10} {'mean':>10} {'min':>10}")
 for name in rows:
     r = result(name)
