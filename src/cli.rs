@@ -180,6 +180,20 @@ pub enum Command {
     /// Check PATH, shims, hook, interpreters, backend, cache, config and trust store
     #[command(after_help = "Example:\n  cove doctor           each problem comes with a `fix:` line")]
     Doctor,
+    /// Print the shell integration: shims on PATH, the project's environment at each prompt
+    #[command(
+        after_help = "Example:\n  eval \"$(cove hook bash)\"   in ~/.bashrc (zsh: ~/.zshrc)\n  cove hook fish | source     in ~/.config/fish/config.fish"
+    )]
+    Hook {
+        #[arg(value_parser = ["bash", "zsh", "fish"])]
+        shell: String,
+    },
+    /// Print the shell code that activates the current folder's environment (run by the hook)
+    #[command(after_help = "Example:\n  eval \"$(cove hook-env bash)\"   what the hook runs at each prompt")]
+    HookEnv {
+        #[arg(value_parser = ["bash", "zsh", "fish"])]
+        shell: String,
+    },
 }
 
 #[cfg(test)]

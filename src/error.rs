@@ -64,6 +64,10 @@ pub enum Error {
     Spawn { program: PathBuf, source: std::io::Error },
     /// Waited too long for a lock.
     LockTimeout { what: String, path: PathBuf, seconds: u64 },
+    /// A console-script shim found its command neither in the project's environment nor on PATH.
+    CommandNotFound { name: String, manifest: Option<PathBuf> },
+    /// A build the shell hook started in the background did not finish the environment.
+    PrebuildFailed { project: PathBuf, log: PathBuf },
     /// The shims called themselves.
     Recursion { name: String },
     /// A pip command cove will not run in a project.
@@ -138,6 +142,16 @@ impl Error {
             Error::LockTimeout { .. } => {
                 Some("is another cove process stuck? set COVE_LOCK_TIMEOUT (seconds) to wait longer".into())
             }
+            Error::CommandNotFound { name, manifest: Some(manifest) } => Some(format!(
+                "`{name}` is not in the environment of {} nor on PATH; add the package that provides it to that manifest",
+                manifest.display()
+            )),
+            Error::CommandNotFound { name, manifest: None } => Some(format!(
+                "`{name}` comes from a cove environment: run it in a project that has it, or install it for all projects"
+            )),
+            Error::PrebuildFailed { log, .. } => {
+                Some(format!("see {}, or run `cove sync` in the project to build it in view", log.display()))
+            }
             Error::Recursion { .. } => {
                 Some("remove cove's shims folder from the PATH that the target program sets".into())
             }
@@ -164,7 +178,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) | Error::BadSize { .. } | Error::BadDuration { .. } => 2,
-            Error::NotFound { .. } => 127,
+            Error::NotFound { .. } | Error::CommandNotFound { .. } => 127,
             _ => 1,
         }
     }
@@ -206,6 +220,10 @@ impl fmt::Display for Error {
             Error::Spawn { program, source } => write!(f, "cannot run {}: {source}", program.display()),
             Error::LockTimeout { what, path, seconds } => {
                 write!(f, "gave up after {seconds}s waiting for {what} (lock {})", path.display())
+            }
+            Error::CommandNotFound { name, .. } => write!(f, "{name}: command not found"),
+            Error::PrebuildFailed { project, .. } => {
+                write!(f, "the background build of the environment for {} failed", project.display())
             }
             Error::Recursion { name } => write!(f, "the `{name}` shim keeps calling itself"),
             Error::PipRefused { reason, .. } => write!(f, "{reason}"),

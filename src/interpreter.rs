@@ -104,23 +104,29 @@ fn identity(meta: &std::fs::Metadata) -> [u64; 4] {
 
 /// Facts about the interpreter at `path` (any path; symlinks are resolved).
 pub fn inspect(cache_dir: &Path, path: &Path) -> Result<Interpreter> {
-    let real = std::fs::canonicalize(path).ctx("find interpreter", path)?;
-    let meta = std::fs::metadata(&real).ctx("read", &real)?;
-    let id = identity(&meta);
-    let digest = Sha256::digest(real.as_os_str().as_encoded_bytes());
-    let file = cache_dir.join("interpreters").join(format!("{}.json", crate::manifest::hex(&digest[..12])));
-    if let Ok(bytes) = std::fs::read(&file) {
-        if let Ok(c) = serde_json::from_slice::<CachedFacts>(&bytes) {
-            if c.identity == id && c.path == real {
-                return Ok(Interpreter { path: real, facts: c.facts });
-            }
-        }
+    let (real, id, file) = facts_file(cache_dir, path)?;
+    if let Some(found) = read_cached(&real, id, &file) {
+        return Ok(found);
     }
     let facts = probe(&real)?;
     let cached = CachedFacts { path: real.clone(), identity: id, facts: facts.clone() };
     // Best effort: a read-only cache only costs a probe next time.
     let _ = crate::fsx::write_atomic(&file, serde_json::to_string(&cached).unwrap_or_default().as_bytes());
     Ok(Interpreter { path: real, facts })
+}
+
+/// The real path, its identity and where its facts are cached.
+fn facts_file(cache_dir: &Path, path: &Path) -> Result<(PathBuf, [u64; 4], PathBuf)> {
+    let real = std::fs::canonicalize(path).ctx("find interpreter", path)?;
+    let meta = std::fs::metadata(&real).ctx("read", &real)?;
+    let digest = Sha256::digest(real.as_os_str().as_encoded_bytes());
+    let file = cache_dir.join("interpreters").join(format!("{}.json", crate::manifest::hex(&digest[..12])));
+    Ok((real, identity(&meta), file))
+}
+
+fn read_cached(real: &Path, id: [u64; 4], file: &Path) -> Option<Interpreter> {
+    let c = serde_json::from_slice::<CachedFacts>(&std::fs::read(file).ok()?).ok()?;
+    (c.identity == id && c.path == real).then(|| Interpreter { path: real.to_path_buf(), facts: c.facts })
 }
 
 fn probe(real: &Path) -> Result<Facts> {
@@ -146,12 +152,30 @@ pub struct Finder<'a> {
     pub self_exe: Option<PathBuf>,
     /// The shims folder: skipped when walking PATH.
     pub shims_dir: PathBuf,
+    /// Whether an interpreter whose facts are not cached may be started to learn them. The shell
+    /// hook turns this off: a prompt never starts Python.
+    pub probe: bool,
+    /// Set when facts were needed but not cached and `probe` was off: the choice made may not
+    /// be the one a probing run would make.
+    pub missed: std::cell::Cell<bool>,
 }
 
 impl<'a> Finder<'a> {
     pub fn new(cache_dir: &'a Path, shims_dir: PathBuf) -> Finder<'a> {
         let self_exe = std::env::current_exe().ok().and_then(|p| std::fs::canonicalize(p).ok());
-        Finder { cache_dir, self_exe, shims_dir }
+        Finder { cache_dir, self_exe, shims_dir, probe: true, missed: std::cell::Cell::new(false) }
+    }
+
+    /// Facts about the interpreter at `path`: [`inspect`], or with `probe` off only the cached.
+    pub fn inspect(&self, path: &Path) -> Result<Interpreter> {
+        if self.probe {
+            return inspect(self.cache_dir, path);
+        }
+        let (real, id, file) = facts_file(self.cache_dir, path)?;
+        read_cached(&real, id, &file).ok_or_else(|| {
+            self.missed.set(true);
+            Error::other(format!("the facts about {} are not cached yet", real.display()))
+        })
     }
 
     /// Is `path` cove itself (a shim link, or the binary under another name)?
@@ -220,7 +244,7 @@ impl<'a> Finder<'a> {
             .into_iter()
             .filter_map(|p| std::fs::canonicalize(&p).ok())
             .filter(|p| seen.insert(p.clone()) && !self.is_cove(p))
-            .filter_map(|p| inspect(self.cache_dir, &p).ok())
+            .filter_map(|p| self.inspect(&p).ok())
             .collect();
         found.sort_by(|a, b| b.version().cmp(&a.version()));
         found
@@ -317,9 +341,9 @@ pub fn choose(
         let mut matched_outside = Vec::new();
         for (req, reason, _) in &requests {
             let found: Vec<Interpreter> = match req {
-                Request::Path(p) => inspect(finder.cache_dir, p).into_iter().collect(),
+                Request::Path(p) => finder.inspect(p).into_iter().collect(),
                 Request::System => {
-                    finder.first_real_system().and_then(|p| inspect(finder.cache_dir, &p).ok()).into_iter().collect()
+                    finder.first_real_system().and_then(|p| finder.inspect(&p).ok()).into_iter().collect()
                 }
                 Request::Version { .. } => {
                     all.get_or_insert_with(|| finder.all()).iter().filter(|i| req.matches(i)).cloned().collect()
@@ -341,7 +365,7 @@ pub fn choose(
     }
 
     if let Some(p) = finder.first_real("python3") {
-        if let Ok(i) = inspect(finder.cache_dir, &p) {
+        if let Ok(i) = finder.inspect(&p) {
             if allowed(&i) {
                 return Ok(Choice { interpreter: i, reason: "the first python3 on PATH".into() });
             }

@@ -103,6 +103,7 @@ fn build(plan: &Plan, projects: &[LocalProject], settings: &Settings, layer: &Pa
     for project in projects {
         backend.install_editable(layer, &with_extras(project), false, &install, &out)?;
     }
+    adopt_scripts(&plan.env_dir, layer)?;
     let info = serde_json::json!({
         "env": plan.key.hex,
         "project": plan.project.dir,
@@ -118,4 +119,30 @@ pub fn with_extras(project: &LocalProject) -> PathBuf {
     } else {
         PathBuf::from(format!("{}[{}]", project.dir.display(), project.extras.join(",")))
     }
+}
+
+/// Give the layer the shared environment's console scripts (`pytest`, `pip`, …), re-pointed at
+/// the layer's python, so they import the project too. A script's only tie to its environment
+/// is the interpreter path in its shebang (or in pip's `/bin/sh` trampoline for long paths).
+fn adopt_scripts(env: &Path, layer: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let (from, to) = (env.join("bin"), layer.join("bin"));
+    let old = format!("{}/python", from.display());
+    let new = format!("{}/python", to.display());
+    for entry in std::fs::read_dir(&from).map_err(|e| Error::io("read", &from, e))?.flatten() {
+        let name = entry.file_name();
+        let n = name.to_string_lossy();
+        let target = to.join(&name);
+        if n.starts_with("python") || n.starts_with("activate") || n.starts_with("Activate") || target.exists() {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(entry.path()) else { continue };
+        if !text.starts_with("#!") || !text.contains(&old) {
+            continue;
+        }
+        std::fs::write(&target, text.replace(&old, &new)).map_err(|e| Error::io("write", &target, e))?;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| Error::io("set permissions of", &target, e))?;
+    }
+    Ok(())
 }

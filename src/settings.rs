@@ -24,6 +24,41 @@ impl BackendChoice {
     }
 }
 
+/// Where the cache, the data folder and the config file are, from the environment alone: no
+/// file is read (the shell hook's steady path needs the paths, not the settings).
+#[derive(Debug, Clone)]
+pub struct Locations {
+    pub cache_dir: PathBuf,
+    pub home_dir: PathBuf,
+    pub config_file: PathBuf,
+}
+
+impl Locations {
+    pub fn from_env() -> Locations {
+        let dirs = directories::ProjectDirs::from("", "", "cove");
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| "/".into());
+        let pick = |var: &str, default: Option<PathBuf>, fallback: &str| -> PathBuf {
+            match std::env::var_os(var).filter(|v| !v.is_empty()) {
+                Some(v) => absolute(Path::new(&v)),
+                None => default.unwrap_or_else(|| home.join(fallback)),
+            }
+        };
+        Locations {
+            cache_dir: pick("COVE_CACHE_DIR", dirs.as_ref().map(|d| d.cache_dir().to_path_buf()), ".cache/cove"),
+            home_dir: pick("COVE_HOME", dirs.as_ref().map(|d| d.data_dir().to_path_buf()), ".local/share/cove"),
+            config_file: pick(
+                "COVE_CONFIG",
+                dirs.as_ref().map(|d| d.config_dir().join("config.toml")),
+                ".config/cove/config.toml",
+            ),
+        }
+    }
+
+    pub fn shims_dir(&self) -> PathBuf {
+        self.home_dir.join("shims")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub cache_dir: PathBuf,
@@ -69,18 +104,7 @@ impl Settings {
     }
 
     fn load_with(flags: &Flags, read_config: bool) -> Result<Settings> {
-        let dirs = directories::ProjectDirs::from("", "", "cove");
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| "/".into());
-        let pick = |var: &str, default: Option<PathBuf>, fallback: &str| -> PathBuf {
-            match std::env::var_os(var).filter(|v| !v.is_empty()) {
-                Some(v) => absolute(Path::new(&v)),
-                None => default.unwrap_or_else(|| home.join(fallback)),
-            }
-        };
-        let cache_dir = pick("COVE_CACHE_DIR", dirs.as_ref().map(|d| d.cache_dir().to_path_buf()), ".cache/cove");
-        let home_dir = pick("COVE_HOME", dirs.as_ref().map(|d| d.data_dir().to_path_buf()), ".local/share/cove");
-        let config_file =
-            pick("COVE_CONFIG", dirs.as_ref().map(|d| d.config_dir().join("config.toml")), ".config/cove/config.toml");
+        let Locations { cache_dir, home_dir, config_file } = Locations::from_env();
         let mut s = Settings {
             cache_dir,
             home_dir,

@@ -53,7 +53,9 @@ pub fn run(name: &str, args: Vec<OsString>) -> Result<ExitCode> {
     match crate::exec::in_env(plan.venv(), &program, &args)? {}
 }
 
-/// A console-script shim: the project's environment has it → run it; else the next on PATH.
+/// A console-script shim: the project's environment has it → run it (building the environment
+/// first when it is trusted and missing); else the next one of that name on PATH; else
+/// "command not found" (exit 127), or the trust error when trusting would have given it.
 fn console_script(
     project: Project,
     settings: &Settings,
@@ -62,15 +64,25 @@ fn console_script(
     args: &[OsString],
 ) -> Result<std::convert::Infallible> {
     let shims = settings.shims_dir();
-    if project.kind != Kind::Script {
-        if let Ok(plan) = crate::resolve::plan(project, settings, finder) {
-            if crate::trust::is_trusted(&plan.manifest, settings) {
-                crate::build::ensure(&plan, settings, crate::build::Options::default())?;
-                if let Some(program) = plan.venv().find(name) {
-                    return crate::exec::in_env(plan.venv(), &program, args);
-                }
+    let manifest = project.manifest.clone();
+    let mut untrusted = None;
+    if project.kind != Kind::Script
+        && let Ok(plan) = crate::resolve::plan(project, settings, finder)
+    {
+        if crate::trust::is_trusted(&plan.manifest, settings) {
+            crate::build::ensure(&plan, settings, crate::build::Options::default())?;
+            if let Some(program) = plan.venv().find(name) {
+                return crate::exec::in_env(plan.venv(), &program, args);
             }
+        } else {
+            untrusted = Some(plan.manifest);
         }
+    }
+    if finder.on_path(name).is_empty() {
+        if let Some(m) = untrusted {
+            crate::trust::require(&m, settings, false)?;
+        }
+        return Err(Error::CommandNotFound { name: name.to_string(), manifest: Some(manifest) });
     }
     pass_through(finder, name, args, &shims)
 }
@@ -79,6 +91,7 @@ fn pass_through(finder: &Finder, name: &str, args: &[OsString], shims: &Path) ->
     let target: Option<PathBuf> = finder.on_path(name).into_iter().next();
     match target {
         Some(program) => crate::exec::pass_through(&program, args, shims),
-        None => Err(Error::NotFound { name: name.to_string() }),
+        None if crate::shims::CORE.contains(&name) => Err(Error::NotFound { name: name.to_string() }),
+        None => Err(Error::CommandNotFound { name: name.to_string(), manifest: None }),
     }
 }

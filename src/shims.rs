@@ -19,7 +19,8 @@ fn skipped(name: &str) -> bool {
         || name == "deactivate"
 }
 
-fn cove_exe() -> Result<PathBuf> {
+/// The running cove binary, symlinks resolved: what shims link to and the hook runs.
+pub fn cove_exe() -> Result<PathBuf> {
     let exe = std::env::current_exe().map_err(|e| Error::io("find", "the cove binary", e))?;
     std::fs::canonicalize(&exe).ctx("find", &exe)
 }
@@ -65,10 +66,8 @@ pub fn link_env_scripts(settings: &Settings, env: &Path) {
         if skipped(&name_s) || !crate::interpreter::is_executable(&entry.path()) {
             continue;
         }
-        let at = dir.join(&name);
-        if std::fs::symlink_metadata(&at).is_err() {
-            let _ = link(&at, &exe);
-        }
+        // Absent → link; a link to another (older, moved) cove → repoint; anything else stays.
+        let _ = link(&dir.join(&name), &exe);
     }
 }
 
@@ -77,7 +76,9 @@ pub fn rebuild(settings: &Settings) -> Result<PathBuf> {
     let dir = ensure(settings)?;
     let exe = cove_exe()?;
     for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-        let is_ours = std::fs::read_link(entry.path()).is_ok_and(|t| t == exe);
+        // Links to this binary, to a cove binary elsewhere (an old install) or to nothing.
+        let is_ours = std::fs::read_link(entry.path())
+            .is_ok_and(|t| t == exe || t.file_name() == exe.file_name() || !entry.path().exists());
         let name = entry.file_name();
         if is_ours && !CORE.contains(&name.to_string_lossy().as_ref()) {
             let _ = std::fs::remove_file(entry.path());

@@ -25,9 +25,18 @@ fn path_record(settings: &Settings, manifest: &Path) -> PathBuf {
 
 /// Whether `manifest` may be built and used. The warm path: one stat.
 pub fn is_trusted(manifest: &Manifest, settings: &Settings) -> bool {
-    settings.trust_all
-        || settings.trusted_dirs.iter().any(|d| manifest.path.starts_with(d))
-        || store(settings).join(&manifest.digest).exists()
+    record(manifest, settings).is_none_or(|r| r.exists())
+}
+
+/// The file whose existence decides trust in `manifest` in its current content, or `None` when
+/// the settings trust it whatever it holds (`trusted-dirs`, `COVE_TRUST_ALL`). The shell hook
+/// keeps this path so that noticing `cove trust`/`cove untrust` costs one stat.
+pub fn record(manifest: &Manifest, settings: &Settings) -> Option<PathBuf> {
+    if settings.trust_all || settings.trusted_dirs.iter().any(|d| manifest.path.starts_with(d)) {
+        None
+    } else {
+        Some(store(settings).join(&manifest.digest))
+    }
 }
 
 /// Record `manifest` as trusted in its current content.

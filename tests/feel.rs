@@ -74,7 +74,7 @@ fn completions_load_in_real_shells() {
     let dir = t.path();
     if have("bash") {
         let script = format!(
-            "source <({COVE} completions bash); COMP_WORDS=(cove sy); COMP_CWORD=1; _cove cove sy cove; echo \"${{COMPREPLY[@]}}\""
+            "eval \"$({COVE} hook bash)\"; COMP_WORDS=(cove sy); COMP_CWORD=1; _cove cove sy cove; echo \"${{COMPREPLY[@]}}\""
         );
         let out = t.cmd("bash", dir).args(["-c", &script]).output().unwrap();
         assert!(stdout(&out).split_whitespace().any(|w| w == "sync"), "bash: {} {}", stdout(&out), stderr(&out));
@@ -82,16 +82,16 @@ fn completions_load_in_real_shells() {
         eprintln!("SKIPPED: bash is not installed");
     }
     if have("fish") {
-        let script = format!("{COVE} completions fish | source; complete -C 'cove sy'");
+        let script = format!("{COVE} hook fish | source; complete -C 'cove sy'");
         let out = t.cmd("fish", dir).args(["-c", &script]).output().unwrap();
         assert!(stdout(&out).lines().any(|l| l.starts_with("sync")), "fish: {} {}", stdout(&out), stderr(&out));
     } else {
         eprintln!("SKIPPED: fish is not installed");
     }
     if have("zsh") {
-        let script = format!("autoload -Uz compinit && compinit -u; source <({COVE} completions zsh); whence -w _cove");
+        let script = format!("autoload -Uz compinit && compinit -u; eval \"$({COVE} hook zsh)\"; echo $_comps[cove]");
         let out = t.cmd("zsh", dir).args(["-c", &script]).output().unwrap();
-        assert!(stdout(&out).contains("_cove: function"), "zsh: {} {}", stdout(&out), stderr(&out));
+        assert_eq!(stdout(&out).trim(), "_cove", "zsh: {}", stderr(&out));
     } else {
         eprintln!("SKIPPED: zsh is not installed");
     }

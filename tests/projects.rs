@@ -29,6 +29,12 @@ fn a_package_project_imports_itself_with_metadata_and_scripts() {
         let hello = t.shim("mypkg-hello", &p, &[]);
         assert_ok(&hello);
         assert_eq!(stdout(&hello), "hello from mypkg\n");
+        // The shared environment's scripts run on the layer's python: they see the project.
+        let list = t.shim("pip", &p, &["list"]);
+        assert_ok(&list);
+        assert!(stdout(&list).contains("mypkg") && stdout(&list).contains("alpha"), "{}", stdout(&list));
+        let cli = t.shim("alpha-cli", &p, &[]);
+        assert_eq!(stdout(&cli), "alpha-cli 1.0\n");
     }
 }
 

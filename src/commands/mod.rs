@@ -4,6 +4,7 @@ mod debug_requirement;
 mod doctor;
 pub mod edit;
 mod gc;
+mod hook;
 mod init;
 mod link;
 mod list;
@@ -26,6 +27,15 @@ use crate::error::{Error, Result};
 use crate::settings::{BackendChoice, Flags, Settings};
 
 pub fn main() -> Result<ExitCode> {
+    // The shell hook runs `cove hook-env SHELL` at every prompt: answer before clap and settings,
+    // since the steady case reads no file at all.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let [command, shell] = args.as_slice()
+        && command == "hook-env"
+        && let Some(shell) = shell.to_str().filter(|s| matches!(*s, "bash" | "zsh" | "fish"))
+    {
+        return hook::hook_env(shell).map(|()| ExitCode::SUCCESS);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -82,6 +92,8 @@ pub fn main() -> Result<ExitCode> {
         Command::Link { remove } => link::run(&settings, remove),
         Command::Watch => watch::run(&settings),
         Command::Doctor => doctor::run(&flags),
+        Command::Hook { shell } => hook::hook(&settings, &shell),
+        Command::HookEnv { shell } => hook::hook_env(&shell),
     }?;
     Ok(ExitCode::SUCCESS)
 }
@@ -143,15 +155,27 @@ impl From<crate::cli::TargetArgs> for crate::manifest::edit::Target {
 }
 
 fn completions(shell: crate::cli::CompletionShell) -> Result<()> {
-    use clap::CommandFactory;
     use clap_complete::Shell;
-    let shell = match shell {
+    out(&completion_script(match shell {
         crate::cli::CompletionShell::Bash => Shell::Bash,
         crate::cli::CompletionShell::Zsh => Shell::Zsh,
         crate::cli::CompletionShell::Fish => Shell::Fish,
-    };
+    }));
+    Ok(())
+}
+
+/// The completion script for `shell`, from the CLI definition.
+pub fn completion_script(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "cove", &mut buf);
-    out(&String::from_utf8_lossy(&buf));
-    Ok(())
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    match shell {
+        // Sourced (not autoloaded), zsh's script must register itself rather than run.
+        clap_complete::Shell::Zsh => text.replace(
+            "if [ \"$funcstack[1]\" = \"_cove\" ]; then\n    _cove \"$@\"\nelse\n    compdef _cove cove\nfi",
+            "(( $+functions[compdef] )) && compdef _cove cove",
+        ),
+        _ => text,
+    }
 }

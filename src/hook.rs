@@ -1,0 +1,783 @@
+//! The shell hook (SPEC §6). `cove hook SHELL` fills the script from `shell/` with the binary's
+//! absolute path and the shims folder; `cove hook-env SHELL`, run by that script at every prompt,
+//! prints the shell code that makes the environment match the current folder.
+//!
+//! What the hook did is kept in one exported variable, [`STATE_VAR`]: the project folder and
+//! manifest, the files whose identity decides the answer (and a fingerprint of their `stat`s),
+//! the environment, the PATH entry it inserted, the `VIRTUAL_ENV` it replaced, and the folders
+//! already told they are untrusted. So:
+//!
+//! - the steady case (same project, same files) is a few `stat`s: no TOML is parsed, nothing is
+//!   printed, no Python is started and nothing is spawned;
+//! - leaving removes exactly the entry it inserted, so PATH comes back byte for byte;
+//! - messages (untrusted, background build started or failed, invalid manifest) are said once.
+//!
+//! The hook never builds in the foreground and never reaches the network: a trusted project
+//! whose environment is missing gets a detached `cove sync` with its output in the cache's
+//! `logs/`; a `python` typed meanwhile waits on the key's lock (see `build.rs`).
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use sha2::{Digest, Sha256};
+
+use crate::cache::{self, Cache};
+use crate::error::{Error, IoContext, Result};
+use crate::project::Project;
+use crate::settings::{Flags, Locations, Settings};
+use crate::shells::Shell;
+
+/// The exported variable holding the hook's state (format [`FORMAT`]).
+pub const STATE_VAR: &str = "__COVE_STATE";
+/// Version tag of the state's text; a state in another format is ignored.
+const FORMAT: &str = "cove1";
+/// Variables whose values change what the hook decides, so they are part of the fingerprint.
+const FINGERPRINT_VARS: &[&str] =
+    &["COVE_PYTHON", "COVE_CONFIG", "COVE_CACHE_DIR", "COVE_HOME", "COVE_PREBUILD", "COVE_TRUST_ALL", "PYENV_VERSION"];
+/// How long a background build counts as under way while its lock is not (yet) taken.
+const START_GRACE_SECS: u64 = 30;
+/// How many untrusted folders the state remembers having told about.
+const TOLD_MAX: usize = 32;
+
+/// The hook script for `shell`, with the binary and the shims folder baked in.
+pub fn render(shell: &dyn Shell, exe: &Path, shims: &Path) -> String {
+    shell
+        .script()
+        .replace("__COVE_EXE__", &shell.quote(exe.as_os_str()))
+        .replace("__COVE_SHIMS__", &shell.quote(shims.as_os_str()))
+}
+
+/// Where the hook stands in the current project.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Status {
+    /// Not in a project.
+    #[default]
+    Outside,
+    /// The environment is active in the shell.
+    Active,
+    /// The environment is being built (by the hook's background build, or by someone else).
+    Pending,
+    /// The manifest is not trusted; the user has been told how to trust it.
+    Untrusted,
+    /// The environment is missing and `prebuild` is off.
+    Missing,
+    /// The background build ended without a ready environment; said once.
+    Failed,
+    /// The manifest or settings are invalid, or no interpreter fits; said once.
+    Invalid,
+    /// The interpreter's facts are not cached, so the key is unknown without starting Python.
+    Unknown,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Outside => "outside",
+            Status::Active => "active",
+            Status::Pending => "pending",
+            Status::Untrusted => "untrusted",
+            Status::Missing => "missing",
+            Status::Failed => "failed",
+            Status::Invalid => "invalid",
+            Status::Unknown => "unknown",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Status> {
+        [
+            Status::Outside,
+            Status::Active,
+            Status::Pending,
+            Status::Untrusted,
+            Status::Missing,
+            Status::Failed,
+            Status::Invalid,
+            Status::Unknown,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+/// The hook's memory between prompts, kept in [`STATE_VAR`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    pub status: Status,
+    /// The project folder and its manifest.
+    pub dir: Option<PathBuf>,
+    pub manifest: Option<PathBuf>,
+    /// Files whose identity decides the answer, and the fingerprint of their `stat`s.
+    pub watch: Vec<PathBuf>,
+    pub fingerprint: String,
+    /// The environment (when the key is known).
+    pub env: Option<PathBuf>,
+    /// The trust record whose existence decides trust (`None`: trusted by the settings).
+    pub trust: Option<PathBuf>,
+    /// The PATH entry the hook inserted (the environment's `bin`).
+    pub inserted: Option<PathBuf>,
+    /// `VIRTUAL_ENV` as it was before the hook set it (`None`: it was unset).
+    pub prev_venv: Option<OsString>,
+    /// The background build's process and when it started (seconds since the epoch).
+    pub pid: u32,
+    pub since: u64,
+    /// Project folders already told that they are untrusted.
+    pub told: Vec<PathBuf>,
+}
+
+impl State {
+    /// The state as text for [`STATE_VAR`]; `None` when there is nothing to remember.
+    pub fn encode(&self) -> Option<String> {
+        if *self == State::default() {
+            return None;
+        }
+        let mut out = String::from(FORMAT);
+        let mut field = |key: &str, value: &str| {
+            out.push(';');
+            out.push_str(key);
+            out.push('=');
+            out.push_str(value);
+        };
+        let list = |items: &[PathBuf]| items.iter().map(|p| escape(p.as_os_str())).collect::<Vec<_>>().join(",");
+        field("s", self.status.as_str());
+        for (key, value) in
+            [("d", &self.dir), ("m", &self.manifest), ("e", &self.env), ("t", &self.trust), ("i", &self.inserted)]
+        {
+            if let Some(v) = value {
+                field(key, &escape(v.as_os_str()));
+            }
+        }
+        if let Some(v) = &self.prev_venv {
+            field("pv", &escape(v));
+        }
+        if !self.watch.is_empty() {
+            field("w", &list(&self.watch));
+            field("f", &self.fingerprint);
+        }
+        if self.pid != 0 {
+            field("p", &self.pid.to_string());
+            field("at", &self.since.to_string());
+        }
+        if !self.told.is_empty() {
+            field("told", &list(&self.told));
+        }
+        Some(out)
+    }
+
+    /// Read a state written by [`State::encode`]; `None` for anything else.
+    pub fn decode(text: &OsStr) -> Option<State> {
+        let text = text.to_str()?;
+        let mut fields = text.split(';');
+        if fields.next()? != FORMAT {
+            return None;
+        }
+        let mut st = State::default();
+        let path = |v: &str| unescape(v).map(PathBuf::from);
+        let list = |v: &str| v.split(',').filter(|s| !s.is_empty()).map(path).collect::<Option<Vec<_>>>();
+        for f in fields {
+            let (key, value) = f.split_once('=')?;
+            match key {
+                "s" => st.status = Status::parse(value)?,
+                "d" => st.dir = Some(path(value)?),
+                "m" => st.manifest = Some(path(value)?),
+                "e" => st.env = Some(path(value)?),
+                "t" => st.trust = Some(path(value)?),
+                "i" => st.inserted = Some(path(value)?),
+                "pv" => st.prev_venv = Some(unescape(value)?),
+                "w" => st.watch = list(value)?,
+                "f" => st.fingerprint = value.to_string(),
+                "p" => st.pid = value.parse().ok()?,
+                "at" => st.since = value.parse().ok()?,
+                "told" => st.told = list(value)?,
+                _ => {}
+            }
+        }
+        Some(st)
+    }
+}
+
+/// Percent-encode every byte that is not plainly safe in a path, so the state's separators
+/// (`;`, `=`, `,`) and any byte at all survive the round trip.
+fn escape(value: &OsStr) -> String {
+    let mut out = String::new();
+    for &b in value.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/._-+@~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn unescape(text: &str) -> Option<OsString> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some(std::os::unix::ffi::OsStringExt::from_vec(out))
+}
+
+/// The shell's variables that the hook reads and changes.
+#[derive(Debug, Clone, Default)]
+pub struct ShellVars {
+    pub path: OsString,
+    pub virtual_env: Option<OsString>,
+    pub cove_project: Option<OsString>,
+    pub state: Option<OsString>,
+}
+
+impl ShellVars {
+    fn from_env() -> ShellVars {
+        ShellVars {
+            path: std::env::var_os("PATH").unwrap_or_default(),
+            virtual_env: std::env::var_os("VIRTUAL_ENV"),
+            cove_project: std::env::var_os("COVE_PROJECT"),
+            state: std::env::var_os(STATE_VAR),
+        }
+    }
+}
+
+/// `cove hook-env SHELL`: the code that brings the shell up to date; empty when nothing changed.
+/// Problems are told on stderr (once); the hook itself never fails the prompt.
+pub fn hook_env(shell: &dyn Shell) -> String {
+    let vars = ShellVars::from_env();
+    let prev = vars.state.as_deref().and_then(State::decode).unwrap_or_default();
+    let project = std::env::current_dir().ok().and_then(|cwd| crate::project::find(&cwd));
+    if is_steady(&prev, project.as_ref()) {
+        return String::new();
+    }
+    let shims = Locations::from_env().shims_dir();
+    // Decide with the PATH the user would have without this hook's insertion: it decides which
+    // `python3` is "the first on PATH after the shims" (SPEC §2), here and in a prebuild.
+    let user_path = edit_path(&vars.path, prev.inserted.as_deref(), None, &shims);
+    let user_path = join(&user_path);
+    // SAFETY: hook-env is single-threaded and no other code reads the environment concurrently.
+    unsafe { std::env::set_var("PATH", &user_path) };
+    let mut next = evaluate(&prev, project, &user_path);
+    changes(shell, &prev, &mut next, &vars, &shims)
+}
+
+/// Whether nothing can have changed since `prev` was decided: the same project, the same
+/// watched files, and the environment, build or trust still as it was. A few `stat`s.
+pub fn is_steady(prev: &State, project: Option<&Project>) -> bool {
+    let Some(p) = project else { return prev.dir.is_none() };
+    if prev.dir.as_deref() != Some(p.dir.as_path()) || prev.manifest.as_deref() != Some(p.manifest.as_path()) {
+        return false;
+    }
+    if fingerprint(&prev.watch) != prev.fingerprint {
+        return false;
+    }
+    let ready = prev.env.as_ref().is_some_and(|e| e.join(cache::READY).exists());
+    match prev.status {
+        Status::Active => ready && prev.trust.as_ref().is_none_or(|t| t.exists()),
+        Status::Pending => !ready && still_building(prev),
+        Status::Untrusted => prev.trust.as_ref().is_some_and(|t| !t.exists()),
+        Status::Missing | Status::Failed => !ready,
+        Status::Invalid | Status::Unknown => true,
+        Status::Outside => false,
+    }
+}
+
+/// A pending build is under way while its lock is held, or for a short while after the hook
+/// started it (before it takes the lock) as long as its process lives.
+fn still_building(prev: &State) -> bool {
+    let held = prev.env.as_deref().and_then(lock_of_env).is_some_and(|l| crate::lock::is_held(&l));
+    held || (prev.pid != 0 && process_alive(prev.pid) && now_secs().saturating_sub(prev.since) < START_GRACE_SECS)
+}
+
+/// `envs/<key>` → `locks/<key>.lock` in the same cache.
+fn lock_of_env(env: &Path) -> Option<PathBuf> {
+    let key = env.file_name()?.to_str()?;
+    Some(Cache::new(env.parent()?.parent()?).lock_path(key))
+}
+
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else { return false };
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid, 0) == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// SHA-256 over each watched path's identity (device, inode, size, mtime) and the
+/// [`FINGERPRINT_VARS`]; a missing file counts too, so creating it is a change.
+pub fn fingerprint(watch: &[PathBuf]) -> String {
+    let mut h = Sha256::new();
+    for p in watch {
+        h.update(p.as_os_str().as_bytes());
+        match std::fs::metadata(p) {
+            Ok(m) => {
+                for n in [m.dev(), m.ino(), m.size(), m.mtime() as u64, m.mtime_nsec() as u64] {
+                    h.update(n.to_le_bytes());
+                }
+            }
+            Err(_) => h.update(b"\0missing"),
+        }
+    }
+    for var in FINGERPRINT_VARS {
+        h.update(var.as_bytes());
+        match std::env::var_os(var) {
+            Some(v) => {
+                h.update(b"=");
+                h.update(v.as_bytes());
+            }
+            None => h.update(b"\0unset"),
+        }
+        h.update(b"\0");
+    }
+    crate::manifest::hex(&h.finalize()[..8])
+}
+
+/// Decide the new state for `project` from scratch (settings, manifest, trust, key, cache),
+/// telling the user what needs telling and starting a background build when one is due.
+fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr) -> State {
+    let mut next = State { told: prev.told.clone(), ..State::default() };
+    let Some(project) = project else { return next };
+    let locations = Locations::from_env();
+    next.dir = Some(project.dir.clone());
+    next.manifest = Some(project.manifest.clone());
+    next.watch = watch_list(&project, std::slice::from_ref(&project.manifest), &locations);
+    let same_place = prev.dir == next.dir && prev.manifest == next.manifest;
+
+    let settings = match Settings::load(&Flags::default()) {
+        Ok(s) => s,
+        Err(e) => return invalid(next, &e),
+    };
+    let manifest = match crate::manifest::load(&project) {
+        Ok(m) => m,
+        Err(e) => return invalid(next, &e),
+    };
+    next.watch = watch_list(&project, &manifest.files, &locations);
+    next.trust = crate::trust::record(&manifest, &settings);
+    if !crate::trust::is_trusted(&manifest, &settings) {
+        next.status = Status::Untrusted;
+        next.fingerprint = fingerprint(&next.watch);
+        if !next.told.contains(&project.dir) {
+            let changes = crate::trust::changes(&manifest, &settings);
+            let cmd = crate::trust::trust_command(&manifest);
+            let e = Error::Untrusted { manifest: manifest.path.clone(), changes, trust_cmd: cmd };
+            eprintln!("cove: {e}; {}", e.hint().unwrap_or_default());
+            if next.told.len() >= TOLD_MAX {
+                next.told.remove(0);
+            }
+            next.told.push(project.dir.clone());
+        }
+        return next;
+    }
+
+    let mut finder = crate::interpreter::Finder::new(&settings.cache_dir, settings.shims_dir());
+    finder.probe = false;
+    let plan = crate::resolve::plan_manifest(project.clone(), manifest, &settings, &finder);
+    let cache = Cache::new(&settings.cache_dir);
+    if finder.missed.get() {
+        // The key needs facts only a run of Python gives: leave that to the background build
+        // (which caches them), or, without one, wait for any `python` run to cache them.
+        let attempted = same_place && prev.status == Status::Pending && prev.env.is_none();
+        next.fingerprint = fingerprint(&next.watch);
+        if settings.prebuild && !attempted {
+            return start_prebuild(next, &project.dir, &settings, user_path);
+        }
+        next.status = Status::Unknown;
+        next.watch.push(settings.cache_dir.join("interpreters"));
+        next.fingerprint = fingerprint(&next.watch);
+        return next;
+    }
+    let plan = match plan {
+        Ok(p) => p,
+        Err(e) => return invalid(next, &e),
+    };
+    next.watch.push(plan.interpreter().path.clone());
+    next.fingerprint = fingerprint(&next.watch);
+    next.env = Some(plan.run_dir().to_path_buf());
+    let attempted =
+        same_place && prev.fingerprint == next.fingerprint && matches!(prev.status, Status::Pending | Status::Failed);
+    let layer_missing = plan.layer_dir.as_ref().is_some_and(|l| !l.join(cache::READY).exists());
+    let state = match cache.state(&plan.key.hex) {
+        cache::State::Ready if layer_missing => cache::State::Missing,
+        s => s,
+    };
+    match state {
+        cache::State::Ready => {
+            next.status = Status::Active;
+            next.inserted = Some(plan.run_dir().join("bin"));
+        }
+        cache::State::Building => next.status = Status::Pending,
+        cache::State::Missing | cache::State::Broken if attempted => {
+            next.status = Status::Failed;
+            if prev.status == Status::Pending && prev.pid != 0 {
+                let e = Error::PrebuildFailed { project: project.dir.clone(), log: prebuild_log(&cache, &project.dir) };
+                eprintln!("cove: {e}; {}", e.hint().unwrap_or_default());
+            }
+        }
+        cache::State::Missing | cache::State::Broken if settings.prebuild => {
+            return start_prebuild(next, &project.dir, &settings, user_path);
+        }
+        cache::State::Missing | cache::State::Broken => next.status = Status::Missing,
+    }
+    next
+}
+
+/// The files whose change could change the hook's answer: the manifest and what it includes,
+/// the files that could join it (lock files, `requirements.txt`, `.python-version`) and the
+/// config file.
+fn watch_list(project: &Project, manifest_files: &[PathBuf], locations: &Locations) -> Vec<PathBuf> {
+    let mut watch: Vec<PathBuf> = manifest_files.to_vec();
+    for name in [".python-version", "requirements.txt", "pylock.toml", "uv.lock"] {
+        watch.push(project.dir.join(name));
+    }
+    watch.push(locations.config_file.clone());
+    let mut seen = std::collections::HashSet::new();
+    watch.retain(|p| seen.insert(p.clone()));
+    watch
+}
+
+/// Invalid input: say so once (the state stays until a watched file changes).
+fn invalid(mut next: State, e: &Error) -> State {
+    eprintln!("cove: error: {e}");
+    if let Some(hint) = e.hint() {
+        eprintln!("  hint: {hint}");
+    }
+    next.status = Status::Invalid;
+    next.fingerprint = fingerprint(&next.watch);
+    next
+}
+
+fn prebuild_log(cache: &Cache, project_dir: &Path) -> PathBuf {
+    let digest = Sha256::digest(project_dir.as_os_str().as_bytes());
+    cache.root.join("logs").join(format!("prebuild-{}.log", crate::manifest::hex(&digest[..6])))
+}
+
+fn start_prebuild(mut next: State, project_dir: &Path, settings: &Settings, user_path: &OsStr) -> State {
+    let log = prebuild_log(&Cache::new(&settings.cache_dir), project_dir);
+    match spawn_prebuild(project_dir, &log, user_path) {
+        Ok(pid) => {
+            if !settings.quiet {
+                eprintln!(
+                    "cove: building the environment for {} in the background; `python` waits for it (log: {})",
+                    project_dir.display(),
+                    log.display()
+                );
+            }
+            next.status = Status::Pending;
+            next.pid = pid;
+            next.since = now_secs();
+            next
+        }
+        Err(e) => invalid(next, &e),
+    }
+}
+
+/// Start `cove sync` in `project_dir`, detached: its own session (so closing the terminal or
+/// Ctrl-C at the prompt does not stop it), stdin from /dev/null, output to `log`, and no handle
+/// on the hook's pipe, so the shell's `$(…)` returns at once.
+fn spawn_prebuild(project_dir: &Path, log: &Path, user_path: &OsStr) -> Result<u32> {
+    let exe = crate::shims::cove_exe()?;
+    if let Some(dir) = log.parent() {
+        crate::fsx::create_private_dir(dir)?;
+    }
+    let out = std::fs::File::create(log).ctx("write", log)?;
+    let err = out.try_clone().ctx("write", log)?;
+    let mut cmd = Command::new(&exe);
+    cmd.arg("sync")
+        .current_dir(project_dir)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .env("PATH", user_path)
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("COVE_PROJECT")
+        .env_remove(STATE_VAR);
+    // SAFETY: setsid is async-signal-safe, as code between fork and exec must be.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(|source| Error::Spawn { program: exe, source })?;
+    Ok(child.id())
+}
+
+/// The shell code that turns `prev`'s shell into `next`'s: PATH (remove what was inserted,
+/// insert the new environment's `bin` right after the shims), `VIRTUAL_ENV`, `COVE_PROJECT` and
+/// the state itself. Only what differs from the shell's current values is written.
+pub fn changes(shell: &dyn Shell, prev: &State, next: &mut State, vars: &ShellVars, shims: &Path) -> String {
+    let mut code = String::new();
+    if prev.inserted != next.inserted {
+        let entries = edit_path(&vars.path, prev.inserted.as_deref(), next.inserted.as_deref(), shims);
+        let refs: Vec<&OsStr> = entries.iter().map(OsString::as_os_str).collect();
+        code.push_str(&shell.set_path(&refs));
+    }
+    let was_active = prev.status == Status::Active;
+    match (&next.env, &next.dir) {
+        (Some(env), Some(dir)) if next.status == Status::Active => {
+            next.prev_venv = if was_active { prev.prev_venv.clone() } else { vars.virtual_env.clone() };
+            if vars.virtual_env.as_deref() != Some(env.as_os_str()) {
+                code.push_str(&shell.set_env("VIRTUAL_ENV", env.as_os_str()));
+            }
+            if vars.cove_project.as_deref() != Some(dir.as_os_str()) {
+                code.push_str(&shell.set_env("COVE_PROJECT", dir.as_os_str()));
+            }
+        }
+        _ if was_active => {
+            match &prev.prev_venv {
+                Some(v) => code.push_str(&shell.set_env("VIRTUAL_ENV", v)),
+                None => code.push_str(&shell.unset_env("VIRTUAL_ENV")),
+            }
+            code.push_str(&shell.unset_env("COVE_PROJECT"));
+        }
+        _ => {}
+    }
+    match next.encode() {
+        Some(text) if vars.state.as_deref() != Some(OsStr::new(&text)) => {
+            code.push_str(&shell.set_env(STATE_VAR, OsStr::new(&text)));
+        }
+        None if vars.state.is_some() => code.push_str(&shell.unset_env(STATE_VAR)),
+        _ => {}
+    }
+    code
+}
+
+/// PATH's entries with `remove` taken out (its first occurrence after the shims, else its first
+/// anywhere) and `insert` put right after the shims (first when the shims are not on PATH).
+/// Byte-exact: everything else keeps its bytes and order, empty entries included.
+pub fn edit_path(path: &OsStr, remove: Option<&Path>, insert: Option<&Path>, shims: &Path) -> Vec<OsString> {
+    let mut entries: Vec<&[u8]> =
+        if path.is_empty() { Vec::new() } else { path.as_bytes().split(|b| *b == b':').collect() };
+    let shims = shims.as_os_str().as_bytes();
+    let after_shims = |entries: &[&[u8]]| entries.iter().position(|e| *e == shims).map_or(0, |i| i + 1);
+    if let Some(old) = remove {
+        let old = old.as_os_str().as_bytes();
+        let from = after_shims(&entries);
+        let at = entries[from..]
+            .iter()
+            .position(|e| *e == old)
+            .map(|i| i + from)
+            .or_else(|| entries.iter().position(|e| *e == old));
+        if let Some(i) = at {
+            entries.remove(i);
+        }
+    }
+    if let Some(new) = insert {
+        let at = after_shims(&entries);
+        entries.insert(at, new.as_os_str().as_bytes());
+    }
+    entries.into_iter().map(|e| OsStr::from_bytes(e).to_os_string()).collect()
+}
+
+fn join(entries: &[OsString]) -> OsString {
+    let mut bytes = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            bytes.push(b':');
+        }
+        bytes.extend_from_slice(e.as_bytes());
+    }
+    std::os::unix::ffi::OsStringExt::from_vec(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shells::{Bash, Fish, Zsh};
+
+    fn os(s: &str) -> &OsStr {
+        OsStr::new(s)
+    }
+
+    fn joined(entries: &[OsString]) -> String {
+        join(entries).into_string().unwrap()
+    }
+
+    #[test]
+    fn rendered_scripts_bake_in_quoted_paths_and_no_placeholder_is_left() {
+        let exe = Path::new("/opt/my tools/cove");
+        let shims = Path::new("/home/u/.local/share/cove/shims");
+        for shell in [&Bash as &dyn Shell, &Zsh, &Fish] {
+            let text = render(shell, exe, shims);
+            assert!(!text.contains("__COVE_EXE__") && !text.contains("__COVE_SHIMS__"), "{text}");
+        }
+        let bash = render(&Bash, exe, shims);
+        assert!(bash.contains("__cove_exe='/opt/my tools/cove'\n"), "{bash}");
+        assert!(bash.contains("__cove_shims='/home/u/.local/share/cove/shims'\n"));
+        assert!(bash.contains("PROMPT_COMMAND=(_cove_hook "));
+        let zsh = render(&Zsh, exe, shims);
+        assert!(zsh.contains("add-zsh-hook precmd _cove_hook") && zsh.contains("add-zsh-hook chpwd _cove_hook"));
+        let fish = render(&Fish, exe, shims);
+        assert!(fish.contains("set -g __cove_exe '/opt/my tools/cove'\n"), "{fish}");
+        assert!(fish.contains("--on-event fish_prompt --on-variable PWD"));
+    }
+
+    #[test]
+    fn state_round_trips_any_bytes() {
+        let st = State {
+            status: Status::Active,
+            dir: Some(PathBuf::from("/p/a;b=c,d%e f")),
+            manifest: Some(PathBuf::from("/p/a;b=c,d%e f/cove.toml")),
+            watch: vec![PathBuf::from("/x,y"), PathBuf::from(OsStr::from_bytes(b"/\xff"))],
+            fingerprint: "0123abcd".into(),
+            env: Some(PathBuf::from("/c/envs/k")),
+            trust: Some(PathBuf::from("/d/trust/abc")),
+            inserted: Some(PathBuf::from("/c/envs/k/bin")),
+            prev_venv: Some(OsString::new()),
+            pid: 42,
+            since: 1_700_000_000,
+            told: vec![PathBuf::from("/q"), PathBuf::from("/r")],
+        };
+        let text = st.encode().unwrap();
+        assert!(text.starts_with("cove1;s=active;"), "{text}");
+        assert!(!text.contains(' ') && !text.contains('\''), "shell-safe: {text}");
+        assert_eq!(State::decode(OsStr::new(&text)), Some(st));
+    }
+
+    #[test]
+    fn an_empty_state_is_not_written_and_foreign_text_is_ignored() {
+        assert_eq!(State::default().encode(), None);
+        assert_eq!(State::decode(os("cove0;s=active")), None);
+        assert_eq!(State::decode(os("garbage")), None);
+        assert_eq!(State::decode(os("cove1;s=bogus")), None);
+    }
+
+    #[test]
+    fn entering_inserts_after_the_shims_and_leaving_restores_the_bytes() {
+        let shims = Path::new("/s");
+        let path = os("/before:/s:/usr/bin::/bin");
+        let env = Path::new("/c/envs/k/bin");
+        let entered = join(&edit_path(path, None, Some(env), shims));
+        assert_eq!(entered, "/before:/s:/c/envs/k/bin:/usr/bin::/bin");
+        let left = join(&edit_path(&entered, Some(env), None, shims));
+        assert_eq!(left, path);
+        // Switching replaces the entry in place; the user's own copy of it further on stays.
+        let other = Path::new("/c/envs/j/bin");
+        let user_has_it = os("/s:/c/envs/k/bin:/usr/bin:/c/envs/k/bin");
+        assert_eq!(
+            joined(&edit_path(user_has_it, Some(env), Some(other), shims)),
+            "/s:/c/envs/j/bin:/usr/bin:/c/envs/k/bin"
+        );
+        // Without the shims on PATH the entry goes first; an empty PATH comes back empty.
+        assert_eq!(joined(&edit_path(os("/usr/bin"), None, Some(env), shims)), "/c/envs/k/bin:/usr/bin");
+        let empty = join(&edit_path(os(""), None, Some(env), shims));
+        assert_eq!(join(&edit_path(&empty, Some(env), None, shims)), "");
+    }
+
+    fn active(dir: &str, env: &str) -> State {
+        State {
+            status: Status::Active,
+            dir: Some(dir.into()),
+            manifest: Some(Path::new(dir).join("cove.toml")),
+            env: Some(env.into()),
+            inserted: Some(Path::new(env).join("bin")),
+            ..State::default()
+        }
+    }
+
+    #[test]
+    fn entering_switching_and_leaving_in_bash() {
+        let shims = Path::new("/s");
+        let outside = ShellVars { path: "/s:/usr/bin".into(), ..ShellVars::default() };
+        let mut a = active("/p/a", "/c/envs/ka");
+        let code = changes(&Bash, &State::default(), &mut a, &outside, shims);
+        let state_a = a.encode().unwrap();
+        assert_eq!(
+            code,
+            format!(
+                "export PATH='/s:/c/envs/ka/bin:/usr/bin'\nexport VIRTUAL_ENV='/c/envs/ka'\nexport COVE_PROJECT='/p/a'\nexport __COVE_STATE='{state_a}'\n"
+            )
+        );
+
+        let in_a = ShellVars {
+            path: "/s:/c/envs/ka/bin:/usr/bin".into(),
+            virtual_env: Some("/c/envs/ka".into()),
+            cove_project: Some("/p/a".into()),
+            state: Some(state_a.into()),
+        };
+        let code = changes(&Bash, &a, &mut active("/p/b", "/c/envs/kb"), &in_a, shims);
+        assert!(code.starts_with("export PATH='/s:/c/envs/kb/bin:/usr/bin'\nexport VIRTUAL_ENV='/c/envs/kb'\nexport COVE_PROJECT='/p/b'\n"), "{code}");
+
+        let code = changes(&Bash, &a, &mut State::default(), &in_a, shims);
+        assert_eq!(code, "export PATH='/s:/usr/bin'\nunset VIRTUAL_ENV\nunset COVE_PROJECT\nunset __COVE_STATE\n");
+    }
+
+    #[test]
+    fn a_virtual_env_set_before_entering_comes_back_on_leaving() {
+        let shims = Path::new("/s");
+        let before =
+            ShellVars { path: "/s:/usr/bin".into(), virtual_env: Some("/mine".into()), ..ShellVars::default() };
+        let mut remembered = active("/p/a", "/c/envs/ka");
+        let code = changes(&Fish, &State::default(), &mut remembered, &before, shims);
+        assert!(
+            code.starts_with("set -gx PATH '/s' '/c/envs/ka/bin' '/usr/bin'\nset -gx VIRTUAL_ENV '/c/envs/ka'\n"),
+            "{code}"
+        );
+        assert_eq!(remembered.prev_venv.as_deref(), Some(os("/mine")));
+        let inside = ShellVars {
+            path: "/s:/c/envs/ka/bin:/usr/bin".into(),
+            virtual_env: Some("/c/envs/ka".into()),
+            cove_project: Some("/p/a".into()),
+            state: remembered.encode().map(Into::into),
+        };
+        let code = changes(&Fish, &remembered, &mut State::default(), &inside, shims);
+        assert_eq!(
+            code,
+            "set -gx PATH '/s' '/usr/bin'\nset -gx VIRTUAL_ENV '/mine'\nset -e -g COVE_PROJECT\nset -e -g __COVE_STATE\n"
+        );
+    }
+
+    #[test]
+    fn untrusted_remembers_the_folder_after_leaving() {
+        let shims = Path::new("/s");
+        let vars = ShellVars { path: "/s:/usr/bin".into(), ..ShellVars::default() };
+        let untrusted = State {
+            status: Status::Untrusted,
+            dir: Some("/p/u".into()),
+            manifest: Some("/p/u/cove.toml".into()),
+            told: vec!["/p/u".into()],
+            ..State::default()
+        };
+        let code = changes(&Zsh, &State::default(), &mut untrusted.clone(), &vars, shims);
+        assert!(code.starts_with("export __COVE_STATE='cove1;s=untrusted;"), "no PATH change: {code}");
+        let vars = ShellVars { state: untrusted.encode().map(Into::into), ..vars };
+        let mut left = State { told: untrusted.told.clone(), ..State::default() };
+        let code = changes(&Zsh, &untrusted, &mut left, &vars, shims);
+        assert_eq!(code, "export __COVE_STATE='cove1;s=outside;told=/p/u'\n");
+    }
+
+    #[test]
+    fn outside_any_project_with_no_state_is_steady() {
+        assert!(is_steady(&State::default(), None));
+        let p = Project { dir: "/p/a".into(), manifest: "/p/a/cove.toml".into(), kind: crate::project::Kind::CoveToml };
+        assert!(!is_steady(&State::default(), Some(&p)));
+        assert!(!is_steady(&active("/p/a", "/nonexistent/envs/k"), None));
+    }
+
+    #[test]
+    fn the_fingerprint_sees_a_file_change_and_a_new_file() {
+        let t = tempfile::tempdir().unwrap();
+        let f = t.path().join("cove.toml");
+        let g = t.path().join(".python-version");
+        std::fs::write(&f, "dependencies = []\n").unwrap();
+        let watch = vec![f.clone(), g.clone()];
+        let first = fingerprint(&watch);
+        assert_eq!(fingerprint(&watch), first);
+        std::fs::write(&g, "3.12\n").unwrap();
+        let second = fingerprint(&watch);
+        assert_ne!(second, first);
+        std::fs::write(&f, "dependencies = [\"alpha\"]\n").unwrap();
+        assert_ne!(fingerprint(&watch), second);
+    }
+}
