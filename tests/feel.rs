@@ -120,3 +120,17 @@ fn help_gives_a_summary_and_an_example_for_every_command() {
         assert!(text.contains("Example"), "`cove {c} --help` has an example:\n{text}");
     }
 }
+
+#[test]
+fn usage_errors_are_one_cove_error_line_and_exit_2() {
+    let t = TestEnv::new();
+    let out = t.cove(t.path(), &["synk"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "cove: error: unrecognized subcommand 'synk' (a similar subcommand exists: 'sync')\n  hint: see `cove --help`\n"
+    );
+    let out = t.cove(t.path(), &["--backend", "conda", "status"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("cove: error: unknown backend \"conda\""), "{}", stderr(&out));
+}

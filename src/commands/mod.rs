@@ -38,10 +38,13 @@ pub fn main() -> Result<ExitCode> {
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
+        // --help and --version print as clap renders them; usage errors take cove's one-line
+        // form (`cove: error: …` + hint), exit status 2.
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return Ok(ExitCode::from(if e.use_stderr() { 2 } else { 0 }));
+            return Ok(ExitCode::SUCCESS);
         }
+        Err(e) => return Err(Error::Usage(usage_message(&e))),
     };
     let flags = Flags {
         backend: match cli.global.backend.as_deref() {
@@ -177,5 +180,19 @@ pub fn completion_script(shell: clap_complete::Shell) -> String {
             "(( $+functions[compdef] )) && compdef _cove cove",
         ),
         _ => text,
+    }
+}
+
+/// clap's error as one line: "unrecognized subcommand 'x'" (and its tip, when it has one).
+fn usage_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let body: Vec<&str> =
+        lines.iter().take_while(|l| !l.starts_with("Usage:") && !l.starts_with("tip: ")).copied().collect();
+    let message = body.join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message).to_string();
+    match lines.iter().find(|l| l.starts_with("tip: ")) {
+        Some(tip) => format!("{message} ({})", tip.trim_start_matches("tip: ")),
+        None => message,
     }
 }
