@@ -51,7 +51,8 @@ pub enum Error {
     /// The command needs a project and there is none from here upward.
     NoProject { cwd: PathBuf },
     /// No interpreter satisfies the request.
-    NoInterpreter { wanted: String, source: Option<PathBuf>, found: Vec<String> },
+    /// `source` says where the request came from: a `file:line:column`, or a setting's name.
+    NoInterpreter { wanted: String, source: Option<String>, found: Vec<String> },
     /// There is no real interpreter (or command) to pass through to.
     NotFound { name: String },
     /// The manifest is not trusted (yet, or any more).
@@ -193,7 +194,7 @@ impl fmt::Display for Error {
             Error::NoInterpreter { wanted, source, found } => {
                 write!(f, "no installed Python satisfies {wanted}")?;
                 if let Some(source) = source {
-                    write!(f, " (from {})", source.display())?;
+                    write!(f, " (from {source})")?;
                 }
                 if found.is_empty() {
                     write!(f, "; no interpreters were found")?;

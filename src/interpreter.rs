@@ -361,7 +361,7 @@ pub fn choose(
             None => reason.clone(),
         };
         let found = all.unwrap_or_else(|| finder.all());
-        return Err(Error::NoInterpreter { wanted, source: Some(source.clone()), found: list(&found) });
+        return Err(Error::NoInterpreter { wanted, source: Some(source.display().to_string()), found: list(&found) });
     }
 
     if let Some(p) = finder.first_real("python3") {
@@ -379,7 +379,7 @@ pub fn choose(
         });
     }
     let (wanted, source) = match constraint {
-        Some(c) => (format!("{:?}", c.text), Some(c.pos.file.clone())),
+        Some(c) => (format!("{:?}", c.text), Some(c.pos.to_string())),
         None => ("any version".into(), None),
     };
     Err(Error::NoInterpreter { wanted, source, found: list(&all) })
