@@ -237,3 +237,21 @@ fn which_and_status_describe_the_environment() {
     assert_ok(&which);
     assert_eq!(stdout(&which).trim(), format!("{}/bin/python", st["env"].as_str().unwrap()));
 }
+
+#[test]
+fn a_constraint_no_interpreter_satisfies_names_its_place_and_lists_what_was_found() {
+    let t = TestEnv::new();
+    let p = t.path().join("proj");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("cove.toml"), "python = \">=3.99\"\ndependencies = []\n").unwrap();
+    let out = t.cove(&p, &["status"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!("cove: error: no installed Python satisfies \">=3.99\" (from {}:1:10)", p.join("cove.toml").display())),
+        "{err}"
+    );
+    let python = system_python();
+    let real = std::fs::canonicalize(&python).unwrap();
+    assert!(err.contains("hint: found: ") && err.contains(&real.display().to_string()), "lists what it found: {err}");
+}
