@@ -248,7 +248,10 @@ fn a_constraint_no_interpreter_satisfies_names_its_place_and_lists_what_was_foun
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.starts_with(&format!("cove: error: no installed Python satisfies \">=3.99\" (from {}:1:10)", p.join("cove.toml").display())),
+        err.starts_with(&format!(
+            "cove: error: no installed Python satisfies \">=3.99\" (from {}:1:10)",
+            p.join("cove.toml").display()
+        )),
         "{err}"
     );
     let python = system_python();
