@@ -25,6 +25,7 @@ mod resolve;
 mod settings;
 mod shim;
 mod shims;
+mod staging;
 mod tomlx;
 mod trust;
 mod ui;

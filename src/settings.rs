@@ -71,16 +71,18 @@ impl Settings {
     fn load_with(flags: &Flags, read_config: bool) -> Result<Settings> {
         let dirs = directories::ProjectDirs::from("", "", "cove");
         let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| "/".into());
-        let pick = |var: &str, default: Option<PathBuf>, fallback: &str| -> PathBuf {
+        // Empty means unset, as for most tools' variables. A relative path is an error: taken
+        // against the current folder, it would give every project a cache of its own.
+        let pick = |var: &str, default: Option<PathBuf>, fallback: &str| -> Result<PathBuf> {
             match std::env::var_os(var).filter(|v| !v.is_empty()) {
-                Some(v) => absolute(Path::new(&v)),
-                None => default.unwrap_or_else(|| home.join(fallback)),
+                Some(v) => absolute_setting(var, &v),
+                None => Ok(default.unwrap_or_else(|| home.join(fallback))),
             }
         };
-        let cache_dir = pick("COVE_CACHE_DIR", dirs.as_ref().map(|d| d.cache_dir().to_path_buf()), ".cache/cove");
-        let home_dir = pick("COVE_HOME", dirs.as_ref().map(|d| d.data_dir().to_path_buf()), ".local/share/cove");
+        let cache_dir = pick("COVE_CACHE_DIR", dirs.as_ref().map(|d| d.cache_dir().to_path_buf()), ".cache/cove")?;
+        let home_dir = pick("COVE_HOME", dirs.as_ref().map(|d| d.data_dir().to_path_buf()), ".local/share/cove")?;
         let config_file =
-            pick("COVE_CONFIG", dirs.as_ref().map(|d| d.config_dir().join("config.toml")), ".config/cove/config.toml");
+            pick("COVE_CONFIG", dirs.as_ref().map(|d| d.config_dir().join("config.toml")), ".config/cove/config.toml")?;
         let mut s = Settings {
             cache_dir,
             home_dir,
@@ -146,8 +148,15 @@ impl Settings {
             self.use_lock = doc.bool(item, "use-lock")?;
         }
         if let Some(item) = root.get("trusted-dirs") {
-            for (dir, _) in doc.strings(item, "trusted-dirs")? {
-                self.trusted_dirs.push(expand_home(&dir));
+            for (dir, pos) in doc.strings(item, "trusted-dirs")? {
+                // A relative entry would trust a different folder from every current folder
+                // (`"."` would trust them all).
+                let path = expand_home(&dir);
+                if dir.is_empty() || !(dir.starts_with('/') || dir.starts_with("~/")) {
+                    return Err(Error::invalid(pos, format!("`trusted-dirs` entry {dir:?} is not an absolute path"))
+                        .with_hint("write it as a full path (`/home/me/work`) or from your home (`~/work`)"));
+                }
+                self.trusted_dirs.push(crate::manifest::normal_path(&path));
             }
         }
         if let Some(item) = root.get("gc") {
@@ -237,6 +246,22 @@ pub fn expand_home_from(p: &str, base: &Path) -> PathBuf {
     base.join(p)
 }
 
+/// The path in environment variable `var` (value `v`): absolute, or `~/…` from HOME.
+fn absolute_setting(var: &str, v: &std::ffi::OsStr) -> Result<PathBuf> {
+    let text = v.to_string_lossy();
+    let path = match text.strip_prefix("~/") {
+        Some(rest) if v.to_str().is_some() => match std::env::var_os("HOME") {
+            Some(home) => PathBuf::from(home).join(rest),
+            None => PathBuf::from(v),
+        },
+        _ => PathBuf::from(v),
+    };
+    if !path.is_absolute() {
+        return Err(Error::BadPath { setting: var.to_string(), value: text.into_owned() });
+    }
+    Ok(crate::manifest::normal_path(&path))
+}
+
 pub fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
@@ -287,6 +312,14 @@ mod tests {
         assert_eq!(parse_size("10G"), Some(10 << 30));
         assert_eq!(parse_size("1.5K"), Some(1536));
         assert_eq!(parse_size("12X"), None);
+    }
+
+    #[test]
+    fn path_variables_must_be_absolute() {
+        assert_eq!(absolute_setting("V", "/a/./b/../c".as_ref()).unwrap(), Path::new("/a/c"));
+        let e = absolute_setting("COVE_CACHE_DIR", "relative".as_ref()).unwrap_err();
+        assert_eq!(e.to_string(), "COVE_CACHE_DIR must be an absolute path, not \"relative\"");
+        assert!(absolute_setting("V", "./x".as_ref()).is_err());
     }
 
     #[test]

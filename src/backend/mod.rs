@@ -40,25 +40,30 @@ pub trait Backend {
 pub fn select(settings: &Settings) -> Result<Box<dyn Backend>> {
     match settings.backend {
         BackendChoice::Pip => Ok(Box::new(Pip)),
-        BackendChoice::Uv => match find_uv() {
+        BackendChoice::Uv => match find_uv()? {
             Some(uv) => Ok(Box::new(Uv { exe: uv })),
             None => Err(Error::other("backend \"uv\" was asked for but uv is not installed")
                 .with_hint("install uv (`pip install uv`), set COVE_UV to its path, or use `--backend pip`")),
         },
-        BackendChoice::Auto => Ok(match find_uv() {
+        BackendChoice::Auto => Ok(match find_uv()? {
             Some(uv) => Box::new(Uv { exe: uv }),
             None => Box::new(Pip),
         }),
     }
 }
 
-/// uv: `COVE_UV`, then PATH.
-pub fn find_uv() -> Option<PathBuf> {
+/// uv: `COVE_UV`, then PATH. A `COVE_UV` that names no executable file is an error, not a
+/// reason to fall back: the user asked for that uv.
+pub fn find_uv() -> Result<Option<PathBuf>> {
     if let Some(p) = std::env::var_os("COVE_UV").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(p));
+        let p = PathBuf::from(p);
+        if !p.is_absolute() || !crate::interpreter::is_executable(&p) {
+            return Err(Error::BadUv { value: p });
+        }
+        return Ok(Some(p));
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join("uv")).find(|p| crate::interpreter::is_executable(p))
+    let Some(path) = std::env::var_os("PATH") else { return Ok(None) };
+    Ok(std::env::split_paths(&path).map(|d| d.join("uv")).find(|p| crate::interpreter::is_executable(p)))
 }
 
 /// Where installer output goes: always the build log (named when a build fails); also the
@@ -81,6 +86,7 @@ impl Output {
             cmd.env_remove(var);
         }
         let program = PathBuf::from(cmd.get_program());
+        die_with_parent(&mut cmd);
         let mut child = cmd.spawn().map_err(|source| Error::Spawn { program, source })?;
         let log = std::sync::Arc::new(std::sync::Mutex::new(log));
         let copiers: Vec<_> = [
@@ -126,6 +132,31 @@ impl Output {
         Err(Error::Install { what: what.to_string(), status, log: Some(self.log.clone()) })
     }
 }
+
+/// Have the installer stopped (SIGTERM) when cove dies, so `kill -9` of a build does not leave
+/// `uv` or `pip` running on. Correctness does not depend on it (an orphan can only write into
+/// its own attempt's folder, see `staging`); it saves the work and the disk. Linux only.
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: getpid/prctl/getppid are async-signal-safe and the closure allocates nothing.
+    let parent = unsafe { libc::getpid() };
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // cove died between fork and prctl: the signal will never come.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_: &mut Command) {}
 
 /// Index options in pip's spelling (uv accepts the same).
 pub fn index_args(index: &Index, offline: bool, pip_style: bool) -> Vec<String> {

@@ -500,7 +500,7 @@ fn tokens(text: &str, start: usize, end: usize) -> std::result::Result<Vec<Token
 /// The requirement strings of a requirements file, for `cove init` to import: requirement
 /// lines only, comments and options dropped.
 pub fn plain_requirements(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    let text = String::from_utf8_lossy(&crate::fsx::read_manifest(path)?).into_owned();
     Ok(logical_lines(&text)
         .iter()
         .filter_map(|l| {
