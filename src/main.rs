@@ -10,6 +10,8 @@ mod commands;
 mod error;
 mod exec;
 mod fsx;
+#[cfg(test)]
+mod fuzz_tests;
 mod interpreter;
 mod inventory;
 mod key;

@@ -237,6 +237,7 @@ impl Walk<'_> {
         editable: bool,
         mode: Mode,
     ) -> Result<()> {
+        requirement::guard_extras(text, 0).map_err(|e| requirement::invalid(at(e.offset), text, &e.message))?;
         let r = UnnamedRequirement::<VerbatimUrl>::parse(text, file.dir, &mut TracingReporter)
             .map_err(|e| requirement::invalid(at(e.start), text, &e.message.to_string()))?;
         if mode == Mode::Constraints {
