@@ -157,11 +157,11 @@ fn write_info(plan: &Plan, env: &std::path::Path, backend: &str) -> Result<()> {
     let info = serde_json::json!({
         "key": plan.key.hex,
         "canonical": plan.key.canonical,
-        "python": plan.interpreter().path,
+        "python": crate::fsx::lossy(&plan.interpreter().path),
         "python_version": plan.interpreter().facts.python_full_version,
         "requirements": plan.install.len(),
-        "lock": plan.lock,
-        "manifest": plan.manifest.path,
+        "lock": plan.lock.as_ref().map(crate::fsx::lossy),
+        "manifest": crate::fsx::lossy(&plan.manifest.path),
         "backend": backend,
         // Measured once here so `cove list` need not walk every environment.
         "size": crate::fsx::disk_usage(env),

@@ -122,6 +122,12 @@ impl Error {
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
                 Some("check the folder's owner and permissions".into())
             }
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+                Some("the cache is on a read-only filesystem; set COVE_CACHE_DIR to a writable folder".into())
+            }
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
+                Some("the disk is full; free some space (`cove gc` frees unused environments), then try again".into())
+            }
             Error::Io { .. } => None,
             Error::NoProject { .. } => Some(
                 "create one with `cove init`, or cd into a folder with cove.toml, pyproject.toml or requirements.txt"

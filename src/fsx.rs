@@ -76,6 +76,12 @@ pub fn path_text(p: &Path) -> String {
     }
 }
 
+/// A path for JSON output: its text, with bytes that are not UTF-8 shown as U+FFFD. (A `Path`
+/// given to `json!` as it is makes serde fail on such bytes, and `json!` panics on that.)
+pub fn lossy(p: impl AsRef<Path>) -> String {
+    p.as_ref().to_string_lossy().into_owned()
+}
+
 /// Remove a folder tree if it exists.
 pub fn remove_tree(dir: &Path) -> Result<()> {
     match std::fs::remove_dir_all(dir) {

@@ -109,8 +109,8 @@ fn build(plan: &Plan, projects: &[LocalProject], settings: &Settings, layer: &Pa
     }
     let info = serde_json::json!({
         "env": plan.key.hex,
-        "project": plan.project.dir,
-        "installs": projects.iter().map(|p| &p.dir).collect::<Vec<_>>(),
+        "project": crate::fsx::lossy(&plan.project.dir),
+        "installs": projects.iter().map(|p| crate::fsx::lossy(&p.dir)).collect::<Vec<_>>(),
     });
     crate::fsx::write_atomic(&layer.join(INFO), info.to_string().as_bytes())
 }

@@ -89,6 +89,9 @@ impl Output {
         die_with_parent(&mut cmd);
         let mut child = cmd.spawn().map_err(|source| Error::Spawn { program, source })?;
         let log = std::sync::Arc::new(std::sync::Mutex::new(log));
+        // Kept in memory too: on a full disk the log cannot be written, and the installer's
+        // "No space left on device" must still reach the user.
+        let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let copiers: Vec<_> = [
             child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
             child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
@@ -96,7 +99,7 @@ impl Output {
         .into_iter()
         .flatten()
         .map(|mut reader| {
-            let (log, verbose) = (log.clone(), self.verbose);
+            let (log, kept, verbose) = (log.clone(), kept.clone(), self.verbose);
             std::thread::spawn(move || {
                 let mut buf = [0u8; 8192];
                 while let Ok(n) = reader.read(&mut buf) {
@@ -105,6 +108,13 @@ impl Output {
                     }
                     if let Ok(mut f) = log.lock() {
                         let _ = f.write_all(&buf[..n]);
+                    }
+                    if let Ok(mut k) = kept.lock() {
+                        k.extend_from_slice(&buf[..n]);
+                        if k.len() > MAX_SHOWN {
+                            let cut = k.len() - MAX_SHOWN;
+                            k.drain(..cut);
+                        }
                     }
                     if verbose {
                         let _ = std::io::stderr().write_all(&buf[..n]);
@@ -121,8 +131,8 @@ impl Output {
             return Ok(());
         }
         if !self.verbose {
-            if let Ok(text) = std::fs::read_to_string(&self.log) {
-                eprint!("{text}");
+            if let Ok(text) = kept.lock() {
+                eprint!("{}", String::from_utf8_lossy(&text));
             }
         }
         let status = match status.code() {
@@ -132,6 +142,9 @@ impl Output {
         Err(Error::Install { what: what.to_string(), status, log: Some(self.log.clone()) })
     }
 }
+
+/// How much of a failed installer's output is shown (the end of it; the log has it all).
+const MAX_SHOWN: usize = 256 << 10;
 
 /// Have the installer stopped (SIGTERM) when cove dies, so `kill -9` of a build does not leave
 /// `uv` or `pip` running on. Correctness does not depend on it (an orphan can only write into
