@@ -1,8 +1,10 @@
 //! Build an environment on a cache miss, so that it is never seen half-built (SPEC §3).
 //!
-//! Under the key's lock: re-check, remove any leftover of a killed build, create the venv,
-//! install, write `cove-env.json`, and write the ready marker last. A failed install removes
-//! the folder. Any number of processes asking for one key build it once; the rest wait.
+//! Under the key's lock: re-check, then build in an attempt folder of its own (`staging`):
+//! create the venv, install, write `cove-env.json`, write the ready marker last, and rename the
+//! folder onto `envs/<key>` (swapping out an old one on `--refresh`, so processes running it are
+//! never left without one). A failed install removes the attempt. Any number of processes asking
+//! for one key build it once; the rest wait.
 //!
 //! Every use that finds the environment ready or builds it also records the use and keeps a
 //! `.venv` link cove made current (see [`after_use`]): a few stats, a small read and a readlink.
@@ -31,9 +33,13 @@ pub enum Outcome {
 }
 
 /// Make sure the plan's environment (and the project's layer over it) is ready, building what
-/// is missing. The warm path: a trust stat, a ready stat, and a layer-ready stat.
+/// is missing. The warm path: a trust stat, two stats that the cache is private, a ready stat,
+/// and with a layer, a stat that `layers/` is private and a layer-ready stat.
 pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome> {
     crate::trust::require(&plan.manifest, settings, opts.prompt)?;
+    if plan.layer_dir.is_some() {
+        cache::check_private_dir(&Cache::new(&settings.cache_dir).layers_dir())?;
+    }
     let layer_ready = plan.layer_dir.as_ref().is_none_or(|l| l.join(cache::READY).exists());
     let outcome = ensure_env(plan, settings, opts)?;
     if !layer_ready || opts.refresh {
@@ -45,6 +51,7 @@ pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
 
 fn ensure_env(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome> {
     let cache = Cache::new(&settings.cache_dir);
+    cache.check_private()?;
     if !opts.refresh && cache.is_usable(&plan.key.hex) {
         after_use(plan, &cache);
         return Ok(Outcome::AlreadyReady);
@@ -76,11 +83,8 @@ fn after_use(plan: &Plan, cache: &Cache) {
 }
 
 fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
-    let env = &plan.env_dir;
-    // The marker goes first, so a removal cut short never leaves a folder that looks ready.
-    let _ = std::fs::remove_file(env.join(cache::READY));
-    crate::fsx::remove_tree(env)?;
-    crate::fsx::create_private_dir(&cache.envs_dir())?;
+    let staging = crate::staging::Staging::new(cache, &plan.key.hex)?;
+    let env = &staging.dir;
     let log = cache.log_path(&plan.key.hex);
     crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
     let _ = std::fs::remove_file(&log);
@@ -122,32 +126,46 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
                 .iter()
                 .try_for_each(|p| backend.install_editable(env, &crate::layer::with_extras(p), true, &install, &out))
         })
-        .and_then(|()| write_info(plan, backend.name()));
+        .and_then(|()| write_info(plan, env, backend.name()))
+        .and_then(|()| {
+            crate::usage::touch(env);
+            crate::fsx::write_atomic(&env.join(cache::READY), b"")
+        })
+        .and_then(|()| staging.publish(&plan.env_dir));
     if let Err(e) = result {
         progress.fail();
-        let _ = crate::fsx::remove_tree(env);
         return Err(e);
     }
-    crate::usage::touch(env);
-    crate::fsx::write_atomic(&env.join(cache::READY), b"")?;
-    crate::shims::link_env_scripts(settings, env);
+    crate::shims::link_env_scripts(settings, &plan.env_dir);
     progress.finish(&format!("{}, {counted}", interp.describe()));
+    note_changed_manifest(plan);
     Ok(())
 }
 
-fn write_info(plan: &Plan, backend: &str) -> Result<()> {
+/// The build used the manifest as read before it started; say so when it changed meanwhile
+/// (the environment built is the one for what was read, and it is what runs now).
+fn note_changed_manifest(plan: &Plan) {
+    if plan.manifest.changed_on_disk() {
+        eprintln!(
+            "cove: {} changed during the build; this run uses what was read before, the next one the new content",
+            plan.manifest.path.display()
+        );
+    }
+}
+
+fn write_info(plan: &Plan, env: &std::path::Path, backend: &str) -> Result<()> {
     let info = serde_json::json!({
         "key": plan.key.hex,
         "canonical": plan.key.canonical,
-        "python": plan.interpreter().path,
+        "python": crate::fsx::lossy(&plan.interpreter().path),
         "python_version": plan.interpreter().facts.python_full_version,
         "requirements": plan.install.len(),
-        "lock": plan.lock,
-        "manifest": plan.manifest.path,
+        "lock": plan.lock.as_ref().map(crate::fsx::lossy),
+        "manifest": crate::fsx::lossy(&plan.manifest.path),
         "backend": backend,
         // Measured once here so `cove list` need not walk every environment.
-        "size": crate::fsx::disk_usage(&plan.env_dir),
+        "size": crate::fsx::disk_usage(env),
         "created": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
     });
-    crate::fsx::write_atomic(&plan.env_dir.join(cache::INFO), info.to_string().as_bytes())
+    crate::fsx::write_atomic(&env.join(cache::INFO), info.to_string().as_bytes())
 }

@@ -9,18 +9,23 @@
 //! logs/<key>.log            the last build's installer output
 //! interpreters/             cached interpreter facts
 //! projects/<sha>            which key each project last used (see `usage`)
+//! tmp/<key>.<pid>.<nanos>/  a build attempt, renamed onto `envs/<key>` when complete
 //! trash/                    environments being removed by `cove gc`
 //! ```
 //!
-//! Invariant: the ready marker is written (atomically) after everything else, so no process
-//! ever runs an environment that is half built. A folder without a marker whose lock is free is
-//! a leftover of a killed build and is removed before the next build. `cove gc` first renames
-//! an environment into `trash/` under its lock, so a removal cut short never leaves a
-//! half-deleted environment that looks ready.
+//! Invariants: an environment is built in `tmp/` and appears under `envs/` only by a rename,
+//! its ready marker written before (see `staging`), so no process ever runs one that is half
+//! built, and an installer orphaned by a killed build can only spoil its own attempt's folder.
+//! `cove gc` first renames an environment into `trash/` under its lock, so a removal cut short
+//! never leaves a half-deleted environment that looks ready.
+//!
+//! The cache decides what `python` runs, so it must be the user's alone: its root and `envs/`
+//! (and `layers/`) are refused when another user owns them or others may write them
+//! ([`Cache::check_private`], two stats on the warm path).
 
 use std::path::{Path, PathBuf};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 pub const READY: &str = ".cove-ready";
 pub const INFO: &str = "cove-env.json";
@@ -78,6 +83,22 @@ impl Cache {
         self.root.join("trash")
     }
 
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    pub fn layers_dir(&self) -> PathBuf {
+        self.root.join("layers")
+    }
+
+    /// Refuse a cache that someone else could have planted an environment in: the root and
+    /// `envs/` must belong to this user and be writable by no one else. A folder not made yet
+    /// passes (cove makes it private).
+    pub fn check_private(&self) -> Result<()> {
+        check_private_dir(&self.root)?;
+        check_private_dir(&self.envs_dir())
+    }
+
     /// The warm-path check: one stat.
     pub fn is_ready(&self, key: &str) -> bool {
         self.env_dir(key).join(READY).exists()
@@ -118,5 +139,58 @@ impl Cache {
             crate::fsx::write_atomic(&self.root.join(".gitignore"), b"*\n")?;
         }
         Ok(())
+    }
+}
+
+/// See [`Cache::check_private`]. Symlinks are followed: a cache moved to another disk and
+/// linked back is fine when the folder it points to is private.
+pub fn check_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = match std::fs::metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("read", dir, e)),
+    };
+    // SAFETY: geteuid has no failure mode and touches no memory.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(Error::UnsafeCache { path: dir.to_path_buf(), problem: CacheProblem::Owner(meta.uid()) });
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(Error::UnsafeCache {
+            path: dir.to_path_buf(),
+            problem: CacheProblem::Writable(meta.mode() & 0o7777),
+        });
+    }
+    Ok(())
+}
+
+/// Why a cache folder is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheProblem {
+    /// Owned by this uid, not the user.
+    Owner(u32),
+    /// Group- or world-writable (the mode bits).
+    Writable(u32),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_cache_others_can_write_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let cache = Cache::new(&t.path().join("c"));
+        cache.check_private().unwrap();
+        cache.prepare().unwrap();
+        crate::fsx::create_private_dir(&cache.envs_dir()).unwrap();
+        cache.check_private().unwrap();
+        std::fs::set_permissions(cache.envs_dir(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = cache.check_private().unwrap_err();
+        assert!(matches!(e, Error::UnsafeCache { problem: CacheProblem::Writable(0o777), .. }), "{e}");
+        std::fs::set_permissions(cache.envs_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        cache.check_private().unwrap();
     }
 }

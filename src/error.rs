@@ -85,6 +85,16 @@ pub enum Error {
     Watch { path: PathBuf, source: notify::Error },
     /// `cove doctor` found problems (already described on stdout).
     DoctorFound { problems: usize },
+    /// The cache folder could be written by someone else (it could be used to plant an
+    /// environment that `python` would run).
+    UnsafeCache { path: PathBuf, problem: crate::cache::CacheProblem },
+    /// An environment variable or config value that must be an absolute path is not.
+    BadPath { setting: String, value: String },
+    /// `COVE_UV` names no executable file.
+    BadUv { value: PathBuf },
+    /// A manifest or a file it includes is not a regular file (a FIFO, a device), or is too
+    /// large to be one.
+    NotAFile { path: PathBuf, size: Option<u64> },
     /// Anything else, with an optional hint.
     Other { message: String, hint: Option<String> },
 }
@@ -116,6 +126,12 @@ impl Error {
             Error::Invalid { hint, .. } => hint.clone(),
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
                 Some("check the folder's owner and permissions".into())
+            }
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+                Some("the cache is on a read-only filesystem; set COVE_CACHE_DIR to a writable folder".into())
+            }
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
+                Some("the disk is full; free some space (`cove gc` frees unused environments), then try again".into())
             }
             Error::Io { .. } => None,
             Error::NoProject { .. } => Some(
@@ -171,6 +187,21 @@ impl Error {
             }
             Error::Watch { .. } => None,
             Error::DoctorFound { .. } => Some("fix what is marked above, then run `cove doctor` again".into()),
+            Error::UnsafeCache { path, problem: crate::cache::CacheProblem::Owner(_) } => Some(format!(
+                "an environment planted there would run as you; `chown -R \"$(id -u)\" {}`, or set COVE_CACHE_DIR to a folder of your own",
+                path.display()
+            )),
+            Error::UnsafeCache { path, problem: crate::cache::CacheProblem::Writable(_) } => Some(format!(
+                "an environment planted there would run as you; run `chmod go-w {}`, or set COVE_CACHE_DIR to a folder of your own",
+                path.display()
+            )),
+            Error::BadPath { setting, .. } => {
+                Some(format!("set {setting} to a full path (starting with `/` or `~/`), or unset it for the default"))
+            }
+            Error::BadUv { .. } => {
+                Some("point COVE_UV at the uv program, unset it to find uv on PATH, or use `--backend pip`".into())
+            }
+            Error::NotAFile { .. } => Some("cove reads manifests from regular files only; replace it with one".into()),
             Error::Other { hint, .. } => hint.clone(),
         }
     }
@@ -240,6 +271,18 @@ impl fmt::Display for Error {
             Error::Watch { path, source } => write!(f, "cannot watch {}: {source}", path.display()),
             Error::DoctorFound { problems: 1 } => write!(f, "cove doctor found 1 problem"),
             Error::DoctorFound { problems } => write!(f, "cove doctor found {problems} problems"),
+            Error::UnsafeCache { path, problem: crate::cache::CacheProblem::Owner(uid) } => {
+                write!(f, "refusing to use the cache folder {}: it belongs to another user (uid {uid})", path.display())
+            }
+            Error::UnsafeCache { path, problem: crate::cache::CacheProblem::Writable(mode) } => {
+                write!(f, "refusing to use the cache folder {}: others can write to it (mode {mode:o})", path.display())
+            }
+            Error::BadPath { setting, value } => write!(f, "{setting} must be an absolute path, not {value:?}"),
+            Error::BadUv { value } => write!(f, "COVE_UV={} is not an executable file", value.display()),
+            Error::NotAFile { path, size: None } => write!(f, "cannot read {}: not a regular file", path.display()),
+            Error::NotAFile { path, size: Some(size) } => {
+                write!(f, "cannot read {}: {size} bytes is too large for a manifest", path.display())
+            }
             Error::Other { message, .. } => write!(f, "{message}"),
         }
     }

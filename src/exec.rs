@@ -51,13 +51,14 @@ pub fn in_env(venv: Venv, program: &Path, args: &[OsString]) -> Result<std::conv
     Err(replace(cmd, program))
 }
 
-/// Run `program` (found on PATH after the shims), with the shims folder taken off PATH.
-pub fn pass_through(program: &Path, args: &[OsString], shims: &Path) -> Result<std::convert::Infallible> {
+/// Run `program` (found on PATH after the shims), with the folders where the name is cove (the
+/// shims folder and its aliases, see `Finder::split_path`) taken off PATH.
+pub fn pass_through(program: &Path, args: &[OsString], drop: &[PathBuf]) -> Result<std::convert::Infallible> {
     let depth: u32 = std::env::var(DEPTH_VAR).ok().and_then(|d| d.parse().ok()).unwrap_or(0);
     let mut cmd = Command::new(program);
     cmd.args(args);
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let kept: Vec<PathBuf> = std::env::split_paths(&path).filter(|d| d != shims).collect();
+    let kept: Vec<PathBuf> = std::env::split_paths(&path).filter(|d| !drop.contains(d)).collect();
     if let Ok(joined) = std::env::join_paths(kept) {
         cmd.env("PATH", joined);
     }

@@ -23,6 +23,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).ctx("write", path)
 }
 
+/// The largest manifest (or included file, or script) cove reads. 10,000 requirements take
+/// about 200 KB; anything near this is not a manifest.
+pub const MAX_MANIFEST: u64 = 32 << 20;
+
+/// Read a manifest, an included file or a script: a regular file of at most [`MAX_MANIFEST`]
+/// bytes. A FIFO, a device (`-r /dev/zero`, a `pyproject.toml` linked to `/dev/stdin`) or a
+/// huge file in a cloned repository must not hang cove or eat the memory of every `python`.
+pub fn read_manifest(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).ctx("read", path)?;
+    if !meta.is_file() {
+        return Err(crate::error::Error::NotAFile { path: path.to_path_buf(), size: None });
+    }
+    if meta.len() > MAX_MANIFEST {
+        return Err(crate::error::Error::NotAFile { path: path.to_path_buf(), size: Some(meta.len()) });
+    }
+    let file = std::fs::File::open(path).ctx("read", path)?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_MANIFEST + 1).read_to_end(&mut bytes).ctx("read", path)?;
+    if bytes.len() as u64 > MAX_MANIFEST {
+        return Err(crate::error::Error::NotAFile { path: path.to_path_buf(), size: Some(bytes.len() as u64) });
+    }
+    Ok(bytes)
+}
+
 /// Create `dir` and its parents; folders cove creates are private to the user (mode 0700).
 pub fn create_private_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
@@ -38,6 +63,23 @@ pub fn make_private(dir: &Path) -> Result<()> {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).ctx("set permissions of", dir)?;
     }
     Ok(())
+}
+
+/// A path as text for a key or a digest: itself when it is UTF-8, else `bytes:` and its bytes
+/// in hex. Never lossy, so two folders whose names differ only in bytes that are not UTF-8
+/// (`display()` shows both as `\u{FFFD}`) never share a key, and UTF-8 paths (absolute, so
+/// never starting with `bytes:`) keep the text they always had.
+pub fn path_text(p: &Path) -> String {
+    match p.to_str() {
+        Some(s) => s.to_string(),
+        None => format!("bytes:{}", crate::manifest::hex(p.as_os_str().as_encoded_bytes())),
+    }
+}
+
+/// A path for JSON output: its text, with bytes that are not UTF-8 shown as U+FFFD. (A `Path`
+/// given to `json!` as it is makes serde fail on such bytes, and `json!` panics on that.)
+pub fn lossy(p: impl AsRef<Path>) -> String {
+    p.as_ref().to_string_lossy().into_owned()
 }
 
 /// Remove a folder tree if it exists.

@@ -191,12 +191,25 @@ impl<'a> Finder<'a> {
 
     /// Every executable named `name` on PATH, in order, skipping cove and its shims.
     pub fn on_path(&self, name: &str) -> Vec<PathBuf> {
+        self.split_path(name).0
+    }
+
+    /// The executables named `name` on PATH that are not cove, and the PATH folders where
+    /// `name` is cove: the shims folder, also when reached through a symlinked folder or named
+    /// twice, and any other link to the cove binary. A pass-through takes all of the latter off
+    /// PATH, so a program that looks `name` up again (pyenv's `system`) cannot come back.
+    pub fn split_path(&self, name: &str) -> (Vec<PathBuf>, Vec<PathBuf>) {
         let path = std::env::var_os("PATH").unwrap_or_default();
-        std::env::split_paths(&path)
-            .filter(|dir| !dir.as_os_str().is_empty() && *dir != self.shims_dir)
-            .map(|dir| dir.join(name))
-            .filter(|p| is_executable(p) && !self.is_cove(p))
-            .collect()
+        let (mut found, mut cove) = (Vec::new(), Vec::new());
+        for dir in std::env::split_paths(&path).filter(|d| !d.as_os_str().is_empty()) {
+            let p = dir.join(name);
+            if dir == self.shims_dir || (is_executable(&p) && self.is_cove(&p)) {
+                cove.push(dir);
+            } else if is_executable(&p) {
+                found.push(p);
+            }
+        }
+        (found, cove)
     }
 
     /// The first `name` on PATH after the shims that really runs, with pyenv shims resolved to
@@ -328,8 +341,8 @@ pub fn choose(
         }
     } else if let Some(dir) = project_dir {
         let file = dir.join(".python-version");
-        if let Ok(text) = std::fs::read_to_string(&file) {
-            for line in text.lines() {
+        if let Ok(bytes) = crate::fsx::read_manifest(&file) {
+            for line in String::from_utf8_lossy(&bytes).lines() {
                 if let Some(r) = Request::parse(line, dir) {
                     requests.push((r, format!(".python-version ({})", line.trim()), file.clone()));
                 }

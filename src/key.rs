@@ -75,7 +75,7 @@ pub fn compute_for(
     let label = if pinned { "pin" } else { "requirement" };
     let mut t = canonical_text(interpreter, install, label, constraints, index);
     if let Some(dir) = dynamic_project {
-        t.push_str(&format!("project: {} (dynamic)\n", dir.display()));
+        t.push_str(&format!("project: {} (dynamic)\n", crate::fsx::path_text(dir)));
     }
     Key::of(t)
 }
@@ -95,7 +95,7 @@ pub fn canonical_text(
         "python: {} {} {}\n",
         f.implementation_name,
         f.python_full_version,
-        interpreter.path.display()
+        crate::fsx::path_text(&interpreter.path)
     ));
     t.push_str(&format!("platform: {} {}\n", std::env::consts::OS, std::env::consts::ARCH));
     if let Some(url) = &index.url {

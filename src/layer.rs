@@ -6,7 +6,8 @@
 //! metadata and console scripts. Two projects with equal requirements share one environment
 //! and have a layer each. A layer's key covers the shared key, the project folder and its
 //! `[project]` + `[build-system]` tables, so a source edit needs nothing and a metadata change
-//! remakes only the layer. Built like an environment: under a lock, ready marker last.
+//! remakes only the layer. Built like an environment: under a lock, in an attempt folder of its
+//! own, ready marker last, then renamed into place (see `staging`).
 //!
 //! ```text
 //! layers/<layer key>/               the venv
@@ -32,13 +33,14 @@ pub const INFO: &str = "cove-layer.json";
 pub fn key(shared_key: &str, projects: &[LocalProject]) -> String {
     let mut text = format!("cove-layer-v1\nenv: {shared_key}\n");
     for p in projects {
-        text.push_str(&format!("project: {} [{}] {}\n", p.dir.display(), p.extras.join(","), p.tables_digest));
+        let dir = crate::fsx::path_text(&p.dir);
+        text.push_str(&format!("project: {dir} [{}] {}\n", p.extras.join(","), p.tables_digest));
     }
     crate::manifest::hex(&Sha256::digest(text.as_bytes()))
 }
 
 pub fn dir(cache: &Cache, layer_key: &str) -> PathBuf {
-    cache.root.join("layers").join(layer_key)
+    cache.layers_dir().join(layer_key)
 }
 
 /// The site-packages folder of a venv made on `plan`'s interpreter.
@@ -56,15 +58,17 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
     if !refresh && layer.join(READY).exists() {
         return Ok(());
     }
-    let lock = cache.root.join("locks").join(format!("layer-{lkey}.lock"));
-    let _guard =
-        crate::lock::exclusive(&lock, &format!("the project layer of {}", plan.project.dir.display()), settings.quiet)?;
+    let name = format!("layer-{lkey}");
+    let _guard = crate::lock::exclusive(
+        &cache.lock_path(&name),
+        &format!("the project layer of {}", plan.project.dir.display()),
+        settings.quiet,
+    )?;
     if !refresh && layer.join(READY).exists() {
         return Ok(());
     }
-    crate::fsx::remove_tree(&layer)?;
-    crate::fsx::create_private_dir(layer.parent().expect("layers folder"))?;
-    let log = cache.root.join("logs").join(format!("layer-{lkey}.log"));
+    let staging = crate::staging::Staging::new(&cache, &name)?;
+    let log = cache.log_path(&name);
     crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
     let _ = std::fs::remove_file(&log);
     let names: Vec<String> = projects.iter().map(|p| p.dir.display().to_string()).collect();
@@ -75,13 +79,13 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
         settings.quiet,
         settings.verbose,
     );
-    let result = build(plan, &projects, settings, &layer, &log);
+    let result = build(plan, &projects, settings, &staging.dir, &log)
+        .and_then(|()| crate::fsx::write_atomic(&staging.dir.join(READY), b""))
+        .and_then(|()| staging.publish(&layer));
     if let Err(e) = result {
         progress.fail();
-        let _ = crate::fsx::remove_tree(&layer);
         return Err(e);
     }
-    crate::fsx::write_atomic(&layer.join(READY), b"")?;
     crate::shims::link_env_scripts(settings, &layer);
     progress.finish(&format!("{} editable", names.join(", ")));
     Ok(())
@@ -106,8 +110,8 @@ fn build(plan: &Plan, projects: &[LocalProject], settings: &Settings, layer: &Pa
     adopt_scripts(&plan.env_dir, layer)?;
     let info = serde_json::json!({
         "env": plan.key.hex,
-        "project": plan.project.dir,
-        "installs": projects.iter().map(|p| &p.dir).collect::<Vec<_>>(),
+        "project": crate::fsx::lossy(&plan.project.dir),
+        "installs": projects.iter().map(|p| crate::fsx::lossy(&p.dir)).collect::<Vec<_>>(),
     });
     crate::fsx::write_atomic(&layer.join(INFO), info.to_string().as_bytes())
 }

@@ -10,6 +10,8 @@ mod commands;
 mod error;
 mod exec;
 mod fsx;
+#[cfg(test)]
+mod fuzz_tests;
 mod hook;
 mod interpreter;
 mod inventory;
@@ -27,6 +29,7 @@ mod settings;
 mod shells;
 mod shim;
 mod shims;
+mod staging;
 mod tomlx;
 mod trust;
 mod ui;

@@ -70,8 +70,8 @@ pub fn in_dir(dir: &Path) -> Option<Project> {
         return Some(make(Kind::CoveToml));
     }
     let pyproject = dir.join("pyproject.toml");
-    if let Ok(text) = std::fs::read_to_string(&pyproject) {
-        if pyproject_qualifies(&text) {
+    if let Ok(bytes) = crate::fsx::read_manifest(&pyproject) {
+        if pyproject_qualifies(&String::from_utf8_lossy(&bytes)) {
             return Some(make(Kind::Pyproject));
         }
     }

@@ -103,8 +103,67 @@ pub struct ParseError {
 
 /// Parse one PEP 508 string; relative paths in `name @ ./path` are against `base_dir`.
 pub fn parse_pep508(text: &str, base_dir: &Path) -> std::result::Result<Pep508<pep508_rs::VerbatimUrl>, ParseError> {
+    let name_end = guard_name(text)?;
+    if text[name_end..].trim_start().starts_with('[') {
+        let bracket = name_end + text[name_end..].find('[').unwrap_or(0);
+        let close = text[bracket..].find(']').map_or(text.len(), |i| bracket + i + 1);
+        guard_extras(&text[..close], bracket)?;
+    }
     Pep508::<pep508_rs::VerbatimUrl>::parse(text, base_dir)
         .map_err(|e| ParseError { offset: e.start, message: e.message.to_string() })
+}
+
+/// `pep508_rs` 0.9 panics (`PackageName validation should match PEP 508 parsing`) on a name
+/// that ends in `.`, `-` or `_` and is followed by more text (`"alpha.*"`, `"a- >1"`), and
+/// likewise on such an extra (`"a[x.]"`). With `panic = "abort"` that killed every `python` in
+/// the project. Found by `src/fuzz_tests.rs`. These checks reject exactly those inputs first,
+/// with the message the parser gives for a name ending the string. Returns where the name ends.
+fn guard_name(text: &str) -> std::result::Result<usize, ParseError> {
+    let start = text.len() - text.trim_start().len();
+    let end = text[start..].find(|c: char| !is_name_char(c)).map_or(text.len(), |i| start + i);
+    check_identifier(text, start, end, "Package name")?;
+    Ok(end)
+}
+
+/// See [`guard_name`]: each extra in every `[…]` of `text` from byte `from` (the caller passes
+/// only the extras of a named requirement; a path or URL is checked whole).
+pub fn guard_extras(text: &str, from: usize) -> std::result::Result<(), ParseError> {
+    let mut at = from;
+    while let Some(open) = text[at..].find('[').map(|i| at + i + 1) {
+        let close = text[open..].find(']').map_or(text.len(), |i| open + i);
+        let mut item = open;
+        for part in text[open..close].split(',') {
+            let start = item + (part.len() - part.trim_start().len());
+            let end = text[start..item + part.len()]
+                .find(|c: char| !is_name_char(c))
+                .map_or(item + part.len(), |i| start + i);
+            check_identifier(text, start, end, "Extra name")?;
+            item += part.len() + 1;
+        }
+        at = close.min(text.len());
+        if at >= text.len() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')
+}
+
+/// `text[start..end]` is a run of name characters: refuse one that starts alphanumeric, ends in
+/// a separator and has more text after it (the case `pep508_rs` panics on).
+fn check_identifier(text: &str, start: usize, end: usize, what: &str) -> std::result::Result<(), ParseError> {
+    let run = &text[start..end];
+    let (Some(first), Some(last)) = (run.chars().next(), run.chars().last()) else { return Ok(()) };
+    if first.is_ascii_alphanumeric() && matches!(last, '.' | '-' | '_') && end < text.len() {
+        return Err(ParseError {
+            offset: end - 1,
+            message: format!("{what} must end with an alphanumeric character, not '{last}'"),
+        });
+    }
+    Ok(())
 }
 
 /// The error for requirement `text` that failed with `message`, at `pos`.
@@ -247,6 +306,16 @@ mod tests {
         let pos = Pos { file: "cove.toml".into(), line: 3, column: 4 };
         let err = Requirement::parse("requests >>= 2", &pos, Path::new("/")).unwrap_err();
         assert!(err.to_string().starts_with("cove.toml:3:4: invalid requirement"), "{err}");
+    }
+
+    #[test]
+    fn names_and_extras_ending_in_a_separator_are_errors_not_panics() {
+        let pos = Pos { file: "f".into(), line: 1, column: 1 };
+        for text in ["alpha.*", "2.*", "a- >1", "a_[x]", "a[x.]", "a[ok, y- ]", "a [b,c_ ] ; python_version > '3'"] {
+            let e = Requirement::parse(text, &pos, Path::new("/")).unwrap_err();
+            assert!(e.to_string().contains("must end with an alphanumeric character"), "{text}: {e}");
+        }
+        assert_eq!(canon("a.b[c.d]>=1"), "a-b[c-d]>=1");
     }
 
     #[test]

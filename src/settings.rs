@@ -34,24 +34,37 @@ pub struct Locations {
 }
 
 impl Locations {
+    /// The folders, leniently: a relative `COVE_*` path is taken against the current folder
+    /// (the hook must never fail; `Settings::load` reports such a value as an error).
     pub fn from_env() -> Locations {
+        Locations::read(false).unwrap_or_else(|_| unreachable!("lenient reads do not fail"))
+    }
+
+    /// The folders, refusing relative `COVE_*` paths: taken against the current folder they would
+    /// give every project a cache of its own. Empty means unset, as for most tools' variables.
+    pub fn checked() -> Result<Locations> {
+        Locations::read(true)
+    }
+
+    fn read(strict: bool) -> Result<Locations> {
         let dirs = directories::ProjectDirs::from("", "", "cove");
         let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| "/".into());
-        let pick = |var: &str, default: Option<PathBuf>, fallback: &str| -> PathBuf {
+        let pick = |var: &str, default: Option<PathBuf>, fallback: &str| -> Result<PathBuf> {
             match std::env::var_os(var).filter(|v| !v.is_empty()) {
-                Some(v) => absolute(Path::new(&v)),
-                None => default.unwrap_or_else(|| home.join(fallback)),
+                Some(v) if strict => absolute_setting(var, &v),
+                Some(v) => Ok(absolute(Path::new(&v))),
+                None => Ok(default.unwrap_or_else(|| home.join(fallback))),
             }
         };
-        Locations {
-            cache_dir: pick("COVE_CACHE_DIR", dirs.as_ref().map(|d| d.cache_dir().to_path_buf()), ".cache/cove"),
-            home_dir: pick("COVE_HOME", dirs.as_ref().map(|d| d.data_dir().to_path_buf()), ".local/share/cove"),
+        Ok(Locations {
+            cache_dir: pick("COVE_CACHE_DIR", dirs.as_ref().map(|d| d.cache_dir().to_path_buf()), ".cache/cove")?,
+            home_dir: pick("COVE_HOME", dirs.as_ref().map(|d| d.data_dir().to_path_buf()), ".local/share/cove")?,
             config_file: pick(
                 "COVE_CONFIG",
                 dirs.as_ref().map(|d| d.config_dir().join("config.toml")),
                 ".config/cove/config.toml",
-            ),
-        }
+            )?,
+        })
     }
 
     pub fn shims_dir(&self) -> PathBuf {
@@ -104,7 +117,7 @@ impl Settings {
     }
 
     fn load_with(flags: &Flags, read_config: bool) -> Result<Settings> {
-        let Locations { cache_dir, home_dir, config_file } = Locations::from_env();
+        let Locations { cache_dir, home_dir, config_file } = Locations::checked()?;
         let mut s = Settings {
             cache_dir,
             home_dir,
@@ -170,8 +183,15 @@ impl Settings {
             self.use_lock = doc.bool(item, "use-lock")?;
         }
         if let Some(item) = root.get("trusted-dirs") {
-            for (dir, _) in doc.strings(item, "trusted-dirs")? {
-                self.trusted_dirs.push(expand_home(&dir));
+            for (dir, pos) in doc.strings(item, "trusted-dirs")? {
+                // A relative entry would trust a different folder from every current folder
+                // (`"."` would trust them all).
+                let path = expand_home(&dir);
+                if dir.is_empty() || !(dir.starts_with('/') || dir.starts_with("~/")) {
+                    return Err(Error::invalid(pos, format!("`trusted-dirs` entry {dir:?} is not an absolute path"))
+                        .with_hint("write it as a full path (`/home/me/work`) or from your home (`~/work`)"));
+                }
+                self.trusted_dirs.push(crate::manifest::normal_path(&path));
             }
         }
         if let Some(item) = root.get("gc") {
@@ -261,6 +281,22 @@ pub fn expand_home_from(p: &str, base: &Path) -> PathBuf {
     base.join(p)
 }
 
+/// The path in environment variable `var` (value `v`): absolute, or `~/…` from HOME.
+fn absolute_setting(var: &str, v: &std::ffi::OsStr) -> Result<PathBuf> {
+    let text = v.to_string_lossy();
+    let path = match text.strip_prefix("~/") {
+        Some(rest) if v.to_str().is_some() => match std::env::var_os("HOME") {
+            Some(home) => PathBuf::from(home).join(rest),
+            None => PathBuf::from(v),
+        },
+        _ => PathBuf::from(v),
+    };
+    if !path.is_absolute() {
+        return Err(Error::BadPath { setting: var.to_string(), value: text.into_owned() });
+    }
+    Ok(crate::manifest::normal_path(&path))
+}
+
 pub fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
@@ -311,6 +347,14 @@ mod tests {
         assert_eq!(parse_size("10G"), Some(10 << 30));
         assert_eq!(parse_size("1.5K"), Some(1536));
         assert_eq!(parse_size("12X"), None);
+    }
+
+    #[test]
+    fn path_variables_must_be_absolute() {
+        assert_eq!(absolute_setting("V", "/a/./b/../c".as_ref()).unwrap(), Path::new("/a/c"));
+        let e = absolute_setting("COVE_CACHE_DIR", "relative".as_ref()).unwrap_err();
+        assert_eq!(e.to_string(), "COVE_CACHE_DIR must be an absolute path, not \"relative\"");
+        assert!(absolute_setting("V", "./x".as_ref()).is_err());
     }
 
     #[test]

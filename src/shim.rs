@@ -4,7 +4,7 @@
 //! No process is spawned and nothing is written once the environment is ready.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use crate::error::{Error, Result};
@@ -88,9 +88,10 @@ fn console_script(
 }
 
 fn pass_through(finder: &Finder, name: &str, args: &[OsString], shims: &Path) -> Result<std::convert::Infallible> {
-    let target: Option<PathBuf> = finder.on_path(name).into_iter().next();
-    match target {
-        Some(program) => crate::exec::pass_through(&program, args, shims),
+    let (found, mut cove_dirs) = finder.split_path(name);
+    cove_dirs.push(shims.to_path_buf());
+    match found.into_iter().next() {
+        Some(program) => crate::exec::pass_through(&program, args, &cove_dirs),
         None if crate::shims::CORE.contains(&name) => Err(Error::NotFound { name: name.to_string() }),
         None => Err(Error::CommandNotFound { name: name.to_string(), manifest: None }),
     }

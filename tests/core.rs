@@ -137,9 +137,11 @@ fn a_build_killed_midway_is_never_taken_for_ready() {
     t.shims_on();
     let mut child =
         t.cmd(t.shims().join("python"), &p).args(["-c", "pass"]).stderr(std::process::Stdio::null()).spawn().unwrap();
-    // Wait until the env folder appears (venv being made), then kill.
+    // Wait until the build attempt's folder appears (venv being made; see src/staging.rs),
+    // then kill.
+    let attempts = || std::fs::read_dir(t.cache.join("tmp")).into_iter().flatten().count();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while t.envs().is_empty() && std::time::Instant::now() < deadline {
+    while attempts() == 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     std::thread::sleep(std::time::Duration::from_millis(150));

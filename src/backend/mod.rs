@@ -40,25 +40,30 @@ pub trait Backend {
 pub fn select(settings: &Settings) -> Result<Box<dyn Backend>> {
     match settings.backend {
         BackendChoice::Pip => Ok(Box::new(Pip)),
-        BackendChoice::Uv => match find_uv() {
+        BackendChoice::Uv => match find_uv()? {
             Some(uv) => Ok(Box::new(Uv { exe: uv })),
             None => Err(Error::other("backend \"uv\" was asked for but uv is not installed")
                 .with_hint("install uv (`pip install uv`), set COVE_UV to its path, or use `--backend pip`")),
         },
-        BackendChoice::Auto => Ok(match find_uv() {
+        BackendChoice::Auto => Ok(match find_uv()? {
             Some(uv) => Box::new(Uv { exe: uv }),
             None => Box::new(Pip),
         }),
     }
 }
 
-/// uv: `COVE_UV`, then PATH.
-pub fn find_uv() -> Option<PathBuf> {
+/// uv: `COVE_UV`, then PATH. A `COVE_UV` that names no executable file is an error, not a
+/// reason to fall back: the user asked for that uv.
+pub fn find_uv() -> Result<Option<PathBuf>> {
     if let Some(p) = std::env::var_os("COVE_UV").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(p));
+        let p = PathBuf::from(p);
+        if !p.is_absolute() || !crate::interpreter::is_executable(&p) {
+            return Err(Error::BadUv { value: p });
+        }
+        return Ok(Some(p));
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join("uv")).find(|p| crate::interpreter::is_executable(p))
+    let Some(path) = std::env::var_os("PATH") else { return Ok(None) };
+    Ok(std::env::split_paths(&path).map(|d| d.join("uv")).find(|p| crate::interpreter::is_executable(p)))
 }
 
 /// Where installer output goes: always the build log (named when a build fails); also the
@@ -81,8 +86,12 @@ impl Output {
             cmd.env_remove(var);
         }
         let program = PathBuf::from(cmd.get_program());
+        die_with_parent(&mut cmd);
         let mut child = cmd.spawn().map_err(|source| Error::Spawn { program, source })?;
         let log = std::sync::Arc::new(std::sync::Mutex::new(log));
+        // Kept in memory too: on a full disk the log cannot be written, and the installer's
+        // "No space left on device" must still reach the user.
+        let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let copiers: Vec<_> = [
             child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
             child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
@@ -90,7 +99,7 @@ impl Output {
         .into_iter()
         .flatten()
         .map(|mut reader| {
-            let (log, verbose) = (log.clone(), self.verbose);
+            let (log, kept, verbose) = (log.clone(), kept.clone(), self.verbose);
             std::thread::spawn(move || {
                 let mut buf = [0u8; 8192];
                 while let Ok(n) = reader.read(&mut buf) {
@@ -99,6 +108,13 @@ impl Output {
                     }
                     if let Ok(mut f) = log.lock() {
                         let _ = f.write_all(&buf[..n]);
+                    }
+                    if let Ok(mut k) = kept.lock() {
+                        k.extend_from_slice(&buf[..n]);
+                        if k.len() > MAX_SHOWN {
+                            let cut = k.len() - MAX_SHOWN;
+                            k.drain(..cut);
+                        }
                     }
                     if verbose {
                         let _ = std::io::stderr().write_all(&buf[..n]);
@@ -114,10 +130,10 @@ impl Output {
         if status.success() {
             return Ok(());
         }
-        if !self.verbose
-            && let Ok(text) = std::fs::read_to_string(&self.log)
-        {
-            eprint!("{text}");
+        if !self.verbose {
+            if let Ok(text) = kept.lock() {
+                eprint!("{}", String::from_utf8_lossy(&text));
+            }
         }
         let status = match status.code() {
             Some(c) => format!("exit status {c}"),
@@ -126,6 +142,34 @@ impl Output {
         Err(Error::Install { what: what.to_string(), status, log: Some(self.log.clone()) })
     }
 }
+
+/// How much of a failed installer's output is shown (the end of it; the log has it all).
+const MAX_SHOWN: usize = 256 << 10;
+
+/// Have the installer stopped (SIGTERM) when cove dies, so `kill -9` of a build does not leave
+/// `uv` or `pip` running on. Correctness does not depend on it (an orphan can only write into
+/// its own attempt's folder, see `staging`); it saves the work and the disk. Linux only.
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: getpid/prctl/getppid are async-signal-safe and the closure allocates nothing.
+    let parent = unsafe { libc::getpid() };
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // cove died between fork and prctl: the signal will never come.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_: &mut Command) {}
 
 /// Index options in pip's spelling (uv accepts the same).
 pub fn index_args(index: &Index, offline: bool, pip_style: bool) -> Vec<String> {

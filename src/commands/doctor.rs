@@ -180,7 +180,14 @@ fn backend(settings: &Settings, r: &mut Report) {
         r.ok("backend", "pip (the base interpreter's venv and pip)");
         return;
     }
-    let Some(uv) = crate::backend::find_uv() else {
+    let found = match crate::backend::find_uv() {
+        Ok(found) => found,
+        Err(e) => {
+            r.problem("backend", &e.to_string(), e.hint());
+            return;
+        }
+    };
+    let Some(uv) = found else {
         if settings.backend == BackendChoice::Uv {
             r.problem(
                 "backend",

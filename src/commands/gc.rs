@@ -1,6 +1,7 @@
 //! `cove gc [--older-than DUR] [--max-size SIZE] [--dry-run]`: free the cache (SPEC §7).
 //!
-//! In order: what an interrupted gc left in `trash/`; unfinished builds and environments whose
+//! In order: what an interrupted gc left in `trash/`; attempts in `tmp/` whose build was
+//! killed (see `staging`); unfinished builds and environments whose
 //! interpreter is gone or was replaced; environments unused for longer than DUR (default 30d,
 //! config `gc.older-than`); then the least recently used until the cache fits SIZE (config
 //! `gc.max-size`; no cap by default). An environment whose lock is held is being built: it is
@@ -75,11 +76,32 @@ pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<Str
     let mut gc = Gc { cache: &cache, dry_run, text: String::new(), freed: 0, removed: 0 };
 
     for (path, size) in inventory::trash(&cache) {
-        if !dry_run {
-            inventory::remove_trash(&path)?;
+        // Best effort: another gc may be removing it too.
+        if !dry_run && inventory::remove_trash(&path).is_err() && path.exists() {
+            continue;
         }
         gc.freed += size;
         gc.line("", size, &format!("{} (left by an interrupted gc)", path.display()));
+    }
+    for (path, name) in crate::staging::leftovers(&cache) {
+        let size = crate::fsx::disk_usage(&path);
+        let short = &name[..name.len().min(18)];
+        // The attempt's lock is held while it builds: never remove one in progress.
+        let lock = cache.lock_path(&name);
+        let free = if dry_run {
+            !crate::lock::is_held(&lock)
+        } else {
+            match crate::lock::try_exclusive(&lock)? {
+                Some(_guard) => crate::fsx::remove_tree(&path).is_ok(),
+                None => false,
+            }
+        };
+        if free {
+            gc.freed += size;
+            gc.line("", size, &format!("{short}… unfinished build"));
+        } else {
+            gc.text.push_str(&format!("skipped {short}… {:>6}  being built (its lock is held)\n", format_size(size)));
+        }
     }
 
     let entries = inventory::scan(&cache)?;

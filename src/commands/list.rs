@@ -33,8 +33,8 @@ fn to_json(e: &Entry) -> Value {
     };
     json!({
         "key": e.key,
-        "path": e.path,
-        "python": e.info.python,
+        "path": crate::fsx::lossy(&e.path),
+        "python": e.info.python.as_ref().map(crate::fsx::lossy),
         "python_version": e.info.python_version,
         "requirements": e.info.requirements,
         "size": e.measure(),

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::cache::{Cache, State};
 use crate::error::Result;
+use crate::fsx::lossy;
 use crate::interpreter::Finder;
 use crate::settings::Settings;
 
@@ -33,27 +34,27 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     let interp = plan.interpreter();
     if as_json {
         let v = json!({
-            "project": plan.project.dir,
-            "manifest": plan.manifest.path,
+            "project": lossy(&plan.project.dir),
+            "manifest": lossy(&plan.manifest.path),
             "manifest_reason": reason,
             "trusted": trusted,
-            "python": interp.path,
+            "python": lossy(&interp.path),
             "python_version": interp.facts.python_full_version,
             "python_reason": plan.choice.reason,
             "key": plan.key.hex,
             "canonical": plan.key.canonical,
-            "env": plan.run_dir(),
-            "shared_env": plan.env_dir,
+            "env": lossy(plan.run_dir()),
+            "shared_env": lossy(&plan.env_dir),
             "state": state.as_str(),
-            "lock": plan.lock,
+            "lock": plan.lock.as_ref().map(lossy),
             "lock_note": plan.lock_note,
             "installs_project": plan.installs_project(),
             "requirements": plan.manifest.requirements.iter().map(|r| r.canonical.clone()).collect::<Vec<_>>(),
             "constraints": plan.manifest.constraints.iter().map(|r| r.canonical.clone()).collect::<Vec<_>>(),
             "local_projects": plan.manifest.install_project.iter().chain(&plan.manifest.other_projects)
-                .map(|p| json!({"dir": p.dir, "extras": p.extras, "dynamic": p.dynamic}))
+                .map(|p| json!({"dir": lossy(&p.dir), "extras": p.extras, "dynamic": p.dynamic}))
                 .collect::<Vec<_>>(),
-            "files": plan.manifest.files,
+            "files": plan.manifest.files.iter().map(lossy).collect::<Vec<_>>(),
             "notes": plan.manifest.notes,
         });
         super::out(&format!("{v:#}\n"));

@@ -454,7 +454,12 @@ pub fn resolve(
             return Ok(Some(u));
         }
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+    let bytes = crate::fsx::read_manifest(&path)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let ok = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..ok]).into_owned();
+        Error::invalid(Pos::at(&path, &text, ok), "the file is not valid UTF-8").with_hint("save it as UTF-8")
+    })?;
     let env = interp.markers();
     let lock = load(&path, kind, &text, sel, &env)?;
     let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

@@ -19,7 +19,7 @@ use std::str::FromStr;
 use pep440_rs::VersionSpecifiers;
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, IoContext, Pos, Result};
+use crate::error::{Error, Pos, Result};
 use crate::project::{Kind, Project};
 use crate::requirement::Requirement;
 
@@ -125,7 +125,12 @@ impl Reader {
         if let Some(text) = self.texts.get(path) {
             return Ok(text.clone());
         }
-        let bytes = std::fs::read(path).ctx("read", path)?;
+        let bytes = crate::fsx::read_manifest(path)?;
+        self.insert(path, bytes)
+    }
+
+    /// Take `bytes` as the content of `path` (what [`Reader::read`] does after reading it).
+    pub fn insert(&mut self, path: &Path, bytes: Vec<u8>) -> Result<String> {
         let text = Self::decode(path, bytes)?;
         self.add(path, text.as_bytes());
         self.texts.insert(path.to_path_buf(), text.clone());
@@ -150,6 +155,20 @@ impl Reader {
 
     pub fn finish(self) -> (Vec<PathBuf>, String) {
         (self.files, hex(&self.hasher.finalize()))
+    }
+}
+
+impl Manifest {
+    /// Whether a file read to make this manifest has changed on disk since (or is gone).
+    pub fn changed_on_disk(&self) -> bool {
+        let mut reader = Reader::new();
+        for file in &self.files {
+            match crate::fsx::read_manifest(file) {
+                Ok(bytes) => reader.add(file, &bytes),
+                Err(_) => return true,
+            }
+        }
+        reader.finish().1 != self.digest
     }
 }
 

@@ -237,6 +237,7 @@ impl Walk<'_> {
         editable: bool,
         mode: Mode,
     ) -> Result<()> {
+        requirement::guard_extras(text, 0).map_err(|e| requirement::invalid(at(e.offset), text, &e.message))?;
         let r = UnnamedRequirement::<VerbatimUrl>::parse(text, file.dir, &mut TracingReporter)
             .map_err(|e| requirement::invalid(at(e.start), text, &e.message.to_string()))?;
         if mode == Mode::Constraints {
@@ -500,7 +501,7 @@ fn tokens(text: &str, start: usize, end: usize) -> std::result::Result<Vec<Token
 /// The requirement strings of a requirements file, for `cove init` to import: requirement
 /// lines only, comments and options dropped.
 pub fn plain_requirements(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    let text = String::from_utf8_lossy(&crate::fsx::read_manifest(path)?).into_owned();
     Ok(logical_lines(&text)
         .iter()
         .filter_map(|l| {

@@ -14,7 +14,8 @@ use crate::tomlx::Doc;
 pub fn from_args(args: &[OsString]) -> Option<Project> {
     let script = script_arg(args)?;
     let path = crate::settings::absolute(Path::new(&script));
-    let bytes = std::fs::read(&path).ok()?;
+    // Only a regular file: `python <(…)` names a pipe, which reading here would drain.
+    let bytes = crate::fsx::read_manifest(&path).ok()?;
     let text = std::str::from_utf8(&bytes).ok()?;
     if !has_block_start(text) {
         return None;
