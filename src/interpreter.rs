@@ -148,8 +148,11 @@ fn probe(real: &Path) -> Result<Facts> {
 /// Where interpreters are looked for, and how to tell a cove shim from a real program.
 pub struct Finder<'a> {
     pub cache_dir: &'a Path,
-    /// The running cove binary (resolved): never chosen as an interpreter or pass-through target.
-    pub self_exe: Option<PathBuf>,
+    /// The running cove binary's file identity (device, inode), learned on first need: never
+    /// chosen as an interpreter or pass-through target. Comparing identities costs nothing per
+    /// PATH candidate beyond the stat that checks it is executable, where resolving each
+    /// candidate's real path costs a readlink per path component.
+    self_id: std::cell::OnceCell<Option<(u64, u64)>>,
     /// The shims folder: skipped when walking PATH.
     pub shims_dir: PathBuf,
     /// Whether an interpreter whose facts are not cached may be started to learn them. The shell
@@ -162,8 +165,7 @@ pub struct Finder<'a> {
 
 impl<'a> Finder<'a> {
     pub fn new(cache_dir: &'a Path, shims_dir: PathBuf) -> Finder<'a> {
-        let self_exe = std::env::current_exe().ok().and_then(|p| std::fs::canonicalize(p).ok());
-        Finder { cache_dir, self_exe, shims_dir, probe: true, missed: std::cell::Cell::new(false) }
+        Finder { cache_dir, self_id: Default::default(), shims_dir, probe: true, missed: std::cell::Cell::new(false) }
     }
 
     /// Facts about the interpreter at `path`: [`inspect`], or with `probe` off only the cached.
@@ -180,13 +182,18 @@ impl<'a> Finder<'a> {
 
     /// Is `path` cove itself (a shim link, or the binary under another name)?
     pub fn is_cove(&self, path: &Path) -> bool {
-        if path.parent() == Some(self.shims_dir.as_path()) {
-            return true;
-        }
-        match (&self.self_exe, std::fs::canonicalize(path)) {
-            (Some(me), Ok(real)) => &real == me,
-            _ => false,
-        }
+        path.parent() == Some(self.shims_dir.as_path()) || std::fs::metadata(path).is_ok_and(|m| self.is_self(&m))
+    }
+
+    /// Whether `meta` (of a path, links followed) is the running binary's file.
+    fn is_self(&self, meta: &std::fs::Metadata) -> bool {
+        let me = self.self_id.get_or_init(|| {
+            // `/proc/self/exe` is the binary itself in one stat; elsewhere, its path.
+            let meta =
+                std::fs::metadata("/proc/self/exe").or_else(|_| std::env::current_exe().and_then(std::fs::metadata));
+            meta.ok().map(|m| (m.dev(), m.ino()))
+        });
+        *me == Some((meta.dev(), meta.ino()))
     }
 
     /// Every executable named `name` on PATH, in order, skipping cove and its shims.
@@ -203,20 +210,35 @@ impl<'a> Finder<'a> {
         let (mut found, mut cove) = (Vec::new(), Vec::new());
         for dir in std::env::split_paths(&path).filter(|d| !d.as_os_str().is_empty()) {
             let p = dir.join(name);
-            if dir == self.shims_dir || (is_executable(&p) && self.is_cove(&p)) {
+            if dir == self.shims_dir {
                 cove.push(dir);
-            } else if is_executable(&p) {
-                found.push(p);
+                continue;
+            }
+            match std::fs::metadata(&p) {
+                Ok(m) if is_executable_meta(&m) && self.is_self(&m) => cove.push(dir),
+                Ok(m) if is_executable_meta(&m) => found.push(p),
+                _ => {}
             }
         }
         (found, cove)
+    }
+
+    /// [`Finder::on_path`], lazily: one stat per folder tried, and none past the first a caller
+    /// takes.
+    pub fn path_candidates<'s>(&'s self, name: &'s str) -> impl Iterator<Item = PathBuf> + 's {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+        dirs.into_iter()
+            .filter(|dir| !dir.as_os_str().is_empty() && *dir != self.shims_dir)
+            .map(move |dir| dir.join(name))
+            .filter(|p| std::fs::metadata(p).is_ok_and(|m| is_executable_meta(&m) && !self.is_self(&m)))
     }
 
     /// The first `name` on PATH after the shims that really runs, with pyenv shims resolved to
     /// the interpreter they would run (and skipped when they would fail).
     pub fn first_real(&self, name: &str) -> Option<PathBuf> {
         let mut pyenv_system = false;
-        for candidate in self.on_path(name) {
+        for candidate in self.path_candidates(name) {
             if let Some(root) = pyenv_root_of_shim(&candidate) {
                 if pyenv_system {
                     continue;
@@ -259,7 +281,7 @@ impl<'a> Finder<'a> {
             .filter(|p| seen.insert(p.clone()) && !self.is_cove(p))
             .filter_map(|p| self.inspect(&p).ok())
             .collect();
-        found.sort_by(|a, b| b.version().cmp(&a.version()));
+        found.sort_by_key(|i| std::cmp::Reverse(i.version()));
         found
     }
 }
@@ -377,12 +399,11 @@ pub fn choose(
         return Err(Error::NoInterpreter { wanted, source: Some(source.display().to_string()), found: list(&found) });
     }
 
-    if let Some(p) = finder.first_real("python3") {
-        if let Ok(i) = finder.inspect(&p) {
-            if allowed(&i) {
-                return Ok(Choice { interpreter: i, reason: "the first python3 on PATH".into() });
-            }
-        }
+    if let Some(p) = finder.first_real("python3")
+        && let Ok(i) = finder.inspect(&p)
+        && allowed(&i)
+    {
+        return Ok(Choice { interpreter: i, reason: "the first python3 on PATH".into() });
     }
     let all = finder.all();
     if let Some(i) = all.iter().find(|i| allowed(i)) {
@@ -400,7 +421,7 @@ pub fn choose(
 
 impl Finder<'_> {
     fn first_real_system(&self) -> Option<PathBuf> {
-        self.on_path("python3").into_iter().find(|p| pyenv_root_of_shim(p).is_none() && !is_under_pyenv(p))
+        self.path_candidates("python3").find(|p| pyenv_root_of_shim(p).is_none() && !is_under_pyenv(p))
     }
 }
 
@@ -409,8 +430,12 @@ fn list(found: &[Interpreter]) -> Vec<String> {
 }
 
 pub fn is_executable(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| is_executable_meta(&m))
+}
+
+fn is_executable_meta(m: &std::fs::Metadata) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    m.is_file() && m.permissions().mode() & 0o111 != 0
 }
 
 fn pyenv_root() -> Option<PathBuf> {

@@ -2,6 +2,9 @@
 //! script (a link in the shims folder) it is the shim. The name decides before anything else,
 //! and this is the one place that turns an error into output and an exit status.
 
+// The test harness brings its own `main`.
+#![cfg_attr(not(test), no_main)]
+
 mod backend;
 mod build;
 mod cache;
@@ -36,13 +39,28 @@ mod ui;
 mod units;
 mod usage;
 
-use std::process::ExitCode;
+/// cove's own `main`, in place of std's: the shim's warm path is a few stats and an exec, and
+/// std's runtime set-up (reading `/proc/self/maps` to find the main thread's stack guard, an
+/// alternate signal stack and SIGSEGV/SIGBUS handlers for a stack-overflow message) would cost
+/// more than all of it. What std's set-up did that cove relies on is done here: SIGPIPE is
+/// ignored for the CLI (so a closed pipe is an error, not a kill), a panic exits with 101, and
+/// `std::process::exit` flushes stdout. `std::env::args_os` still works: on Linux std reads
+/// argv from its own `.init_array` hook, and elsewhere from the arguments given here.
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+pub extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
+    let code = std::panic::catch_unwind(run).unwrap_or(101);
+    std::process::exit(i32::from(code))
+}
 
-fn main() -> ExitCode {
+#[cfg_attr(test, allow(dead_code))]
+fn run() -> u8 {
     let mut args = std::env::args_os();
     let argv0 = args.next().unwrap_or_else(|| "cove".into());
     let name = std::path::Path::new(&argv0).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let result = if name == "cove" || name.starts_with("cove-") || name.starts_with("cove.") {
+        // SAFETY: setting a signal's disposition to "ignore" before any thread starts.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
         commands::main()
     } else {
         shim::run(&name, args.collect())
@@ -53,7 +71,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn report(e: &error::Error) -> ExitCode {
+#[cfg_attr(test, allow(dead_code))]
+fn report(e: &error::Error) -> u8 {
     ui::print_error(e);
-    ExitCode::from(e.exit_code())
+    e.exit_code()
 }

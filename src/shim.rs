@@ -5,7 +5,6 @@
 
 use std::ffi::OsString;
 use std::path::Path;
-use std::process::ExitCode;
 
 use crate::error::{Error, Result};
 use crate::interpreter::Finder;
@@ -16,7 +15,7 @@ use crate::settings::{Flags, Settings};
 const MAX_DEPTH: u32 = 8;
 
 /// Run the shim `name`; returns only when there is nothing to exec (or on error).
-pub fn run(name: &str, args: Vec<OsString>) -> Result<ExitCode> {
+pub fn run(name: &str, args: Vec<OsString>) -> Result<u8> {
     let depth: u32 = std::env::var(crate::exec::DEPTH_VAR).ok().and_then(|d| d.parse().ok()).unwrap_or(0);
     if depth >= MAX_DEPTH {
         return Err(Error::Recursion { name: name.to_string() });
@@ -44,7 +43,7 @@ pub fn run(name: &str, args: Vec<OsString>) -> Result<ExitCode> {
         };
         if let Some(change) = change {
             crate::commands::edit::apply(&settings, &project, change, &Default::default())?;
-            return Ok(ExitCode::SUCCESS);
+            return Ok(0);
         }
     }
     let plan = crate::resolve::plan(project, &settings, &finder)?;
@@ -78,7 +77,7 @@ fn console_script(
             untrusted = Some(plan.manifest);
         }
     }
-    if finder.on_path(name).is_empty() {
+    if finder.path_candidates(name).next().is_none() {
         if let Some(m) = untrusted {
             crate::trust::require(&m, settings, false)?;
         }

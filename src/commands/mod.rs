@@ -18,7 +18,6 @@ mod watch;
 mod which;
 
 use std::io::Write;
-use std::process::ExitCode;
 
 use clap::Parser;
 
@@ -26,7 +25,7 @@ use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
 use crate::settings::{BackendChoice, Flags, Settings};
 
-pub fn main() -> Result<ExitCode> {
+pub fn main() -> Result<u8> {
     // The shell hook runs `cove hook-env SHELL` at every prompt: answer before clap and settings,
     // since the steady case reads no file at all.
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
@@ -34,7 +33,7 @@ pub fn main() -> Result<ExitCode> {
         && command == "hook-env"
         && let Some(shell) = shell.to_str().filter(|s| matches!(*s, "bash" | "zsh" | "fish"))
     {
-        return hook::hook_env(shell).map(|()| ExitCode::SUCCESS);
+        return hook::hook_env(shell).map(|()| 0);
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -42,7 +41,7 @@ pub fn main() -> Result<ExitCode> {
         // form (`cove: error: …` + hint), exit status 2.
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return Ok(ExitCode::SUCCESS);
+            return Ok(0);
         }
         Err(e) => return Err(Error::Usage(usage_message(&e))),
     };
@@ -62,7 +61,7 @@ pub fn main() -> Result<ExitCode> {
     };
     if let Some(Command::Doctor) = cli.command {
         // Before the settings: a config file that does not parse is one of the things it checks.
-        return doctor::run(&flags).map(|()| ExitCode::SUCCESS);
+        return doctor::run(&flags).map(|()| 0);
     }
     let mut settings = Settings::load(&flags)?;
     if let Some(Command::Sync { no_lock: true, .. } | Command::Run { no_lock: true, .. }) = &cli.command {
@@ -74,7 +73,7 @@ pub fn main() -> Result<ExitCode> {
         } else {
             out(OVERVIEW);
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(0);
     };
     match command {
         Command::Init { requirements } => init::run(&settings, cli.global.python.clone(), requirements),
@@ -98,7 +97,7 @@ pub fn main() -> Result<ExitCode> {
         Command::Hook { shell } => hook::hook(&settings, &shell),
         Command::HookEnv { shell } => hook::hook_env(&shell),
     }?;
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 const OVERVIEW: &str = "cove: every Python project gets its own cached virtual environment, automatically.

@@ -15,7 +15,7 @@ pub fn run(settings: &Settings, name: &str) -> Result<()> {
             return Ok(());
         }
     }
-    match finder.on_path(name).into_iter().next() {
+    match finder.path_candidates(name).next() {
         Some(p) => {
             super::out(&format!("{}\n", p.display()));
             Ok(())
