@@ -186,7 +186,12 @@ impl Error {
             Error::BadUv { .. } => {
                 Some("point COVE_UV at the uv program, unset it to find uv on PATH, or use `--backend pip`".into())
             }
-            Error::NotAFile { .. } => Some("cove reads manifests from regular files only; replace it with one".into()),
+            Error::NotAFile { size: None, .. } => {
+                Some("cove reads manifests only from regular files (not pipes or devices); replace it with one".into())
+            }
+            Error::NotAFile { size: Some(_), .. } => {
+                Some("no manifest is that large; check what the file holds (or what the include names)".into())
+            }
             Error::Other { hint, .. } => hint.clone(),
         }
     }
