@@ -37,7 +37,7 @@ static PANICS: AtomicUsize = AtomicUsize::new(0);
 static DONE: AtomicUsize = AtomicUsize::new(0);
 
 /// How many `#[test]`s this file has: the last to finish prints the summary.
-const TESTS: usize = 14;
+const TESTS: usize = 15;
 
 /// Held by each test; when the last one ends (passed or not), the summary is printed.
 struct Done;
@@ -816,11 +816,17 @@ fn path_settings_are_validated() {
 
 // ---- 4. hostile input ----
 
-/// A project folder holding `bytes` as the manifest that `name`'s suffix says.
-fn nasty_project(root: &Path, name: &str, bytes: &[u8]) -> (PathBuf, Vec<String>) {
+/// A project folder holding `bytes` as the manifest that `name`'s suffix says (or, for
+/// `*.config.toml`, as the config file `config`, beside a plain project).
+fn nasty_project(root: &Path, config: &Path, name: &str, bytes: &[u8]) -> (PathBuf, Vec<String>) {
     let dir = root.join(name.replace('.', "_"));
     std::fs::create_dir_all(&dir).unwrap();
-    let (file, args): (&str, Vec<String>) = if name.ends_with(".cove.toml") {
+    let _ = std::fs::remove_file(config);
+    let (file, args): (&str, Vec<String>) = if name.ends_with(".config.toml") {
+        std::fs::write(config, bytes).unwrap();
+        std::fs::write(dir.join("cove.toml"), "dependencies = []\n").unwrap();
+        return (dir, vec!["status".into()]);
+    } else if name.ends_with(".cove.toml") {
         ("cove.toml", vec!["status".into()])
     } else if name.ends_with(".pyproject.toml") {
         ("pyproject.toml", vec!["status".into()])
@@ -845,7 +851,7 @@ fn try_nasty(t: &TestEnv, name: &str, dir: &Path, args: &[String]) -> Duration {
     if !out.status.success() {
         let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("cove: error:")).collect();
         assert_eq!(errors.len(), 1, "{name}: one error line:\n{err}");
-        let names_file = ["cove.toml:", "pyproject.toml:", "requirements.txt:", "script.py:"]
+        let names_file = ["cove.toml:", "pyproject.toml:", "requirements.txt:", "script.py:", "config.toml:"]
             .iter()
             .find(|f| errors[0].contains(*f));
         // A parse error reads `…/cove.toml:LINE:COL: …`; a file-level one (too large, not a
@@ -910,7 +916,7 @@ fn nasty_manifests_never_crash_the_binary() {
 
     let mut slowest = (Duration::ZERO, String::new());
     for (name, bytes) in &cases {
-        let (dir, args) = nasty_project(&root, name, bytes);
+        let (dir, args) = nasty_project(&root, &t.config, name, bytes);
         let took = try_nasty(&t, name, &dir, &args);
         if took > slowest.0 {
             slowest = (took, name.clone());
@@ -925,7 +931,8 @@ fn nasty_manifests_never_crash_the_binary() {
     for i in 0..150 {
         let (name, mut bytes) = match i % 3 {
             0 => {
-                let suffix = [".cove.toml", ".pyproject.toml", ".requirements.txt", ".script.py"][rng.below(4)];
+                let suffixes = [".cove.toml", ".pyproject.toml", ".requirements.txt", ".script.py", ".config.toml"];
+                let suffix = suffixes[rng.below(suffixes.len())];
                 let len = rng.below(200);
                 let mut b: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
                 if suffix == ".script.py" {
@@ -954,11 +961,63 @@ fn nasty_manifests_never_crash_the_binary() {
                 }
             }
         }
-        let (dir, args) = nasty_project(&root, &name, &bytes);
+        let (dir, args) = nasty_project(&root, &t.config, &name, &bytes);
         try_nasty(&t, &format!("{name} (seed {seed})"), &dir, &args);
         let _ = std::fs::remove_dir_all(&dir);
     }
+    let _ = std::fs::remove_file(&t.config);
     eprintln!("nasty: {} corpus and generated cases, 150 random (seed {seed}); slowest {slowest:?}", cases.len());
+}
+
+/// Pipes and devices where cove reads files: `python <(…)` must get its script (cove once read
+/// the pipe to look for a `# /// script` block, and Python found it empty), and a FIFO or
+/// `/dev/zero` as a manifest, an include or `.python-version` must not hang cove.
+#[test]
+fn pipes_and_devices_are_never_read_as_manifests() {
+    let _done = Done;
+    let t = TestEnv::new();
+    t.shims_on();
+    let limit = Duration::from_secs(20);
+    let outside = t.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let out = output_bounded(t.cmd("bash", &outside).args(["-c", "python3 <(echo 'print(42)')"]), limit);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "42\n", "python <(…) gets its script");
+    FAULTS.fetch_add(1, Ordering::SeqCst);
+
+    let fifo = |path: &Path| {
+        let st = Command::new("mkfifo").arg(path).status().unwrap();
+        assert!(st.success());
+    };
+    let p = t.project("fifo-python-version", &["alpha==1.0"]);
+    fifo(&p.join(".python-version"));
+    let q = t.path().join("fifo-pyproject");
+    std::fs::create_dir_all(&q).unwrap();
+    fifo(&q.join("pyproject.toml"));
+    std::fs::write(q.join("requirements.txt"), "alpha==1.0\n").unwrap();
+    let r = t.path().join("fifo-include");
+    std::fs::create_dir_all(&r).unwrap();
+    fifo(&r.join("more.txt"));
+    std::fs::write(r.join("requirements.txt"), "alpha==1.0\n-r more.txt\n").unwrap();
+    let z = t.path().join("dev-zero");
+    std::fs::create_dir_all(&z).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", z.join("pyproject.toml")).unwrap();
+    std::fs::write(z.join("cove.toml"), "dependencies = []\n").unwrap();
+    std::os::unix::fs::symlink("/dev/zero", z.join(".python-version")).unwrap();
+    for (what, dir, ok) in [
+        ("fifo .python-version", &p, true),
+        ("fifo pyproject.toml", &q, true),
+        ("fifo include", &r, false),
+        ("/dev/zero", &z, true),
+    ] {
+        let out = output_bounded(t.cmd(COVE, dir).arg("status"), limit);
+        assert_no_panic(&out.status, &stderr(&out), what);
+        assert_eq!(out.status.success(), ok, "{what}:\n{}", stderr(&out));
+        if !ok {
+            assert!(stderr(&out).contains("requirements.txt:2:4: cannot read more.txt"), "{what}: {}", stderr(&out));
+        }
+        FAULTS.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 // ---- 5. recursion and PATH ----
