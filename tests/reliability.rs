@@ -309,11 +309,15 @@ fn kills_at_random_moments_never_leave_a_half_built_env() {
     t.shims_on();
     assert_ok(&t.cove(&p, &["sync"]));
     let env = t.envs().pop().unwrap();
+    // The window kills are drawn from: spawn to published (the "built" line), median of 3.
     let mut times: Vec<Duration> = (0..3)
         .map(|_| {
             let start = Instant::now();
-            assert_ok(&t.cove(&p, &["sync", "--refresh"]));
-            start.elapsed()
+            let mut child = t.cmd(COVE, &p).args(["sync", "--refresh"]).stderr(Stdio::piped()).spawn().unwrap();
+            let lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+            let built = lines.map_while(Result::ok).find(|l| l.starts_with("cove: built env")).map(|_| start.elapsed());
+            assert!(child.wait().unwrap().success());
+            built.expect("a build says when it is done")
         })
         .collect();
     times.sort();
@@ -321,8 +325,11 @@ fn kills_at_random_moments_never_leave_a_half_built_env() {
     let n: usize = std::env::var("COVE_KILL_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
     let seed = seed_from("COVE_KILL_SEED");
     let mut rng = Rng::new(seed);
-    // Where each kill landed, from the killed process's own progress lines.
-    let mut phases = [0usize; 4];
+    // Where each kill landed: from the killed process's own progress lines, and from the cache
+    // (a leftover attempt holding the ready marker: after the marker, before the rename; the
+    // environment replaced or present: after the rename).
+    let mut phases = [0usize; 5];
+    let ino = |p: &Path| std::fs::metadata(p).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).ok();
     for i in 0..n {
         let cold = i % 2 == 1;
         if cold {
@@ -337,6 +344,7 @@ fn kills_at_random_moments_never_leave_a_half_built_env() {
             c.args(["sync", "--refresh"]);
             c
         };
+        let before = ino(&env);
         let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         let delay = build.mul_f64(rng.unit());
         std::thread::sleep(delay);
@@ -344,7 +352,10 @@ fn kills_at_random_moments_never_leave_a_half_built_env() {
         let _ = child.wait();
         let mut err = String::new();
         let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-        let phase = if err.contains("cove: built env") {
+        let marked = attempts(&t).iter().any(|a| a.join(".cove-ready").exists());
+        let phase = if ino(&env) != before {
+            4
+        } else if marked {
             3
         } else if err.contains(": installing") {
             2
@@ -371,8 +382,8 @@ fn kills_at_random_moments_never_leave_a_half_built_env() {
     assert!(std::fs::read_dir(t.cache.join("trash")).into_iter().flatten().next().is_none());
     assert_eq!(t.envs().len(), 1, "the ready environment stays");
     eprintln!(
-        "kills: {n} survived (build {build:?}, seed {seed}); landed before the build {}, in venv creation {}, in install {}, after {}; {left} leftovers, all removed by gc",
-        phases[0], phases[1], phases[2], phases[3]
+        "kills: {n} survived (build {build:?}, seed {seed}); landed before the build {}, in venv creation {}, in install {}, between marker and publish {}, after publish {}; {left} leftovers, all removed by gc",
+        phases[0], phases[1], phases[2], phases[3], phases[4]
     );
 }
 
