@@ -663,7 +663,7 @@ fn disk_full_and_read_only_caches() {
 }
 
 /// A cache another user owns, or that others can write (root or `envs/`), is refused, cold and
-/// warm: an environment planted there would run as the user.
+/// warm: an environment planted there would run as the user. So is such a trust store.
 #[test]
 fn caches_others_could_write_are_refused() {
     let _done = Done;
@@ -697,6 +697,14 @@ fn caches_others_could_write_are_refused() {
     } else {
         eprintln!("SKIPPED cache owned by another user: not root, cannot chown");
     }
+    // The trust store: a record planted there would let any manifest build.
+    let store = t.data.join("trust");
+    chmod(&store, 0o777);
+    let r = run_to_file(&mut python_x(&t, &p), &out_file(&t), limit);
+    assert_fault(&t, "world-writable trust store", &r, &format!("refusing to use {}", store.display()));
+    assert!(r.2.contains("COVE_HOME"), "the hint names the setting:\n{}", r.2);
+    chmod(&store, 0o700);
+
     let (st, out, err) = run_to_file(&mut python_x(&t, &p), &out_file(&t), limit);
     assert!(st.success(), "fixed, it runs again:\n{err}");
     assert_eq!(out, "x 1.0\n");
