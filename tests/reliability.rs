@@ -408,13 +408,20 @@ fn an_installer_orphaned_by_kill_cannot_spoil_the_next_build() {
     while !log.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
+    // The log opens just before the installer starts; give it time to start and set its trap.
+    std::thread::sleep(Duration::from_millis(250));
     first.kill().unwrap();
     first.wait().unwrap();
     // The orphan is asleep; a new build starts at once.
     let out = output_bounded(t.cmd(COVE, &p).args(["sync"]).env("COVE_UV", &slow), Duration::from_secs(60));
     assert_no_panic(&out.status, &stderr(&out), "orphan");
     assert!(out.status.success(), "the build after a kill must not be spoiled by the orphan:\n{}", stderr(&out));
-    std::thread::sleep(Duration::from_millis(800));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while attempts(&t).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(attempts(&t).len(), 1, "the orphan made its venv, in its own attempt's folder");
+    std::thread::sleep(Duration::from_millis(300));
     let out = t.shim("python", &p, &["-c", PRINT_ALPHA]);
     assert_ok(&out);
     assert_eq!(stdout(&out), "1.0\n");
@@ -488,10 +495,11 @@ fn refresh_while_other_processes_run_the_env() {
     t.trust(&p);
     t.shims_on();
     assert_ok(&t.cove(&p, &["sync"]));
-    let reimporter = "import importlib, sys, time\n\
-        end = time.time() + 4\n\
+    // Re-imports until the test says stop (a file appears), so it spans every refresh.
+    let reimporter = "import importlib, os, sys, time\n\
+        end = time.time() + 120\n\
         n = 0\n\
-        while time.time() < end:\n\
+        while time.time() < end and not os.path.exists('stop'):\n\
         \x20   for m in ('alpha', 'beta'):\n\
         \x20       sys.modules.pop(m, None)\n\
         \x20   importlib.invalidate_caches()\n\
@@ -523,6 +531,7 @@ fn refresh_while_other_processes_run_the_env() {
             assert_ok(&t.cove(&p, &["sync", "--refresh"]));
         }
         stop.store(true, Ordering::SeqCst);
+        std::fs::write(p.join("stop"), "").unwrap();
         runners.into_iter().map(|r| r.join().expect("a run during refresh failed")).sum()
     });
     let out = long.wait_with_output().unwrap();
