@@ -38,7 +38,7 @@ pub enum Outcome {
 pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome> {
     crate::trust::require(&plan.manifest, settings, opts.prompt)?;
     if plan.layer_dir.is_some() {
-        cache::check_private_dir(&Cache::new(&settings.cache_dir).layers_dir())?;
+        cache::check_private_dir(&Cache::new(&settings.cache_dir).layers_dir(), "COVE_CACHE_DIR")?;
     }
     let layer_ready = plan.layer_dir.as_ref().is_none_or(|l| l.join(cache::READY).exists());
     let outcome = ensure_env(plan, settings, opts)?;

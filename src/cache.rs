@@ -95,8 +95,8 @@ impl Cache {
     /// `envs/` must belong to this user and be writable by no one else. A folder not made yet
     /// passes (cove makes it private).
     pub fn check_private(&self) -> Result<()> {
-        check_private_dir(&self.root)?;
-        check_private_dir(&self.envs_dir())
+        check_private_dir(&self.root, "COVE_CACHE_DIR")?;
+        check_private_dir(&self.envs_dir(), "COVE_CACHE_DIR")
     }
 
     /// The warm-path check: one stat.
@@ -142,9 +142,10 @@ impl Cache {
     }
 }
 
-/// See [`Cache::check_private`]. Symlinks are followed: a cache moved to another disk and
+/// See [`Cache::check_private`] (also used for the trust store). `setting` is the variable
+/// that moves the folder elsewhere. Symlinks are followed: a cache moved to another disk and
 /// linked back is fine when the folder it points to is private.
-pub fn check_private_dir(dir: &Path) -> Result<()> {
+pub fn check_private_dir(dir: &Path, setting: &'static str) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
     let meta = match std::fs::metadata(dir) {
         Ok(m) => m,
@@ -154,11 +155,12 @@ pub fn check_private_dir(dir: &Path) -> Result<()> {
     // SAFETY: geteuid has no failure mode and touches no memory.
     let me = unsafe { libc::geteuid() };
     if meta.uid() != me {
-        return Err(Error::UnsafeCache { path: dir.to_path_buf(), problem: CacheProblem::Owner(meta.uid()) });
+        return Err(Error::UnsafeFolder { path: dir.to_path_buf(), problem: CacheProblem::Owner(meta.uid()), setting });
     }
     if meta.mode() & 0o022 != 0 {
-        return Err(Error::UnsafeCache {
+        return Err(Error::UnsafeFolder {
             path: dir.to_path_buf(),
+            setting,
             problem: CacheProblem::Writable(meta.mode() & 0o7777),
         });
     }
@@ -189,7 +191,7 @@ mod tests {
         cache.check_private().unwrap();
         std::fs::set_permissions(cache.envs_dir(), std::fs::Permissions::from_mode(0o777)).unwrap();
         let e = cache.check_private().unwrap_err();
-        assert!(matches!(e, Error::UnsafeCache { problem: CacheProblem::Writable(0o777), .. }), "{e}");
+        assert!(matches!(e, Error::UnsafeFolder { problem: CacheProblem::Writable(0o777), .. }), "{e}");
         std::fs::set_permissions(cache.envs_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
         cache.check_private().unwrap();
     }

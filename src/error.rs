@@ -85,9 +85,9 @@ pub enum Error {
     Watch { path: PathBuf, source: notify::Error },
     /// `cove doctor` found problems (already described on stdout).
     DoctorFound { problems: usize },
-    /// The cache folder could be written by someone else (it could be used to plant an
-    /// environment that `python` would run).
-    UnsafeCache { path: PathBuf, problem: crate::cache::CacheProblem },
+    /// A cache or trust-store folder could be written by someone else (it could be used to
+    /// plant an environment that `python` would run, or trust in a manifest); `setting` moves it.
+    UnsafeFolder { path: PathBuf, problem: crate::cache::CacheProblem, setting: &'static str },
     /// An environment variable or config value that must be an absolute path is not.
     BadPath { setting: String, value: String },
     /// `COVE_UV` names no executable file.
@@ -187,12 +187,12 @@ impl Error {
             }
             Error::Watch { .. } => None,
             Error::DoctorFound { .. } => Some("fix what is marked above, then run `cove doctor` again".into()),
-            Error::UnsafeCache { path, problem: crate::cache::CacheProblem::Owner(_) } => Some(format!(
-                "an environment planted there would run as you; `chown -R \"$(id -u)\" {}`, or set COVE_CACHE_DIR to a folder of your own",
+            Error::UnsafeFolder { path, problem: crate::cache::CacheProblem::Owner(_), setting } => Some(format!(
+                "what others put there would run as you; `chown -R \"$(id -u)\" {}`, or set {setting} to a folder of your own",
                 path.display()
             )),
-            Error::UnsafeCache { path, problem: crate::cache::CacheProblem::Writable(_) } => Some(format!(
-                "an environment planted there would run as you; run `chmod go-w {}`, or set COVE_CACHE_DIR to a folder of your own",
+            Error::UnsafeFolder { path, problem: crate::cache::CacheProblem::Writable(_), setting } => Some(format!(
+                "what others put there would run as you; run `chmod go-w {}`, or set {setting} to a folder of your own",
                 path.display()
             )),
             Error::BadPath { setting, .. } => {
@@ -201,7 +201,12 @@ impl Error {
             Error::BadUv { .. } => {
                 Some("point COVE_UV at the uv program, unset it to find uv on PATH, or use `--backend pip`".into())
             }
-            Error::NotAFile { .. } => Some("cove reads manifests from regular files only; replace it with one".into()),
+            Error::NotAFile { size: None, .. } => {
+                Some("cove reads manifests only from regular files (not pipes or devices); replace it with one".into())
+            }
+            Error::NotAFile { size: Some(_), .. } => {
+                Some("no manifest is that large; check what the file holds (or what the include names)".into())
+            }
             Error::Other { hint, .. } => hint.clone(),
         }
     }
@@ -271,11 +276,11 @@ impl fmt::Display for Error {
             Error::Watch { path, source } => write!(f, "cannot watch {}: {source}", path.display()),
             Error::DoctorFound { problems: 1 } => write!(f, "cove doctor found 1 problem"),
             Error::DoctorFound { problems } => write!(f, "cove doctor found {problems} problems"),
-            Error::UnsafeCache { path, problem: crate::cache::CacheProblem::Owner(uid) } => {
-                write!(f, "refusing to use the cache folder {}: it belongs to another user (uid {uid})", path.display())
+            Error::UnsafeFolder { path, problem: crate::cache::CacheProblem::Owner(uid), .. } => {
+                write!(f, "refusing to use {}: it belongs to another user (uid {uid})", path.display())
             }
-            Error::UnsafeCache { path, problem: crate::cache::CacheProblem::Writable(mode) } => {
-                write!(f, "refusing to use the cache folder {}: others can write to it (mode {mode:o})", path.display())
+            Error::UnsafeFolder { path, problem: crate::cache::CacheProblem::Writable(mode), .. } => {
+                write!(f, "refusing to use {}: others can write to it (mode {mode:o})", path.display())
             }
             Error::BadPath { setting, value } => write!(f, "{setting} must be an absolute path, not {value:?}"),
             Error::BadUv { value } => write!(f, "COVE_UV={} is not an executable file", value.display()),

@@ -70,10 +70,10 @@ pub fn in_dir(dir: &Path) -> Option<Project> {
         return Some(make(Kind::CoveToml));
     }
     let pyproject = dir.join("pyproject.toml");
-    if let Ok(bytes) = crate::fsx::read_manifest(&pyproject) {
-        if pyproject_qualifies(&String::from_utf8_lossy(&bytes)) {
-            return Some(make(Kind::Pyproject));
-        }
+    if let Ok(bytes) = crate::fsx::read_manifest(&pyproject)
+        && pyproject_qualifies(&String::from_utf8_lossy(&bytes))
+    {
+        return Some(make(Kind::Pyproject));
     }
     if dir.join("requirements.txt").is_file() {
         return Some(make(Kind::Requirements));

@@ -22,6 +22,9 @@
 //! so a `#!` line the installer kept short enough for the kernel stays so). Installed modules
 //! need nothing: Python fixes the source path of cached bytecode on import.
 //!
+//! The filesystem is flushed (`syncfs`) before that rename, so a power loss cannot publish files
+//! whose data never reached the disk.
+//!
 //! Leftovers — folders of attempts killed before they published — are removed by the next
 //! build of the same name (it holds the lock, so no one else is using them) and by `cove gc`
 //! (which takes each one's lock first, so it never removes an attempt in progress).
@@ -61,6 +64,7 @@ impl Staging {
         if let Some(parent) = target.parent() {
             crate::fsx::create_private_dir(parent)?;
         }
+        flush(&self.dir)?;
         let displaced = swap_into_place(&self.dir, target)?;
         self.published = true;
         if displaced {
@@ -92,6 +96,29 @@ pub fn leftovers(cache: &Cache) -> Vec<(PathBuf, String)> {
             Some((e.path(), of))
         })
         .collect()
+}
+
+/// Put what the attempt wrote on disk before the rename that publishes it: the filesystem may
+/// otherwise commit the rename first, and after a power loss `envs/<key>` would hold files
+/// that are empty (SPEC §3: power loss leaves nothing that looks ready). Installers do not
+/// fsync; one `syncfs` of the cache's filesystem covers all their files (cold path only).
+fn flush(dir: &Path) -> Result<()> {
+    let f = std::fs::File::open(dir).ctx("open", dir)?;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a valid open descriptor; syncfs only reads it.
+        if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
+            return Err(crate::error::Error::io("flush to disk", dir, std::io::Error::last_os_error()));
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        drop(f);
+        // SAFETY: sync has no arguments and cannot fail.
+        unsafe { libc::sync() };
+    }
+    Ok(())
 }
 
 /// Move `staged` onto `target`. Returns whether something was displaced (it is then at

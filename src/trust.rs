@@ -130,8 +130,14 @@ fn shell_quote(p: &Path) -> String {
     }
 }
 
-/// Fail unless `manifest` is trusted. On a terminal (`prompt`), ask first.
+/// Fail unless `manifest` is trusted. On a terminal (`prompt`), ask first. A trust store that
+/// others could write is refused (one stat): a record planted there would let a cloned
+/// repository build on `cd`.
 pub fn require(manifest: &Manifest, settings: &Settings, prompt: bool) -> Result<()> {
+    if settings.trust_all || settings.trusted_dirs.iter().any(|d| manifest.path.starts_with(d)) {
+        return Ok(());
+    }
+    crate::cache::check_private_dir(&store(settings), "COVE_HOME")?;
     if is_trusted(manifest, settings) {
         return Ok(());
     }

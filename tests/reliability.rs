@@ -37,7 +37,7 @@ static PANICS: AtomicUsize = AtomicUsize::new(0);
 static DONE: AtomicUsize = AtomicUsize::new(0);
 
 /// How many `#[test]`s this file has: the last to finish prints the summary.
-const TESTS: usize = 14;
+const TESTS: usize = 15;
 
 /// Held by each test; when the last one ends (passed or not), the summary is printed.
 struct Done;
@@ -309,11 +309,15 @@ fn kills_at_random_moments_never_leave_a_half_built_env() {
     t.shims_on();
     assert_ok(&t.cove(&p, &["sync"]));
     let env = t.envs().pop().unwrap();
+    // The window kills are drawn from: spawn to published (the "built" line), median of 3.
     let mut times: Vec<Duration> = (0..3)
         .map(|_| {
             let start = Instant::now();
-            assert_ok(&t.cove(&p, &["sync", "--refresh"]));
-            start.elapsed()
+            let mut child = t.cmd(COVE, &p).args(["sync", "--refresh"]).stderr(Stdio::piped()).spawn().unwrap();
+            let lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+            let built = lines.map_while(Result::ok).find(|l| l.starts_with("cove: built env")).map(|_| start.elapsed());
+            assert!(child.wait().unwrap().success());
+            built.expect("a build says when it is done")
         })
         .collect();
     times.sort();
@@ -321,8 +325,11 @@ fn kills_at_random_moments_never_leave_a_half_built_env() {
     let n: usize = std::env::var("COVE_KILL_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
     let seed = seed_from("COVE_KILL_SEED");
     let mut rng = Rng::new(seed);
-    // Where each kill landed, from the killed process's own progress lines.
-    let mut phases = [0usize; 4];
+    // Where each kill landed: from the killed process's own progress lines, and from the cache
+    // (a leftover attempt holding the ready marker: after the marker, before the rename; the
+    // environment replaced or present: after the rename).
+    let mut phases = [0usize; 5];
+    let ino = |p: &Path| std::fs::metadata(p).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).ok();
     for i in 0..n {
         let cold = i % 2 == 1;
         if cold {
@@ -337,6 +344,7 @@ fn kills_at_random_moments_never_leave_a_half_built_env() {
             c.args(["sync", "--refresh"]);
             c
         };
+        let before = ino(&env);
         let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         let delay = build.mul_f64(rng.unit());
         std::thread::sleep(delay);
@@ -344,7 +352,10 @@ fn kills_at_random_moments_never_leave_a_half_built_env() {
         let _ = child.wait();
         let mut err = String::new();
         let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-        let phase = if err.contains("cove: built env") {
+        let marked = attempts(&t).iter().any(|a| a.join(".cove-ready").exists());
+        let phase = if ino(&env) != before {
+            4
+        } else if marked {
             3
         } else if err.contains(": installing") {
             2
@@ -371,8 +382,8 @@ fn kills_at_random_moments_never_leave_a_half_built_env() {
     assert!(std::fs::read_dir(t.cache.join("trash")).into_iter().flatten().next().is_none());
     assert_eq!(t.envs().len(), 1, "the ready environment stays");
     eprintln!(
-        "kills: {n} survived (build {build:?}, seed {seed}); landed before the build {}, in venv creation {}, in install {}, after {}; {left} leftovers, all removed by gc",
-        phases[0], phases[1], phases[2], phases[3]
+        "kills: {n} survived (build {build:?}, seed {seed}); landed before the build {}, in venv creation {}, in install {}, between marker and publish {}, after publish {}; {left} leftovers, all removed by gc",
+        phases[0], phases[1], phases[2], phases[3], phases[4]
     );
 }
 
@@ -397,13 +408,20 @@ fn an_installer_orphaned_by_kill_cannot_spoil_the_next_build() {
     while !log.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
+    // The log opens just before the installer starts; give it time to start and set its trap.
+    std::thread::sleep(Duration::from_millis(250));
     first.kill().unwrap();
     first.wait().unwrap();
     // The orphan is asleep; a new build starts at once.
     let out = output_bounded(t.cmd(COVE, &p).args(["sync"]).env("COVE_UV", &slow), Duration::from_secs(60));
     assert_no_panic(&out.status, &stderr(&out), "orphan");
     assert!(out.status.success(), "the build after a kill must not be spoiled by the orphan:\n{}", stderr(&out));
-    std::thread::sleep(Duration::from_millis(800));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while attempts(&t).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(attempts(&t).len(), 1, "the orphan made its venv, in its own attempt's folder");
+    std::thread::sleep(Duration::from_millis(300));
     let out = t.shim("python", &p, &["-c", PRINT_ALPHA]);
     assert_ok(&out);
     assert_eq!(stdout(&out), "1.0\n");
@@ -477,10 +495,11 @@ fn refresh_while_other_processes_run_the_env() {
     t.trust(&p);
     t.shims_on();
     assert_ok(&t.cove(&p, &["sync"]));
-    let reimporter = "import importlib, sys, time\n\
-        end = time.time() + 4\n\
+    // Re-imports until the test says stop (a file appears), so it spans every refresh.
+    let reimporter = "import importlib, os, sys, time\n\
+        end = time.time() + 120\n\
         n = 0\n\
-        while time.time() < end:\n\
+        while time.time() < end and not os.path.exists('stop'):\n\
         \x20   for m in ('alpha', 'beta'):\n\
         \x20       sys.modules.pop(m, None)\n\
         \x20   importlib.invalidate_caches()\n\
@@ -512,6 +531,7 @@ fn refresh_while_other_processes_run_the_env() {
             assert_ok(&t.cove(&p, &["sync", "--refresh"]));
         }
         stop.store(true, Ordering::SeqCst);
+        std::fs::write(p.join("stop"), "").unwrap();
         runners.into_iter().map(|r| r.join().expect("a run during refresh failed")).sum()
     });
     let out = long.wait_with_output().unwrap();
@@ -652,7 +672,7 @@ fn disk_full_and_read_only_caches() {
 }
 
 /// A cache another user owns, or that others can write (root or `envs/`), is refused, cold and
-/// warm: an environment planted there would run as the user.
+/// warm: an environment planted there would run as the user. So is such a trust store.
 #[test]
 fn caches_others_could_write_are_refused() {
     let _done = Done;
@@ -686,6 +706,14 @@ fn caches_others_could_write_are_refused() {
     } else {
         eprintln!("SKIPPED cache owned by another user: not root, cannot chown");
     }
+    // The trust store: a record planted there would let any manifest build.
+    let store = t.data.join("trust");
+    chmod(&store, 0o777);
+    let r = run_to_file(&mut python_x(&t, &p), &out_file(&t), limit);
+    assert_fault(&t, "world-writable trust store", &r, &format!("refusing to use {}", store.display()));
+    assert!(r.2.contains("COVE_HOME"), "the hint names the setting:\n{}", r.2);
+    chmod(&store, 0o700);
+
     let (st, out, err) = run_to_file(&mut python_x(&t, &p), &out_file(&t), limit);
     assert!(st.success(), "fixed, it runs again:\n{err}");
     assert_eq!(out, "x 1.0\n");
@@ -816,11 +844,17 @@ fn path_settings_are_validated() {
 
 // ---- 4. hostile input ----
 
-/// A project folder holding `bytes` as the manifest that `name`'s suffix says.
-fn nasty_project(root: &Path, name: &str, bytes: &[u8]) -> (PathBuf, Vec<String>) {
+/// A project folder holding `bytes` as the manifest that `name`'s suffix says (or, for
+/// `*.config.toml`, as the config file `config`, beside a plain project).
+fn nasty_project(root: &Path, config: &Path, name: &str, bytes: &[u8]) -> (PathBuf, Vec<String>) {
     let dir = root.join(name.replace('.', "_"));
     std::fs::create_dir_all(&dir).unwrap();
-    let (file, args): (&str, Vec<String>) = if name.ends_with(".cove.toml") {
+    let _ = std::fs::remove_file(config);
+    let (file, args): (&str, Vec<String>) = if name.ends_with(".config.toml") {
+        std::fs::write(config, bytes).unwrap();
+        std::fs::write(dir.join("cove.toml"), "dependencies = []\n").unwrap();
+        return (dir, vec!["status".into()]);
+    } else if name.ends_with(".cove.toml") {
         ("cove.toml", vec!["status".into()])
     } else if name.ends_with(".pyproject.toml") {
         ("pyproject.toml", vec!["status".into()])
@@ -845,7 +879,7 @@ fn try_nasty(t: &TestEnv, name: &str, dir: &Path, args: &[String]) -> Duration {
     if !out.status.success() {
         let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("cove: error:")).collect();
         assert_eq!(errors.len(), 1, "{name}: one error line:\n{err}");
-        let names_file = ["cove.toml:", "pyproject.toml:", "requirements.txt:", "script.py:"]
+        let names_file = ["cove.toml:", "pyproject.toml:", "requirements.txt:", "script.py:", "config.toml:"]
             .iter()
             .find(|f| errors[0].contains(*f));
         // A parse error reads `…/cove.toml:LINE:COL: …`; a file-level one (too large, not a
@@ -910,7 +944,7 @@ fn nasty_manifests_never_crash_the_binary() {
 
     let mut slowest = (Duration::ZERO, String::new());
     for (name, bytes) in &cases {
-        let (dir, args) = nasty_project(&root, name, bytes);
+        let (dir, args) = nasty_project(&root, &t.config, name, bytes);
         let took = try_nasty(&t, name, &dir, &args);
         if took > slowest.0 {
             slowest = (took, name.clone());
@@ -925,7 +959,8 @@ fn nasty_manifests_never_crash_the_binary() {
     for i in 0..150 {
         let (name, mut bytes) = match i % 3 {
             0 => {
-                let suffix = [".cove.toml", ".pyproject.toml", ".requirements.txt", ".script.py"][rng.below(4)];
+                let suffixes = [".cove.toml", ".pyproject.toml", ".requirements.txt", ".script.py", ".config.toml"];
+                let suffix = suffixes[rng.below(suffixes.len())];
                 let len = rng.below(200);
                 let mut b: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
                 if suffix == ".script.py" {
@@ -954,11 +989,63 @@ fn nasty_manifests_never_crash_the_binary() {
                 }
             }
         }
-        let (dir, args) = nasty_project(&root, &name, &bytes);
+        let (dir, args) = nasty_project(&root, &t.config, &name, &bytes);
         try_nasty(&t, &format!("{name} (seed {seed})"), &dir, &args);
         let _ = std::fs::remove_dir_all(&dir);
     }
+    let _ = std::fs::remove_file(&t.config);
     eprintln!("nasty: {} corpus and generated cases, 150 random (seed {seed}); slowest {slowest:?}", cases.len());
+}
+
+/// Pipes and devices where cove reads files: `python <(…)` must get its script (cove once read
+/// the pipe to look for a `# /// script` block, and Python found it empty), and a FIFO or
+/// `/dev/zero` as a manifest, an include or `.python-version` must not hang cove.
+#[test]
+fn pipes_and_devices_are_never_read_as_manifests() {
+    let _done = Done;
+    let t = TestEnv::new();
+    t.shims_on();
+    let limit = Duration::from_secs(20);
+    let outside = t.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let out = output_bounded(t.cmd("bash", &outside).args(["-c", "python3 <(echo 'print(42)')"]), limit);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "42\n", "python <(…) gets its script");
+    FAULTS.fetch_add(1, Ordering::SeqCst);
+
+    let fifo = |path: &Path| {
+        let st = Command::new("mkfifo").arg(path).status().unwrap();
+        assert!(st.success());
+    };
+    let p = t.project("fifo-python-version", &["alpha==1.0"]);
+    fifo(&p.join(".python-version"));
+    let q = t.path().join("fifo-pyproject");
+    std::fs::create_dir_all(&q).unwrap();
+    fifo(&q.join("pyproject.toml"));
+    std::fs::write(q.join("requirements.txt"), "alpha==1.0\n").unwrap();
+    let r = t.path().join("fifo-include");
+    std::fs::create_dir_all(&r).unwrap();
+    fifo(&r.join("more.txt"));
+    std::fs::write(r.join("requirements.txt"), "alpha==1.0\n-r more.txt\n").unwrap();
+    let z = t.path().join("dev-zero");
+    std::fs::create_dir_all(&z).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", z.join("pyproject.toml")).unwrap();
+    std::fs::write(z.join("cove.toml"), "dependencies = []\n").unwrap();
+    std::os::unix::fs::symlink("/dev/zero", z.join(".python-version")).unwrap();
+    for (what, dir, ok) in [
+        ("fifo .python-version", &p, true),
+        ("fifo pyproject.toml", &q, true),
+        ("fifo include", &r, false),
+        ("/dev/zero", &z, true),
+    ] {
+        let out = output_bounded(t.cmd(COVE, dir).arg("status"), limit);
+        assert_no_panic(&out.status, &stderr(&out), what);
+        assert_eq!(out.status.success(), ok, "{what}:\n{}", stderr(&out));
+        if !ok {
+            assert!(stderr(&out).contains("requirements.txt:2:4: cannot read more.txt"), "{what}: {}", stderr(&out));
+        }
+        FAULTS.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 // ---- 5. recursion and PATH ----

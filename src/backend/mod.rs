@@ -130,10 +130,10 @@ impl Output {
         if status.success() {
             return Ok(());
         }
-        if !self.verbose {
-            if let Ok(text) = kept.lock() {
-                eprint!("{}", String::from_utf8_lossy(&text));
-            }
+        if !self.verbose
+            && let Ok(text) = kept.lock()
+        {
+            eprint!("{}", String::from_utf8_lossy(&text));
         }
         let status = match status.code() {
             Some(c) => format!("exit status {c}"),

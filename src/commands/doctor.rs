@@ -183,7 +183,7 @@ fn backend(settings: &Settings, r: &mut Report) {
     let found = match crate::backend::find_uv() {
         Ok(found) => found,
         Err(e) => {
-            r.problem("backend", &e.to_string(), e.hint());
+            r.problem("backend", e.to_string(), e.hint());
             return;
         }
     };

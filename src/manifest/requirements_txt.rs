@@ -93,6 +93,15 @@ impl Walk<'_> {
                 return Err(Error::invalid(inc.pos, format!("cannot read {} ({}): {source}", inc.given, p.display()))
                     .with_hint("fix the file name, or create the file"));
             }
+            // `-r /dev/zero`, a FIFO: named at the line that includes it.
+            (Err(e @ Error::NotAFile { .. }), Some(inc)) => {
+                let hint = e.hint().unwrap_or_default();
+                let why = match e {
+                    Error::NotAFile { size: Some(n), .. } => format!("{n} bytes is too large for a manifest"),
+                    _ => "not a regular file".to_string(),
+                };
+                return Err(Error::invalid(inc.pos, format!("cannot read {}: {why}", inc.given)).with_hint(hint));
+            }
             (Err(e), _) => return Err(e),
         };
         self.stack.push(path.clone());
