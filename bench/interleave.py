@@ -6,7 +6,8 @@ alike (hyperfine runs one command's whole series, then the next). Writes hyperfi
     interleave.py --runs N --warmup W --budget SECONDS --json OUT  NAME 'COMMAND ARGS' ...
 
 A command stops being run once it has used its time budget (after at least 10 runs), so slow
-anchors do not stretch the whole run.
+anchors do not stretch the whole run. A command that fails is dropped and reported with
+"failed" (its exit status) instead of times.
 """
 
 import argparse
@@ -23,10 +24,7 @@ def run_once(argv, devnull):
         (os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
     _, status = os.waitpid(pid, 0)
     elapsed = (time.perf_counter_ns() - start) / 1e9
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit("interleave: %s exited with %d" % (shlex.join(argv), code))
-    return elapsed
+    return elapsed, os.waitstatus_to_exitcode(status)
 
 
 def main():
@@ -42,19 +40,27 @@ def main():
     names = a.pairs[0::2]
     argvs = [shlex.split(c) for c in a.pairs[1::2]]
     devnull = os.open(os.devnull, os.O_WRONLY)
-    for argv in argvs:
+    failed = [None] * len(argvs)
+    for i, argv in enumerate(argvs):
         for _ in range(a.warmup):
-            run_once(argv, devnull)
+            if failed[i] is None and (code := run_once(argv, devnull)[1]) != 0:
+                failed[i] = code
     times = [[] for _ in argvs]
     for _ in range(a.runs):
         for i, argv in enumerate(argvs):
-            if len(times[i]) >= 10 and sum(times[i]) > a.budget:
+            if failed[i] is not None or (len(times[i]) >= 10 and sum(times[i]) > a.budget):
                 continue
-            times[i].append(run_once(argv, devnull))
-    results = [
-        {"command": n, "median": statistics.median(t), "mean": statistics.fmean(t), "min": min(t), "times": t}
-        for n, t in zip(names, times)
-    ]
+            elapsed, code = run_once(argv, devnull)
+            if code != 0:
+                failed[i] = code
+            else:
+                times[i].append(elapsed)
+    results = []
+    for n, t, f in zip(names, times, failed):
+        if f is not None:
+            results.append({"command": n, "failed": f})
+        else:
+            results.append({"command": n, "median": statistics.median(t), "mean": statistics.fmean(t), "min": min(t), "times": t})
     with open(a.json, "w") as f:
         json.dump({"results": results}, f)
 
