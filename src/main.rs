@@ -2,8 +2,8 @@
 //! script (a link in the shims folder) it is the shim. The name decides before anything else,
 //! and this is the one place that turns an error into output and an exit status.
 
-// The test harness brings its own `main`.
-#![cfg_attr(not(test), no_main)]
+// The test harness brings its own `main`; see `main` below for why cove has its own on glibc.
+#![cfg_attr(all(not(test), target_os = "linux", target_env = "gnu"), no_main)]
 
 mod backend;
 mod build;
@@ -44,13 +44,21 @@ mod usage;
 /// alternate signal stack and SIGSEGV/SIGBUS handlers for a stack-overflow message) would cost
 /// more than all of it. What std's set-up did that cove relies on is done here: SIGPIPE is
 /// ignored for the CLI (so a closed pipe is an error, not a kill), a panic exits with 101, and
-/// `std::process::exit` flushes stdout. `std::env::args_os` still works: on Linux std reads
-/// argv from its own `.init_array` hook, and elsewhere from the arguments given here.
-#[cfg(not(test))]
+/// `std::process::exit` flushes stdout. `std::env::args_os` still works because on glibc std
+/// reads argv from its own `.init_array` hook (elsewhere it needs std's `main`, so other targets
+/// keep it). Given up: a stack overflow is a plain SIGSEGV rather than std's message, and a
+/// panic names the thread `<unnamed>` rather than `main`.
+#[cfg(all(not(test), target_os = "linux", target_env = "gnu"))]
 #[unsafe(no_mangle)]
 pub extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
     let code = std::panic::catch_unwind(run).unwrap_or(101);
     std::process::exit(i32::from(code))
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+#[cfg_attr(test, allow(dead_code))]
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(run())
 }
 
 #[cfg_attr(test, allow(dead_code))]
