@@ -72,7 +72,7 @@ impl Progress {
             *p = text.to_string();
         }
         if self.mode == Mode::Plain {
-            eprintln!("cove: {} {}: {text}", "building", self.label);
+            eprintln!("cove: building {}: {text}", self.label);
         }
     }
 

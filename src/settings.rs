@@ -273,10 +273,10 @@ pub fn expand_home(p: &str) -> PathBuf {
 
 /// `~/x` → `$HOME/x`; a relative path is taken relative to `base`.
 pub fn expand_home_from(p: &str, base: &Path) -> PathBuf {
-    if let Some(rest) = p.strip_prefix("~/") {
-        if let Some(home) = std::env::var_os("HOME") {
-            return PathBuf::from(home).join(rest);
-        }
+    if let Some(rest) = p.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
     }
     base.join(p)
 }

@@ -43,10 +43,10 @@ pub fn record(manifest: &Manifest, settings: &Settings) -> Option<PathBuf> {
 pub fn trust(manifest: &Manifest, settings: &Settings) -> Result<()> {
     let body = record_text(manifest);
     let old = std::fs::read_to_string(path_record(settings, &manifest.path)).ok();
-    if let Some(old_digest) = old.as_deref().and_then(|t| t.lines().nth(1)) {
-        if old_digest != manifest.digest {
-            let _ = std::fs::remove_file(store(settings).join(old_digest));
-        }
+    if let Some(old_digest) = old.as_deref().and_then(|t| t.lines().nth(1))
+        && old_digest != manifest.digest
+    {
+        let _ = std::fs::remove_file(store(settings).join(old_digest));
     }
     crate::fsx::write_atomic(&store(settings).join(&manifest.digest), body.as_bytes())?;
     crate::fsx::write_atomic(&path_record(settings, &manifest.path), body.as_bytes())

@@ -172,10 +172,12 @@ fn single_quoted(v: &Value) -> bool {
 }
 
 fn new_string(text: &str, single_quotes: bool) -> Value {
-    if single_quotes && !text.contains('\'') && !text.contains('\n') {
-        if let Ok(v) = format!("'{text}'").parse::<Value>() {
-            return v;
-        }
+    if single_quotes
+        && !text.contains('\'')
+        && !text.contains('\n')
+        && let Ok(v) = format!("'{text}'").parse::<Value>()
+    {
+        return v;
     }
     Value::from(text)
 }

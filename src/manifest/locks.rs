@@ -71,8 +71,7 @@ pub fn load(path: &Path, kind: Kind, text: &str, sel: &Selection, env: &MarkerEn
 /// Why the lock no longer matches the manifest: the first requirement (that applies here)
 /// whose name it lacks or whose locked version is outside the requirement's range.
 pub fn stale(lock: &Lock, requirements: &[Requirement], env: &MarkerEnvironment) -> Option<String> {
-    let locked: BTreeMap<&str, &str> =
-        lock.pins.iter().filter_map(|p| p.canonical.split_once("==").map(|(n, v)| (n, v))).collect();
+    let locked: BTreeMap<&str, &str> = lock.pins.iter().filter_map(|p| p.canonical.split_once("==")).collect();
     for r in requirements {
         if r.name.is_empty() || !r.applies(env) {
             continue;
@@ -163,10 +162,10 @@ fn uv_lock(doc: &Doc, sel: &Selection, env: &MarkerEnvironment) -> Result<Vec<(S
         for dep in array.iter() {
             let Some(t) = dep.as_inline_table() else { continue };
             let name = t.get("name").and_then(|v| v.as_str()).unwrap_or_default();
-            if let Some(m) = t.get("marker").and_then(|v| v.as_str()) {
-                if !MarkerTree::from_str(m).map(|tree| tree.evaluate(env, &[])).unwrap_or(true) {
-                    continue;
-                }
+            if let Some(m) = t.get("marker").and_then(|v| v.as_str())
+                && !MarkerTree::from_str(m).map(|tree| tree.evaluate(env, &[])).unwrap_or(true)
+            {
+                continue;
             }
             let version = t.get("version").and_then(|v| v.as_str()).map(str::to_string);
             let extras = t
@@ -449,10 +448,10 @@ pub fn resolve(
         sel
     );
     let memo = cache_dir.join("lock-pins").join(crate::manifest::hex(&Sha256::digest(id.as_bytes())[..16]));
-    if let Ok(text) = std::fs::read_to_string(&memo) {
-        if let Some(u) = decode(&path, &text) {
-            return Ok(Some(u));
-        }
+    if let Ok(text) = std::fs::read_to_string(&memo)
+        && let Some(u) = decode(&path, &text)
+    {
+        return Ok(Some(u));
     }
     let bytes = crate::fsx::read_manifest(&path)?;
     let text = String::from_utf8(bytes).map_err(|e| {
