@@ -40,7 +40,7 @@ pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
     if plan.layer_dir.is_some() {
         cache::check_private_dir(&Cache::new(&settings.cache_dir).layers_dir(), "COVE_CACHE_DIR")?;
     }
-    let layer_ready = plan.layer_dir.as_ref().is_none_or(|l| l.join(cache::READY).exists());
+    let layer_ready = plan.layer_dir.as_ref().is_none_or(|l| cache::ready_at(l));
     let outcome = ensure_env(plan, settings, opts)?;
     if !layer_ready || opts.refresh {
         crate::layer::ensure(plan, settings, opts.refresh)?;

@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub const READY: &str = ".cove-ready";
+/// Every file's size at publish time (see `staging.rs`), checked on first use after a reboot.
+pub const FILES: &str = ".cove-files";
 pub const INFO: &str = "cove-env.json";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +103,7 @@ impl Cache {
 
     /// The warm-path check: one stat.
     pub fn is_ready(&self, key: &str) -> bool {
-        self.env_dir(key).join(READY).exists()
+        ready_at(&self.env_dir(key))
     }
 
     /// Ready, and its `python` still resolves (the base interpreter it links to is there): two
@@ -194,5 +196,71 @@ mod tests {
         assert!(matches!(e, Error::UnsafeFolder { problem: CacheProblem::Writable(0o777), .. }), "{e}");
         std::fs::set_permissions(cache.envs_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
         cache.check_private().unwrap();
+    }
+}
+
+/// Whether the environment or layer folder `dir` is ready: its marker exists and, when it was
+/// written before this boot, its files still have the sizes they were published with. A power
+/// loss shortly after a build can leave files short or empty behind a durable marker; checking
+/// once per boot (then re-stamping the marker) costs the warm path one `sysinfo` call, not a
+/// filesystem flush on every build.
+pub fn ready_at(dir: &Path) -> bool {
+    let marker = dir.join(READY);
+    let Ok(meta) = std::fs::metadata(&marker) else { return false };
+    let Ok(written) = meta.modified() else { return true };
+    if written >= boot_time() {
+        return true;
+    }
+    if !files_intact(dir) {
+        return false;
+    }
+    if let Ok(f) = std::fs::File::options().write(true).open(&marker) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
+    true
+}
+
+/// When this boot began, a little early (uptime is whole seconds).
+fn boot_time() -> std::time::SystemTime {
+    // SAFETY: sysinfo fills the struct it is given.
+    let mut info: libc::sysinfo = unsafe { std::mem::zeroed() };
+    if unsafe { libc::sysinfo(&mut info) } != 0 {
+        return std::time::SystemTime::UNIX_EPOCH;
+    }
+    let up = std::time::Duration::from_secs(info.uptime.max(0) as u64 + 2);
+    std::time::SystemTime::now().checked_sub(up).unwrap_or(std::time::SystemTime::UNIX_EPOCH)
+}
+
+/// Every file listed in `.cove-files` has its recorded size. A folder without the listing (built
+/// by an older cove) cannot be checked and is taken as it is.
+fn files_intact(dir: &Path) -> bool {
+    let Ok(listing) = std::fs::read_to_string(dir.join(FILES)) else { return true };
+    listing.lines().all(|line| {
+        let Some((size, rel)) = line.split_once('\t') else { return false };
+        std::fs::symlink_metadata(dir.join(rel)).is_ok_and(|m| size.parse() == Ok(m.len()))
+    })
+}
+
+#[cfg(test)]
+mod ready_tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_from_before_this_boot_is_checked_once() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path();
+        std::fs::write(dir.join("a.py"), "print(1)\n").unwrap();
+        std::fs::write(dir.join(FILES), "9\ta.py\n").unwrap();
+        std::fs::write(dir.join(READY), "").unwrap();
+        assert!(ready_at(dir), "written in this boot");
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        let stamp =
+            |when| std::fs::File::options().write(true).open(dir.join(READY)).unwrap().set_modified(when).unwrap();
+        stamp(old);
+        assert!(ready_at(dir), "intact files pass the check");
+        assert!(std::fs::metadata(dir.join(READY)).unwrap().modified().unwrap() > old, "and the marker is re-stamped");
+        stamp(old);
+        std::fs::write(dir.join("a.py"), "").unwrap();
+        assert!(!ready_at(dir), "a file a power loss emptied makes the folder not ready");
     }
 }

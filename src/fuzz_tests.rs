@@ -37,7 +37,17 @@ where
     S::Value: std::fmt::Debug,
 {
     let count = AtomicUsize::new(0);
-    let mut runner = TestRunner::new(Config { cases: cases(), failure_persistence: None, ..Config::default() });
+    // A fixed seed by default, so CI sees the same cases every run; `COVE_FUZZ_SEED=random` (or
+    // a number) explores further.
+    let rng_seed = match std::env::var("COVE_FUZZ_SEED").ok().as_deref() {
+        Some("random") => proptest::test_runner::RngSeed::Random,
+        Some(n) => {
+            n.parse().map_or(proptest::test_runner::RngSeed::Fixed(20261124), proptest::test_runner::RngSeed::Fixed)
+        }
+        None => proptest::test_runner::RngSeed::Fixed(20261124),
+    };
+    let mut runner =
+        TestRunner::new(Config { cases: cases(), failure_persistence: None, rng_seed, ..Config::default() });
     let result = runner.run(&strategy, |v| {
         count.fetch_add(1, Ordering::Relaxed);
         property(v)

@@ -280,7 +280,7 @@ pub fn is_steady(prev: &State, project: Option<&Project>) -> bool {
     if fingerprint(&prev.watch) != prev.fingerprint {
         return false;
     }
-    let ready = prev.env.as_ref().is_some_and(|e| e.join(cache::READY).exists());
+    let ready = prev.env.as_ref().is_some_and(|e| cache::ready_at(e));
     match prev.status {
         Status::Active => ready && prev.trust.as_ref().is_none_or(|t| t.exists()),
         Status::Pending => !ready && still_building(prev),
@@ -406,7 +406,7 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr) -> State 
     next.env = Some(plan.run_dir().to_path_buf());
     let attempted =
         same_place && prev.fingerprint == next.fingerprint && matches!(prev.status, Status::Pending | Status::Failed);
-    let layer_missing = plan.layer_dir.as_ref().is_some_and(|l| !l.join(cache::READY).exists());
+    let layer_missing = plan.layer_dir.as_ref().is_some_and(|l| !cache::ready_at(l));
     let state = match cache.state(&plan.key.hex) {
         cache::State::Ready if layer_missing => cache::State::Missing,
         s => s,

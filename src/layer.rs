@@ -55,7 +55,7 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
     let Some(layer) = plan.layer_dir.clone() else { return Ok(()) };
     let cache = Cache::new(&settings.cache_dir);
     let lkey = key(&plan.key.hex, &projects);
-    if !refresh && layer.join(READY).exists() {
+    if !refresh && crate::cache::ready_at(&layer) {
         return Ok(());
     }
     let name = format!("layer-{lkey}");
@@ -64,7 +64,7 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
         &format!("the project layer of {}", plan.project.dir.display()),
         settings.quiet,
     )?;
-    if !refresh && layer.join(READY).exists() {
+    if !refresh && crate::cache::ready_at(&layer) {
         return Ok(());
     }
     let staging = crate::staging::Staging::new(&cache, &name)?;

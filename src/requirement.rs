@@ -121,7 +121,7 @@ pub fn parse_pep508(text: &str, base_dir: &Path) -> std::result::Result<Pep508<p
 fn guard_name(text: &str) -> std::result::Result<usize, ParseError> {
     let start = text.len() - text.trim_start().len();
     let end = text[start..].find(|c: char| !is_name_char(c)).map_or(text.len(), |i| start + i);
-    check_identifier(text, start, end, "Package name")?;
+    check_identifier(text, start, end, "Package name", false)?;
     Ok(end)
 }
 
@@ -137,7 +137,8 @@ pub fn guard_extras(text: &str, from: usize) -> std::result::Result<(), ParseErr
             let end = text[start..item + part.len()]
                 .find(|c: char| !is_name_char(c))
                 .map_or(item + part.len(), |i| start + i);
-            check_identifier(text, start, end, "Extra name")?;
+            // Unlike a name, an extra ending the string panics too (`"a[x."`, an unclosed bracket).
+            check_identifier(text, start, end, "Extra name", true)?;
             item += part.len() + 1;
         }
         at = close.min(text.len());
@@ -154,10 +155,16 @@ fn is_name_char(c: char) -> bool {
 
 /// `text[start..end]` is a run of name characters: refuse one that starts alphanumeric, ends in
 /// a separator and has more text after it (the case `pep508_rs` panics on).
-fn check_identifier(text: &str, start: usize, end: usize, what: &str) -> std::result::Result<(), ParseError> {
+fn check_identifier(
+    text: &str,
+    start: usize,
+    end: usize,
+    what: &str,
+    even_at_end: bool,
+) -> std::result::Result<(), ParseError> {
     let run = &text[start..end];
     let (Some(first), Some(last)) = (run.chars().next(), run.chars().last()) else { return Ok(()) };
-    if first.is_ascii_alphanumeric() && matches!(last, '.' | '-' | '_') && end < text.len() {
+    if first.is_ascii_alphanumeric() && matches!(last, '.' | '-' | '_') && (even_at_end || end < text.len()) {
         return Err(ParseError {
             offset: end - 1,
             message: format!("{what} must end with an alphanumeric character, not '{last}'"),
@@ -311,7 +318,17 @@ mod tests {
     #[test]
     fn names_and_extras_ending_in_a_separator_are_errors_not_panics() {
         let pos = Pos { file: "f".into(), line: 1, column: 1 };
-        for text in ["alpha.*", "2.*", "a- >1", "a_[x]", "a[x.]", "a[ok, y- ]", "a [b,c_ ] ; python_version > '3'"] {
+        for text in [
+            "alpha.*",
+            "2.*",
+            "a- >1",
+            "a_[x]",
+            "a[x.]",
+            "a[x.",
+            "a[ok, y-",
+            "a[ok, y- ]",
+            "a [b,c_ ] ; python_version > '3'",
+        ] {
             let e = Requirement::parse(text, &pos, Path::new("/")).unwrap_err();
             assert!(e.to_string().contains("must end with an alphanumeric character"), "{text}: {e}");
         }

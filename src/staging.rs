@@ -22,8 +22,11 @@
 //! so a `#!` line the installer kept short enough for the kernel stays so). Installed modules
 //! need nothing: Python fixes the source path of cached bytecode on import.
 //!
-//! The filesystem is flushed (`syncfs`) before that rename, so a power loss cannot publish files
-//! whose data never reached the disk.
+//! A power loss can leave a published folder whose files never reached the disk (delayed
+//! allocation leaves them short or empty). Rather than flush the whole filesystem on every build
+//! (tens to hundreds of milliseconds, and waiting on other programs' writes), each attempt
+//! records every file's size in `.cove-files` before it is published; the first use after a
+//! reboot checks them (see [`crate::cache::ready_at`]).
 //!
 //! Leftovers — folders of attempts killed before they published — are removed by the next
 //! build of the same name (it holds the lock, so no one else is using them) and by `cove gc`
@@ -64,7 +67,7 @@ impl Staging {
         if let Some(parent) = target.parent() {
             crate::fsx::create_private_dir(parent)?;
         }
-        flush(&self.dir)?;
+        record_files(&self.dir)?;
         let displaced = swap_into_place(&self.dir, target)?;
         self.published = true;
         if displaced {
@@ -98,27 +101,26 @@ pub fn leftovers(cache: &Cache) -> Vec<(PathBuf, String)> {
         .collect()
 }
 
-/// Put what the attempt wrote on disk before the rename that publishes it: the filesystem may
-/// otherwise commit the rename first, and after a power loss `envs/<key>` would hold files
-/// that are empty (SPEC §3: power loss leaves nothing that looks ready). Installers do not
-/// fsync; one `syncfs` of the cache's filesystem covers all their files (cold path only).
-fn flush(dir: &Path) -> Result<()> {
-    let f = std::fs::File::open(dir).ctx("open", dir)?;
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: a valid open descriptor; syncfs only reads it.
-        if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
-            return Err(crate::error::Error::io("flush to disk", dir, std::io::Error::last_os_error()));
+/// Write `.cove-files`: one line per regular file, `size<TAB>path` relative to `dir`, so the first
+/// use after a reboot can tell a folder a power loss cut short (cold path only).
+fn record_files(dir: &Path) -> Result<()> {
+    fn walk(root: &Path, dir: &Path, out: &mut String) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let Ok(kind) = entry.file_type() else { continue };
+            let path = entry.path();
+            if kind.is_dir() {
+                walk(root, &path, out);
+            } else if kind.is_file()
+                && !entry.file_name().to_string_lossy().starts_with(".cove-")
+                && let (Ok(meta), Ok(rel)) = (entry.metadata(), path.strip_prefix(root))
+            {
+                out.push_str(&format!("{}\t{}\n", meta.len(), rel.display()));
+            }
         }
     }
-    #[cfg(not(target_os = "linux"))]
-    {
-        drop(f);
-        // SAFETY: sync has no arguments and cannot fail.
-        unsafe { libc::sync() };
-    }
-    Ok(())
+    let mut listing = String::new();
+    walk(dir, dir, &mut listing);
+    crate::fsx::write_atomic(&dir.join(crate::cache::FILES), listing.as_bytes())
 }
 
 /// Move `staged` onto `target`. Returns whether something was displaced (it is then at

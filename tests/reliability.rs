@@ -129,10 +129,16 @@ impl Rng {
     }
 }
 
+/// The seed in `var`: a number replays a run, `random` explores; unset, a fixed seed, so CI
+/// sees the same inputs every run (the seed in use is printed).
 fn seed_from(var: &str) -> u64 {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
-    })
+    let seed = match std::env::var(var).ok().as_deref() {
+        Some("random") => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64,
+        Some(v) => v.parse().unwrap_or(20261124),
+        None => 20261124,
+    };
+    eprintln!("{var}={seed}");
+    seed
 }
 
 /// A shell script at `path` (made executable).

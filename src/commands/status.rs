@@ -28,7 +28,7 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     let plan = crate::resolve::plan(project, settings, &finder)?;
     let trusted = crate::trust::is_trusted(&plan.manifest, settings);
     let mut state = Cache::new(&settings.cache_dir).state(&plan.key.hex);
-    if state == State::Ready && plan.layer_dir.as_ref().is_some_and(|l| !l.join(crate::cache::READY).exists()) {
+    if state == State::Ready && plan.layer_dir.as_ref().is_some_and(|l| !crate::cache::ready_at(l)) {
         state = State::Missing;
     }
     let interp = plan.interpreter();
