@@ -8,17 +8,27 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
+/// The provided methods speak POSIX sh, which bash and zsh share (in zsh `export` is
+/// `typeset -gx`: global even when evaluated inside the hook function); fish overrides them.
 pub trait Shell {
     /// The hook script, with `__COVE_EXE__` and `__COVE_SHIMS__` to be filled with quoted values.
     fn script(&self) -> &'static str;
     /// `value` as one word of this shell's code, evaluating to exactly its bytes.
-    fn quote(&self, value: &OsStr) -> String;
+    fn quote(&self, value: &OsStr) -> String {
+        quote_posix(value)
+    }
     /// Code that sets and exports `name` (a plain identifier) to `value`.
-    fn set_env(&self, name: &str, value: &OsStr) -> String;
+    fn set_env(&self, name: &str, value: &OsStr) -> String {
+        format!("export {name}={}\n", self.quote(value))
+    }
     /// Code that unsets `name`; harmless when it is not set.
-    fn unset_env(&self, name: &str) -> String;
+    fn unset_env(&self, name: &str) -> String {
+        format!("unset {name}\n")
+    }
     /// Code that sets PATH to exactly these entries, in this order.
-    fn set_path(&self, entries: &[&OsStr]) -> String;
+    fn set_path(&self, entries: &[&OsStr]) -> String {
+        self.set_env("PATH", &join_path(entries))
+    }
 }
 
 /// The shell called `name`, if cove supports it.
@@ -73,36 +83,11 @@ impl Shell for Bash {
     fn script(&self) -> &'static str {
         include_str!("../shell/cove.bash")
     }
-    fn quote(&self, value: &OsStr) -> String {
-        quote_posix(value)
-    }
-    fn set_env(&self, name: &str, value: &OsStr) -> String {
-        format!("export {name}={}\n", self.quote(value))
-    }
-    fn unset_env(&self, name: &str) -> String {
-        format!("unset {name}\n")
-    }
-    fn set_path(&self, entries: &[&OsStr]) -> String {
-        self.set_env("PATH", &join_path(entries))
-    }
 }
 
 impl Shell for Zsh {
     fn script(&self) -> &'static str {
         include_str!("../shell/cove.zsh")
-    }
-    fn quote(&self, value: &OsStr) -> String {
-        quote_posix(value)
-    }
-    fn set_env(&self, name: &str, value: &OsStr) -> String {
-        // In zsh `export` is `typeset -gx`: global even when evaluated inside the hook function.
-        format!("export {name}={}\n", self.quote(value))
-    }
-    fn unset_env(&self, name: &str) -> String {
-        format!("unset {name}\n")
-    }
-    fn set_path(&self, entries: &[&OsStr]) -> String {
-        self.set_env("PATH", &join_path(entries))
     }
 }
 
