@@ -1,8 +1,8 @@
 //! Build an environment on a cache miss, so that it is never seen half-built (SPEC §3).
 //!
 //! Under the key's lock: re-check, then build in an attempt folder of its own (`staging`):
-//! create the venv, install, write `cove-env.json`, write the ready marker last, and rename the
-//! folder onto `envs/<key>` (swapping out an old one on `--refresh`, so processes running it are
+//! create the venv, install, then seal it (`cove-env.json`, the size listing, the ready marker)
+//! and rename the folder onto `envs/<key>` (swapping out an old one on `--refresh`, so processes running it are
 //! never left without one). A failed install removes the attempt. Any number of processes asking
 //! for one key build it once; the rest wait.
 //!
@@ -126,12 +126,8 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
                 .iter()
                 .try_for_each(|p| backend.install_editable(env, &crate::layer::with_extras(p), true, &install, &out))
         })
-        .and_then(|()| write_info(plan, env, backend.name()))
-        .and_then(|()| {
-            crate::usage::touch(env);
-            crate::fsx::write_atomic(&env.join(cache::READY), b"")
-        })
-        .and_then(|()| staging.publish(&plan.env_dir));
+        .map(|()| crate::usage::touch(env))
+        .and_then(|()| staging.publish_with_info(&plan.env_dir, cache::INFO, |size| info(plan, backend.name(), size)));
     if let Err(e) = result {
         progress.fail();
         return Err(e);
@@ -153,8 +149,10 @@ fn note_changed_manifest(plan: &Plan) {
     }
 }
 
-fn write_info(plan: &Plan, env: &std::path::Path, backend: &str) -> Result<()> {
-    let info = serde_json::json!({
+/// `cove-env.json`: what the environment was built from, and its size (measured once, at
+/// publish, so `cove list` need not walk every environment).
+fn info(plan: &Plan, backend: &str, size: u64) -> Vec<u8> {
+    serde_json::json!({
         "key": plan.key.hex,
         "canonical": plan.key.canonical,
         "python": crate::fsx::lossy(&plan.interpreter().path),
@@ -163,9 +161,9 @@ fn write_info(plan: &Plan, env: &std::path::Path, backend: &str) -> Result<()> {
         "lock": plan.lock.as_ref().map(crate::fsx::lossy),
         "manifest": crate::fsx::lossy(&plan.manifest.path),
         "backend": backend,
-        // Measured once here so `cove list` need not walk every environment.
-        "size": crate::fsx::disk_usage(env),
+        "size": size,
         "created": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
-    });
-    crate::fsx::write_atomic(&env.join(cache::INFO), info.to_string().as_bytes())
+    })
+    .to_string()
+    .into_bytes()
 }

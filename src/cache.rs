@@ -30,6 +30,8 @@ use crate::error::{Error, Result};
 pub const READY: &str = ".cove-ready";
 /// Every file's size at publish time (see `staging.rs`), checked on first use after a reboot.
 pub const FILES: &str = ".cove-files";
+/// The first word of a listing that gives its count (see `staging.rs`).
+pub const FILES_HEADER: &str = "cove-files 2";
 pub const INFO: &str = "cove-env.json";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,14 +233,45 @@ fn boot_time() -> std::time::SystemTime {
     std::time::SystemTime::now().checked_sub(up).unwrap_or(std::time::SystemTime::UNIX_EPOCH)
 }
 
-/// Every file listed in `.cove-files` has its recorded size. A folder without the listing (built
-/// by an older cove) cannot be checked and is taken as it is.
+/// Every file listed in `.cove-files` has its recorded size, and the listing is whole: as many
+/// lines as its header counts. The listing is not flushed to disk when written, so a power loss
+/// may leave it short or empty, which fails the check. A folder without the listing (built by
+/// an older cove) cannot be checked and is taken as it is; an older listing (no header, flushed
+/// when written) is checked line by line.
 fn files_intact(dir: &Path) -> bool {
-    let Ok(listing) = std::fs::read_to_string(dir.join(FILES)) else { return true };
-    listing.lines().all(|line| {
-        let Some((size, rel)) = line.split_once('\t') else { return false };
-        std::fs::symlink_metadata(dir.join(rel)).is_ok_and(|m| size.parse() == Ok(m.len()))
-    })
+    let listing = match std::fs::read(dir.join(FILES)) {
+        Ok(bytes) => bytes,
+        Err(e) => return e.kind() == std::io::ErrorKind::NotFound,
+    };
+    // Whole lines only: a listing cut short (or empty) is damaged.
+    let Some(body) = listing.strip_suffix(b"\n") else { return false };
+    let mut lines = body.split(|&b| b == b'\n').peekable();
+    let expected = match lines.peek().and_then(|first| first.strip_prefix(FILES_HEADER.as_bytes())) {
+        Some(count) => {
+            let count = std::str::from_utf8(count).ok().and_then(|c| c.strip_prefix(' ')?.parse::<usize>().ok());
+            let Some(count) = count else { return false };
+            lines.next();
+            Some(count)
+        }
+        None => None,
+    };
+    let mut seen = 0;
+    for line in lines {
+        seen += 1;
+        if !listed_file_intact(dir, line) {
+            return false;
+        }
+    }
+    expected.map_or(seen > 0, |count| count == seen)
+}
+
+/// One `size<TAB>path` line of the listing: the file is there with that size.
+fn listed_file_intact(dir: &Path, line: &[u8]) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Some(tab) = line.iter().position(|&b| b == b'\t') else { return false };
+    let size = std::str::from_utf8(&line[..tab]).ok().and_then(|s| s.parse::<u64>().ok());
+    let path = dir.join(std::ffi::OsStr::from_bytes(&line[tab + 1..]));
+    size.is_some_and(|size| std::fs::symlink_metadata(path).is_ok_and(|m| m.len() == size))
 }
 
 #[cfg(test)]
@@ -262,5 +295,26 @@ mod ready_tests {
         stamp(old);
         std::fs::write(dir.join("a.py"), "").unwrap();
         assert!(!ready_at(dir), "a file a power loss emptied makes the folder not ready");
+    }
+
+    #[test]
+    fn a_listing_cut_short_is_damaged() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path();
+        std::fs::write(dir.join("a.py"), "print(1)\n").unwrap();
+        std::fs::write(dir.join("b.py"), "").unwrap();
+        let whole = format!("{FILES_HEADER} 2\n9\ta.py\n0\tb.py\n");
+        let check = |listing: &str| {
+            std::fs::write(dir.join(FILES), listing).unwrap();
+            files_intact(dir)
+        };
+        assert!(check(&whole));
+        assert!(!check(""), "emptied");
+        assert!(!check(&whole[..whole.len() - 1]), "cut in a line");
+        assert!(!check(&format!("{FILES_HEADER} 2\n9\ta.py\n")), "a line short");
+        assert!(!check(&"\0".repeat(whole.len())), "zeros");
+        assert!(check("9\ta.py\n"), "an older listing (no count) is checked line by line");
+        std::fs::remove_file(dir.join(FILES)).unwrap();
+        assert!(files_intact(dir), "no listing at all: built by an older cove, taken as it is");
     }
 }

@@ -8,7 +8,23 @@ use crate::error::{IoContext, Result};
 
 /// Write `bytes` to `path` through a temp file in the same folder and a rename, so a reader
 /// sees the old content or the new, never a part.
+/// The content is flushed to disk before the rename, so after a power loss the file holds the
+/// old content or the new.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_via_temp(path, bytes, true)
+}
+
+/// [`write_atomic`] without the flush to disk: a running process still sees the old content or
+/// the new, never a part, but a power loss may leave the file short or empty. For files whose
+/// loss is detected — those inside a build attempt, checked against its size listing after a
+/// reboot (see `staging`) — or harmless (best-effort records). A flush costs from a fraction of a
+/// millisecond to several when other programs have data waiting to be written, because the
+/// filesystem's journal commit waits for it.
+pub fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_via_temp(path, bytes, false)
+}
+
+fn write_via_temp(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     create_private_dir(dir)?;
     let tmp = dir.join(format!(
@@ -18,7 +34,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     ));
     let mut f = std::fs::File::create(&tmp).ctx("write", &tmp)?;
     f.write_all(bytes).ctx("write", &tmp)?;
-    f.sync_all().ctx("write", &tmp)?;
+    if sync {
+        f.sync_all().ctx("write", &tmp)?;
+    }
     drop(f);
     std::fs::rename(&tmp, path).ctx("write", path)
 }
@@ -93,6 +111,12 @@ pub fn remove_tree(dir: &Path) -> Result<()> {
 /// Disk usage of `dir` in bytes (allocated blocks, as `du` counts them), each hard-linked file
 /// counted once. Unreadable parts are skipped: this is for reports and the gc size cap.
 pub fn disk_usage(dir: &Path) -> u64 {
+    disk_usage_with(dir, |_, _| {})
+}
+
+/// [`disk_usage`], calling `each` with the path and metadata (not following symlinks) of
+/// everything in the tree that is not a folder, so one walk can also list the files.
+pub fn disk_usage_with(dir: &Path, mut each: impl FnMut(&Path, &std::fs::Metadata)) -> u64 {
     use std::os::unix::fs::MetadataExt;
     let mut seen = std::collections::HashSet::new();
     let mut total = 0;
@@ -105,13 +129,17 @@ pub fn disk_usage(dir: &Path) -> u64 {
             // `DirEntry::metadata` does not follow symlinks: a venv's link to its base
             // interpreter counts as the link, not as the interpreter.
             let Ok(meta) = entry.metadata() else { continue };
-            if meta.nlink() > 1 && !meta.is_dir() && !seen.insert((meta.dev(), meta.ino())) {
+            let path = entry.path();
+            if meta.is_dir() {
+                total += meta.blocks() * 512;
+                stack.push(path);
+                continue;
+            }
+            each(&path, &meta);
+            if meta.nlink() > 1 && !seen.insert((meta.dev(), meta.ino())) {
                 continue;
             }
             total += meta.blocks() * 512;
-            if meta.is_dir() {
-                stack.push(entry.path());
-            }
         }
     }
     total

@@ -7,11 +7,11 @@
 //! and have a layer each. A layer's key covers the shared key, the project folder and its
 //! `[project]` + `[build-system]` tables, so a source edit needs nothing and a metadata change
 //! remakes only the layer. Built like an environment: under a lock, in an attempt folder of its
-//! own, ready marker last, then renamed into place (see `staging`).
+//! own, sealed (ready marker, size listing), then renamed into place (see `staging`).
 //!
 //! ```text
 //! layers/<layer key>/               the venv
-//! layers/<layer key>/.cove-ready    written last
+//! layers/<layer key>/.cove-ready    written when sealed, before the rename
 //! layers/<layer key>/cove-layer.json  shared key and project folder (for list and gc)
 //! ```
 
@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::backend::{self, Install, Output};
-use crate::cache::{Cache, READY};
+use crate::cache::Cache;
 use crate::error::{Error, Result};
 use crate::manifest::LocalProject;
 use crate::resolve::Plan;
@@ -79,9 +79,7 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
         settings.quiet,
         settings.verbose,
     );
-    let result = build(plan, &projects, settings, &staging.dir, &log)
-        .and_then(|()| crate::fsx::write_atomic(&staging.dir.join(READY), b""))
-        .and_then(|()| staging.publish(&layer));
+    let result = build(plan, &projects, settings, &staging.dir, &log).and_then(|()| staging.publish(&layer));
     if let Err(e) = result {
         progress.fail();
         return Err(e);
@@ -101,7 +99,10 @@ fn build(plan: &Plan, projects: &[LocalProject], settings: &Settings, layer: &Pa
         return Err(Error::other(format!("{} has no site-packages folder", layer.display())));
     }
     // A .pth line naming a folder puts it on sys.path after the layer's own site-packages.
-    crate::fsx::write_atomic(&site.join("_cove_base.pth"), format!("{}\n", base_site.display()).as_bytes())?;
+    // Not flushed, like everything in an attempt: the size listing tells a file a power loss
+    // cut short (see `staging`).
+    let pth = format!("{}\n", base_site.display());
+    crate::fsx::write_atomic_unsynced(&site.join("_cove_base.pth"), pth.as_bytes())?;
     let install =
         Install { requirements: &[], constraints: &[], index: &plan.manifest.index, offline: settings.offline };
     for project in projects {
@@ -113,7 +114,7 @@ fn build(plan: &Plan, projects: &[LocalProject], settings: &Settings, layer: &Pa
         "project": crate::fsx::lossy(&plan.project.dir),
         "installs": projects.iter().map(|p| crate::fsx::lossy(&p.dir)).collect::<Vec<_>>(),
     });
-    crate::fsx::write_atomic(&layer.join(INFO), info.to_string().as_bytes())
+    crate::fsx::write_atomic_unsynced(&layer.join(INFO), info.to_string().as_bytes())
 }
 
 /// `dir[extra,…]`, the form installers take for a folder with extras.

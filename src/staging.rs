@@ -2,8 +2,8 @@
 //!
 //! Every build attempt of an environment (or a project layer) makes its venv in a folder of its
 //! own, `tmp/<name>.<pid>.<nanos>`, where `<name>` is the name of the lock the builder holds
-//! (the key, or `layer-<key>`). Only when it is complete (ready marker written last) is it
-//! renamed onto its place in `envs/` or `layers/`; if something is already there (a
+//! (the key, or `layer-<key>`). Only when it is complete and sealed (ready marker, size
+//! listing) is it renamed onto its place in `envs/` or `layers/`; if something is already there (a
 //! `--refresh`, or an environment whose interpreter went away) the two are swapped in one
 //! `renameat2(RENAME_EXCHANGE)`, so a process running the old environment never finds the path
 //! missing or half-filled, and the old copy is deleted after.
@@ -23,10 +23,14 @@
 //! need nothing: Python fixes the source path of cached bytecode on import.
 //!
 //! A power loss can leave a published folder whose files never reached the disk (delayed
-//! allocation leaves them short or empty). Rather than flush the whole filesystem on every build
-//! (tens to hundreds of milliseconds, and waiting on other programs' writes), each attempt
-//! records every file's size in `.cove-files` before it is published; the first use after a
-//! reboot checks them (see [`crate::cache::ready_at`]).
+//! allocation leaves them short or empty). Rather than flush anything on a build (a flush waits
+//! for the journal, and so for every other program's pending writes: from a fraction of a
+//! millisecond to tens), each attempt records every file's size in `.cove-files` before it is
+//! published, headed by their count; the first use after a reboot checks them (see
+//! [`crate::cache::ready_at`]). That covers cove's own files too — `cove-env.json`, the
+//! rewritten scripts, the listing itself (short or empty, it no longer matches its count) — so
+//! none of them is flushed either. Only the folder's names (journalled metadata, committed in
+//! order) have to survive, and the ready marker is one of them.
 //!
 //! Leftovers — folders of attempts killed before they published — are removed by the next
 //! build of the same name (it holds the lock, so no one else is using them) and by `cove gc`
@@ -61,13 +65,38 @@ impl Staging {
         Ok(Staging { dir, published: false })
     }
 
-    /// Rewrite paths, then move the finished folder onto `target` (swapping out what is there).
-    pub fn publish(mut self, target: &Path) -> Result<()> {
+    /// Seal the finished folder and move it onto `target` (swapping out what is there): rewrite
+    /// its paths, list its files' sizes and measure its disk usage in one walk, write `info_file`
+    /// (made from the disk usage), the ready marker and the listing, then rename.
+    pub fn publish_with_info(self, target: &Path, info_file: &str, info: impl FnOnce(u64) -> Vec<u8>) -> Result<()> {
+        self.seal_and_swap(target, Some((info_file, info)))
+    }
+
+    /// [`Staging::publish_with_info`] for a folder whose info file its builder wrote.
+    pub fn publish(self, target: &Path) -> Result<()> {
+        self.seal_and_swap(target, None::<(&str, fn(u64) -> Vec<u8>)>)
+    }
+
+    fn seal_and_swap(mut self, target: &Path, info: Option<(&str, impl FnOnce(u64) -> Vec<u8>)>) -> Result<()> {
         relocate(&self.dir, target)?;
+        let mut listing = Listing::default();
+        let usage = crate::fsx::disk_usage_with(&self.dir, |path, meta| {
+            if meta.is_file()
+                && let Ok(rel) = path.strip_prefix(&self.dir)
+            {
+                listing.add(rel, meta.len());
+            }
+        });
+        if let Some((file, make)) = info {
+            let bytes = make(usage);
+            crate::fsx::write_atomic_unsynced(&self.dir.join(file), &bytes)?;
+            listing.add(Path::new(file), bytes.len() as u64);
+        }
+        crate::fsx::write_atomic_unsynced(&self.dir.join(crate::cache::READY), b"")?;
+        crate::fsx::write_atomic_unsynced(&self.dir.join(crate::cache::FILES), &listing.finish())?;
         if let Some(parent) = target.parent() {
             crate::fsx::create_private_dir(parent)?;
         }
-        record_files(&self.dir)?;
         let displaced = swap_into_place(&self.dir, target)?;
         self.published = true;
         if displaced {
@@ -102,25 +131,35 @@ pub fn leftovers(cache: &Cache) -> Vec<(PathBuf, String)> {
 }
 
 /// Write `.cove-files`: one line per regular file, `size<TAB>path` relative to `dir`, so the first
-/// use after a reboot can tell a folder a power loss cut short (cold path only).
-fn record_files(dir: &Path) -> Result<()> {
-    fn walk(root: &Path, dir: &Path, out: &mut String) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let Ok(kind) = entry.file_type() else { continue };
-            let path = entry.path();
-            if kind.is_dir() {
-                walk(root, &path, out);
-            } else if kind.is_file()
-                && !entry.file_name().to_string_lossy().starts_with(".cove-")
-                && let (Ok(meta), Ok(rel)) = (entry.metadata(), path.strip_prefix(root))
-            {
-                out.push_str(&format!("{}\t{}\n", meta.len(), rel.display()));
-            }
+/// use after a reboot can tell a folder a power loss cut short (cold path only, see
+/// [`crate::cache::ready_at`]); headed by `cove-files 2 <count>`, so a listing cut short is told
+/// too. cove's own `.cove-*` files are left out (the use stamp changes; the marker and the
+/// listing are checked by being there and whole).
+#[derive(Default)]
+struct Listing {
+    lines: Vec<u8>,
+    count: usize,
+}
+
+impl Listing {
+    fn add(&mut self, rel: &Path, size: u64) {
+        let name = rel.as_os_str().as_encoded_bytes();
+        let own = rel.file_name().is_some_and(|n| n.as_encoded_bytes().starts_with(b".cove-"));
+        // A name with a line break or a tab cannot be listed; it goes unchecked.
+        if own || name.iter().any(|&b| b == b'\n' || b == b'\t') {
+            return;
         }
+        self.lines.extend_from_slice(format!("{size}\t").as_bytes());
+        self.lines.extend_from_slice(name);
+        self.lines.push(b'\n');
+        self.count += 1;
     }
-    let mut listing = String::new();
-    walk(dir, dir, &mut listing);
-    crate::fsx::write_atomic(&dir.join(crate::cache::FILES), listing.as_bytes())
+
+    fn finish(self) -> Vec<u8> {
+        let mut text = format!("{} {}\n", crate::cache::FILES_HEADER, self.count).into_bytes();
+        text.extend_from_slice(&self.lines);
+        text
+    }
 }
 
 /// Move `staged` onto `target`. Returns whether something was displaced (it is then at
@@ -193,7 +232,7 @@ pub fn relocate(from: &Path, to: &Path) -> Result<()> {
             continue;
         }
         let rewritten = replace(&bytes, old, new);
-        crate::fsx::write_atomic(&file, &rewritten)?;
+        crate::fsx::write_atomic_unsynced(&file, &rewritten)?;
         std::fs::set_permissions(&file, meta.permissions()).ctx("set permissions of", &file)?;
     }
     Ok(())
@@ -250,8 +289,14 @@ mod tests {
         let s = Staging::new(&cache, "k").unwrap();
         std::fs::create_dir_all(&s.dir).unwrap();
         std::fs::write(s.dir.join("new"), "").unwrap();
-        s.publish(&target).unwrap();
+        s.publish_with_info(&target, "info.json", |size| format!("{size}").into_bytes()).unwrap();
         assert!(target.join("new").exists() && !target.join("old").exists());
+        assert!(crate::cache::ready_at(&target), "sealed: ready marker written");
+        let size: u64 = std::fs::read_to_string(target.join("info.json")).unwrap().parse().unwrap();
+        assert!(size > 0, "the info is made from the disk usage");
+        let listing = std::fs::read_to_string(target.join(crate::cache::FILES)).unwrap();
+        let info_len = std::fs::metadata(target.join("info.json")).unwrap().len();
+        assert_eq!(listing, format!("{} 2\n0\tnew\n{info_len}\tinfo.json\n", crate::cache::FILES_HEADER));
         assert!(leftovers(&cache).is_empty());
 
         let s = Staging::new(&cache, "k").unwrap();

@@ -52,7 +52,8 @@ pub fn record_project(cache: &Cache, user: &Path, key: &str) {
     if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
         return;
     }
-    let _ = crate::fsx::write_atomic(&path, text.as_bytes());
+    // Not flushed: a record a power loss empties is skipped when read, and rewritten next use.
+    let _ = crate::fsx::write_atomic_unsynced(&path, text.as_bytes());
 }
 
 /// One project's record.
