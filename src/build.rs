@@ -87,7 +87,8 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
     let env = &staging.dir;
     let log = cache.log_path(&plan.key.hex);
     crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
-    let _ = std::fs::remove_file(&log);
+    // Emptied, not removed: keeps its file (making one is slow on a filesystem busy deleting).
+    std::fs::File::create(&log).map_err(|e| crate::error::Error::io("write log", &log, e))?;
     let backend = backend::select(settings)?;
     let interp = plan.interpreter();
     if let Some(note) = &plan.lock_note {

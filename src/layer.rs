@@ -70,7 +70,7 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
     let staging = crate::staging::Staging::new(&cache, &name)?;
     let log = cache.log_path(&name);
     crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
-    let _ = std::fs::remove_file(&log);
+    std::fs::File::create(&log).map_err(|e| Error::io("write log", &log, e))?;
     let names: Vec<String> = projects.iter().map(|p| p.dir.display().to_string()).collect();
     let progress = crate::progress::Progress::start(
         format!("the project layer {}", &lkey[..12]),

@@ -36,6 +36,7 @@
 //! build of the same name (it holds the lock, so no one else is using them) and by `cove gc`
 //! (which takes each one's lock first, so it never removes an attempt in progress).
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::cache::Cache;
@@ -78,22 +79,26 @@ impl Staging {
     }
 
     fn seal_and_swap(mut self, target: &Path, info: Option<(&str, impl FnOnce(u64) -> Vec<u8>)>) -> Result<()> {
-        relocate(&self.dir, target)?;
+        relocate(&self.dir, &[&self.dir], target)?;
         let mut listing = Listing::default();
+        let root = self.dir.as_os_str().len() + 1;
         let usage = crate::fsx::disk_usage_with(&self.dir, |path, meta| {
-            if meta.is_file()
-                && let Ok(rel) = path.strip_prefix(&self.dir)
-            {
-                listing.add(rel, meta.len());
+            if meta.is_file() {
+                // The root is a prefix of every path the walk gives.
+                let rel = std::ffi::OsStr::from_bytes(&path.as_os_str().as_bytes()[root..]);
+                listing.add(Path::new(rel), meta.len());
             }
         });
+        // New files in a folder nothing reads before it is published: written directly.
+        let write =
+            |name: &str, bytes: &[u8]| std::fs::write(self.dir.join(name), bytes).ctx("write", &self.dir.join(name));
         if let Some((file, make)) = info {
             let bytes = make(usage);
-            crate::fsx::write_atomic_unsynced(&self.dir.join(file), &bytes)?;
+            write(file, &bytes)?;
             listing.add(Path::new(file), bytes.len() as u64);
         }
-        crate::fsx::write_atomic_unsynced(&self.dir.join(crate::cache::READY), b"")?;
-        crate::fsx::write_atomic_unsynced(&self.dir.join(crate::cache::FILES), &listing.finish())?;
+        write(crate::cache::READY, b"")?;
+        write(crate::cache::FILES, &listing.finish())?;
         if let Some(parent) = target.parent() {
             crate::fsx::create_private_dir(parent)?;
         }
@@ -214,47 +219,58 @@ fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
 /// Text files in `bin/` larger than this are not scripts; they are left alone.
 const MAX_SCRIPT: u64 = 1 << 20;
 
-/// Replace the staging path `from` by `to` in the venv's `bin/` scripts and `pyvenv.cfg`.
-/// Files are replaced by rename, never written in place: an installer may have hard-linked a
-/// file from its own cache.
-pub fn relocate(from: &Path, to: &Path) -> Result<()> {
-    let (old, new) = (from.as_os_str().as_encoded_bytes(), to.as_os_str().as_encoded_bytes());
-    let bin = from.join("bin");
+/// In the venv at `dir`, replace each path in `from` (the staging path) by `to` in
+/// its `bin/` scripts and `pyvenv.cfg`. A file with other names (an installer may have
+/// hard-linked it from its own cache) is replaced by rename, never written in place.
+pub fn relocate(dir: &Path, from: &[&Path], to: &Path) -> Result<()> {
+    // A path that is not UTF-8 cannot occur in the text files rewritten here.
+    let old: Vec<&str> = from.iter().filter_map(|p| p.to_str()).filter(|p| !p.is_empty()).collect();
+    let new = to.as_os_str().as_encoded_bytes();
+    let bin = dir.join("bin");
     let files = std::fs::read_dir(&bin).into_iter().flatten().flatten().map(|e| e.path());
-    for file in files.chain([from.join("pyvenv.cfg")]) {
+    for file in files.chain([dir.join("pyvenv.cfg")]) {
         let Ok(meta) = std::fs::symlink_metadata(&file) else { continue };
         if !meta.is_file() || meta.len() > MAX_SCRIPT {
             continue;
         }
         let bytes = std::fs::read(&file).ctx("read", &file)?;
         // Only text: a binary executable is not rewritten even if it holds the path.
-        if std::str::from_utf8(&bytes).is_err() || !contains(&bytes, old) {
-            continue;
+        let Ok(text) = std::str::from_utf8(&bytes) else { continue };
+        let Some(rewritten) = replace_all(text, &old, new) else { continue };
+        if std::os::unix::fs::MetadataExt::nlink(&meta) == 1 {
+            // Its only name, in a folder nothing reads before it is published: rewritten in
+            // place, which spares making a new file (the slow part on a busy filesystem). Not
+            // truncated to nothing first: on ext4 that makes the close start writing it out.
+            let mut f = std::fs::OpenOptions::new().write(true).open(&file).ctx("write", &file)?;
+            std::io::Write::write_all(&mut f, &rewritten).ctx("write", &file)?;
+            f.set_len(rewritten.len() as u64).ctx("write", &file)?;
+        } else {
+            crate::fsx::write_atomic_unsynced(&file, &rewritten)?;
+            std::fs::set_permissions(&file, meta.permissions()).ctx("set permissions of", &file)?;
         }
-        let rewritten = replace(&bytes, old, new);
-        crate::fsx::write_atomic_unsynced(&file, &rewritten)?;
-        std::fs::set_permissions(&file, meta.permissions()).ctx("set permissions of", &file)?;
     }
     Ok(())
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-fn replace(haystack: &[u8], old: &[u8], new: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(haystack.len());
-    let mut i = 0;
-    while i < haystack.len() {
-        if haystack[i..].starts_with(old) {
+/// `text` with every occurrence of each of `old` replaced by `new`; `None` when there is none.
+fn replace_all(text: &str, old: &[&str], new: &[u8]) -> Option<Vec<u8>> {
+    let mut hits: Vec<(usize, usize)> =
+        old.iter().flat_map(|o| text.match_indices(o).map(|(at, m)| (at, m.len()))).collect();
+    if hits.is_empty() {
+        return None;
+    }
+    hits.sort_unstable();
+    let mut out = Vec::with_capacity(text.len());
+    let mut done = 0;
+    for (at, len) in hits {
+        if at >= done {
+            out.extend_from_slice(&text.as_bytes()[done..at]);
             out.extend_from_slice(new);
-            i += old.len();
-        } else {
-            out.push(haystack[i]);
-            i += 1;
+            done = at + len;
         }
     }
-    out
+    out.extend_from_slice(&text.as_bytes()[done..]);
+    Some(out)
 }
 
 #[cfg(test)]
@@ -273,10 +289,32 @@ mod tests {
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::write(from.join("bin/blob"), [0xff, 0xfe, 0x00]).unwrap();
         std::os::unix::fs::symlink("/usr/bin/python3", from.join("bin/python")).unwrap();
-        relocate(&from, &to).unwrap();
+        // One hard-linked from an installer's cache: that copy must keep its content.
+        let cached = t.path().join("cached-tool");
+        std::fs::write(&cached, format!("#!{}/bin/python\n", from.display())).unwrap();
+        std::fs::set_permissions(&cached, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::hard_link(&cached, from.join("bin/linked")).unwrap();
+        relocate(&from, &[&from], &to).unwrap();
         assert_eq!(std::fs::read_to_string(&script).unwrap(), format!("#!{}/bin/python\nimport x\n", to.display()));
         assert_eq!(std::fs::metadata(&script).unwrap().permissions().mode() & 0o777, 0o755);
         assert_eq!(std::fs::read_link(from.join("bin/python")).unwrap(), Path::new("/usr/bin/python3"));
+        assert_eq!(
+            std::fs::read_to_string(from.join("bin/linked")).unwrap(),
+            format!("#!{}/bin/python\n", to.display())
+        );
+        assert_eq!(std::fs::metadata(from.join("bin/linked")).unwrap().permissions().mode() & 0o777, 0o755);
+        assert_eq!(std::fs::read_to_string(&cached).unwrap(), format!("#!{}/bin/python\n", from.display()));
+    }
+
+    #[test]
+    fn replace_all_replaces_every_path_given() {
+        let text = "#!/c/tmp/k.1.2/bin/python\nexec '/c/slots/s-0/bin/python' \"$0\"\n/c/tmp/k.1.2/c/slots/s-0";
+        let out = replace_all(text, &["/c/tmp/k.1.2", "/c/slots/s-0"], b"/c/envs/k").unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "#!/c/envs/k/bin/python\nexec '/c/envs/k/bin/python' \"$0\"\n/c/envs/k/c/envs/k"
+        );
+        assert_eq!(replace_all("nothing here", &["/c/tmp/k.1.2"], b"/c/envs/k"), None);
     }
 
     #[test]
