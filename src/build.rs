@@ -83,13 +83,20 @@ fn after_use(plan: &Plan, cache: &Cache) {
 }
 
 fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
-    let staging = crate::staging::Staging::new(cache, &plan.key.hex)?;
+    let mut staging = crate::staging::Staging::new(cache, &plan.key.hex)?;
+    let backend = backend::select(settings)?;
+    // The venv is made in the attempt's folder; installs go through a stable path to it when
+    // the installer profits (see `staging`).
+    let through = if backend.remembers_interpreters_by_path() {
+        staging.stable_path(cache, &plan.env_dir)?
+    } else {
+        staging.dir.clone()
+    };
     let env = &staging.dir;
     let log = cache.log_path(&plan.key.hex);
     crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
     // Emptied, not removed: keeps its file (making one is slow on a filesystem busy deleting).
     std::fs::File::create(&log).map_err(|e| crate::error::Error::io("write log", &log, e))?;
-    let backend = backend::select(settings)?;
     let interp = plan.interpreter();
     if let Some(note) = &plan.lock_note {
         eprintln!("cove: {note}");
@@ -105,7 +112,7 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
     );
     let label = format!("env {}", plan.key.short());
     let progress = Progress::start(label, Some(&header), "creating the venv", settings.quiet, settings.verbose);
-    let out = Output { log, verbose: settings.verbose };
+    let out = Output { log, verbose: settings.verbose, hand_down: staging.slot_lock() };
     let requirements: Vec<String> = plan.install.iter().map(|r| r.canonical.clone()).collect();
     let constraints: Vec<String> = plan.manifest.constraints.iter().map(|r| r.canonical.clone()).collect();
     let install = Install {
@@ -118,14 +125,14 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
         .create(interp, env, &out)
         .and_then(|()| {
             progress.phase(&format!("installing {counted}"));
-            backend.install(interp, env, &install, &out)
+            backend.install(interp, &through, &install, &out)
         })
         .and_then(|()| {
             // Local projects with dynamic dependencies (setup.py): the installer resolves them,
             // into this environment of their own (its key names the project).
-            plan.dynamic_projects()
-                .iter()
-                .try_for_each(|p| backend.install_editable(env, &crate::layer::with_extras(p), true, &install, &out))
+            plan.dynamic_projects().iter().try_for_each(|p| {
+                backend.install_editable(&through, &crate::layer::with_extras(p), true, &install, &out)
+            })
         })
         .map(|()| crate::usage::touch(env))
         .and_then(|()| staging.publish_with_info(&plan.env_dir, cache::INFO, |size| info(plan, backend.name(), size)));

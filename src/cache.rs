@@ -10,6 +10,7 @@
 //! interpreters/             cached interpreter facts
 //! projects/<sha>            which key each project last used (see `usage`)
 //! tmp/<key>.<pid>.<nanos>/  a build attempt, renamed onto `envs/<key>` when complete
+//! slots/slot-<i>-000…       a link to the attempt being built in slot <i> (see `staging`)
 //! trash/                    environments being removed by `cove gc`
 //! ```
 //!
@@ -89,6 +90,10 @@ impl Cache {
 
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
+    }
+
+    pub fn slots_dir(&self) -> PathBuf {
+        self.root.join("slots")
     }
 
     pub fn layers_dir(&self) -> PathBuf {

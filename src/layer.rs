@@ -67,7 +67,7 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
     if !refresh && crate::cache::ready_at(&layer) {
         return Ok(());
     }
-    let staging = crate::staging::Staging::new(&cache, &name)?;
+    let mut staging = crate::staging::Staging::new(&cache, &name)?;
     let log = cache.log_path(&name);
     crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
     std::fs::File::create(&log).map_err(|e| Error::io("write log", &log, e))?;
@@ -79,7 +79,8 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
         settings.quiet,
         settings.verbose,
     );
-    let result = build(plan, &projects, settings, &staging.dir, &log).and_then(|()| staging.publish(&layer));
+    let result =
+        build(plan, &projects, settings, &cache, &mut staging, &layer, &log).and_then(|()| staging.publish(&layer));
     if let Err(e) = result {
         progress.fail();
         return Err(e);
@@ -89,9 +90,25 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
     Ok(())
 }
 
-fn build(plan: &Plan, projects: &[LocalProject], settings: &Settings, layer: &Path, log: &Path) -> Result<()> {
+/// Make the layer in `staging`'s folder, to be published at `target`.
+fn build(
+    plan: &Plan,
+    projects: &[LocalProject],
+    settings: &Settings,
+    cache: &Cache,
+    staging: &mut crate::staging::Staging,
+    target: &Path,
+    log: &Path,
+) -> Result<()> {
     let backend = backend::select(settings)?;
-    let out = Output { log: log.to_path_buf(), verbose: settings.verbose };
+    // Installs go through a stable path to the folder when the installer profits (see `staging`).
+    let through = if backend.remembers_interpreters_by_path() {
+        staging.stable_path(cache, target)?
+    } else {
+        staging.dir.clone()
+    };
+    let layer = &staging.dir;
+    let out = Output { log: log.to_path_buf(), verbose: settings.verbose, hand_down: staging.slot_lock() };
     backend.create(plan.interpreter(), layer, &out)?;
     let site = site_packages(layer, plan);
     let base_site = site_packages(&plan.env_dir, plan);
@@ -106,7 +123,7 @@ fn build(plan: &Plan, projects: &[LocalProject], settings: &Settings, layer: &Pa
     let install =
         Install { requirements: &[], constraints: &[], index: &plan.manifest.index, offline: settings.offline };
     for project in projects {
-        backend.install_editable(layer, &with_extras(project), false, &install, &out)?;
+        backend.install_editable(&through, &with_extras(project), false, &install, &out)?;
     }
     adopt_scripts(&plan.env_dir, layer)?;
     let info = serde_json::json!({

@@ -22,6 +22,12 @@ pub struct Guard {
 }
 
 impl Guard {
+    /// The open lock file. A child process that inherits it holds the lock too, until the last
+    /// of them closes it (`flock` locks belong to the open file, not the process).
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self._file)
+    }
+
     /// Delete the lock file while still holding it (see the module notes).
     pub fn remove_file(&self) {
         let _ = std::fs::remove_file(&self.path);

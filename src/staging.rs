@@ -22,6 +22,19 @@
 //! so a `#!` line the installer kept short enough for the kernel stays so). Installed modules
 //! need nothing: Python fixes the source path of cached bytecode on import.
 //!
+//! uv remembers what it learns about an environment's interpreter (version, paths, tags) in its
+//! cache, under the interpreter's path, so a folder it has never seen costs a Python start-up to
+//! ask (45-100 ms, a third of a build from warm wheels). The uv backend therefore installs
+//! through [`Staging::stable_path`]: `slots/slot-<i>-000…`, a symlink to the attempt's folder,
+//! the same path from one build to the next. What uv learnt there last time holds for the new
+//! folder (uv also keys it by the base interpreter's real path and checks that file's time;
+//! the venv layout is cove's own, always the same), as when a project's `.venv` is made again
+//! at the same path. A build takes the first slot whose lock (`locks/slot-<i>.lock`) is free,
+//! and its installers inherit the lock: an installer orphaned by a killed cove holds its slot
+//! until it exits, so it never writes through a link repointed at another attempt. The slot's
+//! name is longer than any final path, for the `#!` reason above, and relocation rewrites it
+//! too.
+//!
 //! A power loss can leave a published folder whose files never reached the disk (delayed
 //! allocation leaves them short or empty). Rather than flush anything on a build (a flush waits
 //! for the journal, and so for every other program's pending writes: from a fraction of a
@@ -47,7 +60,22 @@ use crate::error::{IoContext, Result};
 pub struct Staging {
     pub dir: PathBuf,
     published: bool,
+    slot: Option<Slot>,
 }
+
+/// A slot taken for the attempt: the link to its folder and the slot's lock.
+#[derive(Debug)]
+struct Slot {
+    link: PathBuf,
+    lock: crate::lock::Guard,
+}
+
+/// How many slots a build tries before it goes without (one per build running at once).
+const MAX_SLOTS: usize = 64;
+
+/// Slot names are padded to this length, longer than `envs/<key>` and `layers/<key>` are past
+/// `slots/`.
+const SLOT_NAME_LEN: usize = 66;
 
 impl Staging {
     /// A fresh folder name under `tmp/` for an attempt at `name`, whose lock the caller holds.
@@ -63,7 +91,23 @@ impl Staging {
         }
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let dir = tmp.join(format!("{name}.{}.{nanos}", std::process::id()));
-        Ok(Staging { dir, published: false })
+        Ok(Staging { dir, published: false, slot: None })
+    }
+
+    /// A path for the attempt's folder that is the same from one build to the next, for an
+    /// installer that remembers interpreters by path (see the module notes); `target` is where
+    /// the folder will be published. The folder itself when no slot is free or a slot's path
+    /// would be shorter than `target`.
+    pub fn stable_path(&mut self, cache: &Cache, target: &Path) -> Result<PathBuf> {
+        if self.slot.is_none() {
+            self.slot = take_slot(cache, &self.dir, target)?;
+        }
+        Ok(self.slot.as_ref().map_or_else(|| self.dir.clone(), |s| s.link.clone()))
+    }
+
+    /// The lock of the slot taken, for the installers to inherit.
+    pub fn slot_lock(&self) -> Option<std::os::fd::RawFd> {
+        self.slot.as_ref().map(|s| s.lock.fd())
     }
 
     /// Seal the finished folder and move it onto `target` (swapping out what is there): rewrite
@@ -79,7 +123,9 @@ impl Staging {
     }
 
     fn seal_and_swap(mut self, target: &Path, info: Option<(&str, impl FnOnce(u64) -> Vec<u8>)>) -> Result<()> {
-        relocate(&self.dir, &[&self.dir], target)?;
+        let mut from = vec![self.dir.as_path()];
+        from.extend(self.slot.as_ref().map(|s| s.link.as_path()));
+        relocate(&self.dir, &from, target)?;
         let mut listing = Listing::default();
         let root = self.dir.as_os_str().len() + 1;
         let usage = crate::fsx::disk_usage_with(&self.dir, |path, meta| {
@@ -119,6 +165,28 @@ impl Drop for Staging {
             let _ = crate::fsx::remove_tree(&self.dir);
         }
     }
+}
+
+/// Take the first free slot and point its link at `dir`; `None` when there is no free slot or
+/// its path would be shorter than `target`.
+fn take_slot(cache: &Cache, dir: &Path, target: &Path) -> Result<Option<Slot>> {
+    let slots = cache.slots_dir();
+    for i in 0..MAX_SLOTS {
+        let name = format!("slot-{i}-");
+        let link = slots.join(format!("{name:0<SLOT_NAME_LEN$}"));
+        if link.as_os_str().len() < target.as_os_str().len() {
+            return Ok(None);
+        }
+        let Some(lock) = crate::lock::try_exclusive(&cache.lock_path(&format!("slot-{i}")))? else { continue };
+        crate::fsx::create_private_dir(&slots)?;
+        // Made aside and renamed over the old link, which a killed build may have left.
+        let aside = slots.join(format!(".{name}{}", std::process::id()));
+        let _ = std::fs::remove_file(&aside);
+        std::os::unix::fs::symlink(dir, &aside).ctx("create link", &aside)?;
+        std::fs::rename(&aside, &link).ctx("create link", &link)?;
+        return Ok(Some(Slot { link, lock }));
+    }
+    Ok(None)
 }
 
 /// Every attempt folder under `tmp/`, with the lock name it belongs to.
@@ -219,7 +287,7 @@ fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
 /// Text files in `bin/` larger than this are not scripts; they are left alone.
 const MAX_SCRIPT: u64 = 1 << 20;
 
-/// In the venv at `dir`, replace each path in `from` (the staging path) by `to` in
+/// In the venv at `dir`, replace each path in `from` (the staging path, the slot's) by `to` in
 /// its `bin/` scripts and `pyvenv.cfg`. A file with other names (an installer may have
 /// hard-linked it from its own cache) is replaced by rename, never written in place.
 pub fn relocate(dir: &Path, from: &[&Path], to: &Path) -> Result<()> {
@@ -342,6 +410,32 @@ mod tests {
         let dir = s.dir.clone();
         drop(s);
         assert!(!dir.exists(), "an attempt that does not publish leaves nothing");
+    }
+
+    #[test]
+    fn builds_at_once_take_slots_of_their_own_and_publish_rewrites_the_slot_path() {
+        let t = tempfile::tempdir().unwrap();
+        let cache = Cache::new(t.path());
+        let (ta, tb) = (cache.env_dir(&"a".repeat(64)), cache.env_dir(&"b".repeat(64)));
+        let mut a = Staging::new(&cache, "a").unwrap();
+        let mut b = Staging::new(&cache, "b").unwrap();
+        let (sa, sb) = (a.stable_path(&cache, &ta).unwrap(), b.stable_path(&cache, &tb).unwrap());
+        assert_ne!(sa, sb);
+        assert!(sa.as_os_str().len() >= ta.as_os_str().len(), "as long as the final path, for #! lines");
+        assert_eq!(std::fs::read_link(&sa).unwrap(), a.dir);
+        assert_eq!(a.stable_path(&cache, &ta).unwrap(), sa, "one slot per attempt");
+        std::fs::create_dir_all(a.dir.join("bin")).unwrap();
+        std::fs::write(a.dir.join("bin/tool"), format!("#!{}/bin/python\n", sa.display())).unwrap();
+        a.publish(&ta).unwrap();
+        assert_eq!(std::fs::read_to_string(ta.join("bin/tool")).unwrap(), format!("#!{}/bin/python\n", ta.display()));
+        assert!(std::fs::metadata(&sa).is_err(), "the link is left dangling, for the slot's next build to repoint");
+        let mut c = Staging::new(&cache, "c").unwrap();
+        assert_eq!(c.stable_path(&cache, &ta).unwrap(), sa, "a slot is free again once its build is done");
+        drop(b);
+        let long = t.path().join("x".repeat(200));
+        let mut d = Staging::new(&cache, "d").unwrap();
+        assert_eq!(d.stable_path(&cache, &long).unwrap(), d.dir, "no slot when its path would be shorter");
+        assert_eq!(d.slot_lock(), None);
     }
 
     #[test]

@@ -37,7 +37,7 @@ static PANICS: AtomicUsize = AtomicUsize::new(0);
 static DONE: AtomicUsize = AtomicUsize::new(0);
 
 /// How many `#[test]`s this file has: the last to finish prints the summary.
-const TESTS: usize = 15;
+const TESTS: usize = 16;
 
 /// Held by each test; when the last one ends (passed or not), the summary is printed.
 struct Done;
@@ -435,6 +435,53 @@ fn an_installer_orphaned_by_kill_cannot_spoil_the_next_build() {
     let out = t.cove(&p, &["gc"]);
     assert_ok(&out);
     assert!(attempts(&t).is_empty(), "the orphan's folder goes with gc:\n{}", stdout(&out));
+    KILLS.fetch_add(1, Ordering::SeqCst);
+}
+
+/// uv installs through a slot, a link to the attempt's folder that every build reuses (see
+/// `src/staging.rs`). An installer orphaned mid-install keeps the slot's lock, which it
+/// inherited: the next build takes another slot, so the orphan's late writes land in its own
+/// attempt's folder (gone by then: the next build removed it as a leftover), never in the next
+/// build's environment. Here the orphan installs `gamma` too, while the next build's install is
+/// still pending (its output to /dev/null: writing to the dead cove's pipe would kill it).
+#[test]
+fn an_installer_orphaned_mid_install_keeps_its_slot() {
+    let _done = Done;
+    let Some(t) = uv_env("orphan in a slot") else { return };
+    let p = t.project("proj", &["alpha==1.0"]);
+    t.trust(&p);
+    let started = t.path().join("orphan-started");
+    let meddler = script(
+        &t.path().join("meddling-uv"),
+        &format!(
+            "if [ \"$1\" = pip ] && [ ! -e '{m}' ]; then : > '{m}'; trap '' TERM; sleep 1; exec '{uv}' \"$@\" gamma >/dev/null 2>&1; fi\n\
+             if [ \"$1\" = pip ]; then sleep 2; fi\nexec '{uv}' \"$@\"",
+            m = started.display(),
+            uv = uv_path().display()
+        ),
+    );
+    let mut first = t.cmd(COVE, &p).args(["sync"]).env("COVE_UV", &meddler).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !started.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(started.exists(), "the first build reached its install");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // The orphan wakes and installs (through its slot) while this build waits to install.
+    let out = output_bounded(t.cmd(COVE, &p).args(["sync"]).env("COVE_UV", &meddler), Duration::from_secs(60));
+    assert_no_panic(&out.status, &stderr(&out), "orphan in a slot");
+    assert!(out.status.success(), "the build after the kill:\n{}", stderr(&out));
+    // Past the orphan's install.
+    std::thread::sleep(Duration::from_millis(500));
+    let env = t.envs().pop().expect("the environment");
+    let site = std::fs::read_dir(env.join("lib")).unwrap().flatten().next().unwrap().path().join("site-packages");
+    assert!(site.join("alpha").exists());
+    assert!(!site.join("gamma").exists(), "the orphan wrote into the next build's environment");
+    let out = t.shim("python", &p, &["-c", PRINT_ALPHA]);
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "1.0\n");
+    assert_no_half_built_env(&t, "orphan in a slot");
     KILLS.fetch_add(1, Ordering::SeqCst);
 }
 

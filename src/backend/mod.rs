@@ -34,6 +34,12 @@ pub trait Backend {
     fn install(&self, base: &Interpreter, env: &Path, what: &Install, out: &Output) -> Result<()>;
     /// Install the folder `project` in editable mode (PEP 660), without its dependencies.
     fn install_editable(&self, env: &Path, project: &Path, deps: bool, what: &Install, out: &Output) -> Result<()>;
+    /// Whether the installer remembers what it learns about an environment's interpreter by
+    /// the interpreter's path (uv does, in its cache), so that installing through a path used
+    /// before spares it starting Python to ask (see `staging::Staging::stable_path`).
+    fn remembers_interpreters_by_path(&self) -> bool {
+        false
+    }
 }
 
 /// The backend the settings choose.
@@ -71,6 +77,9 @@ pub fn find_uv() -> Result<Option<PathBuf>> {
 pub struct Output {
     pub log: PathBuf,
     pub verbose: bool,
+    /// A lock the installer inherits, so that it stays held while the installer runs, even
+    /// when cove is killed: the slot its attempt is built through (see `staging`).
+    pub hand_down: Option<std::os::fd::RawFd>,
 }
 
 impl Output {
@@ -87,6 +96,9 @@ impl Output {
         }
         let program = PathBuf::from(cmd.get_program());
         die_with_parent(&mut cmd);
+        if let Some(fd) = self.hand_down {
+            inherit(&mut cmd, fd);
+        }
         let mut child = cmd.spawn().map_err(|source| Error::Spawn { program, source })?;
         let log = std::sync::Arc::new(std::sync::Mutex::new(log));
         // Kept in memory too: on a full disk the log cannot be written, and the installer's
@@ -170,6 +182,20 @@ fn die_with_parent(cmd: &mut Command) {
 
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_: &mut Command) {}
+
+/// Have the installer inherit `fd` (cove opens every file close-on-exec).
+fn inherit(cmd: &mut Command, fd: std::os::fd::RawFd) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: fcntl is async-signal-safe; it changes the child's own descriptor table only.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
 
 /// Index options in pip's spelling (uv accepts the same).
 pub fn index_args(index: &Index, offline: bool, pip_style: bool) -> Vec<String> {

@@ -54,4 +54,8 @@ impl Backend for Uv {
         cmd.arg("-e").arg(project);
         out.run(cmd, "the project (editable)")
     }
+
+    fn remembers_interpreters_by_path(&self) -> bool {
+        true
+    }
 }
