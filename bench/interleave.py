@@ -46,7 +46,7 @@ def main():
     ap.add_argument("--prepare", nargs=2, action="append", default=[], metavar=("NAME", "COMMAND"))
     ap.add_argument("--alternate", action="store_true")
     ap.add_argument("pairs", nargs="+")
-    a = ap.parse_args()
+    a = ap.parse_intermixed_args()
     if len(a.pairs) % 2:
         raise SystemExit("interleave: give NAME COMMAND pairs")
     names = a.pairs[0::2]
