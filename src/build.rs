@@ -88,7 +88,7 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
     // The venv is made in the attempt's folder; installs go through a stable path to it when
     // the installer profits (see `staging`).
     let through = if backend.remembers_interpreters_by_path() {
-        staging.stable_path(cache, &plan.env_dir)?
+        staging.stable_path(cache, &plan.env_dir)
     } else {
         staging.dir.clone()
     };

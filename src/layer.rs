@@ -102,11 +102,8 @@ fn build(
 ) -> Result<()> {
     let backend = backend::select(settings)?;
     // Installs go through a stable path to the folder when the installer profits (see `staging`).
-    let through = if backend.remembers_interpreters_by_path() {
-        staging.stable_path(cache, target)?
-    } else {
-        staging.dir.clone()
-    };
+    let through =
+        if backend.remembers_interpreters_by_path() { staging.stable_path(cache, target) } else { staging.dir.clone() };
     let layer = &staging.dir;
     let out = Output { log: log.to_path_buf(), verbose: settings.verbose, hand_down: staging.slot_lock() };
     backend.create(plan.interpreter(), layer, &out)?;
