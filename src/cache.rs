@@ -9,6 +9,8 @@
 //! logs/<key>.log            the last build's installer output
 //! interpreters/             cached interpreter facts
 //! projects/<sha>            which key each project last used (see `usage`)
+//! plans/<sha>               plans remembered per manifest and folder (see `memo`)
+//! lock-pins/<sha>           a lock file's pins that apply, per lock and interpreter
 //! tmp/<key>.<pid>.<nanos>/  a build attempt, renamed onto `envs/<key>` when complete
 //! trash/                    environments being removed by `cove gc`
 //! ```

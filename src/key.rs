@@ -30,7 +30,7 @@ use crate::requirement::Requirement;
 
 pub const FORMAT: &str = "cove-env-v1";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Key {
     pub hex: String,
     pub canonical: String,

@@ -15,7 +15,7 @@ use pep508_rs::{MarkerEnvironment, Requirement as Pep508, VersionOrUrl};
 
 use crate::error::{Error, Pos, Result};
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Requirement {
     /// Canonical text; also what the installer is given.
     pub canonical: String,

@@ -159,7 +159,7 @@ pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<Str
     }
 
     if !dry_run {
-        tidy(&cache);
+        tidy(&cache, Duration::from_secs(older_than));
     }
     let left = entries.len() - gc.removed;
     let (verb, now) = if dry_run { ("would free", "would be") } else { ("freed", "is now") };
@@ -230,10 +230,21 @@ impl Gc<'_> {
 
 /// Forget projects whose folder is gone, and drop lock files and logs of keys with no
 /// environment. Best effort.
-fn tidy(cache: &Cache) {
+fn tidy(cache: &Cache, older_than: Duration) {
     for p in crate::usage::projects(cache) {
         if p.is_gone() {
             let _ = std::fs::remove_file(&p.record);
+        }
+    }
+    // Remembered plans and lock pins are made again when missing: those not rewritten for as
+    // long as an unused environment is kept go (a memo in use is rewritten when it changes).
+    let now = SystemTime::now();
+    for dir in [crate::memo::plans_dir(&cache.root), cache.root.join("lock-pins")] {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(now);
+            if now.duration_since(modified).unwrap_or_default() > older_than {
+                let _ = std::fs::remove_file(entry.path());
+            }
         }
     }
     for dir in [cache.root.join("locks"), cache.root.join("logs")] {

@@ -255,7 +255,7 @@ impl Walk<'_> {
         }
         let url = r.url.to_url();
         let path = (url.scheme() == "file").then(|| url.to_file_path().ok()).flatten();
-        if let Some(dir) = path.as_ref().filter(|p| p.is_dir()) {
+        if let Some(dir) = path.as_ref().filter(|p| crate::inputs::is_dir(p)) {
             let extras: Vec<(String, Pos)> = r.extras.iter().map(|e| (e.to_string(), at(0))).collect();
             let (project, reqs) = pyproject::local(&normal_path(dir), &extras, &at(0), self.reader, self.own)?;
             if r.marker.contents().is_some() {
@@ -265,7 +265,7 @@ impl Walk<'_> {
             self.parsed.add_project(project);
             return Ok(());
         }
-        if let Some(p) = path.as_ref().filter(|p| !p.exists()) {
+        if let Some(p) = path.as_ref().filter(|p| !crate::inputs::exists(p)) {
             return Err(Error::invalid(at(0), format!("no such file or folder: {}", p.display()))
                 .with_hint("paths are relative to the requirements file's folder"));
         }
