@@ -1,7 +1,7 @@
 //! Plans remembered. A plan is made from the manifest and every file it includes, the
 //! interpreters on the machine, a lock file and a few environment variables;
 //! [`crate::inputs`] notes all of them while the plan is made. The plan is then kept under
-//! `plans/`, one per manifest and current folder, and taken again as long as every input is
+//! `plans/`, one per manifest, current folder and build of cove, and taken again as long as every input is
 //! as it was noted: a stat each, so a warm `python` parses no TOML and no PEP 508 and hashes
 //! nothing, however long its manifest.
 //!
@@ -65,10 +65,13 @@ pub fn keep(plan: &Plan, inputs: Inputs, settings: &Settings, finder: &Finder) {
     }
 }
 
-/// Where the memo for `project` from the current folder is kept.
+/// Where the memo for `project` from the current folder is kept (by this build of cove: two
+/// installed side by side keep their own).
 fn file(project: &Project, settings: &Settings) -> Option<PathBuf> {
     let cwd = std::env::current_dir().ok()?;
     let mut h = Sha256::new();
+    h.update(env!("COVE_BUILD_MARK"));
+    h.update([0]);
     h.update(project.manifest.as_os_str().as_encoded_bytes());
     h.update([0]);
     h.update(cwd.as_os_str().as_encoded_bytes());
