@@ -300,11 +300,9 @@ fn gc_keeps_seeds_in_use_and_removes_those_of_a_gone_interpreter() {
     assert_ok(&out);
     assert!(stdout(&out).contains("pip seed whose interpreter is gone"), "{}", stdout(&out));
     assert!(!seed.exists() && std::fs::read_dir(t.cache.join("trash")).unwrap().next().is_none());
-    // The environment linked to it still works, and the next build makes a new seed.
+    // The environment linked to it keeps its files (the next build makes a new seed, as the
+    // killed-build test shows).
     let env = env_of(&t, &p);
     let out = t.cmd(env.join("bin/pip"), &p).arg("--version").output().unwrap();
     assert_ok(&out);
-    let out = t.cove(&p, &["sync", "--refresh"]);
-    assert_ok(&out);
-    assert_eq!(seeds(&t).len(), 1);
 }
