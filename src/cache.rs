@@ -13,6 +13,8 @@
 //! lock-pins/<sha>           a lock file's pins that apply, per lock and interpreter
 //! tmp/<key>.<pid>.<nanos>/  a build attempt, renamed onto `envs/<key>` when complete
 //! trash/                    environments being removed by `cove gc`
+//! seeds/<name>/             pip installed once per interpreter, linked into pip-backend venvs
+//!                           (see `backend::seed`)
 //! ```
 //!
 //! Invariants: an environment is built in `tmp/` and appears under `envs/` only by a rename,
@@ -93,6 +95,10 @@ impl Cache {
 
     pub fn layers_dir(&self) -> PathBuf {
         self.root.join("layers")
+    }
+
+    pub fn seeds_dir(&self) -> PathBuf {
+        self.root.join("seeds")
     }
 
     /// Refuse a cache that someone else could have planted an environment in: the root and

@@ -94,11 +94,19 @@ pub fn leftovers(cache: &Cache) -> Vec<(PathBuf, String)> {
         .flatten()
         .flatten()
         .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let of = name.split('.').next().filter(|n| !n.is_empty())?.to_string();
+            let of = attempt_of(&e.file_name().to_string_lossy())?.to_string();
             Some((e.path(), of))
         })
         .collect()
+}
+
+/// The lock name in an attempt folder's name, `<name>.<pid>.<nanos>` (or `<name>.<pid>.old`
+/// while swapping): read from the right, since a seed's name has dots of its own
+/// (`seed-pip-24.0-cpython3.12-…`).
+fn attempt_of(folder: &str) -> Option<&str> {
+    let mut parts = folder.rsplitn(3, '.');
+    let (_, _, name) = (parts.next(), parts.next(), parts.next());
+    name.or_else(|| folder.split('.').next()).filter(|n| !n.is_empty())
 }
 
 /// Write `.cove-files`: one line per regular file, `size<TAB>path` relative to `dir`, so the first
@@ -259,6 +267,15 @@ mod tests {
         let dir = s.dir.clone();
         drop(s);
         assert!(!dir.exists(), "an attempt that does not publish leaves nothing");
+    }
+
+    #[test]
+    fn attempt_folders_name_their_lock_even_with_dots() {
+        assert_eq!(attempt_of("3fd6a4.12.1700000000"), Some("3fd6a4"));
+        assert_eq!(attempt_of("seed-pip-24.0-cpython3.12-abc.12.1700000000"), Some("seed-pip-24.0-cpython3.12-abc"));
+        assert_eq!(attempt_of("3fd6a4.12.old"), Some("3fd6a4"));
+        assert_eq!(attempt_of("stray"), Some("stray"));
+        assert_eq!(attempt_of(".hidden"), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Installer output goes to the build log (and stderr with `--verbose`), never to stdout.
 
 mod pip;
+pub mod seed;
 mod uv;
 
 use std::io::{Read as _, Write as _};
@@ -30,7 +31,7 @@ pub trait Backend {
     fn name(&self) -> &'static str;
     /// Create an empty venv at `env` on `base`.
     fn create(&self, base: &Interpreter, env: &Path, out: &Output) -> Result<()>;
-    /// Install pip and the requirements into the venv at `env`.
+    /// Give the venv at `env` pip, then install the requirements into it.
     fn install(&self, base: &Interpreter, env: &Path, what: &Install, out: &Output) -> Result<()>;
     /// Install the folder `project` in editable mode (PEP 660), without its dependencies.
     fn install_editable(&self, env: &Path, project: &Path, deps: bool, what: &Install, out: &Output) -> Result<()>;
@@ -39,7 +40,7 @@ pub trait Backend {
 /// The backend the settings choose.
 pub fn select(settings: &Settings) -> Result<Box<dyn Backend>> {
     match settings.backend {
-        BackendChoice::Pip => Ok(Box::new(Pip)),
+        BackendChoice::Pip => Ok(Box::new(pip_backend(settings))),
         BackendChoice::Uv => match find_uv()? {
             Some(uv) => Ok(Box::new(Uv { exe: uv })),
             None => Err(Error::other("backend \"uv\" was asked for but uv is not installed")
@@ -47,9 +48,13 @@ pub fn select(settings: &Settings) -> Result<Box<dyn Backend>> {
         },
         BackendChoice::Auto => Ok(match find_uv()? {
             Some(uv) => Box::new(Uv { exe: uv }),
-            None => Box::new(Pip),
+            None => Box::new(pip_backend(settings)),
         }),
     }
+}
+
+fn pip_backend(settings: &Settings) -> Pip {
+    Pip { cache: crate::cache::Cache::new(&settings.cache_dir), quiet: settings.quiet }
 }
 
 /// uv: `COVE_UV`, then PATH. A `COVE_UV` that names no executable file is an error, not a

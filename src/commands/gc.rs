@@ -7,6 +7,11 @@
 //! `gc.max-size`; no cap by default). An environment whose lock is held is being built: it is
 //! skipped and reported, never removed. Removing one a project still uses is fine (the next use
 //! rebuilds it) and is reported as such.
+//!
+//! pip seeds (`seeds/`, see `backend::seed`) are kept while their interpreter would still use
+//! them: about 10 MB each, one per interpreter, and they save every pip-backend build seconds.
+//! A seed goes when its interpreter is gone, was upgraded, or now bundles another pip; never
+//! while its lock is held (being made, or linked into a build).
 
 use std::time::{Duration, SystemTime};
 
@@ -158,6 +163,20 @@ pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<Str
         }
     }
 
+    for seed in crate::backend::seed::list(&cache) {
+        let Some(why) = seed.stale(&cache) else { continue };
+        let size = crate::fsx::disk_usage(&seed.path);
+        let gone = if dry_run {
+            !crate::lock::is_held(&seed.lock_path(&cache))
+        } else {
+            crate::backend::seed::remove(&cache, &seed)?
+        };
+        if gone {
+            gc.freed += size;
+            gc.line("", size, &format!("{} ({why})", seed.name));
+        }
+    }
+
     if !dry_run {
         tidy(&cache, Duration::from_secs(older_than));
     }
@@ -252,7 +271,8 @@ fn tidy(cache: &Cache, older_than: Duration) {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             let Some(key) = name.strip_suffix(".lock").or_else(|| name.strip_suffix(".log")) else { continue };
-            if cache.env_dir(key).exists() {
+            let seed = key.strip_prefix("seed-").map(|name| cache.seeds_dir().join(name));
+            if cache.env_dir(key).exists() || seed.is_some_and(|s| s.exists()) {
                 continue;
             }
             if let Ok(Some(guard)) = crate::lock::try_exclusive(&cache.lock_path(key))
