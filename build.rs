@@ -18,6 +18,7 @@ fn main() {
     // A mark of this build of the sources, so that plans remembered by another build (which
     // may plan differently) are not taken: see `src/memo.rs`.
     println!("cargo::rerun-if-changed=src");
+    println!("cargo::rerun-if-changed=Cargo.lock");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     println!("cargo::rustc-env=COVE_BUILD_MARK={}-{now}", std::env::var("CARGO_PKG_VERSION").unwrap_or_default());
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
