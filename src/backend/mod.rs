@@ -9,6 +9,7 @@ mod uv;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::str::FromStr;
 
 use crate::error::{Error, Result};
 use crate::interpreter::Interpreter;
@@ -234,7 +235,12 @@ pub fn bundled_pip(base: &Interpreter) -> Option<PathBuf> {
                 })
             })
             .collect();
-        wheels.sort();
+        // The newest by version (`pip-24.0` after `pip-9.0`, which a text sort gets wrong).
+        wheels.sort_by_key(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let version = name.trim_start_matches("pip-").split('-').next().unwrap_or_default().to_string();
+            pep440_rs::Version::from_str(&version).ok()
+        });
         wheels.pop()
     })
 }
