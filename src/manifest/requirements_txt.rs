@@ -693,6 +693,70 @@ mod tests {
         }
     }
 
+    /// The canonical text (so the key) of these lines, and these errors, must not change; see
+    /// `key::tests::canonical_texts_and_keys_are_pinned`.
+    #[test]
+    fn canonical_texts_and_marker_errors_are_pinned() {
+        let t = Tree::new(&[(
+            "requirements.txt",
+            "pkg-1[extra]>=1.1,<3 ; python_version >= '3.8'\r\n\tBeta >= 1.0, \\\n  < 3 ; python_version >= \"3.8\" \\\n   and os_name == \"posix\"  # comment\nGamma==2.0 --hash=sha256:abc\ndelta ; platform_version == \"#1 -x\"\n  # indented \\\nepsilon[A] @ https://e.org/e.whl ; os_name == \"nt\"\nzeta;python_version<\"4\" # real comment\n",
+        )]);
+        let (p, _) = t.parse().unwrap();
+        assert_eq!(
+            canon(&p.requirements),
+            [
+                "beta<3,>=1.0 ; python_version >= '3.8' and os_name == 'posix'",
+                "delta ; platform_version == '#1 -x'",
+                "epsilon[a] @ https://e.org/e.whl ; os_name == 'nt'",
+                "gamma==2.0",
+                "pkg-1[extra]<3,>=1.1 ; python_version >= '3.8'",
+                "zeta ; python_version < '4'",
+            ]
+        );
+        let cases: &[(&str, &str)] = &[
+            (
+                "x ; platform_version == \"-1\"\n",
+                "DIR/requirements.txt:1:24: invalid requirement \"x ; platform_version ==\": Expected marker value, found end of dependency specification",
+            ),
+            (
+                "x ; \n",
+                "DIR/requirements.txt:1:4: invalid requirement \"x ;\": Expected marker value, found end of dependency specification",
+            ),
+            (
+                "x ;; os_name==\"nt\"\n",
+                "DIR/requirements.txt:1:4: invalid requirement \"x ;; os_name==\\\"nt\\\"\": Expected a quoted string or a valid marker name, found `;`",
+            ),
+            (
+                "x>=1 ; os_name==\"nt\" and\n",
+                "DIR/requirements.txt:1:25: invalid requirement \"x>=1 ; os_name==\\\"nt\\\" and\": Expected marker value, found end of dependency specification",
+            ),
+            (
+                "x>=1 ; os_name==\"nt\" extra\n",
+                "DIR/requirements.txt:1:22: invalid requirement \"x>=1 ; os_name==\\\"nt\\\" extra\": Unexpected character 'e', expected 'and', 'or' or end of input",
+            ),
+            (
+                "x (>=1 ; os_name==\"nt\")\n",
+                "DIR/requirements.txt:1:4: invalid requirement \"x (>=1 ; os_name==\\\"nt\\\")\": Trailing `; os_name==\"nt\"` is not allowed",
+            ),
+            (
+                "x>=1;(os_name==\"nt\"\n",
+                "DIR/requirements.txt:1:6: invalid requirement \"x>=1;(os_name==\\\"nt\\\"\": Expected ')', found end of dependency specification",
+            ),
+            (
+                "x ; python_version >= '3.8' ; os_name == 'nt'\n",
+                "DIR/requirements.txt:1:29: invalid requirement \"x ; python_version >= '3.8' ; os_name == 'nt'\": Unexpected character ';', expected 'and', 'or' or end of input",
+            ),
+            (
+                "zeta;python_version<\"4\"#not-a-comment\n",
+                "DIR/requirements.txt:1:24: invalid requirement \"zeta;python_version<\\\"4\\\"#not-a-comment\": Unexpected character '#', expected 'and', 'or' or end of input",
+            ),
+        ];
+        for (text, want) in cases {
+            let got = Tree::new(&[("requirements.txt", text)]).err();
+            assert!(got.starts_with(want), "{text:?}\n got: {got}\nwant: {want}");
+        }
+    }
+
     #[test]
     fn errors_in_included_files_and_continued_lines_point_into_them() {
         let t = Tree::new(&[("requirements.txt", "-r sub/more.txt\n"), ("sub/more.txt", "# x\nalpha \\\n  [bad\n")]);
