@@ -11,6 +11,7 @@
 use std::path::Path;
 use std::str::FromStr;
 
+use pep508_rs::pep440_rs::{Operator, VersionSpecifier, VersionSpecifiers};
 use pep508_rs::{MarkerEnvironment, Requirement as Pep508, VersionOrUrl};
 
 use crate::error::{Error, Pos, Result};
@@ -39,23 +40,21 @@ impl Requirement {
 
     /// The canonical form of `r`, parsed from `source`.
     pub fn from_pep508(r: &Pep508<pep508_rs::VerbatimUrl>, source: &str) -> Requirement {
-        let name = r.name.to_string();
-        let mut out = name.clone();
-        let mut extras: Vec<String> = r.extras.iter().map(ToString::to_string).collect();
-        extras.sort();
+        let name = r.name.as_ref().to_string();
+        let mut out = String::with_capacity(source.len() + 16);
+        out.push_str(&name);
+        let mut extras: Vec<&str> = r.extras.iter().map(AsRef::as_ref).collect();
+        extras.sort_unstable();
         extras.dedup();
+        for (i, extra) in extras.iter().enumerate() {
+            out.push(if i == 0 { '[' } else { ',' });
+            out.push_str(extra);
+        }
         if !extras.is_empty() {
-            out.push('[');
-            out.push_str(&extras.join(","));
             out.push(']');
         }
         match &r.version_or_url {
-            Some(VersionOrUrl::VersionSpecifier(specs)) => {
-                let mut specs: Vec<String> = specs.iter().map(ToString::to_string).collect();
-                specs.sort();
-                specs.dedup();
-                out.push_str(&specs.join(","));
-            }
+            Some(VersionOrUrl::VersionSpecifier(specs)) => push_specifiers(&mut out, specs),
             Some(VersionOrUrl::Url(url)) => {
                 out.push_str(" @ ");
                 out.push_str(url.raw().as_str());
@@ -64,9 +63,12 @@ impl Requirement {
         }
         if let Some(tree) = r.marker.contents() {
             let url = matches!(r.version_or_url, Some(VersionOrUrl::Url(_)));
-            let marker = marker_source(source, url).and_then(canonical_marker).unwrap_or_else(|| tree.to_string());
             out.push_str(" ; ");
-            out.push_str(&marker);
+            let at = out.len();
+            if !marker_source(source, url).is_some_and(|m| push_canonical_marker(&mut out, m)) {
+                out.truncate(at);
+                out.push_str(&tree.to_string());
+            }
         }
         Requirement { canonical: out, name }
     }
@@ -93,6 +95,65 @@ impl Requirement {
     }
 }
 
+/// Append `specs` to `out` as `pep440_rs` spells each one, sorted and de-duplicated, joined by
+/// commas.
+fn push_specifiers(out: &mut String, specs: &VersionSpecifiers) {
+    let start = out.len();
+    // Spell each one after the text so far, then sort their ranges and write them back in order.
+    let mut spans: Vec<(usize, usize)> = Vec::with_capacity(specs.len());
+    for spec in specs.iter() {
+        let from = out.len();
+        push_specifier(out, spec);
+        spans.push((from, out.len()));
+    }
+    let spelled = out.split_off(start);
+    let text = |&(a, b): &(usize, usize)| &spelled[a - start..b - start];
+    spans.sort_unstable_by(|x, y| text(x).cmp(text(y)));
+    spans.dedup_by(|x, y| text(x) == text(y));
+    for (i, span) in spans.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(text(span));
+    }
+}
+
+/// Append `spec` as its `Display` spells it. A plain release version (`1.2.3`, the usual case) is
+/// written directly: `pep440_rs`'s `Display` allocates a string per part, which was a large share
+/// of reading a long requirements file (issue #9). Anything else goes through `Display`.
+pub(crate) fn push_specifier(out: &mut String, spec: &VersionSpecifier) {
+    use std::fmt::Write;
+    let v = spec.version();
+    let plain = v.epoch() == 0 && v.pre().is_none() && v.post().is_none() && v.dev().is_none() && v.local().is_empty();
+    if !plain {
+        let _ = write!(out, "{spec}");
+        return;
+    }
+    #[allow(deprecated)]
+    let (op, star) = match spec.operator() {
+        Operator::Equal => ("==", false),
+        Operator::EqualStar => ("==", true),
+        Operator::ExactEqual => ("===", false),
+        Operator::NotEqual => ("!=", false),
+        Operator::NotEqualStar => ("!=", true),
+        Operator::TildeEqual => ("~=", false),
+        Operator::LessThan => ("<", false),
+        Operator::LessThanEqual => ("<=", false),
+        Operator::GreaterThan => (">", false),
+        Operator::GreaterThanEqual => (">=", false),
+    };
+    out.push_str(op);
+    for (i, n) in v.release().iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        let _ = write!(out, "{n}");
+    }
+    if star {
+        out.push_str(".*");
+    }
+}
+
 /// Why a requirement string did not parse: the byte offset in it where the parser stopped,
 /// and its message.
 #[derive(Debug, Clone)]
@@ -103,14 +164,28 @@ pub struct ParseError {
 
 /// Parse one PEP 508 string; relative paths in `name @ ./path` are against `base_dir`.
 pub fn parse_pep508(text: &str, base_dir: &Path) -> std::result::Result<Pep508<pep508_rs::VerbatimUrl>, ParseError> {
+    guard(text)?;
+    parse_whole(text, base_dir)
+}
+
+/// `text` parsed by `pep508_rs` in one piece (call [`guard`] first).
+pub(crate) fn parse_whole(
+    text: &str,
+    base_dir: &Path,
+) -> std::result::Result<Pep508<pep508_rs::VerbatimUrl>, ParseError> {
+    Pep508::<pep508_rs::VerbatimUrl>::parse(text, base_dir)
+        .map_err(|e| ParseError { offset: e.start, message: e.message.to_string() })
+}
+
+/// Refuse what `pep508_rs` would panic on (see [`guard_name`]).
+pub(crate) fn guard(text: &str) -> std::result::Result<(), ParseError> {
     let name_end = guard_name(text)?;
     if text[name_end..].trim_start().starts_with('[') {
         let bracket = name_end + text[name_end..].find('[').unwrap_or(0);
         let close = text[bracket..].find(']').map_or(text.len(), |i| bracket + i + 1);
         guard_extras(&text[..close], bracket)?;
     }
-    Pep508::<pep508_rs::VerbatimUrl>::parse(text, base_dir)
-        .map_err(|e| ParseError { offset: e.start, message: e.message.to_string() })
+    Ok(())
 }
 
 /// `pep508_rs` 0.9 panics (`PackageName validation should match PEP 508 parsing`) on a name
@@ -190,49 +265,57 @@ fn marker_source(text: &str, url: bool) -> Option<&str> {
     Some(&text[from + i + 1..])
 }
 
-/// A marker expression re-spelled token by token; `None` if it has anything unexpected (the
-/// caller then falls back to the parser's rendering).
-pub fn canonical_marker(marker: &str) -> Option<String> {
-    let tokens = marker_tokens(marker)?;
-    let mut out = String::with_capacity(marker.len());
-    for (i, t) in tokens.iter().enumerate() {
-        let prev = i.checked_sub(1).map(|j| tokens[j].as_str());
+/// Append a marker expression re-spelled token by token; false (with `out` partly written) if
+/// it has anything unexpected (the caller then falls back to the parser's rendering).
+fn push_canonical_marker(out: &mut String, marker: &str) -> bool {
+    let Some(tokens) = marker_tokens(marker) else { return false };
+    let at = |j: Option<usize>| j.and_then(|j| tokens.get(j)).copied();
+    for (i, &t) in tokens.iter().enumerate() {
+        let prev = at(i.checked_sub(1));
         if i > 0 && prev != Some("(") && t != ")" {
             out.push(' ');
         }
-        let at = |j: Option<usize>| j.and_then(|j| tokens.get(j)).map(String::as_str);
         // A string compared with `extra` (on either side) is an extra name: PEP 685 normalised.
         let beside_extra = |op: Option<&str>, var: Option<&str>| {
             op.is_some_and(|o| ["==", "!=", "==="].contains(&o)) && var == Some("extra")
         };
         let extra_value = beside_extra(prev, at(i.checked_sub(2))) || beside_extra(at(Some(i + 1)), at(Some(i + 2)));
-        out.push_str(&spell(t, extra_value));
+        spell(out, t, extra_value);
     }
-    Some(out)
+    true
 }
 
 /// One marker token, canonically: strings in single quotes (double when they hold one), an
 /// extra's name normalised, legacy variable names replaced.
-fn spell(t: &str, extra_value: bool) -> String {
+fn spell(out: &mut String, t: &str, extra_value: bool) {
     if t.starts_with(['\'', '"']) {
         let value = &t[1..t.len() - 1];
-        let value = if extra_value { normalise_name(value) } else { value.to_string() };
-        return if value.contains('\'') { format!("\"{value}\"") } else { format!("'{value}'") };
+        let normalised;
+        let value = if extra_value {
+            normalised = normalise_name(value);
+            normalised.as_str()
+        } else {
+            value
+        };
+        let quote = if value.contains('\'') { '"' } else { '\'' };
+        out.push(quote);
+        out.push_str(value);
+        out.push(quote);
+        return;
     }
-    match t {
+    out.push_str(match t {
         "os.name" => "os_name",
         "sys.platform" => "sys_platform",
         "platform.version" => "platform_version",
         "platform.machine" => "platform_machine",
         "platform.python_implementation" | "python_implementation" => "platform_python_implementation",
         other => other,
-    }
-    .to_string()
+    });
 }
 
 /// Words, quoted strings (quotes kept), operators and parentheses of a marker.
-fn marker_tokens(marker: &str) -> Option<Vec<String>> {
-    let mut tokens = Vec::new();
+fn marker_tokens(marker: &str) -> Option<Vec<&str>> {
+    let mut tokens = Vec::with_capacity(8);
     let mut rest = marker.trim_start();
     while let Some(c) = rest.chars().next() {
         let len = match c {
@@ -244,7 +327,7 @@ fn marker_tokens(marker: &str) -> Option<Vec<String>> {
             }
             _ => return None,
         };
-        tokens.push(rest[..len].to_string());
+        tokens.push(&rest[..len]);
         rest = rest[len..].trim_start();
     }
     Some(tokens)
