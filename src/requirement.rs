@@ -8,11 +8,13 @@
 //! 3.13.0rc1 interpreter, so the installer (which gets the canonical text) would skip the
 //! requirement there (found by `tests/requirements_differential.rs`).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 
 use pep508_rs::pep440_rs::{Operator, VersionSpecifier, VersionSpecifiers};
-use pep508_rs::{MarkerEnvironment, Requirement as Pep508, VersionOrUrl};
+use pep508_rs::{MarkerEnvironment, MarkerTree, Requirement as Pep508, VersionOrUrl};
 
 use crate::error::{Error, Pos, Result};
 
@@ -165,7 +167,10 @@ pub struct ParseError {
 /// Parse one PEP 508 string; relative paths in `name @ ./path` are against `base_dir`.
 pub fn parse_pep508(text: &str, base_dir: &Path) -> std::result::Result<Pep508<pep508_rs::VerbatimUrl>, ParseError> {
     guard(text)?;
-    parse_whole(text, base_dir)
+    match parse_in_two(text, base_dir) {
+        Some(r) => Ok(r),
+        None => parse_whole(text, base_dir),
+    }
 }
 
 /// `text` parsed by `pep508_rs` in one piece (call [`guard`] first).
@@ -175,6 +180,48 @@ pub(crate) fn parse_whole(
 ) -> std::result::Result<Pep508<pep508_rs::VerbatimUrl>, ParseError> {
     Pep508::<pep508_rs::VerbatimUrl>::parse(text, base_dir)
         .map_err(|e| ParseError { offset: e.start, message: e.message.to_string() })
+}
+
+/// Parse a named requirement with a marker as two strings, the part before the first `;` and
+/// the marker after it, each by `pep508_rs`, with the marker's tree remembered by its text.
+/// Building a marker's decision diagram is most of the parser's time, and the requirements of a
+/// long file share a few markers (`python_version >= '3.8'`): issue #9.
+///
+/// The result is the one `pep508_rs` gives for the whole string: before a marker the grammar
+/// has no `;` except inside a URL (so one with `@` is left whole), the version specifiers stop
+/// at the `;`, and the marker is read to the end by the same function either way. `None` on any
+/// error, and the caller parses the whole string again for `pep508_rs`'s own message and offset.
+fn parse_in_two(text: &str, base_dir: &Path) -> Option<Pep508<pep508_rs::VerbatimUrl>> {
+    let (head, marker) = text.split_once(';')?;
+    if head.contains('@') {
+        return None;
+    }
+    // The head first: the marker is read only when the whole string's reading would reach it,
+    // so no input reaches `pep508_rs`'s marker parser (and its panics) that did not before.
+    let mut r = Pep508::<pep508_rs::VerbatimUrl>::parse(head, base_dir).ok()?;
+    r.marker = marker_tree(marker)?;
+    Some(r)
+}
+
+thread_local! {
+    /// Marker texts parsed so far, with their tree (`None`: invalid).
+    static MARKERS: RefCell<HashMap<String, Option<MarkerTree>>> = RefCell::new(HashMap::new());
+}
+
+/// The tree of marker `text`, parsed once per process.
+fn marker_tree(text: &str) -> Option<MarkerTree> {
+    MARKERS.with_borrow_mut(|known| {
+        if let Some(tree) = known.get(text) {
+            return tree.clone();
+        }
+        let tree = MarkerTree::from_str(text).ok();
+        // A bound, for long-lived processes (`cove watch`) reading ever-new markers.
+        if known.len() >= 4096 {
+            known.clear();
+        }
+        known.insert(text.to_string(), tree.clone());
+        tree
+    })
 }
 
 /// Refuse what `pep508_rs` would panic on (see [`guard_name`]).
