@@ -45,15 +45,21 @@ impl Requirement {
         let name = r.name.as_ref().to_string();
         let mut out = String::with_capacity(source.len() + 16);
         out.push_str(&name);
-        let mut extras: Vec<&str> = r.extras.iter().map(AsRef::as_ref).collect();
-        extras.sort_unstable();
-        extras.dedup();
-        for (i, extra) in extras.iter().enumerate() {
-            out.push(if i == 0 { '[' } else { ',' });
-            out.push_str(extra);
-        }
-        if !extras.is_empty() {
-            out.push(']');
+        match r.extras.as_slice() {
+            [] => {}
+            [extra] => {
+                out.push('[');
+                out.push_str(extra.as_ref());
+                out.push(']');
+            }
+            several => {
+                let mut extras: Vec<&str> = several.iter().map(AsRef::as_ref).collect();
+                extras.sort_unstable();
+                extras.dedup();
+                out.push('[');
+                out.push_str(&extras.join(","));
+                out.push(']');
+            }
         }
         match &r.version_or_url {
             Some(VersionOrUrl::VersionSpecifier(specs)) => push_specifiers(&mut out, specs),
@@ -66,9 +72,7 @@ impl Requirement {
         if let Some(tree) = r.marker.contents() {
             let url = matches!(r.version_or_url, Some(VersionOrUrl::Url(_)));
             out.push_str(" ; ");
-            let at = out.len();
-            if !marker_source(source, url).is_some_and(|m| push_canonical_marker(&mut out, m)) {
-                out.truncate(at);
+            if !marker_source(source, url).is_some_and(|m| push_spelled_marker(&mut out, m)) {
                 out.push_str(&tree.to_string());
             }
         }
@@ -100,6 +104,10 @@ impl Requirement {
 /// Append `specs` to `out` as `pep440_rs` spells each one, sorted and de-duplicated, joined by
 /// commas.
 fn push_specifiers(out: &mut String, specs: &VersionSpecifiers) {
+    if let [spec] = &specs[..] {
+        push_specifier(out, spec);
+        return;
+    }
     let start = out.len();
     // Spell each one after the text so far, then sort their ranges and write them back in order.
     let mut spans: Vec<(usize, usize)> = Vec::with_capacity(specs.len());
@@ -145,15 +153,30 @@ pub(crate) fn push_specifier(out: &mut String, spec: &VersionSpecifier) {
         Operator::GreaterThanEqual => (">=", false),
     };
     out.push_str(op);
-    for (i, n) in v.release().iter().enumerate() {
+    for (i, &n) in v.release().iter().enumerate() {
         if i > 0 {
             out.push('.');
         }
-        let _ = write!(out, "{n}");
+        push_number(out, n);
     }
     if star {
         out.push_str(".*");
     }
+}
+
+/// Append `n` in decimal.
+fn push_number(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// Why a requirement string did not parse: the byte offset in it where the parser stopped,
@@ -203,24 +226,48 @@ fn parse_in_two(text: &str, base_dir: &Path) -> Option<Pep508<pep508_rs::Verbati
     Some(r)
 }
 
-thread_local! {
-    /// Marker texts parsed so far, with their tree (`None`: invalid).
-    static MARKERS: RefCell<HashMap<String, Option<MarkerTree>>> = RefCell::new(HashMap::new());
+/// What is known of one marker text; each part worked out when first asked for.
+#[derive(Default)]
+struct Marker {
+    /// Its tree (`None`: invalid).
+    tree: Option<Option<MarkerTree>>,
+    /// Its canonical spelling (`None`: it has something [`push_canonical_marker`] does not know).
+    spelled: Option<Option<String>>,
 }
 
-/// The tree of marker `text`, parsed once per process.
-fn marker_tree(text: &str) -> Option<MarkerTree> {
+thread_local! {
+    /// Marker texts seen so far.
+    static MARKERS: RefCell<HashMap<String, Marker>> = RefCell::new(HashMap::new());
+}
+
+/// `f` of what is known of marker `text`.
+fn with_marker<T>(text: &str, f: impl FnOnce(&mut Marker) -> T) -> T {
     MARKERS.with_borrow_mut(|known| {
-        if let Some(tree) = known.get(text) {
-            return tree.clone();
+        if let Some(marker) = known.get_mut(text) {
+            return f(marker);
         }
-        let tree = MarkerTree::from_str(text).ok();
         // A bound, for long-lived processes (`cove watch`) reading ever-new markers.
         if known.len() >= 4096 {
             known.clear();
         }
-        known.insert(text.to_string(), tree.clone());
-        tree
+        f(known.entry(text.to_string()).or_default())
+    })
+}
+
+/// The tree of marker `text`, parsed once per process.
+fn marker_tree(text: &str) -> Option<MarkerTree> {
+    with_marker(text, |m| m.tree.get_or_insert_with(|| MarkerTree::from_str(text).ok()).clone())
+}
+
+/// Append marker `text` canonically spelled (worked out once per process); false, with `out`
+/// unchanged, if it has anything unexpected.
+fn push_spelled_marker(out: &mut String, text: &str) -> bool {
+    with_marker(text, |m| {
+        let spelled = m.spelled.get_or_insert_with(|| {
+            let mut s = String::with_capacity(text.len());
+            push_canonical_marker(&mut s, text).then_some(s)
+        });
+        spelled.as_deref().map(|s| out.push_str(s)).is_some()
     })
 }
 
