@@ -344,8 +344,8 @@ fn facts() -> crate::interpreter::Interpreter {
 /// A requirement shaped like a real one (name, extras, specifiers, marker), now and then with a
 /// piece missing, doubled or out of place.
 fn requirement_like() -> impl Strategy<Value = String> {
-    const NAMES: &[&str] = &["alpha", "Beta_Pkg", "a", "gamma.x", "2x", " a", ""];
-    const EXTRAS: &[&str] = &["", "[x]", "[x,y]", " [ X_y ] ", "[", "[x", "[]"];
+    const NAMES: &[&str] = &["alpha", "Beta_Pkg", "a", "gamma.x", "2x", " a", "", "a-", "b_."];
+    const EXTRAS: &[&str] = &["", "[x]", "[x,y]", " [ X_y ] ", "[", "[x", "[]", "[x.]", "[x-", "[y,z_ ]"];
     const SPECS: &[&str] = &[
         "",
         ">=1.0",
@@ -464,7 +464,10 @@ fn requirements_read_in_two_parts_as_in_one() {
         // for a non-ASCII character right after a marker expression (`x; os_name == 'nt' é`):
         // `pep508_rs` 0.9 panics on that either way (slicing by a count of characters).
         let marker_non_ascii = text.split_once(';').is_some_and(|(_, m)| !m.is_ascii());
-        if crate::requirement::guard(&text).is_err() || marker_non_ascii {
+        let guarded = crate::requirement::guard(&text).map_err(|e| (e.offset, e.message));
+        let fully = crate::requirement::guard_fully(&text).map_err(|e| (e.offset, e.message));
+        prop_assert_eq!(&guarded, &fully, "the guards' shortcut, on {:?}", text);
+        if guarded.is_err() || marker_non_ascii {
             return Ok(());
         }
         let fast = crate::requirement::parse_pep508(&text, base);

@@ -273,6 +273,22 @@ fn push_spelled_marker(out: &mut String, text: &str) -> bool {
 
 /// Refuse what `pep508_rs` would panic on (see [`guard_name`]).
 pub(crate) fn guard(text: &str) -> std::result::Result<(), ParseError> {
+    // Only a name or an extra that ends in a separator fails: with no separator followed by
+    // anything but a name character (or by the end), none can, and the checks are skipped.
+    let bytes = text.as_bytes();
+    let is_name_byte = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_');
+    let separator_ends_a_run = bytes
+        .iter()
+        .enumerate()
+        .any(|(i, b)| matches!(b, b'.' | b'-' | b'_') && !bytes.get(i + 1).is_some_and(is_name_byte));
+    if !separator_ends_a_run {
+        return Ok(());
+    }
+    guard_fully(text)
+}
+
+/// [`guard`], every check made.
+pub(crate) fn guard_fully(text: &str) -> std::result::Result<(), ParseError> {
     let name_end = guard_name(text)?;
     if text[name_end..].trim_start().starts_with('[') {
         let bracket = name_end + text[name_end..].find('[').unwrap_or(0);

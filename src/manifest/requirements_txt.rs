@@ -504,7 +504,7 @@ fn tokens(text: &str, start: usize, end: usize) -> std::result::Result<Vec<Token
         let text = c.owned.map_or(Cow::Borrowed(&text[c.offset..end]), Cow::Owned);
         Some(Token { text, offset: c.offset })
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(8);
     let mut current: Option<Current> = None;
     let mut quote: Option<(char, usize)> = None;
     let mut chars = text[start..end].char_indices().map(|(i, c)| (i + start, c));
