@@ -87,7 +87,9 @@ pub fn canonical_text(
     constraints: &[Requirement],
     index: &Index,
 ) -> String {
-    let mut t = String::with_capacity(256 + requirements.len() * 32);
+    let lines =
+        |list: &[Requirement], label: &str| list.iter().map(|r| label.len() + 3 + r.canonical.len()).sum::<usize>();
+    let mut t = String::with_capacity(512 + lines(requirements, label) + lines(constraints, "constraint"));
     let f = &interpreter.facts;
     t.push_str(FORMAT);
     t.push('\n');

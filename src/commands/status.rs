@@ -1,6 +1,8 @@
 //! `cove status [--json]`: project, manifest, trust, interpreter, key, canonical text,
 //! environment path and state.
 
+use std::io::Write;
+
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -60,9 +62,12 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
             state: state.as_str(),
             trusted,
         };
-        let mut text = serde_json::to_string_pretty(&v).unwrap_or_default();
-        text.push('\n');
-        super::out(&text);
+        // Streamed, not built in memory first; errors ignored as `out` does (a closed pipe).
+        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+        if serde_json::to_writer_pretty(&mut stdout, &v).is_ok() {
+            let _ = stdout.write_all(b"\n");
+        }
+        let _ = stdout.flush();
         return Ok(());
     }
     let mut t = String::new();

@@ -449,32 +449,35 @@ impl Logical<'_> {
 }
 
 /// Join continuation lines as pip does: a line ending in `\` continues on the next one, unless
-/// it is a comment; a comment line also ends a continuation.
-fn logical_lines(text: &str) -> Vec<Logical<'_>> {
-    let mut out = Vec::new();
-    let mut pending: Option<Logical> = None;
+/// it is a comment; a comment line also ends a continuation. Read as they are used, not
+/// collected first.
+fn logical_lines(text: &str) -> impl Iterator<Item = Logical<'_>> {
+    let mut raws = text.split('\n');
     let mut offset = 0;
-    for raw in text.split('\n') {
-        let line_start = offset;
-        offset += raw.len() + 1;
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let comment = line.trim_start().starts_with('#');
-        let continues = line.ends_with('\\') && !comment;
-        let piece = if continues { line.trim_end_matches('\\') } else { line };
-        match &mut pending {
-            None => pending = Some(Logical { text: Cow::Borrowed(piece), start: line_start, more: Vec::new() }),
-            Some(logical) if !comment || logical.text.is_empty() => {
-                logical.more.push((logical.text.len(), line_start));
-                logical.text.to_mut().push_str(piece);
+    std::iter::from_fn(move || {
+        let mut pending: Option<Logical> = None;
+        for raw in raws.by_ref() {
+            let line_start = offset;
+            offset += raw.len() + 1;
+            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            let comment = line.trim_start().starts_with('#');
+            let continues = line.ends_with('\\') && !comment;
+            let piece = if continues { line.trim_end_matches('\\') } else { line };
+            match &mut pending {
+                None => pending = Some(Logical { text: Cow::Borrowed(piece), start: line_start, more: Vec::new() }),
+                Some(logical) if !comment || logical.text.is_empty() => {
+                    logical.more.push((logical.text.len(), line_start));
+                    logical.text.to_mut().push_str(piece);
+                }
+                Some(_) => {}
             }
-            Some(_) => {}
+            if !continues {
+                return pending;
+            }
         }
-        if !continues {
-            out.extend(pending.take());
-        }
-    }
-    out.extend(pending);
-    out
+        // The text ended inside a continued line (or was already read).
+        pending
+    })
 }
 
 /// A word of an option line, its quotes removed, at a byte offset of the logical line.
@@ -542,7 +545,6 @@ fn tokens(text: &str, start: usize, end: usize) -> std::result::Result<Vec<Token
 pub fn plain_requirements(path: &Path) -> Result<Vec<String>> {
     let text = String::from_utf8_lossy(&crate::fsx::read_manifest(path)?).into_owned();
     Ok(logical_lines(&text)
-        .iter()
         .filter_map(|l| {
             let (s, e) = l.content();
             let t = l.text[s..e].trim();
