@@ -492,6 +492,27 @@ fn requirements_read_in_two_parts_as_in_one() {
     });
 }
 
+/// A requirements file's line that `is_plain` takes for a requirement alone splits into words
+/// with no option among them and no unclosed quote, as the full splitting finds.
+#[test]
+fn plain_lines_have_no_options_and_no_open_quotes() {
+    use crate::manifest::requirements_txt::{is_plain, tokens};
+    let input = prop_oneof![
+        3 => "[a-z0-9 \t\u{a0}\u{0b}'\"\\\\=;<>.-]{0,16}",
+        1 => proptest::collection::vec(fragment(REQ_PIECES), 0..10).prop_map(|v| v.concat()),
+    ];
+    run("plain_line", input, |text| {
+        if is_plain(&text) {
+            let words = tokens(&text, 0, text.len());
+            prop_assert!(
+                words.as_ref().is_ok_and(|w| !w.iter().any(|t| t.text.starts_with('-'))),
+                "{text:?}: {words:?}"
+            );
+        }
+        Ok(())
+    });
+}
+
 #[test]
 fn lock_files_never_panic_and_errors_have_positions() {
     let env = facts().markers();

@@ -129,6 +129,11 @@ impl Walk<'_> {
         if start == end {
             return Ok(0);
         }
+        if is_plain(&line.text[start..end]) {
+            // The usual line: a requirement alone.
+            self.requirement(file, line, &line.text[start..end], start, false, mode)?;
+            return Ok(0);
+        }
         let tokens = tokens(&line.text, start, end).map_err(|off| {
             Error::invalid(file.pos(line.file_offset(off)), "a quote is never closed").with_hint("close the quote")
         })?;
@@ -482,15 +487,37 @@ fn logical_lines(text: &str) -> impl Iterator<Item = Logical<'_>> {
 
 /// A word of an option line, its quotes removed, at a byte offset of the logical line.
 #[derive(Debug, Clone)]
-struct Token<'t> {
-    text: Cow<'t, str>,
-    offset: usize,
+pub(crate) struct Token<'t> {
+    pub(crate) text: Cow<'t, str>,
+    pub(crate) offset: usize,
+}
+
+/// Whether [`tokens`] would find no option in `text` (no word starting with `-`) and no
+/// unclosed quote, so `text` is a requirement alone; one quick pass over the bytes. `false`
+/// when unsure: a `\` anywhere, or a `-` after anything but a printable ASCII character other
+/// than a quote (only after a space, a quote or at the start can a word's text begin with `-`).
+pub(crate) fn is_plain(text: &str) -> bool {
+    let mut quote = None;
+    let mut prev = b' ';
+    for &b in text.as_bytes() {
+        match (quote, b) {
+            (_, b'\\') => return false,
+            (None, b'\'' | b'"') => quote = Some(b),
+            (Some(q), b) if b == q => quote = None,
+            _ => {}
+        }
+        if b == b'-' && !(prev.is_ascii_graphic() && prev != b'\'' && prev != b'"') {
+            return false;
+        }
+        prev = b;
+    }
+    quote.is_none()
 }
 
 /// Split `text[start..end]` into words the way a shell would (quotes group, `\` escapes
 /// outside single quotes). `Err(offset)` points at an unclosed quote. A word without quotes or
 /// escapes is borrowed from `text`.
-fn tokens(text: &str, start: usize, end: usize) -> std::result::Result<Vec<Token<'_>>, usize> {
+pub(crate) fn tokens(text: &str, start: usize, end: usize) -> std::result::Result<Vec<Token<'_>>, usize> {
     /// The word being read: where it starts, and its text once a quote or escape made it differ
     /// from `text` (until then it is `text[start..]`, up to where it ends).
     struct Current {
