@@ -273,6 +273,7 @@ fn push_spelled_marker(out: &mut String, text: &str) -> bool {
 
 /// Refuse what `pep508_rs` would panic on (see [`guard_name`]).
 pub(crate) fn guard(text: &str) -> std::result::Result<(), ParseError> {
+    guard_marker(text)?;
     // Only a name or an extra that ends in a separator fails: with no separator followed by
     // anything but a name character (or by the end), none can, and the checks are skipped.
     let bytes = text.as_bytes();
@@ -287,8 +288,37 @@ pub(crate) fn guard(text: &str) -> std::result::Result<(), ParseError> {
     guard_fully(text)
 }
 
+/// `pep508_rs` 0.9 also panics (a string sliced inside a character) on a character that is not
+/// ASCII right after a complete marker expression (`x; os_name == 'nt' é`), which with `panic =
+/// "abort"` killed every `python` in the project. Outside its quoted values a marker is ASCII,
+/// so any such character is refused here first, wherever it stands.
+fn guard_marker(text: &str) -> std::result::Result<(), ParseError> {
+    if text.is_ascii() {
+        return Ok(());
+    }
+    let url = text.split(';').next().is_some_and(|head| head.contains('@'));
+    let Some(marker) = marker_source(text, url) else { return Ok(()) };
+    let start = text.len() - marker.len();
+    let mut quote = None;
+    for (i, c) in marker.char_indices() {
+        match quote {
+            None if c == '\'' || c == '"' => quote = Some(c),
+            Some(q) if c == q => quote = None,
+            None if !c.is_ascii() => {
+                return Err(ParseError {
+                    offset: start + i,
+                    message: format!("Unexpected character '{c}' in the marker: outside quotes, a marker is ASCII"),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// [`guard`], every check made.
 pub(crate) fn guard_fully(text: &str) -> std::result::Result<(), ParseError> {
+    guard_marker(text)?;
     let name_end = guard_name(text)?;
     if text[name_end..].trim_start().starts_with('[') {
         let bracket = name_end + text[name_end..].find('[').unwrap_or(0);
@@ -545,6 +575,23 @@ mod tests {
             assert!(e.to_string().contains("must end with an alphanumeric character"), "{text}: {e}");
         }
         assert_eq!(canon("a.b[c.d]>=1"), "a-b[c-d]>=1");
+    }
+
+    #[test]
+    fn characters_beyond_ascii_after_a_marker_are_errors_not_panics() {
+        let pos = Pos { file: "f".into(), line: 1, column: 1 };
+        for text in [
+            "x; os_name == 'nt' é",
+            "x; os_name == \"nt\"é",
+            "x; (os_name == 'nt') é",
+            "x; os_name == 'nt' or python_version >= '3' é",
+            "x @ https://a.example/x.whl ; os_name == 'nt' é",
+        ] {
+            let e = Requirement::parse(text, &pos, Path::new("/")).unwrap_err();
+            assert!(e.to_string().contains("Unexpected character 'é'"), "{text}: {e}");
+        }
+        // Inside quotes, any character is a marker value.
+        assert_eq!(canon("x; os_name == 'né'"), "x ; os_name == 'né'");
     }
 
     #[test]
