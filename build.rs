@@ -1,4 +1,5 @@
-//! Build script: link the `cove` binary as a position-dependent executable on Linux.
+//! Build script: mark the build (for `src/memo.rs`), and link the `cove` binary as a
+//! position-dependent executable on Linux.
 //!
 //! The shim's warm path is a few stats and an exec, so start-up dominates what it costs. A
 //! position-independent executable makes the dynamic loader relocate every page of pointers
@@ -14,6 +15,12 @@
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
+    // A mark of this build of the sources, so that plans remembered by another build (which
+    // may plan differently) are not taken: see `src/memo.rs`.
+    println!("cargo::rerun-if-changed=src");
+    println!("cargo::rerun-if-changed=Cargo.lock");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    println!("cargo::rustc-env=COVE_BUILD_MARK={}-{now}", std::env::var("CARGO_PKG_VERSION").unwrap_or_default());
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
     let crt_static = std::env::var("CARGO_CFG_TARGET_FEATURE").is_ok_and(|f| f.split(',').any(|f| f == "crt-static"));

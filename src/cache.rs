@@ -9,9 +9,13 @@
 //! logs/<key>.log            the last build's installer output
 //! interpreters/             cached interpreter facts
 //! projects/<sha>            which key each project last used (see `usage`)
+//! plans/<sha>               plans remembered per manifest and folder (see `memo`)
+//! lock-pins/<sha>           a lock file's pins that apply, per lock and interpreter
 //! tmp/<key>.<pid>.<nanos>/  a build attempt, renamed onto `envs/<key>` when complete
 //! slots/slot-<i>-000…       a link to the attempt being built in slot <i> (see `staging`)
 //! trash/                    environments being removed by `cove gc`
+//! seeds/<name>/             pip installed once per interpreter, linked into pip-backend venvs
+//!                           (see `backend::seed`)
 //! ```
 //!
 //! Invariants: an environment is built in `tmp/` and appears under `envs/` only by a rename,
@@ -98,6 +102,10 @@ impl Cache {
 
     pub fn layers_dir(&self) -> PathBuf {
         self.root.join("layers")
+    }
+
+    pub fn seeds_dir(&self) -> PathBuf {
+        self.root.join("seeds")
     }
 
     /// Refuse a cache that someone else could have planted an environment in: the root and

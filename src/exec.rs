@@ -2,9 +2,7 @@
 //! the program's own).
 
 use std::ffi::OsString;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::error::{Error, Result};
 
@@ -35,48 +33,100 @@ impl Venv<'_> {
         std::env::join_paths(first.iter().cloned().chain(rest)).unwrap_or(path)
     }
 
-    fn command(&self, program: &Path) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.env("VIRTUAL_ENV", self.dir).env("PATH", self.path_var());
-        cmd.env_remove("PYTHONHOME").env_remove(DEPTH_VAR);
-        cmd
+    /// What running in this venv changes in the environment: `VIRTUAL_ENV` and `PATH` set,
+    /// `PYTHONHOME` and the shim depth removed.
+    fn env(&self) -> Env {
+        Env {
+            set: vec![("VIRTUAL_ENV", self.dir.as_os_str().to_owned()), ("PATH", self.path_var())],
+            remove: &["PYTHONHOME", DEPTH_VAR],
+        }
     }
+}
+
+/// Changes to the inherited environment.
+struct Env {
+    set: Vec<(&'static str, OsString)>,
+    remove: &'static [&'static str],
 }
 
 /// Run `program` from `venv` as if it were activated. argv[0] is the program's own path:
 /// CPython finds its venv (`pyvenv.cfg`) from argv[0], not from the shim's path.
 pub fn in_env(venv: Venv, program: &Path, args: &[OsString]) -> Result<std::convert::Infallible> {
-    let mut cmd = venv.command(program);
-    cmd.args(args);
-    Err(replace(cmd, program))
+    Err(replace(program, args, &venv.env()))
 }
 
 /// Run `program` (found on PATH after the shims), with the folders where the name is cove (the
 /// shims folder and its aliases, see `Finder::split_path`) taken off PATH.
 pub fn pass_through(program: &Path, args: &[OsString], drop: &[PathBuf]) -> Result<std::convert::Infallible> {
     let depth: u32 = std::env::var(DEPTH_VAR).ok().and_then(|d| d.parse().ok()).unwrap_or(0);
-    let mut cmd = Command::new(program);
-    cmd.args(args);
+    let mut env = Env { set: vec![(DEPTH_VAR, (depth + 1).to_string().into())], remove: &[] };
     let path = std::env::var_os("PATH").unwrap_or_default();
     let kept: Vec<PathBuf> = std::env::split_paths(&path).filter(|d| !drop.contains(d)).collect();
     if let Ok(joined) = std::env::join_paths(kept) {
-        cmd.env("PATH", joined);
+        env.set.push(("PATH", joined));
     }
-    cmd.env(DEPTH_VAR, (depth + 1).to_string());
-    Err(replace(cmd, program))
+    Err(replace(program, args, &env))
 }
 
 /// Run any command inside `venv` (`cove run`), found on the environment's PATH.
 pub fn command_in_env(venv: Venv, args: &[OsString]) -> Result<std::convert::Infallible> {
     let name = &args[0];
     let program = venv.find(&name.to_string_lossy()).unwrap_or_else(|| PathBuf::from(name));
-    let mut cmd = venv.command(&program);
-    cmd.args(&args[1..]);
-    Err(replace(cmd, &program))
+    Err(replace(&program, &args[1..], &venv.env()))
 }
 
-fn replace(mut cmd: Command, program: &Path) -> Error {
-    let source = cmd.exec();
+unsafe extern "C" {
+    static environ: *const *const libc::c_char;
+}
+
+/// Replace this process with `program` (argv[0] its path), the environment inherited with
+/// `env`'s changes. `execve` with the inherited variables passed as they are: no copy of the
+/// environment is made (std's `Command` builds a sorted map of it first).
+fn replace(program: &Path, args: &[OsString], env: &Env) -> Error {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let cstring = |b: &[u8]| CString::new(b).unwrap_or_default();
+    let prog = cstring(program.as_os_str().as_bytes());
+    let argv_owned: Vec<CString> = args.iter().map(|a| cstring(a.as_bytes())).collect();
+    let mut argv: Vec<*const libc::c_char> = Vec::with_capacity(args.len() + 2);
+    argv.push(prog.as_ptr());
+    argv.extend(argv_owned.iter().map(|a| a.as_ptr()));
+    argv.push(std::ptr::null());
+
+    let set_owned: Vec<CString> =
+        env.set.iter().map(|(k, v)| cstring(&[k.as_bytes(), b"=", v.as_bytes()].concat())).collect();
+    let mut envp: Vec<*const libc::c_char> = Vec::with_capacity(64);
+    // SAFETY: `environ` is the process's NULL-terminated array of C strings; cove is single
+    // threaded here and nothing changes it while it is read.
+    unsafe {
+        let mut p = environ;
+        while !p.is_null() && !(*p).is_null() {
+            let entry = std::ffi::CStr::from_ptr(*p).to_bytes();
+            let name = entry.split(|&b| b == b'=').next().unwrap_or_default();
+            let changed = |n: &&str| n.as_bytes() == name;
+            if !env.remove.iter().any(changed) && !env.set.iter().map(|(k, _)| k).any(changed) {
+                envp.push(*p);
+            }
+            p = p.add(1);
+        }
+    }
+    envp.extend(set_owned.iter().map(|e| e.as_ptr()));
+    envp.push(std::ptr::null());
+    // SAFETY: every pointer is to a NUL-terminated string that outlives the call, and both
+    // arrays end with NULL. SIGPIPE goes back to its default, as the program expects.
+    let source = unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::execve(prog.as_ptr(), argv.as_ptr(), envp.as_ptr());
+        let error = std::io::Error::last_os_error();
+        if error.raw_os_error() == Some(libc::ENOEXEC) {
+            // A script with no `#!` line: the shell runs it, as `execvp` would.
+            let sh = c"/bin/sh";
+            let mut sh_argv = vec![sh.as_ptr()];
+            sh_argv.extend_from_slice(&argv);
+            libc::execve(sh.as_ptr(), sh_argv.as_ptr(), envp.as_ptr());
+        }
+        error
+    };
     if source.kind() == std::io::ErrorKind::NotFound {
         return Error::NotFound { name: program.display().to_string() };
     }

@@ -41,6 +41,18 @@ fn write_via_temp(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     std::fs::rename(&tmp, path).ctx("write", path)
 }
 
+/// Write `bytes` to `path` through a temp file and a rename, without waiting for the disk: for
+/// caches that are made again when lost (after a power loss the file may be empty or gone,
+/// never a mix of old and new).
+pub fn write_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    create_private_dir(dir)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).ctx("write", &tmp)?;
+    std::fs::rename(&tmp, path).ctx("write", path)
+}
+
 /// The largest manifest (or included file, or script) cove reads. 10,000 requirements take
 /// about 200 KB; anything near this is not a manifest.
 pub const MAX_MANIFEST: u64 = 32 << 20;
@@ -50,7 +62,7 @@ pub const MAX_MANIFEST: u64 = 32 << 20;
 /// huge file in a cloned repository must not hang cove or eat the memory of every `python`.
 pub fn read_manifest(path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
-    let meta = std::fs::metadata(path).ctx("read", path)?;
+    let meta = crate::inputs::metadata(path).ctx("read", path)?;
     if !meta.is_file() {
         return Err(crate::error::Error::NotAFile { path: path.to_path_buf(), size: None });
     }

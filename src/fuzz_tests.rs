@@ -341,6 +341,61 @@ fn facts() -> crate::interpreter::Interpreter {
     crate::interpreter::Interpreter { path: "/usr/bin/python3.11".into(), facts: f }
 }
 
+/// A requirement shaped like a real one (name, extras, specifiers, marker), now and then with a
+/// piece missing, doubled or out of place.
+fn requirement_like() -> impl Strategy<Value = String> {
+    const NAMES: &[&str] = &["alpha", "Beta_Pkg", "a", "gamma.x", "2x", " a", "", "a-", "b_."];
+    const EXTRAS: &[&str] = &["", "[x]", "[x,y]", " [ X_y ] ", "[", "[x", "[]", "[x.]", "[x-", "[y,z_ ]"];
+    const SPECS: &[&str] = &[
+        "",
+        ">=1.0",
+        " >= 1.0 , < 2 ",
+        "==1.*",
+        "!=2.0.*",
+        "(>=1,<2)",
+        "<3 , >=1.7",
+        "~=1.4.2",
+        "===1.0",
+        "==1!2.0+Local.7",
+        "==1.0a1.post2.dev3",
+        ">=v1.0",
+        "<=01.02",
+        "(>=1",
+        ">=1)",
+        ">=",
+        " @ https://e.org/x.whl",
+        "@file:///tmp/x.whl#sha256=ab;c",
+    ];
+    const SEPS: &[&str] = &[";", " ;", " ; ", ";;", "", " "];
+    const ATOMS: &[&str] = &[
+        "python_version >= '3.8'",
+        "python_version>=\"3.13\"",
+        "os.name=='nt'",
+        "extra == 'T_x'",
+        "'Docs.X' != extra",
+        "'3.9' <= python_version",
+        "python_version >= '3' or python_version < '3'",
+        "platform_version == \"#1 'S'\"",
+        "'linux' in sys_platform",
+        "python_version not in '3.6 3.7'",
+        "python_implementation == 'CPython'",
+        "python_full_version ~= '3.8.1'",
+        "'a' == 'b'",
+        "",
+    ];
+    const JOINS: &[&str] = &[" and ", " or ", "and", ")or (", " ", ";", ")", "(", "'", "@", "#", "=="];
+    let join = prop_oneof![8 => fragment(&JOINS[..2]), 1 => fragment(JOINS)];
+    let marker =
+        (proptest::collection::vec((fragment(ATOMS), join), 1..4), any::<bool>()).prop_map(|(parts, paren)| {
+            let last = parts.len() - 1;
+            let inner: String =
+                parts.into_iter().enumerate().map(|(i, (a, j))| if i < last { a + &j } else { a }).collect();
+            if paren { format!("({inner})") } else { inner }
+        });
+    (fragment(NAMES), fragment(EXTRAS), fragment(SPECS), fragment(SEPS), marker)
+        .prop_map(|(name, extras, specs, sep, marker)| format!("{name}{extras}{specs}{sep}{marker}"))
+}
+
 fn bytes() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![proptest::collection::vec(any::<u8>(), 0..300), "\\PC{0,120}".prop_map(String::into_bytes)]
 }
@@ -391,6 +446,70 @@ fn requirement_strings_and_constraints_never_panic() {
         }
         check(r, file, &text)?;
         check(manifest::PythonConstraint::parse(&text, pos.clone()), file, &text)
+    });
+}
+
+/// `parse_pep508` reads a requirement with a marker in two parts, the marker's tree remembered
+/// (issue #9), and spells plain versions itself: both must give exactly what `pep508_rs` gives
+/// for the whole string, error or not, and its `Display`.
+#[test]
+fn requirements_read_in_two_parts_as_in_one() {
+    let input = prop_oneof![
+        1 => proptest::collection::vec(fragment(REQ_PIECES), 0..14).prop_map(|v| v.concat()),
+        4 => requirement_like(),
+    ];
+    run("requirement_in_two", input, |text| {
+        let base = Path::new("/p");
+        // The guards run first either way, and keep `pep508_rs` from panicking on the rest, but
+        // for a non-ASCII character right after a marker expression (`x; os_name == 'nt' é`):
+        // `pep508_rs` 0.9 panics on that either way (slicing by a count of characters).
+        let marker_non_ascii = text.split_once(';').is_some_and(|(_, m)| !m.is_ascii());
+        let guarded = crate::requirement::guard(&text).map_err(|e| (e.offset, e.message));
+        let fully = crate::requirement::guard_fully(&text).map_err(|e| (e.offset, e.message));
+        prop_assert_eq!(&guarded, &fully, "the guards' shortcut, on {:?}", text);
+        if guarded.is_err() || marker_non_ascii {
+            return Ok(());
+        }
+        let fast = crate::requirement::parse_pep508(&text, base);
+        let whole = crate::requirement::parse_whole(&text, base);
+        let (fast, whole) = match (fast, whole) {
+            (Ok(fast), Ok(whole)) => (fast, whole),
+            (Err(f), Err(w)) => {
+                prop_assert_eq!((f.offset, f.message), (w.offset, w.message), "{:?}", text);
+                return Ok(());
+            }
+            (fast, whole) => return Err(TestCaseError::fail(format!("{text:?}: {fast:?} in two, whole: {whole:?}"))),
+        };
+        prop_assert_eq!(&fast, &whole, "{:?}", text);
+        if let Some(pep508_rs::VersionOrUrl::VersionSpecifier(specs)) = &fast.version_or_url {
+            for spec in specs.iter() {
+                let mut spelled = String::new();
+                crate::requirement::push_specifier(&mut spelled, spec);
+                prop_assert_eq!(spelled, spec.to_string());
+            }
+        }
+        Ok(())
+    });
+}
+
+/// A requirements file's line that `is_plain` takes for a requirement alone splits into words
+/// with no option among them and no unclosed quote, as the full splitting finds.
+#[test]
+fn plain_lines_have_no_options_and_no_open_quotes() {
+    use crate::manifest::requirements_txt::{is_plain, tokens};
+    let input = prop_oneof![
+        3 => "[a-z0-9 \t\u{a0}\u{0b}'\"\\\\=;<>.-]{0,16}",
+        1 => proptest::collection::vec(fragment(REQ_PIECES), 0..10).prop_map(|v| v.concat()),
+    ];
+    run("plain_line", input, |text| {
+        if is_plain(&text) {
+            let words = tokens(&text, 0, text.len());
+            prop_assert!(
+                words.as_ref().is_ok_and(|w| !w.iter().any(|t| t.text.starts_with('-'))),
+                "{text:?}: {words:?}"
+            );
+        }
+        Ok(())
     });
 }
 

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
+use crate::inputs;
 use crate::manifest::PythonConstraint;
 
 /// PEP 508 marker values plus what cove needs to key an environment.
@@ -32,7 +33,7 @@ pub struct Facts {
     pub sys_platform: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Interpreter {
     /// The real path (symlinks resolved).
     pub path: PathBuf,
@@ -117,8 +118,8 @@ pub fn inspect(cache_dir: &Path, path: &Path) -> Result<Interpreter> {
 
 /// The real path, its identity and where its facts are cached.
 fn facts_file(cache_dir: &Path, path: &Path) -> Result<(PathBuf, [u64; 4], PathBuf)> {
-    let real = std::fs::canonicalize(path).ctx("find interpreter", path)?;
-    let meta = std::fs::metadata(&real).ctx("read", &real)?;
+    let real = inputs::canonicalize(path).ctx("find interpreter", path)?;
+    let meta = inputs::metadata(&real).ctx("read", &real)?;
     let digest = Sha256::digest(real.as_os_str().as_encoded_bytes());
     let file = cache_dir.join("interpreters").join(format!("{}.json", crate::manifest::hex(&digest[..12])));
     Ok((real, identity(&meta), file))
@@ -182,7 +183,7 @@ impl<'a> Finder<'a> {
 
     /// Is `path` cove itself (a shim link, or the binary under another name)?
     pub fn is_cove(&self, path: &Path) -> bool {
-        path.parent() == Some(self.shims_dir.as_path()) || std::fs::metadata(path).is_ok_and(|m| self.is_self(&m))
+        path.parent() == Some(self.shims_dir.as_path()) || inputs::metadata(path).is_ok_and(|m| self.is_self(&m))
     }
 
     /// Whether `meta` (of a path, links followed) is the running binary's file.
@@ -206,7 +207,7 @@ impl<'a> Finder<'a> {
     /// twice, and any other link to the cove binary. A pass-through takes all of the latter off
     /// PATH, so a program that looks `name` up again (pyenv's `system`) cannot come back.
     pub fn split_path(&self, name: &str) -> (Vec<PathBuf>, Vec<PathBuf>) {
-        let path = std::env::var_os("PATH").unwrap_or_default();
+        let path = inputs::var_os("PATH").unwrap_or_default();
         let (mut found, mut cove) = (Vec::new(), Vec::new());
         for dir in std::env::split_paths(&path).filter(|d| !d.as_os_str().is_empty()) {
             let p = dir.join(name);
@@ -214,7 +215,7 @@ impl<'a> Finder<'a> {
                 cove.push(dir);
                 continue;
             }
-            match std::fs::metadata(&p) {
+            match inputs::metadata(&p) {
                 Ok(m) if is_executable_meta(&m) && self.is_self(&m) => cove.push(dir),
                 Ok(m) if is_executable_meta(&m) => found.push(p),
                 _ => {}
@@ -226,12 +227,12 @@ impl<'a> Finder<'a> {
     /// [`Finder::on_path`], lazily: one stat per folder tried, and none past the first a caller
     /// takes.
     pub fn path_candidates<'s>(&'s self, name: &'s str) -> impl Iterator<Item = PathBuf> + 's {
-        let path = std::env::var_os("PATH").unwrap_or_default();
+        let path = inputs::var_os("PATH").unwrap_or_default();
         let dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
         dirs.into_iter()
             .filter(|dir| !dir.as_os_str().is_empty() && *dir != self.shims_dir)
             .map(move |dir| dir.join(name))
-            .filter(|p| std::fs::metadata(p).is_ok_and(|m| is_executable_meta(&m) && !self.is_self(&m)))
+            .filter(|p| inputs::metadata(p).is_ok_and(|m| is_executable_meta(&m) && !self.is_self(&m)))
     }
 
     /// The first `name` on PATH after the shims that really runs, with pyenv shims resolved to
@@ -277,7 +278,7 @@ impl<'a> Finder<'a> {
         let mut seen = std::collections::HashSet::new();
         let mut found: Vec<Interpreter> = paths
             .into_iter()
-            .filter_map(|p| std::fs::canonicalize(&p).ok())
+            .filter_map(|p| inputs::canonicalize(&p).ok())
             .filter(|p| seen.insert(p.clone()) && !self.is_cove(p))
             .filter_map(|p| self.inspect(&p).ok())
             .collect();
@@ -325,7 +326,7 @@ impl Request {
 
     pub fn matches(&self, interp: &Interpreter) -> bool {
         match self {
-            Request::Path(p) => std::fs::canonicalize(p).is_ok_and(|r| r == interp.path),
+            Request::Path(p) => inputs::canonicalize(p).is_ok_and(|r| r == interp.path),
             Request::System => !is_under_pyenv(&interp.path),
             Request::Version { implementation, prefix } => {
                 let imp_ok = implementation.is_empty() || interp.facts.implementation_name == *implementation;
@@ -338,7 +339,7 @@ impl Request {
 }
 
 /// How the interpreter was chosen, for `cove status`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Choice {
     pub interpreter: Interpreter,
     pub reason: String,
@@ -354,10 +355,9 @@ pub fn choose(
     project_dir: Option<&Path>,
 ) -> Result<Choice> {
     let allowed = |i: &Interpreter| constraint.is_none_or(|c| c.allows(&i.version()));
-    let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
-
     let mut requests: Vec<(Request, String, PathBuf)> = Vec::new();
     if let Some(s) = setting {
+        let cwd = inputs::current_dir().unwrap_or_else(|_| "/".into());
         if let Some(r) = Request::parse(s, &cwd) {
             requests.push((r, format!("the python setting ({s})"), PathBuf::from("COVE_PYTHON")));
         }
@@ -430,7 +430,7 @@ fn list(found: &[Interpreter]) -> Vec<String> {
 }
 
 pub fn is_executable(p: &Path) -> bool {
-    std::fs::metadata(p).is_ok_and(|m| is_executable_meta(&m))
+    inputs::metadata(p).is_ok_and(|m| is_executable_meta(&m))
 }
 
 fn is_executable_meta(m: &std::fs::Metadata) -> bool {
@@ -439,11 +439,11 @@ fn is_executable_meta(m: &std::fs::Metadata) -> bool {
 }
 
 fn pyenv_root() -> Option<PathBuf> {
-    match std::env::var_os("PYENV_ROOT").filter(|v| !v.is_empty()) {
+    match inputs::var_os("PYENV_ROOT").filter(|v| !v.is_empty()) {
         Some(r) => Some(PathBuf::from(r)),
-        None => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")),
+        None => inputs::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")),
     }
-    .filter(|r| r.join("versions").is_dir())
+    .filter(|r| inputs::is_dir(&r.join("versions")))
 }
 
 fn is_under_pyenv(p: &Path) -> bool {
@@ -457,8 +457,9 @@ fn pyenv_root_of_shim(p: &Path) -> Option<PathBuf> {
         return None;
     }
     let root = dir.parent()?;
-    (root.join("versions").is_dir() && root.join("libexec/pyenv").exists() || root.join("bin/pyenv").exists())
-        .then(|| root.to_path_buf())
+    (inputs::is_dir(&root.join("versions")) && inputs::exists(&root.join("libexec/pyenv"))
+        || inputs::exists(&root.join("bin/pyenv")))
+    .then(|| root.to_path_buf())
 }
 
 enum PyenvTarget {
@@ -470,16 +471,18 @@ enum PyenvTarget {
 /// What a pyenv shim named `name` would run: `PYENV_VERSION`, else the nearest
 /// `.python-version`, else `$PYENV_ROOT/version` (pyenv's own order).
 fn pyenv_resolve(root: &Path, name: &str) -> PyenvTarget {
-    let names: Vec<String> = if let Some(v) = std::env::var("PYENV_VERSION").ok().filter(|v| !v.is_empty()) {
+    let names: Vec<String> = if let Some(v) =
+        inputs::var_os("PYENV_VERSION").map(|v| v.to_string_lossy().into_owned()).filter(|v| !v.is_empty())
+    {
         v.split(':').map(str::to_string).collect()
     } else {
-        let cwd = std::env::current_dir().unwrap_or_default();
+        let cwd = inputs::current_dir().unwrap_or_default();
         let file = cwd
             .ancestors()
             .map(|d| d.join(".python-version"))
-            .find(|f| f.is_file())
+            .find(|f| inputs::is_file(f))
             .unwrap_or_else(|| root.join("version"));
-        match std::fs::read_to_string(&file) {
+        match inputs::read_to_string(&file) {
             Ok(t) => t.split_whitespace().filter(|l| !l.starts_with('#')).map(str::to_string).collect(),
             Err(_) => vec!["system".into()],
         }
@@ -493,7 +496,7 @@ fn pyenv_resolve(root: &Path, name: &str) -> PyenvTarget {
             return PyenvTarget::Path(exact);
         }
         // pyenv ≥ 2.3 resolves a prefix such as "3.12" to the latest installed 3.12.x.
-        let mut prefixed: Vec<PathBuf> = std::fs::read_dir(root.join("versions"))
+        let mut prefixed: Vec<PathBuf> = inputs::read_dir(&root.join("versions"))
             .into_iter()
             .flatten()
             .flatten()
@@ -518,7 +521,7 @@ fn version_of_dir(bin: &Path) -> Vec<u64> {
 }
 
 fn versioned_bins(dir: &Path, rel: &str) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
+    inputs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
@@ -528,7 +531,7 @@ fn versioned_bins(dir: &Path, rel: &str) -> Vec<PathBuf> {
 }
 
 fn numbered_pythons(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
+    inputs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
@@ -545,9 +548,11 @@ fn numbered_pythons(dir: &Path) -> Vec<PathBuf> {
 
 fn uv_python_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(d) = std::env::var_os("UV_PYTHON_INSTALL_DIR").filter(|v| !v.is_empty()) {
+    if let Some(d) = inputs::var_os("UV_PYTHON_INSTALL_DIR").filter(|v| !v.is_empty()) {
         dirs.push(PathBuf::from(d));
     }
+    // Where `directories` looks: noted, as it reads them itself.
+    let _ = (inputs::var_os("XDG_DATA_HOME"), inputs::var_os("HOME"));
     if let Some(d) = directories::BaseDirs::new() {
         dirs.push(d.data_dir().join("uv/python"));
     }

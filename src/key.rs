@@ -30,7 +30,7 @@ use crate::requirement::Requirement;
 
 pub const FORMAT: &str = "cove-env-v1";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Key {
     pub hex: String,
     pub canonical: String,
@@ -87,7 +87,9 @@ pub fn canonical_text(
     constraints: &[Requirement],
     index: &Index,
 ) -> String {
-    let mut t = String::with_capacity(256 + requirements.len() * 32);
+    let lines =
+        |list: &[Requirement], label: &str| list.iter().map(|r| label.len() + 3 + r.canonical.len()).sum::<usize>();
+    let mut t = String::with_capacity(512 + lines(requirements, label) + lines(constraints, "constraint"));
     let f = &interpreter.facts;
     t.push_str(FORMAT);
     t.push('\n');
@@ -195,6 +197,92 @@ mod tests {
             std::env::consts::ARCH
         );
         assert_eq!(t, want);
+    }
+
+    /// Requirements whose canonical text is easy to change by accident (specifier spelling and
+    /// order, epochs and local versions, markers re-spelled, markers that simplify away, URLs).
+    /// These texts, and so every user's environment key, must stay exactly as they are: a
+    /// change here rebuilds every environment. Change them only with a new `FORMAT`.
+    const PINNED: &[(&str, &str)] = &[
+        (
+            "Foo_Bar.baz[B,a,b]==1.0.0,>=0.9 ; python_version>='3.8' and extra=='Te_St'",
+            "foo-bar-baz[a,b]==1.0.0,>=0.9 ; python_version >= '3.8' and extra == 'te-st'",
+        ),
+        ("x (>=1.0,<2)", "x<2,>=1.0"),
+        ("name==1!2.0rc1.post3.dev4+Local.7", "name==1!2.0rc1.post3.dev4+local.7"),
+        ("name==1.*,!=2.0.*,~=1.4.2", "name!=2.0.*,==1.*,~=1.4.2"),
+        (
+            "name>=v1.0,<=01.02,!=1.0-post1,>1.0RC1,<2.0a,>=1.0.dev",
+            "name!=1.0.post1,<2.0a0,<=1.2,>1.0rc1,>=1.0,>=1.0.dev0",
+        ),
+        ("name===1.0", "name===1.0"),
+        ("name<=1.0.0.0,>=2.0b2.post0", "name<=1.0.0.0,>=2.0b2.post0"),
+        ("Name >= 1.0 , != 1.5 , < 2.0 , >=1.0", "name!=1.5,<2.0,>=1.0"),
+        ("a>=1,>=1.0", "a>=1,>=1.0"),
+        ("pkg-7[extra]>=1.7,<3 ; python_version >= '3.8'", "pkg-7[extra]<3,>=1.7 ; python_version >= '3.8'"),
+        (
+            "A.B-C_D [ X_Y ] ( < 3 , >= 1.7 ) ; python_version>=\"3.8\"",
+            "a-b-c-d[x-y]<3,>=1.7 ; python_version >= '3.8'",
+        ),
+        ("x;python_version>=\"3.13\"", "x ; python_version >= '3.13'"),
+        ("x ;python_version>='3.8'   ", "x ; python_version >= '3.8'"),
+        ("x ; (python_version >= '3.8')", "x ; (python_version >= '3.8')"),
+        (
+            "x ; python_version >= '3.8' and python_version >= '3.8'",
+            "x ; python_version >= '3.8' and python_version >= '3.8'",
+        ),
+        (
+            "x ; ( os.name=='nt' or sys_platform == \"darwin\" )and extra==\"Te_St\"",
+            "x ; (os_name == 'nt' or sys_platform == 'darwin') and extra == 'te-st'",
+        ),
+        ("x; '3.9' <= python_version and 'Docs.X' != extra", "x ; '3.9' <= python_version and 'docs-x' != extra"),
+        ("x; platform_version == \"#1 'SMP'\"", "x ; platform_version == \"#1 'SMP'\""),
+        (
+            "x @ https://e.org/x.whl#sha256=ab;c ; python_version not in '3.6 3.7'",
+            "x @ https://e.org/x.whl#sha256=ab;c ; python_version not in '3.6 3.7'",
+        ),
+        ("x@file:///tmp/x.whl", "x @ file:///tmp/x.whl"),
+        ("x ; python_version >= '3' or python_version < '3'", "x"),
+        ("x ; extra == 'a' or extra != 'a'", "x"),
+        ("x ; 'a' == 'b'", "x"),
+        (
+            "x ; platform_release ~= '5.0' and platform.machine=='x86_64' and python_implementation == 'CPython'",
+            "x ; platform_release ~= '5.0' and platform_machine == 'x86_64' and platform_python_implementation == 'CPython'",
+        ),
+        (
+            "x ; (python_version < '3.8' or (sys_platform == 'win32' and implementation_name == \"pypy\")) and os_name != 'nt'",
+            "x ; (python_version < '3.8' or (sys_platform == 'win32' and implementation_name == 'pypy')) and os_name != 'nt'",
+        ),
+        ("x ; 'linux' in sys_platform", "x ; 'linux' in sys_platform"),
+        (
+            "x[Extra_One , extra-two] ; python_full_version >= '3.8.1'",
+            "x[extra-one,extra-two] ; python_full_version >= '3.8.1'",
+        ),
+        ("x ; python_version > '3.8.1'", "x ; python_version > '3.8.1'"),
+    ];
+
+    #[test]
+    fn canonical_texts_and_keys_are_pinned() {
+        for (input, want) in PINNED {
+            assert_eq!(reqs(&[input])[0].canonical, *want, "{input}");
+        }
+        let i = interp("3.12.1", "/py/bin/python3.12");
+        let all: Vec<&str> = PINNED.iter().map(|(input, _)| *input).collect();
+        let key = compute(&i, &reqs(&all), &reqs(&["c<3"]), &Index::default());
+        let mut want: Vec<&str> = PINNED.iter().map(|(_, canonical)| *canonical).collect();
+        want.sort();
+        want.dedup();
+        let lines: Vec<String> = want.iter().map(|c| format!("requirement: {c}\n")).collect();
+        let text = format!(
+            "cove-env-v1\npython: cpython 3.12.1 /py/bin/python3.12\nplatform: {} {}\n{}constraint: c<3\n",
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            lines.concat()
+        );
+        assert_eq!(key.canonical, text);
+        if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+            assert_eq!(key.hex, "d6c3178aea72b75972d47062feee5d425390cfa18b28c3d817f1b742b838221f");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod fsx;
 #[cfg(test)]
 mod fuzz_tests;
 mod hook;
+mod inputs;
 mod interpreter;
 mod inventory;
 mod key;
@@ -23,6 +24,7 @@ mod layer;
 mod link;
 mod lock;
 mod manifest;
+mod memo;
 mod pip;
 mod progress;
 mod project;

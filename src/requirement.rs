@@ -8,14 +8,17 @@
 //! 3.13.0rc1 interpreter, so the installer (which gets the canonical text) would skip the
 //! requirement there (found by `tests/requirements_differential.rs`).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 
-use pep508_rs::{MarkerEnvironment, Requirement as Pep508, VersionOrUrl};
+use pep508_rs::pep440_rs::{Operator, VersionSpecifier, VersionSpecifiers};
+use pep508_rs::{MarkerEnvironment, MarkerTree, Requirement as Pep508, VersionOrUrl};
 
 use crate::error::{Error, Pos, Result};
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Requirement {
     /// Canonical text; also what the installer is given.
     pub canonical: String,
@@ -39,23 +42,27 @@ impl Requirement {
 
     /// The canonical form of `r`, parsed from `source`.
     pub fn from_pep508(r: &Pep508<pep508_rs::VerbatimUrl>, source: &str) -> Requirement {
-        let name = r.name.to_string();
-        let mut out = name.clone();
-        let mut extras: Vec<String> = r.extras.iter().map(ToString::to_string).collect();
-        extras.sort();
-        extras.dedup();
-        if !extras.is_empty() {
-            out.push('[');
-            out.push_str(&extras.join(","));
-            out.push(']');
+        let name = r.name.as_ref().to_string();
+        let mut out = String::with_capacity(source.len() + 16);
+        out.push_str(&name);
+        match r.extras.as_slice() {
+            [] => {}
+            [extra] => {
+                out.push('[');
+                out.push_str(extra.as_ref());
+                out.push(']');
+            }
+            several => {
+                let mut extras: Vec<&str> = several.iter().map(AsRef::as_ref).collect();
+                extras.sort_unstable();
+                extras.dedup();
+                out.push('[');
+                out.push_str(&extras.join(","));
+                out.push(']');
+            }
         }
         match &r.version_or_url {
-            Some(VersionOrUrl::VersionSpecifier(specs)) => {
-                let mut specs: Vec<String> = specs.iter().map(ToString::to_string).collect();
-                specs.sort();
-                specs.dedup();
-                out.push_str(&specs.join(","));
-            }
+            Some(VersionOrUrl::VersionSpecifier(specs)) => push_specifiers(&mut out, specs),
             Some(VersionOrUrl::Url(url)) => {
                 out.push_str(" @ ");
                 out.push_str(url.raw().as_str());
@@ -64,9 +71,10 @@ impl Requirement {
         }
         if let Some(tree) = r.marker.contents() {
             let url = matches!(r.version_or_url, Some(VersionOrUrl::Url(_)));
-            let marker = marker_source(source, url).and_then(canonical_marker).unwrap_or_else(|| tree.to_string());
             out.push_str(" ; ");
-            out.push_str(&marker);
+            if !marker_source(source, url).is_some_and(|m| push_spelled_marker(&mut out, m)) {
+                out.push_str(&tree.to_string());
+            }
         }
         Requirement { canonical: out, name }
     }
@@ -93,6 +101,84 @@ impl Requirement {
     }
 }
 
+/// Append `specs` to `out` as `pep440_rs` spells each one, sorted and de-duplicated, joined by
+/// commas.
+fn push_specifiers(out: &mut String, specs: &VersionSpecifiers) {
+    if let [spec] = &specs[..] {
+        push_specifier(out, spec);
+        return;
+    }
+    let start = out.len();
+    // Spell each one after the text so far, then sort their ranges and write them back in order.
+    let mut spans: Vec<(usize, usize)> = Vec::with_capacity(specs.len());
+    for spec in specs.iter() {
+        let from = out.len();
+        push_specifier(out, spec);
+        spans.push((from, out.len()));
+    }
+    let spelled = out.split_off(start);
+    let text = |&(a, b): &(usize, usize)| &spelled[a - start..b - start];
+    spans.sort_unstable_by(|x, y| text(x).cmp(text(y)));
+    spans.dedup_by(|x, y| text(x) == text(y));
+    for (i, span) in spans.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(text(span));
+    }
+}
+
+/// Append `spec` as its `Display` spells it. A plain release version (`1.2.3`, the usual case) is
+/// written directly: `pep440_rs`'s `Display` allocates a string per part, which was a large share
+/// of reading a long requirements file (issue #9). Anything else goes through `Display`.
+pub(crate) fn push_specifier(out: &mut String, spec: &VersionSpecifier) {
+    use std::fmt::Write;
+    let v = spec.version();
+    let plain = v.epoch() == 0 && v.pre().is_none() && v.post().is_none() && v.dev().is_none() && v.local().is_empty();
+    if !plain {
+        let _ = write!(out, "{spec}");
+        return;
+    }
+    #[allow(deprecated)]
+    let (op, star) = match spec.operator() {
+        Operator::Equal => ("==", false),
+        Operator::EqualStar => ("==", true),
+        Operator::ExactEqual => ("===", false),
+        Operator::NotEqual => ("!=", false),
+        Operator::NotEqualStar => ("!=", true),
+        Operator::TildeEqual => ("~=", false),
+        Operator::LessThan => ("<", false),
+        Operator::LessThanEqual => ("<=", false),
+        Operator::GreaterThan => (">", false),
+        Operator::GreaterThanEqual => (">=", false),
+    };
+    out.push_str(op);
+    for (i, &n) in v.release().iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_number(out, n);
+    }
+    if star {
+        out.push_str(".*");
+    }
+}
+
+/// Append `n` in decimal.
+fn push_number(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
 /// Why a requirement string did not parse: the byte offset in it where the parser stopped,
 /// and its message.
 #[derive(Debug, Clone)]
@@ -103,14 +189,143 @@ pub struct ParseError {
 
 /// Parse one PEP 508 string; relative paths in `name @ ./path` are against `base_dir`.
 pub fn parse_pep508(text: &str, base_dir: &Path) -> std::result::Result<Pep508<pep508_rs::VerbatimUrl>, ParseError> {
+    guard(text)?;
+    match parse_in_two(text, base_dir) {
+        Some(r) => Ok(r),
+        None => parse_whole(text, base_dir),
+    }
+}
+
+/// `text` parsed by `pep508_rs` in one piece (call [`guard`] first).
+pub(crate) fn parse_whole(
+    text: &str,
+    base_dir: &Path,
+) -> std::result::Result<Pep508<pep508_rs::VerbatimUrl>, ParseError> {
+    Pep508::<pep508_rs::VerbatimUrl>::parse(text, base_dir)
+        .map_err(|e| ParseError { offset: e.start, message: e.message.to_string() })
+}
+
+/// Parse a named requirement with a marker as two strings, the part before the first `;` and
+/// the marker after it, each by `pep508_rs`, with the marker's tree remembered by its text.
+/// Building a marker's decision diagram is most of the parser's time, and the requirements of a
+/// long file share a few markers (`python_version >= '3.8'`): issue #9.
+///
+/// The result is the one `pep508_rs` gives for the whole string: before a marker the grammar
+/// has no `;` except inside a URL (so one with `@` is left whole), the version specifiers stop
+/// at the `;`, and the marker is read to the end by the same function either way. `None` on any
+/// error, and the caller parses the whole string again for `pep508_rs`'s own message and offset.
+fn parse_in_two(text: &str, base_dir: &Path) -> Option<Pep508<pep508_rs::VerbatimUrl>> {
+    let (head, marker) = text.split_once(';')?;
+    if head.contains('@') {
+        return None;
+    }
+    // The head first: the marker is read only when the whole string's reading would reach it,
+    // so no input reaches `pep508_rs`'s marker parser (and its panics) that did not before.
+    let mut r = Pep508::<pep508_rs::VerbatimUrl>::parse(head, base_dir).ok()?;
+    r.marker = marker_tree(marker)?;
+    Some(r)
+}
+
+/// What is known of one marker text; each part worked out when first asked for.
+#[derive(Default)]
+struct Marker {
+    /// Its tree (`None`: invalid).
+    tree: Option<Option<MarkerTree>>,
+    /// Its canonical spelling (`None`: it has something [`push_canonical_marker`] does not know).
+    spelled: Option<Option<String>>,
+}
+
+thread_local! {
+    /// Marker texts seen so far.
+    static MARKERS: RefCell<HashMap<String, Marker>> = RefCell::new(HashMap::new());
+}
+
+/// `f` of what is known of marker `text`.
+fn with_marker<T>(text: &str, f: impl FnOnce(&mut Marker) -> T) -> T {
+    MARKERS.with_borrow_mut(|known| {
+        if let Some(marker) = known.get_mut(text) {
+            return f(marker);
+        }
+        // A bound, for long-lived processes (`cove watch`) reading ever-new markers.
+        if known.len() >= 4096 {
+            known.clear();
+        }
+        f(known.entry(text.to_string()).or_default())
+    })
+}
+
+/// The tree of marker `text`, parsed once per process.
+fn marker_tree(text: &str) -> Option<MarkerTree> {
+    with_marker(text, |m| m.tree.get_or_insert_with(|| MarkerTree::from_str(text).ok()).clone())
+}
+
+/// Append marker `text` canonically spelled (worked out once per process); false, with `out`
+/// unchanged, if it has anything unexpected.
+fn push_spelled_marker(out: &mut String, text: &str) -> bool {
+    with_marker(text, |m| {
+        let spelled = m.spelled.get_or_insert_with(|| {
+            let mut s = String::with_capacity(text.len());
+            push_canonical_marker(&mut s, text).then_some(s)
+        });
+        spelled.as_deref().map(|s| out.push_str(s)).is_some()
+    })
+}
+
+/// Refuse what `pep508_rs` would panic on (see [`guard_name`]).
+pub(crate) fn guard(text: &str) -> std::result::Result<(), ParseError> {
+    guard_marker(text)?;
+    // Only a name or an extra that ends in a separator fails: with no separator followed by
+    // anything but a name character (or by the end), none can, and the checks are skipped.
+    let bytes = text.as_bytes();
+    let is_name_byte = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_');
+    let separator_ends_a_run = bytes
+        .iter()
+        .enumerate()
+        .any(|(i, b)| matches!(b, b'.' | b'-' | b'_') && !bytes.get(i + 1).is_some_and(is_name_byte));
+    if !separator_ends_a_run {
+        return Ok(());
+    }
+    guard_fully(text)
+}
+
+/// `pep508_rs` 0.9 also panics (a string sliced inside a character) on a character that is not
+/// ASCII right after a complete marker expression (`x; os_name == 'nt' é`), which with `panic =
+/// "abort"` killed every `python` in the project. Outside its quoted values a marker is ASCII,
+/// so any such character is refused here first, wherever it stands.
+fn guard_marker(text: &str) -> std::result::Result<(), ParseError> {
+    if text.is_ascii() {
+        return Ok(());
+    }
+    let url = text.split(';').next().is_some_and(|head| head.contains('@'));
+    let Some(marker) = marker_source(text, url) else { return Ok(()) };
+    let start = text.len() - marker.len();
+    let mut quote = None;
+    for (i, c) in marker.char_indices() {
+        match quote {
+            None if c == '\'' || c == '"' => quote = Some(c),
+            Some(q) if c == q => quote = None,
+            None if !c.is_ascii() => {
+                return Err(ParseError {
+                    offset: start + i,
+                    message: format!("Unexpected character '{c}' in the marker: outside quotes, a marker is ASCII"),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// [`guard`], every check made.
+pub(crate) fn guard_fully(text: &str) -> std::result::Result<(), ParseError> {
+    guard_marker(text)?;
     let name_end = guard_name(text)?;
     if text[name_end..].trim_start().starts_with('[') {
         let bracket = name_end + text[name_end..].find('[').unwrap_or(0);
         let close = text[bracket..].find(']').map_or(text.len(), |i| bracket + i + 1);
         guard_extras(&text[..close], bracket)?;
     }
-    Pep508::<pep508_rs::VerbatimUrl>::parse(text, base_dir)
-        .map_err(|e| ParseError { offset: e.start, message: e.message.to_string() })
+    Ok(())
 }
 
 /// `pep508_rs` 0.9 panics (`PackageName validation should match PEP 508 parsing`) on a name
@@ -190,49 +405,57 @@ fn marker_source(text: &str, url: bool) -> Option<&str> {
     Some(&text[from + i + 1..])
 }
 
-/// A marker expression re-spelled token by token; `None` if it has anything unexpected (the
-/// caller then falls back to the parser's rendering).
-pub fn canonical_marker(marker: &str) -> Option<String> {
-    let tokens = marker_tokens(marker)?;
-    let mut out = String::with_capacity(marker.len());
-    for (i, t) in tokens.iter().enumerate() {
-        let prev = i.checked_sub(1).map(|j| tokens[j].as_str());
+/// Append a marker expression re-spelled token by token; false (with `out` partly written) if
+/// it has anything unexpected (the caller then falls back to the parser's rendering).
+fn push_canonical_marker(out: &mut String, marker: &str) -> bool {
+    let Some(tokens) = marker_tokens(marker) else { return false };
+    let at = |j: Option<usize>| j.and_then(|j| tokens.get(j)).copied();
+    for (i, &t) in tokens.iter().enumerate() {
+        let prev = at(i.checked_sub(1));
         if i > 0 && prev != Some("(") && t != ")" {
             out.push(' ');
         }
-        let at = |j: Option<usize>| j.and_then(|j| tokens.get(j)).map(String::as_str);
         // A string compared with `extra` (on either side) is an extra name: PEP 685 normalised.
         let beside_extra = |op: Option<&str>, var: Option<&str>| {
             op.is_some_and(|o| ["==", "!=", "==="].contains(&o)) && var == Some("extra")
         };
         let extra_value = beside_extra(prev, at(i.checked_sub(2))) || beside_extra(at(Some(i + 1)), at(Some(i + 2)));
-        out.push_str(&spell(t, extra_value));
+        spell(out, t, extra_value);
     }
-    Some(out)
+    true
 }
 
 /// One marker token, canonically: strings in single quotes (double when they hold one), an
 /// extra's name normalised, legacy variable names replaced.
-fn spell(t: &str, extra_value: bool) -> String {
+fn spell(out: &mut String, t: &str, extra_value: bool) {
     if t.starts_with(['\'', '"']) {
         let value = &t[1..t.len() - 1];
-        let value = if extra_value { normalise_name(value) } else { value.to_string() };
-        return if value.contains('\'') { format!("\"{value}\"") } else { format!("'{value}'") };
+        let normalised;
+        let value = if extra_value {
+            normalised = normalise_name(value);
+            normalised.as_str()
+        } else {
+            value
+        };
+        let quote = if value.contains('\'') { '"' } else { '\'' };
+        out.push(quote);
+        out.push_str(value);
+        out.push(quote);
+        return;
     }
-    match t {
+    out.push_str(match t {
         "os.name" => "os_name",
         "sys.platform" => "sys_platform",
         "platform.version" => "platform_version",
         "platform.machine" => "platform_machine",
         "platform.python_implementation" | "python_implementation" => "platform_python_implementation",
         other => other,
-    }
-    .to_string()
+    });
 }
 
 /// Words, quoted strings (quotes kept), operators and parentheses of a marker.
-fn marker_tokens(marker: &str) -> Option<Vec<String>> {
-    let mut tokens = Vec::new();
+fn marker_tokens(marker: &str) -> Option<Vec<&str>> {
+    let mut tokens = Vec::with_capacity(8);
     let mut rest = marker.trim_start();
     while let Some(c) = rest.chars().next() {
         let len = match c {
@@ -244,7 +467,7 @@ fn marker_tokens(marker: &str) -> Option<Vec<String>> {
             }
             _ => return None,
         };
-        tokens.push(rest[..len].to_string());
+        tokens.push(&rest[..len]);
         rest = rest[len..].trim_start();
     }
     Some(tokens)
@@ -309,6 +532,25 @@ mod tests {
     }
 
     #[test]
+    fn a_marker_seen_before_reads_and_spells_alike() {
+        // The first round fills the marker cache; the second reads from it.
+        for _ in 0..2 {
+            assert_eq!(
+                canon("a>=1 ; python_version>='3.8' and extra=='X_y'"),
+                "a>=1 ; python_version >= '3.8' and extra == 'x-y'"
+            );
+            assert_eq!(
+                canon("b[c] ; python_version>='3.8' and extra=='X_y'"),
+                "b[c] ; python_version >= '3.8' and extra == 'x-y'"
+            );
+            assert_eq!(canon("c ; python_version >= '3' or python_version < '3'"), "c");
+            let pos = Pos { file: "t".into(), line: 1, column: 1 };
+            let e = Requirement::parse("d ; python_version >= ", &pos, Path::new("/")).unwrap_err();
+            assert!(e.to_string().contains("Expected marker value, found end of dependency specification"), "{e}");
+        }
+    }
+
+    #[test]
     fn bad_requirement_names_position() {
         let pos = Pos { file: "cove.toml".into(), line: 3, column: 4 };
         let err = Requirement::parse("requests >>= 2", &pos, Path::new("/")).unwrap_err();
@@ -333,6 +575,23 @@ mod tests {
             assert!(e.to_string().contains("must end with an alphanumeric character"), "{text}: {e}");
         }
         assert_eq!(canon("a.b[c.d]>=1"), "a-b[c-d]>=1");
+    }
+
+    #[test]
+    fn characters_beyond_ascii_after_a_marker_are_errors_not_panics() {
+        let pos = Pos { file: "f".into(), line: 1, column: 1 };
+        for text in [
+            "x; os_name == 'nt' é",
+            "x; os_name == \"nt\"é",
+            "x; (os_name == 'nt') é",
+            "x; os_name == 'nt' or python_version >= '3' é",
+            "x @ https://a.example/x.whl ; os_name == 'nt' é",
+        ] {
+            let e = Requirement::parse(text, &pos, Path::new("/")).unwrap_err();
+            assert!(e.to_string().contains("Unexpected character 'é'"), "{text}: {e}");
+        }
+        // Inside quotes, any character is a marker value.
+        assert_eq!(canon("x; os_name == 'né'"), "x ; os_name == 'né'");
     }
 
     #[test]

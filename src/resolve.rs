@@ -13,7 +13,7 @@ use crate::project::Project;
 use crate::requirement::Requirement;
 use crate::settings::Settings;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Plan {
     pub project: Project,
     pub manifest: Manifest,
@@ -77,10 +77,20 @@ impl Plan {
     }
 }
 
-/// Load the manifest, choose the interpreter and compute the key.
+/// Load the manifest, choose the interpreter and compute the key; or, when nothing they depend
+/// on has changed since, the plan remembered from last time (see `memo`).
 pub fn plan(project: Project, settings: &Settings, finder: &Finder) -> Result<Plan> {
-    let manifest = manifest::load(&project)?;
-    plan_manifest(project, manifest, settings, finder)
+    if let Some(plan) = crate::memo::recall(&project, settings) {
+        return Ok(plan);
+    }
+    let (plan, inputs) = crate::inputs::record(|| {
+        let manifest = manifest::load(&project)?;
+        plan_manifest(project, manifest, settings, finder)
+    });
+    if let Ok(plan) = &plan {
+        crate::memo::keep(plan, inputs, settings, finder);
+    }
+    plan
 }
 
 pub fn plan_manifest(project: Project, manifest: Manifest, settings: &Settings, finder: &Finder) -> Result<Plan> {

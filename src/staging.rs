@@ -197,11 +197,19 @@ pub fn leftovers(cache: &Cache) -> Vec<(PathBuf, String)> {
         .flatten()
         .flatten()
         .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let of = name.split('.').next().filter(|n| !n.is_empty())?.to_string();
+            let of = attempt_of(&e.file_name().to_string_lossy())?.to_string();
             Some((e.path(), of))
         })
         .collect()
+}
+
+/// The lock name in an attempt folder's name, `<name>.<pid>.<nanos>` (or `<name>.<pid>.old`
+/// while swapping): read from the right, since a seed's name has dots of its own
+/// (`seed-pip-24.0-cpython3.12-…`).
+fn attempt_of(folder: &str) -> Option<&str> {
+    let mut parts = folder.rsplitn(3, '.');
+    let (_, _, name) = (parts.next(), parts.next(), parts.next());
+    name.or_else(|| folder.split('.').next()).filter(|n| !n.is_empty())
 }
 
 /// Write `.cove-files`: one line per regular file, `size<TAB>path` relative to `dir`, so the first
@@ -437,6 +445,15 @@ mod tests {
         let mut d = Staging::new(&cache, "d").unwrap();
         assert_eq!(d.stable_path(&cache, &long), d.dir, "no slot when its path would be shorter");
         assert_eq!(d.slot_lock(), None);
+    }
+
+    #[test]
+    fn attempt_folders_name_their_lock_even_with_dots() {
+        assert_eq!(attempt_of("3fd6a4.12.1700000000"), Some("3fd6a4"));
+        assert_eq!(attempt_of("seed-pip-24.0-cpython3.12-abc.12.1700000000"), Some("seed-pip-24.0-cpython3.12-abc"));
+        assert_eq!(attempt_of("3fd6a4.12.old"), Some("3fd6a4"));
+        assert_eq!(attempt_of("stray"), Some("stray"));
+        assert_eq!(attempt_of(".hidden"), None);
     }
 
     #[test]

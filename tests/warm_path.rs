@@ -91,3 +91,81 @@ fn the_warm_shim_spawns_nothing_and_opens_few_files() {
         .collect();
     assert!(writes.is_empty(), "the warm shim opened a file for writing:\n{writes:#?}");
 }
+
+/// How long the plan memo waits before it trusts a file's times (`src/memo.rs`), and a margin.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(2300);
+
+fn alpha_version(t: &TestEnv, p: &Path) -> String {
+    let out = t.shim("python", p, &["-c", "import alpha; print(alpha.__version__)"]);
+    assert_ok(&out);
+    stdout(&out).trim().to_string()
+}
+
+#[test]
+fn a_remembered_plan_is_taken_until_an_included_file_changes() {
+    let t = TestEnv::new();
+    let p = t.path().join("proj");
+    std::fs::create_dir_all(&p).unwrap();
+    let index = format!("--no-index\n--find-links {}\n", wheelhouse().display());
+    std::fs::write(p.join("requirements.txt"), format!("{index}-r more.txt\n")).unwrap();
+    std::fs::write(p.join("more.txt"), "alpha==1.0\n").unwrap();
+    t.trust(&p);
+    assert_ok(&t.cove(&p, &["sync", "--quiet"]));
+    std::thread::sleep(SETTLE);
+    assert_eq!(alpha_version(&t, &p), "1.0");
+    let plans = t.path().join("cache/plans");
+    assert_eq!(std::fs::read_dir(&plans).map(|d| d.count()).unwrap_or(0), 1, "no plan was remembered");
+
+    // The next run takes the plan: the manifest and its include are stat'ed, not read.
+    if let Some(strace) = strace() {
+        let log = t.path().join("strace.log");
+        let out = t
+            .cmd(&strace, &p)
+            .args(["-f", "-e", "trace=open,openat", "-o"])
+            .arg(&log)
+            .arg(t.shims().join("python"))
+            .args(["-c", "import alpha; print(alpha.__version__)"])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            assert_eq!(stdout(&out), "1.0\n");
+            let trace = std::fs::read_to_string(&log).unwrap();
+            let shim = shim_calls(&trace, Path::new("/"));
+            let read: Vec<&String> =
+                shim.iter().filter(|c| c.contains("more.txt") || c.contains("requirements.txt")).collect();
+            assert!(read.is_empty(), "a remembered plan read its files again:\n{read:#?}");
+        }
+    } else {
+        eprintln!("SKIPPED (part): strace not installed, the reads of a warm run are not checked");
+    }
+
+    // An edit of the included file, even within the second, is seen.
+    std::fs::write(p.join("more.txt"), "alpha==2.0\n").unwrap();
+    t.trust(&p);
+    assert_eq!(alpha_version(&t, &p), "2.0");
+}
+
+#[test]
+fn a_remembered_plan_sees_a_file_that_appears() {
+    let t = TestEnv::new();
+    let p = t.path().join("proj");
+    std::fs::create_dir_all(&p).unwrap();
+    let index =
+        format!("[tool.cove.index]\nfind-links = [{:?}]\nno-index = true\n", wheelhouse().display().to_string());
+    std::fs::write(
+        p.join("pyproject.toml"),
+        format!("[project]\nname = \"flat\"\nversion = \"1\"\ndependencies = []\n\n{index}"),
+    )
+    .unwrap();
+    t.trust(&p);
+    assert_ok(&t.cove(&p, &["sync", "--quiet"]));
+    std::thread::sleep(SETTLE);
+    let out = t.shim("python", &p, &["-c", "import alpha"]);
+    assert!(!out.status.success(), "alpha should not be installed yet");
+    assert_eq!(std::fs::read_dir(t.path().join("cache/plans")).map(|d| d.count()).unwrap_or(0), 1);
+
+    // A requirements.txt beside the pyproject.toml is read too (SPEC §2): its arrival is seen.
+    std::fs::write(p.join("requirements.txt"), "alpha==1.0\n").unwrap();
+    t.trust(&p);
+    assert_eq!(alpha_version(&t, &p), "1.0");
+}

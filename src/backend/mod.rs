@@ -3,11 +3,13 @@
 //! Installer output goes to the build log (and stderr with `--verbose`), never to stdout.
 
 mod pip;
+pub mod seed;
 mod uv;
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::str::FromStr;
 
 use crate::error::{Error, Result};
 use crate::interpreter::Interpreter;
@@ -30,7 +32,7 @@ pub trait Backend {
     fn name(&self) -> &'static str;
     /// Create an empty venv at `env` on `base`.
     fn create(&self, base: &Interpreter, env: &Path, out: &Output) -> Result<()>;
-    /// Install pip and the requirements into the venv at `env`.
+    /// Give the venv at `env` pip, then install the requirements into it.
     fn install(&self, base: &Interpreter, env: &Path, what: &Install, out: &Output) -> Result<()>;
     /// Install the folder `project` in editable mode (PEP 660), without its dependencies.
     fn install_editable(&self, env: &Path, project: &Path, deps: bool, what: &Install, out: &Output) -> Result<()>;
@@ -45,7 +47,7 @@ pub trait Backend {
 /// The backend the settings choose.
 pub fn select(settings: &Settings) -> Result<Box<dyn Backend>> {
     match settings.backend {
-        BackendChoice::Pip => Ok(Box::new(Pip)),
+        BackendChoice::Pip => Ok(Box::new(pip_backend(settings))),
         BackendChoice::Uv => match find_uv()? {
             Some(uv) => Ok(Box::new(Uv { exe: uv })),
             None => Err(Error::other("backend \"uv\" was asked for but uv is not installed")
@@ -53,9 +55,13 @@ pub fn select(settings: &Settings) -> Result<Box<dyn Backend>> {
         },
         BackendChoice::Auto => Ok(match find_uv()? {
             Some(uv) => Box::new(Uv { exe: uv }),
-            None => Box::new(Pip),
+            None => Box::new(pip_backend(settings)),
         }),
     }
+}
+
+fn pip_backend(settings: &Settings) -> Pip {
+    Pip { cache: crate::cache::Cache::new(&settings.cache_dir), quiet: settings.quiet }
 }
 
 /// uv: `COVE_UV`, then PATH. A `COVE_UV` that names no executable file is an error, not a
@@ -255,7 +261,12 @@ pub fn bundled_pip(base: &Interpreter) -> Option<PathBuf> {
                 })
             })
             .collect();
-        wheels.sort();
+        // The newest by version (`pip-24.0` after `pip-9.0`, which a text sort gets wrong).
+        wheels.sort_by_key(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let version = name.trim_start_matches("pip-").split('-').next().unwrap_or_default().to_string();
+            pep440_rs::Version::from_str(&version).ok()
+        });
         wheels.pop()
     })
 }

@@ -1,15 +1,23 @@
-//! The pip backend: `python -m venv --without-pip`, then pip run from the interpreter's bundled
-//! wheel installs itself and the requirements in one process — ensurepip's extra seconds are
-//! never paid. Interpreters that ship no pip wheel fall back to plain `venv` with ensurepip.
+//! The pip backend: `python -m venv --without-pip`, pip linked in from the interpreter's seed
+//! (pip installed once per interpreter from its bundled wheel, see `seed`), then the venv's own
+//! pip installs the requirements. Neither ensurepip's extra seconds nor pip installing itself
+//! are paid on a build. Interpreters that ship no pip wheel fall back to plain `venv` with
+//! ensurepip.
 
 use std::path::Path;
 use std::process::Command;
 
-use super::{Backend, Install, Output, bundled_pip, constraint_args, env_python, index_args};
+use super::{Backend, Install, Output, bundled_pip, constraint_args, env_python, index_args, seed};
+use crate::cache::Cache;
 use crate::error::Result;
 use crate::interpreter::Interpreter;
 
-pub struct Pip;
+pub struct Pip {
+    /// Where seeds live.
+    pub cache: Cache,
+    /// No "waiting for …" while another process makes the seed.
+    pub quiet: bool,
+}
 
 fn pip_cmd(python: &Path) -> Command {
     let mut cmd = Command::new(python);
@@ -33,22 +41,15 @@ impl Backend for Pip {
     }
 
     fn install(&self, base: &Interpreter, env: &Path, what: &Install, out: &Output) -> Result<()> {
+        if let Some(wheel) = bundled_pip(base) {
+            seed::install(&self.cache, self.quiet, base, &wheel, env, out)?;
+        }
+        if what.requirements.is_empty() {
+            return Ok(());
+        }
         let mut cmd = pip_cmd(&env_python(env));
-        let pip = bundled_pip(base);
-        match &pip {
-            Some(wheel) => {
-                cmd.arg(wheel.join("pip"));
-            }
-            None if what.requirements.is_empty() => return Ok(()),
-            None => {
-                cmd.args(["-m", "pip"]);
-            }
-        }
-        cmd.args(["install", "--no-warn-script-location"]);
+        cmd.args(["-m", "pip", "install", "--no-warn-script-location"]);
         cmd.args(index_args(what.index, what.offline, true));
-        if let Some(wheel) = pip {
-            cmd.arg(wheel);
-        }
         cmd.args(constraint_args(env, what)?);
         cmd.args(what.requirements);
         out.run(cmd, "the requirements")

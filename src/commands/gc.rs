@@ -7,6 +7,11 @@
 //! `gc.max-size`; no cap by default). An environment whose lock is held is being built: it is
 //! skipped and reported, never removed. Removing one a project still uses is fine (the next use
 //! rebuilds it) and is reported as such.
+//!
+//! pip seeds (`seeds/`, see `backend::seed`) are kept while their interpreter would still use
+//! them: about 10 MB each, one per interpreter, and they save every pip-backend build seconds.
+//! A seed goes when its interpreter is gone, was upgraded, or now bundles another pip; never
+//! while its lock is held (being made, or linked into a build).
 
 use std::time::{Duration, SystemTime};
 
@@ -158,8 +163,22 @@ pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<Str
         }
     }
 
+    for seed in crate::backend::seed::list(&cache) {
+        let Some(why) = seed.stale(&cache) else { continue };
+        let size = crate::fsx::disk_usage(&seed.path);
+        let gone = if dry_run {
+            !crate::lock::is_held(&seed.lock_path(&cache))
+        } else {
+            crate::backend::seed::remove(&cache, &seed)?
+        };
+        if gone {
+            gc.freed += size;
+            gc.line("", size, &format!("{} ({why})", seed.name));
+        }
+    }
+
     if !dry_run {
-        tidy(&cache);
+        tidy(&cache, Duration::from_secs(older_than));
     }
     let left = entries.len() - gc.removed;
     let (verb, now) = if dry_run { ("would free", "would be") } else { ("freed", "is now") };
@@ -230,10 +249,21 @@ impl Gc<'_> {
 
 /// Forget projects whose folder is gone, and drop lock files and logs of keys with no
 /// environment. Best effort.
-fn tidy(cache: &Cache) {
+fn tidy(cache: &Cache, older_than: Duration) {
     for p in crate::usage::projects(cache) {
         if p.is_gone() {
             let _ = std::fs::remove_file(&p.record);
+        }
+    }
+    // Remembered plans and lock pins are made again when missing: those not rewritten for as
+    // long as an unused environment is kept go (a memo in use is rewritten when it changes).
+    let now = SystemTime::now();
+    for dir in [crate::memo::plans_dir(&cache.root), cache.root.join("lock-pins")] {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(now);
+            if now.duration_since(modified).unwrap_or_default() > older_than {
+                let _ = std::fs::remove_file(entry.path());
+            }
         }
     }
     for dir in [cache.root.join("locks"), cache.root.join("logs")] {
@@ -241,7 +271,8 @@ fn tidy(cache: &Cache) {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             let Some(key) = name.strip_suffix(".lock").or_else(|| name.strip_suffix(".log")) else { continue };
-            if cache.env_dir(key).exists() {
+            let seed = key.strip_prefix("seed-").map(|name| cache.seeds_dir().join(name));
+            if cache.env_dir(key).exists() || seed.is_some_and(|s| s.exists()) {
                 continue;
             }
             if let Ok(Some(guard)) = crate::lock::try_exclusive(&cache.lock_path(key))

@@ -1,12 +1,16 @@
 //! `cove status [--json]`: project, manifest, trust, interpreter, key, canonical text,
 //! environment path and state.
 
+use std::io::Write;
+
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::cache::{Cache, State};
 use crate::error::Result;
 use crate::fsx::lossy;
 use crate::interpreter::Finder;
+use crate::requirement::Requirement;
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
@@ -33,31 +37,37 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     }
     let interp = plan.interpreter();
     if as_json {
-        let v = json!({
-            "project": lossy(&plan.project.dir),
-            "manifest": lossy(&plan.manifest.path),
-            "manifest_reason": reason,
-            "trusted": trusted,
-            "python": lossy(&interp.path),
-            "python_version": interp.facts.python_full_version,
-            "python_reason": plan.choice.reason,
-            "key": plan.key.hex,
-            "canonical": plan.key.canonical,
-            "env": lossy(plan.run_dir()),
-            "shared_env": lossy(&plan.env_dir),
-            "state": state.as_str(),
-            "lock": plan.lock.as_ref().map(lossy),
-            "lock_note": plan.lock_note,
-            "installs_project": plan.installs_project(),
-            "requirements": plan.manifest.requirements.iter().map(|r| r.canonical.clone()).collect::<Vec<_>>(),
-            "constraints": plan.manifest.constraints.iter().map(|r| r.canonical.clone()).collect::<Vec<_>>(),
-            "local_projects": plan.manifest.install_project.iter().chain(&plan.manifest.other_projects)
-                .map(|p| json!({"dir": lossy(&p.dir), "extras": p.extras, "dynamic": p.dynamic}))
-                .collect::<Vec<_>>(),
-            "files": plan.manifest.files.iter().map(lossy).collect::<Vec<_>>(),
-            "notes": plan.manifest.notes,
-        });
-        super::out(&format!("{v:#}\n"));
+        let local_projects = plan.manifest.install_project.iter().chain(&plan.manifest.other_projects);
+        let v = StatusJson {
+            canonical: &plan.key.canonical,
+            constraints: Canonical(&plan.manifest.constraints),
+            env: lossy(plan.run_dir()),
+            files: plan.manifest.files.iter().map(lossy).collect(),
+            installs_project: plan.installs_project(),
+            key: &plan.key.hex,
+            local_projects: local_projects
+                .map(|p| LocalProjectJson { dir: lossy(&p.dir), dynamic: p.dynamic, extras: &p.extras })
+                .collect(),
+            lock: plan.lock.as_ref().map(lossy),
+            lock_note: plan.lock_note.as_deref(),
+            manifest: lossy(&plan.manifest.path),
+            manifest_reason: &reason,
+            notes: &plan.manifest.notes,
+            project: lossy(&plan.project.dir),
+            python: lossy(&interp.path),
+            python_reason: &plan.choice.reason,
+            python_version: &interp.facts.python_full_version,
+            requirements: Canonical(&plan.manifest.requirements),
+            shared_env: lossy(&plan.env_dir),
+            state: state.as_str(),
+            trusted,
+        };
+        // Streamed, not built in memory first; errors ignored as `out` does (a closed pipe).
+        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+        if serde_json::to_writer_pretty(&mut stdout, &v).is_ok() {
+            let _ = stdout.write_all(b"\n");
+        }
+        let _ = stdout.flush();
         return Ok(());
     }
     let mut t = String::new();
@@ -97,4 +107,47 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     }
     super::out(&t);
     Ok(())
+}
+
+/// `status --json`, written straight from the plan (a 1,000-requirement manifest's text is not
+/// copied into a `serde_json::Value` first: issue #9). The fields are in alphabetical order, the
+/// order the output has always had.
+#[derive(Serialize)]
+struct StatusJson<'a> {
+    canonical: &'a str,
+    constraints: Canonical<'a>,
+    env: String,
+    files: Vec<String>,
+    installs_project: bool,
+    key: &'a str,
+    local_projects: Vec<LocalProjectJson<'a>>,
+    lock: Option<String>,
+    lock_note: Option<&'a str>,
+    manifest: String,
+    manifest_reason: &'a str,
+    notes: &'a [String],
+    project: String,
+    python: String,
+    python_reason: &'a str,
+    python_version: &'a str,
+    requirements: Canonical<'a>,
+    shared_env: String,
+    state: &'a str,
+    trusted: bool,
+}
+
+#[derive(Serialize)]
+struct LocalProjectJson<'a> {
+    dir: String,
+    dynamic: bool,
+    extras: &'a [String],
+}
+
+/// Requirements as the list of their canonical texts.
+struct Canonical<'a>(&'a [Requirement]);
+
+impl Serialize for Canonical<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|r| &r.canonical))
+    }
 }

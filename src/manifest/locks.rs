@@ -24,7 +24,7 @@ pub enum Kind {
 }
 
 /// What the manifest selects.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Selection {
     /// The project's own name (PEP 503), if it has one.
     pub project: Option<String>,
@@ -44,11 +44,11 @@ pub struct Lock {
 /// The lock file in `dir`, if any (`pylock.toml` first).
 pub fn find(dir: &Path) -> Option<(PathBuf, Kind)> {
     let pylock = dir.join("pylock.toml");
-    if pylock.is_file() {
+    if crate::inputs::is_file(&pylock) {
         return Some((pylock, Kind::Pylock));
     }
     let uv = dir.join("uv.lock");
-    uv.is_file().then_some((uv, Kind::UvLock))
+    crate::inputs::is_file(&uv).then_some((uv, Kind::UvLock))
 }
 
 /// Read the pins that apply from the lock at `path`.
@@ -432,7 +432,7 @@ pub fn resolve(
     use sha2::{Digest, Sha256};
     use std::os::unix::fs::MetadataExt;
     let Some((path, kind)) = find(&manifest.dir) else { return Ok(None) };
-    let meta = std::fs::metadata(&path).map_err(|e| Error::io("read", &path, e))?;
+    let meta = crate::inputs::metadata(&path).map_err(|e| Error::io("read", &path, e))?;
     let sel = &manifest.lock_selection;
     let id = format!(
         "v1\n{}\n{} {} {} {} {}\n{}\n{} {}\n{:?}\n",

@@ -169,11 +169,11 @@ pub fn local(
         Some(t) if t.dir == dir => t,
         _ => {
             let path = dir.join("pyproject.toml");
-            if path.is_file() {
+            if crate::inputs::is_file(&path) {
                 let text = reader.read(&path)?;
                 read = ProjectTable::read(&Doc::parse(&path, &text)?, dir)?;
                 &read
-            } else if dir.join("setup.py").is_file() || dir.join("setup.cfg").is_file() {
+            } else if crate::inputs::is_file(&dir.join("setup.py")) || crate::inputs::is_file(&dir.join("setup.cfg")) {
                 let project = LocalProject {
                     dir: dir.to_path_buf(),
                     extras: extras.iter().map(|(e, _)| normalise_name(e)).collect(),
@@ -372,7 +372,7 @@ fn requirement_files(dir: &Path, cove: &ToolCove, selection: &Selection) -> Vec<
         Some(list) => list.iter().map(|(f, pos)| (dir.join(f), Some((f.clone(), pos.clone())))).collect(),
         None if selection.groups.is_empty() => {
             let default = dir.join("requirements.txt");
-            if default.is_file() { vec![(default, None)] } else { Vec::new() }
+            if crate::inputs::is_file(&default) { vec![(default, None)] } else { Vec::new() }
         }
         None => Vec::new(),
     }

@@ -8,6 +8,7 @@
 //! after whitespace) removed; a line's first token starting with `-` begins its options. Every
 //! error names the file, line and column.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use pep508_rs::{TracingReporter, UnnamedRequirement, VerbatimUrl};
@@ -128,6 +129,11 @@ impl Walk<'_> {
         if start == end {
             return Ok(0);
         }
+        if is_plain(&line.text[start..end]) {
+            // The usual line: a requirement alone.
+            self.requirement(file, line, &line.text[start..end], start, false, mode)?;
+            return Ok(0);
+        }
         let tokens = tokens(&line.text, start, end).map_err(|off| {
             Error::invalid(file.pos(line.file_offset(off)), "a quote is never closed").with_hint("close the quote")
         })?;
@@ -171,20 +177,19 @@ impl Walk<'_> {
                     )
                     .with_hint("download the file into the project and name it by path"));
                 }
-                let inc = Include { pos: value_pos(&v), given: v.text.clone() };
+                let inc = Include { pos: value_pos(&v), given: v.text.to_string() };
                 self.file(&crate::settings::expand_home_from(&v.text, file.dir), next, Some(inc))
             }
             ("--editable", Some(v)) => {
                 let start = v.offset;
-                let text = v.text.clone();
-                self.requirement(file, line, &text, start, true, mode)
+                self.requirement(file, line, &v.text, start, true, mode)
             }
             ("--index-url", Some(v)) => {
-                self.parsed.index.url = Some(v.text);
+                self.parsed.index.url = Some(v.text.into_owned());
                 Ok(())
             }
             ("--extra-index-url", Some(v)) => {
-                self.parsed.index.extra_urls.push(v.text);
+                self.parsed.index.extra_urls.push(v.text.into_owned());
                 Ok(())
             }
             ("--find-links", Some(v)) => {
@@ -255,7 +260,7 @@ impl Walk<'_> {
         }
         let url = r.url.to_url();
         let path = (url.scheme() == "file").then(|| url.to_file_path().ok()).flatten();
-        if let Some(dir) = path.as_ref().filter(|p| p.is_dir()) {
+        if let Some(dir) = path.as_ref().filter(|p| crate::inputs::is_dir(p)) {
             let extras: Vec<(String, Pos)> = r.extras.iter().map(|e| (e.to_string(), at(0))).collect();
             let (project, reqs) = pyproject::local(&normal_path(dir), &extras, &at(0), self.reader, self.own)?;
             if r.marker.contents().is_some() {
@@ -265,7 +270,7 @@ impl Walk<'_> {
             self.parsed.add_project(project);
             return Ok(());
         }
-        if let Some(p) = path.as_ref().filter(|p| !p.exists()) {
+        if let Some(p) = path.as_ref().filter(|p| !crate::inputs::exists(p)) {
             return Err(Error::invalid(at(0), format!("no such file or folder: {}", p.display()))
                 .with_hint("paths are relative to the requirements file's folder"));
         }
@@ -326,7 +331,7 @@ fn long_name(short: char) -> Option<&'static str> {
 
 /// The options in `tokens` as (long name, value), in pip's spellings: `-r F`, `-rF`,
 /// `--requirement F`, `--requirement=F`.
-fn options(tokens: &[Token], file: &File, line: &Logical) -> Result<Vec<(String, Option<Token>)>> {
+fn options<'t>(tokens: &[Token<'t>], file: &File, line: &Logical) -> Result<Vec<(String, Option<Token<'t>>)>> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
@@ -362,18 +367,20 @@ fn options(tokens: &[Token], file: &File, line: &Logical) -> Result<Vec<(String,
 }
 
 /// `--name=value` / `--name` / `-xVALUE` / `-x`, as a long name and an inline value.
-fn split_option(t: &Token) -> Option<(String, Option<Token>)> {
+fn split_option<'t>(t: &Token) -> Option<(String, Option<Token<'t>>)> {
     if let Some(long) = t.text.strip_prefix("--") {
         return Some(match long.split_once('=') {
-            Some((n, v)) => (format!("--{n}"), Some(Token { text: v.to_string(), offset: t.offset + n.len() + 3 })),
-            None => (t.text.clone(), None),
+            Some((n, v)) => {
+                (format!("--{n}"), Some(Token { text: Cow::Owned(v.to_string()), offset: t.offset + n.len() + 3 }))
+            }
+            None => (t.text.to_string(), None),
         });
     }
     let mut chars = t.text.strip_prefix('-')?.chars();
     let short = chars.next()?;
     let name = long_name(short).map_or_else(|| format!("-{short}"), str::to_string);
     let rest = chars.as_str();
-    Some((name, (!rest.is_empty()).then(|| Token { text: rest.to_string(), offset: t.offset + 2 })))
+    Some((name, (!rest.is_empty()).then(|| Token { text: Cow::Owned(rest.to_string()), offset: t.offset + 2 })))
 }
 
 fn unknown_option(name: &str, pos: Pos) -> Error {
@@ -416,17 +423,20 @@ fn guess_name(url: &url::Url) -> String {
     }
 }
 
-/// One logical line: physical lines joined at `\`, with a map back to file offsets.
+/// One logical line: physical lines joined at `\`, with a map back to file offsets. Most lines
+/// are a single physical line, borrowed from the file's text.
 #[derive(Debug)]
-struct Logical {
-    text: String,
-    /// (offset in `text`, offset in the file) at the start of each joined piece.
-    pieces: Vec<(usize, usize)>,
+struct Logical<'t> {
+    text: Cow<'t, str>,
+    /// The file offset where the first piece starts (offset 0 of `text`).
+    start: usize,
+    /// (offset in `text`, offset in the file) at the start of each further piece joined on.
+    more: Vec<(usize, usize)>,
 }
 
-impl Logical {
+impl Logical<'_> {
     fn file_offset(&self, offset: usize) -> usize {
-        let (start, file) = self.pieces.iter().rev().find(|(s, _)| *s <= offset).copied().unwrap_or((0, 0));
+        let (start, file) = self.more.iter().rev().find(|(s, _)| *s <= offset).copied().unwrap_or((0, self.start));
         file + offset - start
     }
 
@@ -444,66 +454,116 @@ impl Logical {
 }
 
 /// Join continuation lines as pip does: a line ending in `\` continues on the next one, unless
-/// it is a comment; a comment line also ends a continuation.
-fn logical_lines(text: &str) -> Vec<Logical> {
-    let mut out = Vec::new();
-    let mut pending: Option<Logical> = None;
+/// it is a comment; a comment line also ends a continuation. Read as they are used, not
+/// collected first.
+fn logical_lines(text: &str) -> impl Iterator<Item = Logical<'_>> {
+    let mut raws = text.split('\n');
     let mut offset = 0;
-    for raw in text.split('\n') {
-        let line_start = offset;
-        offset += raw.len() + 1;
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let comment = line.trim_start().starts_with('#');
-        let continues = line.ends_with('\\') && !comment;
-        let piece = if continues { line.trim_end_matches('\\') } else { line };
-        let logical = pending.get_or_insert_with(|| Logical { text: String::new(), pieces: Vec::new() });
-        if !comment || logical.text.is_empty() {
-            logical.pieces.push((logical.text.len(), line_start));
-            logical.text.push_str(piece);
+    std::iter::from_fn(move || {
+        let mut pending: Option<Logical> = None;
+        for raw in raws.by_ref() {
+            let line_start = offset;
+            offset += raw.len() + 1;
+            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            let comment = line.trim_start().starts_with('#');
+            let continues = line.ends_with('\\') && !comment;
+            let piece = if continues { line.trim_end_matches('\\') } else { line };
+            match &mut pending {
+                None => pending = Some(Logical { text: Cow::Borrowed(piece), start: line_start, more: Vec::new() }),
+                Some(logical) if !comment || logical.text.is_empty() => {
+                    logical.more.push((logical.text.len(), line_start));
+                    logical.text.to_mut().push_str(piece);
+                }
+                Some(_) => {}
+            }
+            if !continues {
+                return pending;
+            }
         }
-        if !continues {
-            out.extend(pending.take());
-        }
-    }
-    out.extend(pending);
-    out
+        // The text ended inside a continued line (or was already read).
+        pending
+    })
 }
 
 /// A word of an option line, its quotes removed, at a byte offset of the logical line.
 #[derive(Debug, Clone)]
-struct Token {
-    text: String,
-    offset: usize,
+pub(crate) struct Token<'t> {
+    pub(crate) text: Cow<'t, str>,
+    pub(crate) offset: usize,
+}
+
+/// Whether [`tokens`] would find no option in `text` (no word starting with `-`) and no
+/// unclosed quote, so `text` is a requirement alone; one quick pass over the bytes. `false`
+/// when unsure: a `\` anywhere, or a `-` after anything but a printable ASCII character other
+/// than a quote (only after a space, a quote or at the start can a word's text begin with `-`).
+pub(crate) fn is_plain(text: &str) -> bool {
+    let mut quote = None;
+    let mut prev = b' ';
+    for &b in text.as_bytes() {
+        match (quote, b) {
+            (_, b'\\') => return false,
+            (None, b'\'' | b'"') => quote = Some(b),
+            (Some(q), b) if b == q => quote = None,
+            _ => {}
+        }
+        if b == b'-' && !(prev.is_ascii_graphic() && prev != b'\'' && prev != b'"') {
+            return false;
+        }
+        prev = b;
+    }
+    quote.is_none()
 }
 
 /// Split `text[start..end]` into words the way a shell would (quotes group, `\` escapes
-/// outside single quotes). `Err(offset)` points at an unclosed quote.
-fn tokens(text: &str, start: usize, end: usize) -> std::result::Result<Vec<Token>, usize> {
-    let mut out = Vec::new();
-    let mut current: Option<Token> = None;
+/// outside single quotes). `Err(offset)` points at an unclosed quote. A word without quotes or
+/// escapes is borrowed from `text`.
+pub(crate) fn tokens(text: &str, start: usize, end: usize) -> std::result::Result<Vec<Token<'_>>, usize> {
+    /// The word being read: where it starts, and its text once a quote or escape made it differ
+    /// from `text` (until then it is `text[start..]`, up to where it ends).
+    struct Current {
+        offset: usize,
+        owned: Option<String>,
+    }
+    /// The word's text so far, as an owned string, started at `i` if there is none yet.
+    fn owned<'c>(current: &'c mut Option<Current>, text: &str, i: usize) -> &'c mut String {
+        let c = current.get_or_insert(Current { offset: i, owned: None });
+        c.owned.get_or_insert_with(|| text[c.offset..i].to_string())
+    }
+    fn finish(current: Option<Current>, text: &str, end: usize) -> Option<Token<'_>> {
+        let c = current?;
+        let text = c.owned.map_or(Cow::Borrowed(&text[c.offset..end]), Cow::Owned);
+        Some(Token { text, offset: c.offset })
+    }
+    let mut out = Vec::with_capacity(8);
+    let mut current: Option<Current> = None;
     let mut quote: Option<(char, usize)> = None;
     let mut chars = text[start..end].char_indices().map(|(i, c)| (i + start, c));
     while let Some((i, c)) = chars.next() {
         match (quote, c) {
             (Some((q, _)), c) if c == q => quote = None,
-            (Some(('"', _)), '\\') | (None, '\\') => {
-                if let Some((_, n)) = chars.next() {
-                    current.get_or_insert(Token { text: String::new(), offset: i }).text.push(n);
-                }
-            }
-            (Some(_), c) => current.get_or_insert(Token { text: String::new(), offset: i }).text.push(c),
+            (Some(('"', _)), '\\') | (None, '\\') => match chars.next() {
+                Some((_, n)) => owned(&mut current, text, i).push(n),
+                // A `\` ending the text is dropped: the word's text stops before it.
+                None if current.is_some() => drop(owned(&mut current, text, i)),
+                None => {}
+            },
+            (Some(_), c) => owned(&mut current, text, i).push(c),
             (None, '"' | '\'') => {
                 quote = Some((c, i));
-                current.get_or_insert(Token { text: String::new(), offset: i });
+                owned(&mut current, text, i);
             }
-            (None, c) if c.is_whitespace() => out.extend(current.take()),
-            (None, c) => current.get_or_insert(Token { text: String::new(), offset: i }).text.push(c),
+            (None, c) if c.is_whitespace() => out.extend(finish(current.take(), text, i)),
+            (None, c) => match &mut current {
+                None => current = Some(Current { offset: i, owned: None }),
+                Some(Current { owned: Some(s), .. }) => s.push(c),
+                Some(Current { owned: None, .. }) => {}
+            },
         }
     }
     if let Some((_, at)) = quote {
         return Err(at);
     }
-    out.extend(current);
+    out.extend(finish(current, text, end));
     Ok(out)
 }
 
@@ -512,7 +572,6 @@ fn tokens(text: &str, start: usize, end: usize) -> std::result::Result<Vec<Token
 pub fn plain_requirements(path: &Path) -> Result<Vec<String>> {
     let text = String::from_utf8_lossy(&crate::fsx::read_manifest(path)?).into_owned();
     Ok(logical_lines(&text)
-        .iter()
         .filter_map(|l| {
             let (s, e) = l.content();
             let t = l.text[s..e].trim();
@@ -693,6 +752,70 @@ mod tests {
         }
     }
 
+    /// The canonical text (so the key) of these lines, and these errors, must not change; see
+    /// `key::tests::canonical_texts_and_keys_are_pinned`.
+    #[test]
+    fn canonical_texts_and_marker_errors_are_pinned() {
+        let t = Tree::new(&[(
+            "requirements.txt",
+            "pkg-1[extra]>=1.1,<3 ; python_version >= '3.8'\r\n\tBeta >= 1.0, \\\n  < 3 ; python_version >= \"3.8\" \\\n   and os_name == \"posix\"  # comment\nGamma==2.0 --hash=sha256:abc\ndelta ; platform_version == \"#1 -x\"\n  # indented \\\nepsilon[A] @ https://e.org/e.whl ; os_name == \"nt\"\nzeta;python_version<\"4\" # real comment\n",
+        )]);
+        let (p, _) = t.parse().unwrap();
+        assert_eq!(
+            canon(&p.requirements),
+            [
+                "beta<3,>=1.0 ; python_version >= '3.8' and os_name == 'posix'",
+                "delta ; platform_version == '#1 -x'",
+                "epsilon[a] @ https://e.org/e.whl ; os_name == 'nt'",
+                "gamma==2.0",
+                "pkg-1[extra]<3,>=1.1 ; python_version >= '3.8'",
+                "zeta ; python_version < '4'",
+            ]
+        );
+        let cases: &[(&str, &str)] = &[
+            (
+                "x ; platform_version == \"-1\"\n",
+                "DIR/requirements.txt:1:24: invalid requirement \"x ; platform_version ==\": Expected marker value, found end of dependency specification",
+            ),
+            (
+                "x ; \n",
+                "DIR/requirements.txt:1:4: invalid requirement \"x ;\": Expected marker value, found end of dependency specification",
+            ),
+            (
+                "x ;; os_name==\"nt\"\n",
+                "DIR/requirements.txt:1:4: invalid requirement \"x ;; os_name==\\\"nt\\\"\": Expected a quoted string or a valid marker name, found `;`",
+            ),
+            (
+                "x>=1 ; os_name==\"nt\" and\n",
+                "DIR/requirements.txt:1:25: invalid requirement \"x>=1 ; os_name==\\\"nt\\\" and\": Expected marker value, found end of dependency specification",
+            ),
+            (
+                "x>=1 ; os_name==\"nt\" extra\n",
+                "DIR/requirements.txt:1:22: invalid requirement \"x>=1 ; os_name==\\\"nt\\\" extra\": Unexpected character 'e', expected 'and', 'or' or end of input",
+            ),
+            (
+                "x (>=1 ; os_name==\"nt\")\n",
+                "DIR/requirements.txt:1:4: invalid requirement \"x (>=1 ; os_name==\\\"nt\\\")\": Trailing `; os_name==\"nt\"` is not allowed",
+            ),
+            (
+                "x>=1;(os_name==\"nt\"\n",
+                "DIR/requirements.txt:1:6: invalid requirement \"x>=1;(os_name==\\\"nt\\\"\": Expected ')', found end of dependency specification",
+            ),
+            (
+                "x ; python_version >= '3.8' ; os_name == 'nt'\n",
+                "DIR/requirements.txt:1:29: invalid requirement \"x ; python_version >= '3.8' ; os_name == 'nt'\": Unexpected character ';', expected 'and', 'or' or end of input",
+            ),
+            (
+                "zeta;python_version<\"4\"#not-a-comment\n",
+                "DIR/requirements.txt:1:24: invalid requirement \"zeta;python_version<\\\"4\\\"#not-a-comment\": Unexpected character '#', expected 'and', 'or' or end of input",
+            ),
+        ];
+        for (text, want) in cases {
+            let got = Tree::new(&[("requirements.txt", text)]).err();
+            assert!(got.starts_with(want), "{text:?}\n got: {got}\nwant: {want}");
+        }
+    }
+
     #[test]
     fn errors_in_included_files_and_continued_lines_point_into_them() {
         let t = Tree::new(&[("requirements.txt", "-r sub/more.txt\n"), ("sub/more.txt", "# x\nalpha \\\n  [bad\n")]);
@@ -772,6 +895,20 @@ mod tests {
         ] {
             assert!(!is_named(unnamed), "{unnamed}");
         }
+    }
+
+    #[test]
+    fn words_split_as_a_shell_would() {
+        let words = |s: &str| -> Vec<(String, usize)> {
+            tokens(s, 0, s.len()).unwrap().into_iter().map(|t| (t.text.into_owned(), t.offset)).collect()
+        };
+        let w = |list: &[(&str, usize)]| -> Vec<(String, usize)> {
+            list.iter().map(|(t, o)| (t.to_string(), *o)).collect()
+        };
+        assert_eq!(words("a \"b c\"\\ d 'e\\f' g\\"), w(&[("a", 0), ("b c d", 2), ("e\\f", 11), ("g", 17)]));
+        assert_eq!(words("ab\"c d\"e  x\\ y \\"), w(&[("abc de", 0), ("x y", 10)]));
+        assert_eq!(words("\"a\\\"b\" ''  \t-r\tf"), w(&[("a\"b", 0), ("", 7), ("-r", 12), ("f", 15)]));
+        assert_eq!(tokens("--index-url 'x", 0, 14).unwrap_err(), 12);
     }
 
     #[test]
