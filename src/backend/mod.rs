@@ -96,7 +96,11 @@ impl Output {
             .append(true)
             .open(&self.log)
             .map_err(|e| Error::io("write log", &self.log, e))?;
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // One pipe for both streams, read here until the installer (and anything it left
+        // running) closes it: its lines stay in the order written, and no thread is needed.
+        let (mut reader, writer) = std::io::pipe().map_err(|e| Error::io("write log", &self.log, e))?;
+        let writer2 = writer.try_clone().map_err(|e| Error::io("write log", &self.log, e))?;
+        cmd.stdin(Stdio::null()).stdout(writer).stderr(writer2);
         for var in ["VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "CONDA_PREFIX", "__PYVENV_LAUNCHER__"] {
             cmd.env_remove(var);
         }
@@ -105,53 +109,38 @@ impl Output {
         if let Some(fd) = self.hand_down {
             inherit(&mut cmd, fd);
         }
-        let mut child = cmd.spawn().map_err(|source| Error::Spawn { program, source })?;
-        let log = std::sync::Arc::new(std::sync::Mutex::new(log));
+        let spawned = cmd.spawn();
+        // The command holds this process's copies of the pipe's write end: closed now, so the
+        // read below ends when the installer's copies do.
+        drop(cmd);
+        let mut child = spawned.map_err(|source| Error::Spawn { program, source })?;
+        let mut log = log;
         // Kept in memory too: on a full disk the log cannot be written, and the installer's
         // "No space left on device" must still reach the user.
-        let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let copiers: Vec<_> = [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        .map(|mut reader| {
-            let (log, kept, verbose) = (log.clone(), kept.clone(), self.verbose);
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 8192];
-                while let Ok(n) = reader.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    if let Ok(mut f) = log.lock() {
-                        let _ = f.write_all(&buf[..n]);
-                    }
-                    if let Ok(mut k) = kept.lock() {
-                        k.extend_from_slice(&buf[..n]);
-                        if k.len() > MAX_SHOWN {
-                            let cut = k.len() - MAX_SHOWN;
-                            k.drain(..cut);
-                        }
-                    }
-                    if verbose {
-                        let _ = std::io::stderr().write_all(&buf[..n]);
-                    }
-                }
-            })
-        })
-        .collect();
-        let status = child.wait().map_err(|e| Error::io("wait for", &self.log, e))?;
-        for c in copiers {
-            let _ = c.join();
+        let mut kept = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            let _ = log.write_all(&buf[..n]);
+            kept.extend_from_slice(&buf[..n]);
+            if kept.len() > MAX_SHOWN {
+                kept.drain(..kept.len() - MAX_SHOWN);
+            }
+            if self.verbose {
+                let _ = std::io::stderr().write_all(&buf[..n]);
+            }
         }
+        let status = child.wait().map_err(|e| Error::io("wait for", &self.log, e))?;
         if status.success() {
             return Ok(());
         }
-        if !self.verbose
-            && let Ok(text) = kept.lock()
-        {
-            eprint!("{}", String::from_utf8_lossy(&text));
+        if !self.verbose {
+            eprint!("{}", String::from_utf8_lossy(&kept));
         }
         let status = match status.code() {
             Some(c) => format!("exit status {c}"),
