@@ -2,9 +2,9 @@
 //!
 //! Under the key's lock: re-check, then build in an attempt folder of its own (`staging`):
 //! create the venv, install, then seal it (`cove-env.json`, the size listing, the ready marker)
-//! and rename the folder onto `envs/<key>` (swapping out an old one on `--refresh`, so processes running it are
-//! never left without one). A failed install removes the attempt. Any number of processes asking
-//! for one key build it once; the rest wait.
+//! and rename the folder onto `envs/<key>` (swapping out an old one on `--refresh`, so
+//! processes running it are never left without one). A failed install removes the attempt. Any
+//! number of processes asking for one key build it once; the rest wait.
 //!
 //! Every use that finds the environment ready or builds it also records the use and keeps a
 //! `.venv` link cove made current (see [`after_use`]): a few stats, a small read and a readlink.

@@ -7,9 +7,8 @@ use std::path::Path;
 use crate::error::{IoContext, Result};
 
 /// Write `bytes` to `path` through a temp file in the same folder and a rename, so a reader
-/// sees the old content or the new, never a part.
-/// The content is flushed to disk before the rename, so after a power loss the file holds the
-/// old content or the new.
+/// sees the old content or the new, never a part. The content is flushed to disk before the
+/// rename, so after a power loss too the file holds the old content or the new.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_via_temp(path, bytes, true)
 }

@@ -3,8 +3,8 @@
 //! Every build attempt of an environment (or a project layer) makes its venv in a folder of its
 //! own, `tmp/<name>.<pid>.<nanos>`, where `<name>` is the name of the lock the builder holds
 //! (the key, or `layer-<key>`). Only when it is complete and sealed (ready marker, size
-//! listing) is it renamed onto its place in `envs/` or `layers/`; if something is already there (a
-//! `--refresh`, or an environment whose interpreter went away) the two are swapped in one
+//! listing) is it renamed onto its place in `envs/` or `layers/`; if something is already there
+//! (a `--refresh`, or an environment whose interpreter went away) the two are swapped in one
 //! `renameat2(RENAME_EXCHANGE)`, so a process running the old environment never finds the path
 //! missing or half-filled, and the old copy is deleted after.
 //!
@@ -137,8 +137,10 @@ impl Staging {
             }
         });
         // New files in a folder nothing reads before it is published: written directly.
-        let write =
-            |name: &str, bytes: &[u8]| std::fs::write(self.dir.join(name), bytes).ctx("write", &self.dir.join(name));
+        let write = |name: &str, bytes: &[u8]| {
+            let path = self.dir.join(name);
+            std::fs::write(&path, bytes).ctx("write", &path)
+        };
         if let Some((file, make)) = info {
             let bytes = make(usage);
             write(file, &bytes)?;
@@ -212,11 +214,11 @@ fn attempt_of(folder: &str) -> Option<&str> {
     name.or_else(|| folder.split('.').next()).filter(|n| !n.is_empty())
 }
 
-/// Write `.cove-files`: one line per regular file, `size<TAB>path` relative to `dir`, so the first
-/// use after a reboot can tell a folder a power loss cut short (cold path only, see
-/// [`crate::cache::ready_at`]); headed by `cove-files 2 <count>`, so a listing cut short is told
-/// too. cove's own `.cove-*` files are left out (the use stamp changes; the marker and the
-/// listing are checked by being there and whole).
+/// `.cove-files`, written when an attempt is sealed: one line per regular file, `size<TAB>path`
+/// relative to the folder, so the first use after a reboot can tell a folder a power loss cut
+/// short (cold path only, see [`crate::cache::ready_at`]); headed by `cove-files 2 <count>`, so a
+/// listing cut short is told too. cove's own `.cove-*` files are left out (the use stamp changes;
+/// the marker and the listing are checked by being there and whole).
 #[derive(Default)]
 struct Listing {
     lines: Vec<u8>,
