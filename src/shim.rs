@@ -1,7 +1,8 @@
 //! The shim: cove run as `python`, `python3`, `pip`, `pip3` or a console script (SPEC §4).
 //!
-//! Warm path: settings → project → manifest → key → trust (a stat) → ready (a stat) → exec.
-//! No process is spawned and nothing is written once the environment is ready.
+//! Warm path: settings → project → the remembered plan (a stat per input; see `memo`) → trust
+//! (a stat) → ready (a stat) → exec. No process is spawned, and once the environment is ready
+//! nothing is written but the plan memo, once, when a plan had to be made again.
 
 use std::ffi::OsString;
 use std::path::Path;
