@@ -49,7 +49,7 @@ fn target_array<'d>(doc: &'d mut DocumentMut, kind: Kind, target: &Target, path:
             doc.entry("dependencies").or_insert(Item::Value(Value::Array(Array::new())))
         }
         (Kind::Pyproject, Target::Main) => {
-            let project = doc.entry("project").or_insert(toml_edit::table());
+            let project = doc.entry("project").or_insert_with(|| new_project_table(path));
             let project = project.as_table_like_mut().ok_or_else(|| wrong("[project] is not a table"))?;
             project.entry("dependencies").or_insert(Item::Value(Value::Array(Array::new())))
         }
@@ -59,7 +59,7 @@ fn target_array<'d>(doc: &'d mut DocumentMut, kind: Kind, target: &Target, path:
             groups.entry(g).or_insert(Item::Value(Value::Array(Array::new())))
         }
         (Kind::Pyproject, Target::Optional(x)) => {
-            let project = doc.entry("project").or_insert(toml_edit::table());
+            let project = doc.entry("project").or_insert_with(|| new_project_table(path));
             let project = project.as_table_like_mut().ok_or_else(|| wrong("[project] is not a table"))?;
             let opt = project.entry("optional-dependencies").or_insert(toml_edit::table());
             let opt = opt.as_table_like_mut().ok_or_else(|| wrong("optional-dependencies is not a table"))?;
@@ -70,6 +70,23 @@ fn target_array<'d>(doc: &'d mut DocumentMut, kind: Kind, target: &Target, path:
         }
     };
     item.as_array_mut().ok_or_else(|| wrong("the requirements entry is not an array"))
+}
+
+/// A `[project]` table for a pyproject.toml that had none (only `[tool.cove]`): PEP 621 asks
+/// for a `name` and a `version`, so other tools can still read the file. The name is the
+/// project folder's, made a valid distribution name.
+fn new_project_table(manifest: &Path) -> Item {
+    let folder = manifest.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned());
+    let name: String = folder
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '-' })
+        .collect();
+    let name = name.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    let mut table = toml_edit::Table::new();
+    table.insert("name", toml_edit::value(if name.is_empty() { "project" } else { name }));
+    table.insert("version", toml_edit::value("0.1.0"));
+    Item::Table(table)
 }
 
 /// Add (or replace by name) `reqs` in the TOML manifest `text`.
@@ -288,6 +305,16 @@ mod tests {
         assert_eq!(out, "dependencies = [\"c\"]\n");
         let out = add("python = \"3.12\"\n", Kind::CoveToml, Target::Main, &["c"]);
         assert_eq!(out, "python = \"3.12\"\ndependencies = [\"c\"]\n");
+    }
+
+    #[test]
+    fn a_project_table_made_for_a_requirement_has_a_name_and_version() {
+        let text = "[tool.cove]\npython = \">=3.8\"\n";
+        let path = Path::new("/src/my app!/pyproject.toml");
+        let reqs = [NewReq { text: "alpha".into(), name: "alpha".into() }];
+        let out = add_toml(path, text, Kind::Pyproject, &Target::Main, &reqs).unwrap();
+        assert!(out.contains("[project]\nname = \"my-app\"\nversion = \"0.1.0\"\ndependencies = [\"alpha\"]"), "{out}");
+        assert!(out.starts_with("[tool.cove]\npython = \">=3.8\"\n"), "{out}");
     }
 
     #[test]
