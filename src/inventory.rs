@@ -92,20 +92,41 @@ struct LayerInfo {
 /// Every layer in the cache. One without its info file (a build killed early) belongs to no
 /// environment: `env` is empty.
 pub fn layers(cache: &Cache) -> Vec<Layer> {
-    std::fs::read_dir(cache.root.join("layers"))
+    folders::<LayerInfo>(&cache.root.join("layers"), crate::layer::INFO)
+        .into_iter()
+        .map(|f| Layer {
+            key: f.name,
+            ready: f.ready,
+            env: f.info.as_ref().map(|i| i.env.clone()).unwrap_or_default(),
+            project: f.info.map(|i| i.project).unwrap_or_default(),
+            path: f.path,
+        })
+        .collect()
+}
+
+/// A folder of the cache that is built aside and published (a layer, a pip seed): its name, its
+/// path, whether its ready marker is there, and its info file when that reads.
+pub struct Folder<T> {
+    pub name: String,
+    pub path: PathBuf,
+    pub ready: bool,
+    pub info: Option<T>,
+}
+
+/// Every folder in `dir`, with its info file `info_name` read as `T`.
+pub fn folders<T: serde::de::DeserializeOwned>(dir: &Path, info_name: &str) -> Vec<Folder<T>> {
+    std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .map(|e| {
             let path = e.path();
-            let info: Option<LayerInfo> =
-                std::fs::read(path.join(crate::layer::INFO)).ok().and_then(|b| serde_json::from_slice(&b).ok());
-            Layer {
-                key: e.file_name().to_string_lossy().into_owned(),
+            let info = std::fs::read(path.join(info_name)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+            Folder {
+                name: e.file_name().to_string_lossy().into_owned(),
                 ready: path.join(cache::READY).exists(),
-                env: info.as_ref().map(|i| i.env.clone()).unwrap_or_default(),
-                project: info.map(|i| i.project).unwrap_or_default(),
+                info,
                 path,
             }
         })

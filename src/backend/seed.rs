@@ -285,22 +285,9 @@ struct SeedInfo {
 
 /// Every seed folder.
 pub fn list(cache: &Cache) -> Vec<Seed> {
-    std::fs::read_dir(cache.seeds_dir())
+    crate::inventory::folders::<SeedInfo>(&cache.seeds_dir(), INFO)
         .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| {
-            let path = e.path();
-            let info: Option<SeedInfo> =
-                std::fs::read(path.join(INFO)).ok().and_then(|b| serde_json::from_slice(&b).ok());
-            Seed {
-                name: e.file_name().to_string_lossy().into_owned(),
-                ready: path.join(cache::READY).exists(),
-                python: info.map(|i| i.python),
-                path,
-            }
-        })
+        .map(|f| Seed { name: f.name, ready: f.ready, python: f.info.map(|i| i.python), path: f.path })
         .collect()
 }
 
