@@ -68,11 +68,27 @@ pub fn pass_through(program: &Path, args: &[OsString], drop: &[PathBuf]) -> Resu
     Err(replace(program, args, &env))
 }
 
-/// Run any command inside `venv` (`cove run`), found on the environment's PATH.
-pub fn command_in_env(venv: Venv, args: &[OsString]) -> Result<std::convert::Infallible> {
+/// Run any command inside `venv` (`cove run`): a name with a `/` as it is, else the first of
+/// that name on the environment's PATH (its `bin` first, then the user's PATH), as a shell would.
+/// `manifest` names the project for the "not found" hint.
+pub fn command_in_env(venv: Venv, args: &[OsString], manifest: &Path) -> Result<std::convert::Infallible> {
     let name = &args[0];
-    let program = venv.find(&name.to_string_lossy()).unwrap_or_else(|| PathBuf::from(name));
-    Err(replace(&program, &args[1..], &venv.env()))
+    let env = venv.env();
+    let program = if name.as_encoded_bytes().contains(&b'/') {
+        PathBuf::from(name)
+    } else {
+        let path = env.set.iter().find(|(k, _)| *k == "PATH").map(|(_, v)| v.clone()).unwrap_or_default();
+        match std::env::split_paths(&path).map(|d| d.join(name)).find(|p| crate::interpreter::is_executable(p)) {
+            Some(program) => program,
+            None => {
+                return Err(Error::CommandNotFound {
+                    name: name.to_string_lossy().into_owned(),
+                    manifest: Some(manifest.to_path_buf()),
+                });
+            }
+        }
+    };
+    Err(replace(&program, &args[1..], &env))
 }
 
 unsafe extern "C" {

@@ -21,5 +21,5 @@ pub fn run(settings: &Settings, command: Vec<OsString>) -> Result<()> {
     if is_script && plan.project.kind == crate::project::Kind::Script {
         command.insert(0, "python".into());
     }
-    match crate::exec::command_in_env(plan.venv(), &command)? {}
+    match crate::exec::command_in_env(plan.venv(), &command, &plan.manifest.path)? {}
 }

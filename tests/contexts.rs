@@ -1,0 +1,28 @@
+//! One project, one environment, from every context (issue 18): `cove run` for any command.
+
+mod common;
+use common::*;
+
+/// `cove run CMD` finds a command that is not in the environment on the environment's PATH, as
+/// a shell would, and passes its exit status through (issue 18, finding 2).
+#[test]
+fn run_finds_commands_outside_the_env_and_keeps_their_status() {
+    let t = TestEnv::new();
+    let p = t.project("proj", &["alpha==1.0"]);
+    t.trust(&p);
+    let out = t.cove(&p, &["run", "sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let out = t.cove(&p, &["run", "sh", "-c", "echo \"$VIRTUAL_ENV\"; command -v alpha-cli"]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    let env = text.lines().next().unwrap_or_default().to_string();
+    assert!(!env.is_empty() && text.contains(&format!("{env}/bin/alpha-cli")), "{text}");
+    let out = t.cove(&p, &["run", "alpha-cli"]);
+    assert_ok(&out);
+    assert_eq!(stdout(&out).trim(), "alpha-cli 1.0");
+    let out = t.cove(&p, &["run", "no-such-command-anywhere"]);
+    assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("no-such-command-anywhere: command not found"), "{err}");
+    assert!(!err.contains("install Python"), "{err}");
+}
