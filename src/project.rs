@@ -82,15 +82,19 @@ pub fn in_dir(dir: &Path) -> Option<Project> {
 }
 
 /// Whether a pyproject.toml has a `[project]` or `[tool.cove]` table (also as dotted headers
-/// or keys), checked by its lines so that finding the project never parses TOML.
+/// or keys, or a header with a syntax error), checked by its lines so that finding the project
+/// never parses TOML.
 pub fn pyproject_qualifies(text: &str) -> bool {
     text.lines().any(|line| {
         let l = line.trim_start();
         let header = |name: &str| {
             l.strip_prefix('[')
                 .map(|rest| rest.trim_start())
+                .map(|rest| rest.trim_start_matches(['"', '\'']))
                 .and_then(|rest| rest.strip_prefix(name))
-                .is_some_and(|rest| rest.trim_start().starts_with([']', '.']))
+                // A header cut short (`[project`) still counts, so that the manifest's loader
+                // reports its syntax error rather than the project going unseen.
+                .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || "-_".contains(c)))
         };
         header("project") || header("tool.cove") || l.starts_with("project.") || l.starts_with("tool.cove.")
     })
@@ -147,6 +151,8 @@ mod tests {
         assert!(pyproject_qualifies("[tool.cove]\n"));
         assert!(!pyproject_qualifies("[projectile]\n[tool.coverage]\n"));
         assert!(!pyproject_qualifies("# [project]\n"));
+        assert!(pyproject_qualifies("[project\nname = \"x\"\n"), "a broken header is the manifest's error to report");
+        assert!(pyproject_qualifies("[\"project\"]\n"));
     }
 
     #[test]

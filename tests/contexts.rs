@@ -26,3 +26,21 @@ fn run_finds_commands_outside_the_env_and_keeps_their_status() {
     assert!(err.contains("no-such-command-anywhere: command not found"), "{err}");
     assert!(!err.contains("install Python"), "{err}");
 }
+
+/// A pyproject.toml whose `[project]` header is itself broken is an error with file:line:col,
+/// not a folder with no project (issue 18, finding 7).
+#[test]
+fn a_pyproject_with_a_broken_header_is_an_error() {
+    let t = TestEnv::new();
+    let p = t.path().join("broken");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("pyproject.toml"), "[project\nname = \"x\"\nversion = \"1\"\n").unwrap();
+    let out = t.cove(&p, &["status"]);
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("pyproject.toml:1:"), "{err}");
+    t.shims_on();
+    let out = t.shim("python", &p, &["-c", "print('ran')"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("ran"));
+}
