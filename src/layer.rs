@@ -143,6 +143,8 @@ pub fn with_extras(project: &LocalProject) -> PathBuf {
 /// Give the layer the shared environment's console scripts (`pytest`, `pip`, …), re-pointed at
 /// the layer's python, so they import the project too. A script's only tie to its environment
 /// is the interpreter path in its shebang (or in pip's `/bin/sh` trampoline for long paths).
+/// Every other executable (a compiled tool such as ruff, a shell script) gets a link to the
+/// environment's own, so whatever the environment's `bin` offers, the layer's does too.
 fn adopt_scripts(env: &Path, layer: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let (from, to) = (env.join("bin"), layer.join("bin"));
@@ -155,8 +157,11 @@ fn adopt_scripts(env: &Path, layer: &Path) -> Result<()> {
         if n.starts_with("python") || n.starts_with("activate") || n.starts_with("Activate") || target.exists() {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(entry.path()) else { continue };
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
         if !text.starts_with("#!") || !text.contains(&old) {
+            if crate::interpreter::is_executable(&entry.path()) {
+                std::os::unix::fs::symlink(from.join(&name), &target).map_err(|e| Error::io("link", &target, e))?;
+            }
             continue;
         }
         std::fs::write(&target, text.replace(&old, &new)).map_err(|e| Error::io("write", &target, e))?;

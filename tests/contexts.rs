@@ -44,3 +44,23 @@ fn a_pyproject_with_a_broken_header_is_an_error() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(!stdout(&out).contains("ran"));
 }
+
+/// A package project's layer `bin` offers every executable of the shared environment, not only
+/// its Python scripts: `source .venv/bin/activate; epsilon-tool` works (issue 18, finding 6).
+#[test]
+fn the_layer_bin_has_the_environments_non_python_tools() {
+    for backend in ["pip", "uv"] {
+        if backend == "uv" && uv().is_none() {
+            eprintln!("SKIPPED (uv backend): uv is not installed");
+            continue;
+        }
+        let t = TestEnv::with_backend(backend);
+        let p = package_project(t.path(), "mypkg", "mypkg", "0.1.0", &["epsilon==1.0"]);
+        t.trust(&p);
+        assert_ok(&t.cove(&p, &["sync"]));
+        assert_ok(&t.cove(&p, &["link"]));
+        let out = t.cmd("bash", &p).args(["-c", ". .venv/bin/activate && epsilon-tool"]).output().unwrap();
+        assert_ok(&out);
+        assert_eq!(stdout(&out), "epsilon-tool ran\n", "{backend}");
+    }
+}
