@@ -59,8 +59,18 @@ fn the_layer_bin_has_the_environments_non_python_tools() {
         t.trust(&p);
         assert_ok(&t.cove(&p, &["sync"]));
         assert_ok(&t.cove(&p, &["link"]));
-        let out = t.cmd("bash", &p).args(["-c", ". .venv/bin/activate && epsilon-tool"]).output().unwrap();
+        // Without cove's shims on PATH, as an editor's terminal that only activates `.venv`.
+        let out = t
+            .cmd("bash", &p)
+            .env("PATH", &t.base_path)
+            .args(["-c", ". .venv/bin/activate && command -v epsilon-tool && epsilon-tool"])
+            .output()
+            .unwrap();
         assert_ok(&out);
-        assert_eq!(stdout(&out), "epsilon-tool ran\n", "{backend}");
+        let text = stdout(&out);
+        assert!(
+            text.contains("/layers/") && text.contains("/bin/epsilon-tool\n") && text.ends_with("epsilon-tool ran\n"),
+            "{backend}: {text}"
+        );
     }
 }
