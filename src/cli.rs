@@ -180,6 +180,15 @@ pub enum Command {
     /// Check PATH, shims, hook, interpreters, backend, cache, config and trust store
     #[command(after_help = "Example:\n  cove doctor           each problem comes with a `fix:` line")]
     Doctor,
+    /// Put the shims on PATH for login and non-interactive shells too (~/.profile, ~/.zshenv, fish conf.d)
+    #[command(
+        after_help = "Example:\n  cove setup            agents, IDE task runners, make and cron find python\n  cove setup --undo     take it out again"
+    )]
+    Setup {
+        /// Take out what `cove setup` wrote, giving back each file as it was
+        #[arg(long)]
+        undo: bool,
+    },
     /// Print the shell integration: shims on PATH, the project's environment at each prompt
     #[command(
         after_help = "Example:\n  eval \"$(cove hook bash)\"   in ~/.bashrc (zsh: ~/.zshrc)\n  cove hook fish | source     in ~/.config/fish/config.fish"

@@ -74,3 +74,58 @@ fn the_layer_bin_has_the_environments_non_python_tools() {
         );
     }
 }
+
+fn has(program: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `cove setup` puts the shims on PATH for login bash, `sh -l`, `zsh -c` and fish without any
+/// interactive rc file; running it twice changes nothing and `--undo` gives back each file's
+/// bytes (issue 18, "the non-interactive contexts").
+#[test]
+fn setup_reaches_login_and_non_interactive_shells_and_undo_restores_the_files() {
+    let t = TestEnv::new();
+    let profile = t.home.join(".profile");
+    std::fs::write(&profile, "export KEEP=1").unwrap(); // no newline at the end, on purpose
+    let out = t.cove(t.path(), &["setup"]);
+    assert_ok(&out);
+    assert!(stdout(&out).contains("~/.profile: wrote"), "{}", stdout(&out));
+    let after: Vec<_> = [".profile", ".zshenv", ".config/fish/conf.d/cove.fish"]
+        .iter()
+        .map(|f| std::fs::read(t.home.join(f)).unwrap_or_else(|_| panic!("{f} written")))
+        .collect();
+    assert_ok(&t.cove(t.path(), &["setup"]));
+    let again: Vec<_> = [".profile", ".zshenv", ".config/fish/conf.d/cove.fish"]
+        .iter()
+        .map(|f| std::fs::read(t.home.join(f)).unwrap())
+        .collect();
+    assert_eq!(after, again, "a second setup changes nothing");
+
+    let shim = t.shims().join("python");
+    let bare = "/usr/bin:/bin";
+    let mut contexts: Vec<(&str, Vec<&str>)> =
+        vec![("bash", vec!["-lc", "command -v python"]), ("sh", vec!["-lc", "command -v python"])];
+    for (shell, args) in [("zsh", vec!["-c", "command -v python"]), ("fish", vec!["-c", "command -v python"])] {
+        if has(shell) {
+            contexts.push((shell, args));
+        } else {
+            eprintln!("SKIPPED ({shell}): not installed");
+        }
+    }
+    for (shell, args) in &contexts {
+        let out = t.cmd(shell, t.path()).env("PATH", bare).args(args).output().unwrap();
+        assert_eq!(stdout(&out).trim(), shim.display().to_string(), "{shell} {args:?}: {}", stderr(&out));
+    }
+
+    let out = t.cove(t.path(), &["setup", "--undo"]);
+    assert_ok(&out);
+    assert_eq!(std::fs::read_to_string(&profile).unwrap(), "export KEEP=1");
+    assert!(!t.home.join(".zshenv").exists() && !t.home.join(".config/fish/conf.d/cove.fish").exists());
+    let out =
+        t.cmd("bash", t.path()).env("PATH", bare).args(["-lc", "command -v python || echo none"]).output().unwrap();
+    assert!(!stdout(&out).contains(&t.shims().display().to_string()), "{}", stdout(&out));
+}

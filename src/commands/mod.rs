@@ -10,6 +10,7 @@ mod link;
 mod list;
 mod python;
 mod run;
+mod setup;
 mod shims;
 mod status;
 mod sync;
@@ -94,6 +95,7 @@ pub fn main() -> Result<u8> {
         Command::Link { remove } => link::run(&settings, remove),
         Command::Watch => watch::run(&settings),
         Command::Doctor => doctor::run(&flags),
+        Command::Setup { undo } => setup::run(&settings, undo),
         Command::Hook { shell } => hook::hook(&settings, &shell),
         Command::HookEnv { shell } => hook::hook_env(&shell),
     }?;
