@@ -121,6 +121,13 @@ fn setup_reaches_login_and_non_interactive_shells_and_undo_restores_the_files() 
         assert_eq!(stdout(&out).trim(), shim.display().to_string(), "{shell} {args:?}: {}", stderr(&out));
     }
 
+    // `cove doctor` runs each context for real and finds them all reaching the shims.
+    let doctor =
+        t.cmd(COVE, t.path()).env("PATH", format!("{}:{bare}", t.shims().display())).arg("doctor").output().unwrap();
+    let text = stdout(&doctor);
+    let line = text.lines().find(|l| l.contains("contexts")).unwrap_or_default().to_string();
+    assert!(line.starts_with("ok"), "{text}");
+
     let out = t.cove(t.path(), &["setup", "--undo"]);
     assert_ok(&out);
     assert_eq!(std::fs::read_to_string(&profile).unwrap(), "export KEEP=1");

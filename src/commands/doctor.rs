@@ -55,6 +55,7 @@ pub fn run(flags: &Flags) -> Result<()> {
     };
     let shims_on_path = shims_and_path(&settings, &mut r);
     hook(shims_on_path, &mut r);
+    contexts(&settings, &mut r);
     interpreters(&settings, &mut r);
     backend(&settings, &mut r);
     cache(&settings, &mut r);
@@ -151,6 +152,100 @@ fn hook(shims_on_path: bool, r: &mut Report) {
     } else {
         r.problem("hook", "not active in this shell", Some(hook_line()));
     }
+}
+
+/// Whether `python` reaches cove's shims in the contexts that read no interactive rc file:
+/// what coding agents, IDE task runners, `make` and cron start. Each is run for real, from `/`
+/// (never from the project, whose files nothing here may read), and only asked where `python`
+/// is; nothing runs Python.
+fn contexts(settings: &Settings, r: &mut Report) {
+    let shim = settings.shims_dir().join("python");
+    let home = std::env::var_os("HOME").unwrap_or_default();
+    let ask = "command -v python";
+    let login_path =
+        run_for_text(Command::new("env").arg("-i").arg(format!("HOME={}", home.to_string_lossy())).args([
+            "sh",
+            "-lc",
+            "printf %s \"$PATH\"",
+        ]))
+        .filter(|p| !p.is_empty());
+    let mut checks: Vec<(&str, Command)> = Vec::new();
+    for (label, program, args) in [
+        ("sh -c", "sh", vec!["-c", ask]),
+        ("bash -c", "bash", vec!["-c", ask]),
+        ("bash -lc", "bash", vec!["-lc", ask]),
+        ("zsh -c", "zsh", vec!["-c", ask]),
+    ] {
+        if crate::interpreter::is_executable(&PathBuf::from("/bin").join(program))
+            || crate::interpreter::is_executable(&PathBuf::from("/usr/bin").join(program))
+        {
+            let mut c = Command::new(program);
+            c.args(args);
+            checks.push((label, c));
+        }
+    }
+    let mut make = Command::new("make");
+    make.args(["-s", "-f", "-"]);
+    checks.push(("make", make));
+    if let Some(login) = &login_path {
+        let mut cron = Command::new("env");
+        cron.args(["-i"])
+            .arg(format!("HOME={}", home.to_string_lossy()))
+            .arg(format!("PATH={login}"))
+            .args(["sh", "-c", ask]);
+        checks.push(("cron-like env -i", cron));
+    }
+    let mut missing = Vec::new();
+    for (label, mut c) in checks {
+        let input = (label == "make").then_some("all:\n\t@command -v python\n");
+        match run_with_input(&mut c, input) {
+            Some(found) if Path::new(found.trim()) == shim => {}
+            Some(found) if found.trim().is_empty() => missing.push(format!("{label} (no python)")),
+            Some(found) => missing.push(format!("{label} ({})", found.trim())),
+            None => {}
+        }
+    }
+    if missing.is_empty() {
+        r.ok("contexts", "sh -c, bash -c, bash -lc, zsh -c, make and cron-like runs reach cove's shims");
+    } else {
+        r.note(
+            "contexts",
+            format!("python there is not cove's: {}", missing.join(", ")),
+            "run `cove setup` (login shells, zsh, fish); a program started outside them needs the shims on its PATH",
+        );
+    }
+}
+
+fn run_for_text(c: &mut Command) -> Option<String> {
+    run_with_input(c, None)
+}
+
+/// Run `c` from `/` with at most 5 seconds to answer; its stdout, or `None` when it could not run.
+fn run_with_input(c: &mut Command, input: Option<&str>) -> Option<String> {
+    use std::io::{Read, Write};
+    c.current_dir("/").stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
+    c.stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut child = c.spawn().ok()?;
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+    let mut out = String::new();
+    child.stdout.take()?.read_to_string(&mut out).ok()?;
+    Some(out)
 }
 
 fn interpreters(settings: &Settings, r: &mut Report) {
