@@ -136,3 +136,29 @@ fn setup_reaches_login_and_non_interactive_shells_and_undo_restores_the_files() 
         t.cmd("bash", t.path()).env("PATH", bare).args(["-lc", "command -v python || echo none"]).output().unwrap();
     assert!(!stdout(&out).contains(&t.shims().display().to_string()), "{}", stdout(&out));
 }
+
+/// With backend auto and no uv on PATH, the uv that `install.sh` puts in cove's data folder
+/// is used, and `cove doctor` says so (issue 22, "uv by default").
+#[test]
+fn the_uv_in_coves_data_folder_is_used_when_none_is_on_path() {
+    let Some(uv) = uv() else {
+        eprintln!("SKIPPED: uv is not installed");
+        return;
+    };
+    let t = TestEnv::with_backend("auto");
+    let bundled = t.data.join("tools/uv/bin");
+    std::fs::create_dir_all(&bundled).unwrap();
+    std::os::unix::fs::symlink(&uv, bundled.join("uv")).unwrap();
+    let no_uv_path: String = std::env::split_paths(&t.base_path)
+        .filter(|d| !d.join("uv").exists())
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
+    let p = t.project("proj", &["alpha==1.0"]);
+    t.trust(&p);
+    let out = t.cmd(COVE, &p).env_remove("COVE_UV").env("PATH", &no_uv_path).args(["sync"]).output().unwrap();
+    assert_ok(&out);
+    assert!(stderr(&out).contains("with uv"), "{}", stderr(&out));
+    let out = t.cmd(COVE, &p).env_remove("COVE_UV").env("PATH", &no_uv_path).arg("doctor").output().unwrap();
+    assert!(stdout(&out).contains("uv from cove's data folder"), "{}", stdout(&out));
+}

@@ -48,12 +48,11 @@ pub trait Backend {
 pub fn select(settings: &Settings) -> Result<Box<dyn Backend>> {
     match settings.backend {
         BackendChoice::Pip => Ok(Box::new(pip_backend(settings))),
-        BackendChoice::Uv => match find_uv()? {
+        BackendChoice::Uv => match find_uv(&settings.home_dir)? {
             Some(uv) => Ok(Box::new(Uv { exe: uv })),
-            None => Err(Error::other("backend \"uv\" was asked for but uv is not installed")
-                .with_hint("install uv (`pip install uv`), set COVE_UV to its path, or use `--backend pip`")),
+            None => Err(Error::other("backend \"uv\" was asked for but uv is not installed").with_hint(INSTALL_UV)),
         },
-        BackendChoice::Auto => Ok(match find_uv()? {
+        BackendChoice::Auto => Ok(match find_uv(&settings.home_dir)? {
             Some(uv) => Box::new(Uv { exe: uv }),
             None => Box::new(pip_backend(settings)),
         }),
@@ -64,9 +63,19 @@ fn pip_backend(settings: &Settings) -> Pip {
     Pip { cache: crate::cache::Cache::new(&settings.cache_dir), quiet: settings.quiet }
 }
 
-/// uv: `COVE_UV`, then PATH. A `COVE_UV` that names no executable file is an error, not a
-/// reason to fall back: the user asked for that uv.
-pub fn find_uv() -> Result<Option<PathBuf>> {
+/// How to get uv, said where it is missing. Not `pip install uv`: in a project that would be
+/// `pip` through cove's shim, which edits the project's manifest.
+pub const INSTALL_UV: &str = "rerun cove's `./install.sh` (it puts uv in cove's data folder), put uv on PATH (https://docs.astral.sh/uv/), set COVE_UV to its path, or use `--backend pip`";
+
+/// Where `install.sh` puts uv when none is found, under cove's data folder.
+pub fn bundled_uv(home: &Path) -> PathBuf {
+    home.join("tools").join("uv").join("bin").join("uv")
+}
+
+/// uv: `COVE_UV`, then PATH, then the one `install.sh` put in cove's data folder (`home`). A
+/// `COVE_UV` that names no executable file is an error, not a reason to fall back: the user
+/// asked for that uv.
+pub fn find_uv(home: &Path) -> Result<Option<PathBuf>> {
     if let Some(p) = std::env::var_os("COVE_UV").filter(|v| !v.is_empty()) {
         let p = PathBuf::from(p);
         if !p.is_absolute() || !crate::interpreter::is_executable(&p) {
@@ -74,8 +83,9 @@ pub fn find_uv() -> Result<Option<PathBuf>> {
         }
         return Ok(Some(p));
     }
-    let Some(path) = std::env::var_os("PATH") else { return Ok(None) };
-    Ok(std::env::split_paths(&path).map(|d| d.join("uv")).find(|p| crate::interpreter::is_executable(p)))
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let on_path = std::env::split_paths(&path).map(|d| d.join("uv")).find(|p| crate::interpreter::is_executable(p));
+    Ok(on_path.or_else(|| Some(bundled_uv(home)).filter(|p| crate::interpreter::is_executable(p))))
 }
 
 /// Where installer output goes: always the build log (named when a build fails); also the

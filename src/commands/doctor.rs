@@ -272,10 +272,10 @@ fn interpreters(settings: &Settings, r: &mut Report) {
 
 fn backend(settings: &Settings, r: &mut Report) {
     if settings.backend == BackendChoice::Pip {
-        r.ok("backend", "pip (the base interpreter's venv and pip)");
+        r.ok("backend", "pip (the base interpreter's venv and pip; backend pip is set)");
         return;
     }
-    let found = match crate::backend::find_uv() {
+    let found = match crate::backend::find_uv(&settings.home_dir) {
         Ok(found) => found,
         Err(e) => {
             r.problem("backend", e.to_string(), e.hint());
@@ -286,14 +286,14 @@ fn backend(settings: &Settings, r: &mut Report) {
         if settings.backend == BackendChoice::Uv {
             r.problem(
                 "backend",
-                "backend \"uv\" is set but uv is not found (COVE_UV, PATH)",
-                Some("install uv (`pip install uv`), set COVE_UV to its path, or use `--backend pip`".into()),
+                "backend \"uv\" is set but uv is not found (COVE_UV, PATH, cove's data folder)",
+                Some(crate::backend::INSTALL_UV.into()),
             );
         } else {
             r.note(
                 "backend",
-                "pip (uv not found; builds use the base interpreter's venv and pip, which is slower)",
-                "install uv (`pip install uv`) or set COVE_UV to its path",
+                "pip (backend auto and uv not found; builds use the base interpreter's venv and pip, about 10x slower)",
+                crate::backend::INSTALL_UV,
             );
         }
         return;
@@ -301,7 +301,13 @@ fn backend(settings: &Settings, r: &mut Report) {
     let out = Command::new(&uv).arg("--version").stdin(Stdio::null()).stderr(Stdio::null()).output();
     match out {
         Ok(o) if o.status.success() => {
-            r.ok("backend", format!("{} ({})", String::from_utf8_lossy(&o.stdout).trim(), uv.display()))
+            let why = match settings.backend {
+                BackendChoice::Uv => "backend uv",
+                _ if std::env::var_os("COVE_UV").is_some_and(|v| !v.is_empty()) => "backend auto, uv from COVE_UV",
+                _ if uv == crate::backend::bundled_uv(&settings.home_dir) => "backend auto, uv from cove's data folder",
+                _ => "backend auto, uv found on PATH",
+            };
+            r.ok("backend", format!("{} ({}; {why})", String::from_utf8_lossy(&o.stdout).trim(), uv.display()))
         }
         Ok(o) => r.problem(
             "backend",
