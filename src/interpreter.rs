@@ -197,6 +197,14 @@ impl<'a> Finder<'a> {
         *me == Some((meta.dev(), meta.ino()))
     }
 
+    /// Whether a PATH folder is cove's own: the shims, or the `bin` of an environment or layer
+    /// in the cache (the hook puts the active one on PATH). Neither is ever an interpreter to
+    /// build on or to pass through to, so what a project gets does not depend on which
+    /// environment was active where `python` was typed (SPEC §2).
+    fn is_cove_dir(&self, dir: &Path) -> bool {
+        dir == self.shims_dir || dir.starts_with(self.cache_dir)
+    }
+
     /// Every executable named `name` on PATH, in order, skipping cove and its shims.
     pub fn on_path(&self, name: &str) -> Vec<PathBuf> {
         self.split_path(name).0
@@ -211,7 +219,7 @@ impl<'a> Finder<'a> {
         let (mut found, mut cove) = (Vec::new(), Vec::new());
         for dir in std::env::split_paths(&path).filter(|d| !d.as_os_str().is_empty()) {
             let p = dir.join(name);
-            if dir == self.shims_dir {
+            if self.is_cove_dir(&dir) {
                 cove.push(dir);
                 continue;
             }
@@ -230,7 +238,7 @@ impl<'a> Finder<'a> {
         let path = inputs::var_os("PATH").unwrap_or_default();
         let dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
         dirs.into_iter()
-            .filter(|dir| !dir.as_os_str().is_empty() && *dir != self.shims_dir)
+            .filter(|dir| !dir.as_os_str().is_empty() && !self.is_cove_dir(dir))
             .map(move |dir| dir.join(name))
             .filter(|p| inputs::metadata(p).is_ok_and(|m| is_executable_meta(&m) && !self.is_self(&m)))
     }

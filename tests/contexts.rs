@@ -162,3 +162,54 @@ fn the_uv_in_coves_data_folder_is_used_when_none_is_on_path() {
     let out = t.cmd(COVE, &p).env_remove("COVE_UV").env("PATH", &no_uv_path).arg("doctor").output().unwrap();
     assert!(stdout(&out).contains("uv from cove's data folder"), "{}", stdout(&out));
 }
+
+/// Another project's active environment on PATH (as the hook leaves it inside that project)
+/// is never the interpreter a project is built on: `cd ../B && python` gets what a fresh prompt
+/// in B gets (issue 18, finding 1).
+#[test]
+fn an_active_environment_on_path_is_not_an_interpreter_candidate() {
+    let t = TestEnv::new();
+    let b = t.project("b", &["alpha==1.0"]);
+    let fresh = t.status(&b)["python"].as_str().unwrap().to_string();
+    // A project pinned to another interpreter than B's, with its environment built.
+    let other = (|| {
+        let pyenv = std::env::var_os("PYENV_ROOT")
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".pyenv")))?;
+        let mut versions: Vec<String> = std::fs::read_dir(pyenv.join("versions"))
+            .ok()?
+            .flatten()
+            .map(|e| e.path().join("bin/python3"))
+            .filter(|p| p.exists())
+            .map(|p| p.display().to_string())
+            .collect();
+        versions.sort();
+        versions.into_iter().rev().find(|p| std::fs::canonicalize(p).ok() != std::fs::canonicalize(&fresh).ok())
+    })();
+    let Some(other) = other else {
+        eprintln!("SKIPPED: needs a second interpreter (pyenv versions) besides {fresh}");
+        return;
+    };
+    let a = t.project("a", &["gamma==1.0"]);
+    std::fs::write(a.join(".python-version"), format!("{other}\n")).unwrap();
+    t.trust(&a);
+    assert_ok(&t.cove(&a, &["sync"]));
+    let a_env = t.status(&a)["env"].as_str().unwrap().to_string();
+    let path = format!("{}:{a_env}/bin:{}", t.shims().display(), t.base_path);
+    let out = t.cmd(COVE, &b).env("PATH", &path).args(["status", "--json"]).output().unwrap();
+    assert_ok(&out);
+    let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(st["python"].as_str().unwrap(), fresh, "A's env on PATH changed B's interpreter");
+    // Outside any project, `python` passes through to the user's python, not A's environment.
+    let outside = t.path().join("elsewhere");
+    std::fs::create_dir_all(&outside).unwrap();
+    t.shims_on();
+    let out = t
+        .cmd(t.shims().join("python"), &outside)
+        .env("PATH", &path)
+        .args(["-c", "import sys; print(sys.prefix)"])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert!(!stdout(&out).contains(&a_env), "outside a project python ran A's env: {}", stdout(&out));
+}
