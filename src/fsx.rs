@@ -40,18 +40,6 @@ fn write_via_temp(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     std::fs::rename(&tmp, path).ctx("write", path)
 }
 
-/// Write `bytes` to `path` through a temp file and a rename, without waiting for the disk: for
-/// caches that are made again when lost (after a power loss the file may be empty or gone,
-/// never a mix of old and new).
-pub fn write_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    create_private_dir(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).ctx("write", &tmp)?;
-    std::fs::rename(&tmp, path).ctx("write", path)
-}
-
 /// The largest manifest (or included file, or script) cove reads. 10,000 requirements take
 /// about 200 KB; anything near this is not a manifest.
 pub const MAX_MANIFEST: u64 = 32 << 20;

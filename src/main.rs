@@ -45,16 +45,16 @@ mod usage;
 /// std's runtime set-up (reading `/proc/self/maps` to find the main thread's stack guard, an
 /// alternate signal stack and SIGSEGV/SIGBUS handlers for a stack-overflow message) would cost
 /// more than all of it. What std's set-up did that cove relies on is done here: SIGPIPE is
-/// ignored for the CLI (so a closed pipe is an error, not a kill), a panic exits with 101, and
-/// `std::process::exit` flushes stdout. `std::env::args_os` still works because on glibc std
+/// ignored for the CLI (so a closed pipe is an error, not a kill), and `std::process::exit`
+/// flushes stdout. A panic prints its message and aborts (release builds set `panic = "abort"`,
+/// so there is nothing to catch). `std::env::args_os` still works because on glibc std
 /// reads argv from its own `.init_array` hook (elsewhere it needs std's `main`, so other targets
 /// keep it). Given up: a stack overflow is a plain SIGSEGV rather than std's message, and a
 /// panic names the thread `<unnamed>` rather than `main`.
 #[cfg(all(not(test), target_os = "linux", target_env = "gnu"))]
 #[unsafe(no_mangle)]
 pub extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
-    let code = std::panic::catch_unwind(run).unwrap_or(101);
-    std::process::exit(i32::from(code))
+    std::process::exit(i32::from(run()))
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]

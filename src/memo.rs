@@ -61,7 +61,7 @@ pub fn keep(plan: &Plan, inputs: Inputs, settings: &Settings, finder: &Finder) {
         plan: plan.clone(),
     };
     if let Ok(bytes) = serde_json::to_vec(&memo) {
-        let _ = crate::fsx::write_unsynced(&path, &bytes);
+        let _ = crate::fsx::write_atomic_unsynced(&path, &bytes);
     }
 }
 
