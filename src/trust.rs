@@ -149,11 +149,8 @@ pub fn require(manifest: &Manifest, settings: &Settings, prompt: bool) -> Result
     let Ok(tty) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") else {
         return Err(error);
     };
-    eprintln!("cove: {error}");
-    if !manifest.requirements.is_empty() {
-        let list: Vec<&str> = manifest.requirements.iter().map(|r| r.canonical.as_str()).collect();
-        eprintln!("cove: it asks for: {}", list.join(", "));
-    }
+    let asks: Vec<&str> = manifest.requirements.iter().map(|r| r.canonical.as_str()).collect();
+    crate::ui::show_review(&crate::ui::trust_review(&error, &asks));
     let mut out = &tty;
     let _ = write!(out, "Trust and build? [y/N] ");
     let _ = out.flush();
