@@ -104,12 +104,8 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
     let n = plan.install.len();
     let what = if plan.lock.is_some() { "locked version" } else { "requirement" };
     let counted = format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-    let header = format!(
-        "building environment {} ({}, {counted}) with {}",
-        plan.key.short(),
-        interp.describe(),
-        backend.name()
-    );
+    let header =
+        format!("building environment {} ({}, {counted}) with {}", plan.key.short(), interp.describe(), backend.name());
     let label = format!("env {}", plan.key.short());
     let progress = Progress::start(label, Some(&header), "creating the venv", settings.quiet, settings.verbose);
     let out = Output { log, verbose: settings.verbose, hand_down: staging.slot_lock() };

@@ -180,7 +180,8 @@ pub fn out(text: &str) {
 /// DEL, C1 controls and bidi marks as `\u` escapes (the same strings to a JSON reader).
 pub fn json(value: &impl serde::Serialize) {
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut ser = serde_json::Serializer::with_formatter(&mut stdout, JsonEscapes(serde_json::ser::PrettyFormatter::new()));
+    let mut ser =
+        serde_json::Serializer::with_formatter(&mut stdout, JsonEscapes(serde_json::ser::PrettyFormatter::new()));
     if value.serialize(&mut ser).is_ok() {
         let _ = stdout.write_all(b"\n");
     }
@@ -284,7 +285,8 @@ mod tests {
     fn json_strings_escape_c1_and_bidi_too() {
         let mut buf = Vec::new();
         let value = serde_json::json!({"a": "x\u{1b}\u{9b}\u{202e}y"});
-        let mut ser = serde_json::Serializer::with_formatter(&mut buf, JsonEscapes(serde_json::ser::PrettyFormatter::new()));
+        let mut ser =
+            serde_json::Serializer::with_formatter(&mut buf, JsonEscapes(serde_json::ser::PrettyFormatter::new()));
         value.serialize(&mut ser).unwrap();
         let text = String::from_utf8(buf).unwrap();
         assert_eq!(text, "{\n  \"a\": \"x\\u001b\\u009b\\u202ey\"\n}");
