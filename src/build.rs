@@ -99,17 +99,13 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
     std::fs::File::create(&log).map_err(|e| crate::error::Error::io("write log", &log, e))?;
     let interp = plan.interpreter();
     if let Some(note) = &plan.lock_note {
-        eprintln!("cove: {note}");
+        crate::ui::warn(note);
     }
     let n = plan.install.len();
     let what = if plan.lock.is_some() { "locked version" } else { "requirement" };
     let counted = format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-    let header = format!(
-        "cove: building environment {} ({}, {counted}) with {}",
-        plan.key.short(),
-        interp.describe(),
-        backend.name()
-    );
+    let header =
+        format!("building environment {} ({}, {counted}) with {}", plan.key.short(), interp.describe(), backend.name());
     let label = format!("env {}", plan.key.short());
     let progress = Progress::start(label, Some(&header), "creating the venv", settings.quiet, settings.verbose);
     let out = Output { log, verbose: settings.verbose, hand_down: staging.slot_lock() };
@@ -150,10 +146,10 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
 /// (the environment built is the one for what was read, and it is what runs now).
 fn note_changed_manifest(plan: &Plan) {
     if plan.manifest.changed_on_disk() {
-        eprintln!(
-            "cove: {} changed during the build; this run uses what was read before, the next one the new content",
+        crate::ui::warn(&format!(
+            "{} changed during the build; this run uses what was read before, the next one the new content",
             plan.manifest.path.display()
-        );
+        ));
     }
 }
 

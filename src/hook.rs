@@ -371,7 +371,7 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr) -> State 
             let changes = crate::trust::changes(&manifest, &settings);
             let cmd = crate::trust::trust_command(&manifest);
             let e = Error::Untrusted { manifest: manifest.path.clone(), changes, trust_cmd: cmd };
-            eprintln!("cove: {e}; {}", e.hint().unwrap_or_default());
+            crate::ui::error(&e);
             if next.told.len() >= TOLD_MAX {
                 next.told.remove(0);
             }
@@ -421,7 +421,7 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr) -> State 
             next.status = Status::Failed;
             if prev.status == Status::Pending && prev.pid != 0 {
                 let e = Error::PrebuildFailed { project: project.dir.clone(), log: prebuild_log(&cache, &project.dir) };
-                eprintln!("cove: {e}; {}", e.hint().unwrap_or_default());
+                crate::ui::error(&e);
             }
         }
         cache::State::Missing | cache::State::Broken if settings.prebuild => {
@@ -448,10 +448,7 @@ fn watch_list(project: &Project, manifest_files: &[PathBuf], locations: &Locatio
 
 /// Invalid input: say so once (the state stays until a watched file changes).
 fn invalid(mut next: State, e: &Error) -> State {
-    eprintln!("cove: error: {e}");
-    if let Some(hint) = e.hint() {
-        eprintln!("  hint: {hint}");
-    }
+    crate::ui::error(e);
     next.status = Status::Invalid;
     next.fingerprint = fingerprint(&next.watch);
     next
@@ -466,13 +463,14 @@ fn start_prebuild(mut next: State, project_dir: &Path, settings: &Settings, user
     let log = prebuild_log(&Cache::new(&settings.cache_dir), project_dir);
     match spawn_prebuild(project_dir, &log, user_path) {
         Ok(pid) => {
-            if !settings.quiet {
-                eprintln!(
-                    "cove: building the environment for {} in the background; `python` waits for it (log: {})",
+            crate::ui::note(
+                settings.quiet,
+                &format!(
+                    "building the environment for {} in the background; `python` waits for it (log: {})",
                     project_dir.display(),
                     log.display()
-                );
-            }
+                ),
+            );
             next.status = Status::Pending;
             next.pid = pid;
             next.since = now_secs();

@@ -62,7 +62,7 @@ pub fn exclusive(path: &Path, what: &str, quiet: bool) -> Result<Guard> {
                 Ok(()) => break,
                 Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
                     if !said {
-                        eprintln!("cove: waiting for another process building {what}…");
+                        crate::ui::note(false, &format!("waiting for another process building {what}…"));
                         said = true;
                     }
                     std::thread::sleep(pause);

@@ -83,6 +83,6 @@ fn run() -> u8 {
 
 #[cfg_attr(test, allow(dead_code))]
 fn report(e: &error::Error) -> u8 {
-    ui::print_error(e);
+    ui::error(e);
     e.exit_code()
 }

@@ -4,7 +4,7 @@
 //! redrawn every 100 ms and replaced at the end by one summary line. Without a terminal: one
 //! plain line per phase. Quiet: nothing.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -46,18 +46,17 @@ impl Progress {
             ticker: None,
         };
         if let (Mode::Plain, Some(h)) = (mode, header) {
-            eprintln!("{h}");
+            crate::ui::progress(false, h);
         }
         if mode == Mode::Live {
             let (phase, stop, label, started) = (p.phase.clone(), p.stop.clone(), p.label.clone(), p.started);
             p.ticker = Some(std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let text = phase.lock().map(|t| t.clone()).unwrap_or_default();
-                    let line = format!("Building {label} · {text} · {:.1} s", started.elapsed().as_secs_f64());
-                    let mut err = std::io::stderr().lock();
-                    let _ = write!(err, "\r\x1b[2K{line}");
-                    let _ = err.flush();
-                    drop(err);
+                    crate::ui::live_line(&format!(
+                        "Building {label} · {text} · {:.1} s",
+                        started.elapsed().as_secs_f64()
+                    ));
                     std::thread::sleep(Duration::from_millis(100));
                 }
             }));
@@ -72,7 +71,7 @@ impl Progress {
             *p = text.to_string();
         }
         if self.mode == Mode::Plain {
-            eprintln!("cove: building {}: {text}", self.label);
+            crate::ui::progress(false, &format!("building {}: {text}", self.label));
         }
     }
 
@@ -80,7 +79,7 @@ impl Progress {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.ticker.take() {
             let _ = t.join();
-            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+            crate::ui::clear_line();
         }
     }
 
@@ -88,7 +87,10 @@ impl Progress {
     pub fn finish(mut self, detail: &str) {
         self.clear();
         if self.mode != Mode::Quiet {
-            eprintln!("cove: built {} ({detail}) in {:.1} s", self.label, self.started.elapsed().as_secs_f64());
+            crate::ui::note(
+                false,
+                &format!("built {} ({detail}) in {:.1} s", self.label, self.started.elapsed().as_secs_f64()),
+            );
         }
     }
 

@@ -271,9 +271,20 @@ fn push_spelled_marker(out: &mut String, text: &str) -> bool {
     })
 }
 
-/// Refuse what `pep508_rs` would panic on (see [`guard_name`]).
+/// Refuse what `pep508_rs` would panic on (see [`guard_name`]), or crash or stall on (see
+/// [`guard_marker_size`]).
 pub(crate) fn guard(text: &str) -> std::result::Result<(), ParseError> {
+    if text.len() > MAX_REQUIREMENT_LEN {
+        return Err(ParseError {
+            offset: 0,
+            message: format!("a requirement longer than {} KiB is not one cove reads", MAX_REQUIREMENT_LEN >> 10),
+        });
+    }
     guard_marker(text)?;
+    let url = text.split(';').next().is_some_and(|head| head.contains('@'));
+    if let Some(marker) = marker_source(text, url) {
+        guard_marker_size(marker).map_err(|e| ParseError { offset: text.len() - marker.len() + e.offset, ..e })?;
+    }
     // Only a name or an extra that ends in a separator fails: with no separator followed by
     // anything but a name character (or by the end), none can, and the checks are skipped.
     let bytes = text.as_bytes();
@@ -314,6 +325,103 @@ fn guard_marker(text: &str) -> std::result::Result<(), ParseError> {
         }
     }
     Ok(())
+}
+
+/// How long one requirement may be: the longest real ones are URLs of a few hundred bytes,
+/// and every step after reading it (parsing, the key, messages) takes time by its length.
+const MAX_REQUIREMENT_LEN: usize = 64 << 10;
+/// How deep a marker's parentheses may nest. `pep508_rs` reads each level by recursion, so
+/// 10,000 of them overflowed the stack: a segfault in every `python`, `cove status` and the
+/// shell hook of the checkout. Real markers nest two or three deep.
+const MAX_MARKER_DEPTH: usize = 32;
+/// How many comparisons one marker may hold. Building its decision diagram grows faster than
+/// the count (3,000 `or`ed values of one variable took 40 s).
+const MAX_MARKER_TERMS: usize = 256;
+/// How many distinct `extra`, `in` and `not in` comparisons one marker may hold: each is a
+/// variable of its own in the decision diagram, whose size can double with each pair
+/// (`(extra == 'a1' and extra == 'b1') or …`: 18 pairs took 6 s and 1 GB, 22 ran out of memory).
+const MAX_MARKER_VARIABLES: usize = 24;
+
+/// Refuse a marker that would crash or stall `pep508_rs` (see the limits above); the offset is
+/// in `marker`. Read as loose tokens: parentheses, quoted values, words and operators.
+pub fn guard_marker_size(marker: &str) -> std::result::Result<(), ParseError> {
+    // Every comparison has a quoted value: with few parentheses and few quotes (the usual
+    // marker) no limit can be reached, and the tokens are not read.
+    let count = |byte: u8| marker.bytes().filter(|&b| b == byte).count();
+    if count(b'(') <= MAX_MARKER_DEPTH && count(b'\'') + count(b'"') <= 2 * MAX_MARKER_VARIABLES {
+        return Ok(());
+    }
+    let too = |offset: usize, message: String| Err(ParseError { offset, message });
+    // (offset, token) of the last two tokens, for the comparison a quoted value is in.
+    let mut tokens: Vec<(usize, &str)> = Vec::with_capacity(16);
+    let (mut depth, mut terms) = (0usize, 1usize);
+    let mut variables: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while let Some(c) = marker[i..].chars().next() {
+        let len = match c {
+            '\'' | '"' => marker[i + 1..].find(c).map_or(marker.len() - i, |e| e + 2),
+            '<' | '>' | '=' | '!' | '~' => marker[i..].find(|c: char| !"<>=!~".contains(c)).unwrap_or(marker.len() - i),
+            c if is_name_char(c) => marker[i..].find(|c: char| !is_name_char(c)).unwrap_or(marker.len() - i),
+            c => c.len_utf8(),
+        };
+        let token = &marker[i..i + len];
+        match token {
+            "(" => {
+                depth += 1;
+                if depth > MAX_MARKER_DEPTH {
+                    return too(i, format!("the marker nests parentheses more than {MAX_MARKER_DEPTH} deep"));
+                }
+            }
+            ")" => depth = depth.saturating_sub(1),
+            "and" | "or" => {
+                terms += 1;
+                if terms > MAX_MARKER_TERMS {
+                    return too(i, format!("the marker holds more than {MAX_MARKER_TERMS} comparisons"));
+                }
+            }
+            _ => {}
+        }
+        if !c.is_whitespace() {
+            tokens.push((i, token));
+        }
+        i += len;
+    }
+    // Each quoted value compared with `extra`, or on either side of `in`, is a variable.
+    let quoted = |t: &str| t.starts_with(['\'', '"']);
+    for (k, &(at, t)) in tokens.iter().enumerate() {
+        if !quoted(t) {
+            continue;
+        }
+        let tok = |j: Option<usize>| j.and_then(|j| tokens.get(j)).map(|&(_, t)| t);
+        let (p1, p2, n1, n2) = (tok(k.checked_sub(1)), tok(k.checked_sub(2)), tok(Some(k + 1)), tok(Some(k + 2)));
+        let comparison = |op: Option<&str>| op.is_some_and(|o| ["==", "!=", "==="].contains(&o));
+        let special = p1 == Some("in")
+            || n1 == Some("in")
+            || n1 == Some("not")
+            || (comparison(p1) && p2 == Some("extra"))
+            || (comparison(n1) && n2 == Some("extra"));
+        if special && !variables.contains(&t) {
+            variables.push(t);
+            if variables.len() > MAX_MARKER_VARIABLES {
+                return too(
+                    at,
+                    format!("the marker compares more than {MAX_MARKER_VARIABLES} distinct extras or `in` values"),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`guard_marker_size`] for a path or URL with no name: its marker follows the first `;` that
+/// follows whitespace.
+pub fn guard_unnamed_marker(text: &str) -> std::result::Result<(), ParseError> {
+    let Some(i) =
+        text.char_indices().find(|&(i, c)| c == ';' && text[..i].ends_with(char::is_whitespace)).map(|(i, _)| i)
+    else {
+        return Ok(());
+    };
+    guard_marker_size(&text[i + 1..]).map_err(|e| ParseError { offset: i + 1 + e.offset, ..e })
 }
 
 /// [`guard`], every check made.
@@ -388,9 +496,15 @@ fn check_identifier(
     Ok(())
 }
 
-/// The error for requirement `text` that failed with `message`, at `pos`.
+/// The error for requirement `text` that failed with `message`, at `pos`. A long text is cut
+/// (the position says where it is).
 pub fn invalid(pos: Pos, text: &str, message: &str) -> Error {
-    Error::invalid(pos, format!("invalid requirement {text:?}: {message}"))
+    const SHOWN: usize = 100;
+    let text = match text.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{:?}…", &text[..cut]),
+        None => format!("{text:?}"),
+    };
+    Error::invalid(pos, format!("invalid requirement {text}: {message}"))
         .with_hint("write it as PEP 508, e.g. \"requests>=2.31\" or \"rich[jupyter]==13.7.1\"")
 }
 
@@ -592,6 +706,29 @@ mod tests {
         }
         // Inside quotes, any character is a marker value.
         assert_eq!(canon("x; os_name == 'né'"), "x ; os_name == 'né'");
+    }
+
+    #[test]
+    fn markers_that_would_crash_or_stall_the_parser_are_errors() {
+        let pos = Pos { file: "f".into(), line: 2, column: 3 };
+        let err = |text: &str| Requirement::parse(text, &pos, Path::new("/")).unwrap_err().to_string();
+        let deep = format!("x ; {}os_name == 'nt'{}", "(".repeat(10_000), ")".repeat(10_000));
+        let e = err(&deep);
+        assert!(e.starts_with("f:2:3: invalid requirement \"x ; (((") && e.contains("more than 32 deep"), "{e}");
+        assert!(e.len() < 300, "the text is cut: {e}");
+        let chain: Vec<String> = (0..300).map(|i| format!("platform_release == '{i}'")).collect();
+        assert!(err(&format!("x ; {}", chain.join(" or "))).contains("more than 256 comparisons"));
+        let pairs: Vec<String> = (0..13).map(|i| format!("(extra == 'a{i}' and extra == 'b{i}')")).collect();
+        assert!(err(&format!("x ; {}", pairs.join(" or "))).contains("more than 24 distinct extras"));
+        let ins: Vec<String> = (0..25).map(|i| format!("'v{i}' in platform_version")).collect();
+        assert!(err(&format!("x ; {}", ins.join(" or "))).contains("more than 24 distinct"));
+        assert!(err(&format!("x ; os_name == '{}'", "y".repeat(70_000))).contains("longer than 64 KiB"));
+        // Within the bounds, and quoted parentheses do not count.
+        let ok = format!("x ; {}os_name == 'nt'{}", "(".repeat(32), ")".repeat(32));
+        assert_eq!(canon(&ok), "x ; (".to_string() + &"(".repeat(31) + "os_name == 'nt'" + &")".repeat(32));
+        canon(&format!("x ; os_name == '{}'", "(".repeat(100)));
+        let extras: Vec<String> = (0..24).map(|i| format!("extra == 'e{i}'")).collect();
+        canon(&format!("x ; {}", extras.join(" or ")));
     }
 
     #[test]

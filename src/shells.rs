@@ -46,9 +46,11 @@ pub struct Zsh;
 pub struct Fish;
 
 /// POSIX-style quoting shared by bash and zsh: `'…'`, with `'\''` for a quote; a value that is
-/// not UTF-8 becomes `$'…'` with `\xHH` escapes, which both shells turn back into the bytes.
+/// not UTF-8, or holds a control character (a folder named with an escape sequence), becomes
+/// `$'…'` with `\xHH` escapes, which both shells turn back into the bytes: the code cove prints
+/// holds no raw control character, wherever it is shown.
 fn quote_posix(value: &OsStr) -> String {
-    match value.to_str() {
+    match value.to_str().filter(|s| !s.chars().any(crate::ui::needs_escape)) {
         Some(s) => format!("'{}'", s.replace('\'', r"'\''")),
         None => {
             let mut out = String::from("$'");
@@ -95,15 +97,24 @@ impl Shell for Fish {
     fn script(&self) -> &'static str {
         include_str!("../shell/cove.fish")
     }
-    /// fish: `'…'` with `\\` and `\'` escaped; bytes that are not UTF-8 go outside the quotes as
-    /// `\XHH` (fish's raw-byte escape).
+    /// fish: `'…'` with `\\` and `\'` escaped; bytes that are not UTF-8, and control characters,
+    /// go outside the quotes as `\XHH` (fish's raw-byte escape).
     fn quote(&self, value: &OsStr) -> String {
         let mut out = String::new();
         for chunk in value.as_bytes().utf8_chunks() {
-            if !chunk.valid().is_empty() {
-                out.push('\'');
-                out.push_str(&chunk.valid().replace('\\', r"\\").replace('\'', r"\'"));
-                out.push('\'');
+            let mut rest = chunk.valid();
+            while !rest.is_empty() {
+                let plain = rest.find(crate::ui::needs_escape).unwrap_or(rest.len());
+                if plain > 0 {
+                    out.push('\'');
+                    out.push_str(&rest[..plain].replace('\\', r"\\").replace('\'', r"\'"));
+                    out.push('\'');
+                }
+                let Some(c) = rest[plain..].chars().next() else { break };
+                for b in c.to_string().bytes() {
+                    out.push_str(&format!("\\X{b:02x}"));
+                }
+                rest = &rest[plain + c.len_utf8()..];
             }
             for b in chunk.invalid() {
                 out.push_str(&format!("\\X{b:02x}"));
@@ -140,7 +151,14 @@ mod tests {
         assert_eq!(Bash.quote(OsStr::new("a b")), "'a b'");
         assert_eq!(Bash.quote(OsStr::new("it's")), r"'it'\''s'");
         assert_eq!(Zsh.quote(OsStr::new("")), "''");
-        assert_eq!(Bash.quote(OsStr::new("x\ny")), "'x\ny'");
+        assert_eq!(Bash.quote(OsStr::new("x\ny")), r"$'x\x0ay'");
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_code_raw() {
+        let v = OsStr::new("/p/a\x1b[2Kb\n\u{202e}'c");
+        assert_eq!(Bash.quote(v), r"$'/p/a\x1b[2Kb\x0a\xe2\x80\xae\'c'");
+        assert_eq!(Fish.quote(v), r"'/p/a'\X1b'[2Kb'\X0a\Xe2\X80\Xae'\'c'");
     }
 
     #[test]

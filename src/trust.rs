@@ -43,7 +43,7 @@ pub fn record(manifest: &Manifest, settings: &Settings) -> Option<PathBuf> {
 pub fn trust(manifest: &Manifest, settings: &Settings) -> Result<()> {
     let body = record_text(manifest);
     let old = std::fs::read_to_string(path_record(settings, &manifest.path)).ok();
-    if let Some(old_digest) = old.as_deref().and_then(|t| t.lines().nth(1))
+    if let Some(old_digest) = old.as_deref().and_then(recorded_digest)
         && old_digest != manifest.digest
     {
         let _ = std::fs::remove_file(store(settings).join(old_digest));
@@ -57,7 +57,7 @@ pub fn untrust(path: &Path, digest: Option<&str>, settings: &Settings) -> Result
     let record = path_record(settings, path);
     let mut had = false;
     if let Ok(text) = std::fs::read_to_string(&record) {
-        if let Some(d) = text.lines().nth(1) {
+        if let Some(d) = recorded_digest(&text) {
             let _ = std::fs::remove_file(store(settings).join(d));
         }
         std::fs::remove_file(&record).ctx("remove", &record)?;
@@ -69,8 +69,15 @@ pub fn untrust(path: &Path, digest: Option<&str>, settings: &Settings) -> Result
     Ok(had)
 }
 
+/// The digest a path record names (its second line), if it is one: a record written with a
+/// newline in the path must not name a file to remove outside the store.
+fn recorded_digest(text: &str) -> Option<&str> {
+    text.lines().nth(1).filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The record: the path (escaped, so it is one line), the digest, the requirements.
 fn record_text(manifest: &Manifest) -> String {
-    let mut t = format!("{}\n{}\n", manifest.path.display(), manifest.digest);
+    let mut t = format!("{}\n{}\n", crate::ui::shown(manifest.path.display()), manifest.digest);
     for r in &manifest.requirements {
         t.push_str(&r.canonical);
         t.push('\n');
@@ -149,11 +156,8 @@ pub fn require(manifest: &Manifest, settings: &Settings, prompt: bool) -> Result
     let Ok(tty) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") else {
         return Err(error);
     };
-    eprintln!("cove: {error}");
-    if !manifest.requirements.is_empty() {
-        let list: Vec<&str> = manifest.requirements.iter().map(|r| r.canonical.as_str()).collect();
-        eprintln!("cove: it asks for: {}", list.join(", "));
-    }
+    let asks: Vec<&str> = manifest.requirements.iter().map(|r| r.canonical.as_str()).collect();
+    crate::ui::show_review(&crate::ui::trust_review(&error, &asks));
     let mut out = &tty;
     let _ = write!(out, "Trust and build? [y/N] ");
     let _ = out.flush();

@@ -1,9 +1,20 @@
-//! How cove talks on stderr: colour only on a terminal (never under `NO_COLOR` or `TERM=dumb`),
-//! the error format, and the one place the error and hint lines are printed.
+//! How cove talks: the one writer to stderr (notes, warnings, errors, the progress line, an
+//! installer's output) and the door to stdout. Colour only on a terminal (never under
+//! `NO_COLOR` or `TERM=dumb`).
+//!
+//! Text that comes from a manifest or a path could hold control characters: an `ESC[2K` in a
+//! marker's string would erase a URL requirement from the review the user answers `y` to
+//! (SPEC §5). So every line said here has them escaped (see [`escape`]), and what goes to
+//! stdout too, but for the newlines and tabs of its layout (values in it are escaped with
+//! [`shown`]).
 
-use std::io::IsTerminal;
+use std::borrow::Cow;
+use std::fmt;
+use std::io::{IsTerminal, Write};
 
 use anstyle::{AnsiColor, Style};
+
+use crate::error::Error;
 
 /// Whether stderr gets colour.
 pub fn color() -> bool {
@@ -15,14 +26,271 @@ pub fn color() -> bool {
 const ERROR: Style = AnsiColor::Red.on_default().bold();
 const HINT: Style = Style::new().dimmed();
 
+/// Whether `c` could change what a terminal shows beyond itself: C0 and C1 controls, DEL, and
+/// the invisible marks that reorder text (bidi embeddings, overrides and isolates).
+pub fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+        || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// `text` with every character [`needs_escape`] says could act on the terminal written
+/// visibly, as Rust writes it: `\n`, `\r`, `\t`, else `\u{1b}`.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    escape_but(text, &[])
+}
+
+/// [`escape`], keeping the characters in `keep` (the layout of a document).
+fn escape_but<'t>(text: &'t str, keep: &[char]) -> Cow<'t, str> {
+    let odd = |c: char| needs_escape(c) && !keep.contains(&c);
+    if !text.chars().any(odd) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            c if !odd(c) => out.push(c),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A value shown inside cove's own text, escaped: `format!("project: {}", shown(dir.display()))`.
+pub fn shown<T: fmt::Display>(value: T) -> Shown<T> {
+    Shown(value)
+}
+
+pub struct Shown<T>(T);
+
+impl<T: fmt::Display> fmt::Display for Shown<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&escape(&self.0.to_string()))
+    }
+}
+
+/// One `cove: …` line on stderr.
+fn say(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "cove: {}", escape(text));
+}
+
+/// What cove did or is doing (`cove: trusted …`); nothing when quiet.
+pub fn note(quiet: bool, text: &str) {
+    if !quiet {
+        say(text);
+    }
+}
+
+/// What the user should know even when quiet (`cove: … changed during the build`).
+pub fn warn(text: &str) {
+    say(text);
+}
+
 /// `cove: error: …` and, when there is something to do, `  hint: …`.
-pub fn print_error(e: &crate::error::Error) {
+pub fn error(e: &Error) {
     let c = color();
     let paint = |style: Style, text: &str| {
         if c { format!("{}{text}{}", style.render(), style.render_reset()) } else { text.to_string() }
     };
-    eprintln!("{} {e}", paint(ERROR, "cove: error:"));
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{} {}", paint(ERROR, "cove: error:"), escape(&e.to_string()));
     if let Some(hint) = e.hint() {
-        eprintln!("  {}", paint(HINT, &format!("hint: {hint}")));
+        let _ = writeln!(err, "  {}", paint(HINT, &format!("hint: {}", escape(&hint))));
+    }
+}
+
+/// The trust prompt's review (SPEC §5): the refusal and every requirement asked for, escaped,
+/// one line each, as shown before `Trust and build? [y/N]`.
+pub fn trust_review(e: &Error, asks: &[&str]) -> String {
+    let mut text = format!("cove: {}\n", escape(&e.to_string()));
+    if !asks.is_empty() {
+        let list: Vec<Cow<str>> = asks.iter().map(|r| escape(r)).collect();
+        text.push_str(&format!("cove: it asks for: {}\n", list.join(", ")));
+    }
+    text
+}
+
+/// Show the trust review on stderr.
+pub fn show_review(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// A plain progress line (no terminal): `cove: building env 3f9a…: installing 3 requirements`.
+pub fn progress(quiet: bool, text: &str) {
+    note(quiet, text);
+}
+
+/// The live progress line on a terminal: drawn over the previous one.
+pub fn live_line(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "\r\x1b[2K{}", escape(text));
+    let _ = err.flush();
+}
+
+/// Take the live progress line away.
+pub fn clear_line() {
+    let _ = write!(std::io::stderr(), "\r\x1b[2K");
+}
+
+/// An installer's output passed through (`--verbose`, or the end of it when it failed): its
+/// lines and tabs kept, any other control character escaped, so a package's build output
+/// cannot draw over what cove says. `carry` holds a UTF-8 lead byte split from its next byte
+/// between two calls.
+pub fn installer_output(bytes: &[u8], carry: &mut Vec<u8>) {
+    let mut data = std::mem::take(carry);
+    data.extend_from_slice(bytes);
+    // A C1 control is 0xC2 0x80..=0x9F in UTF-8: keep a trailing 0xC2 for the next call.
+    if data.last() == Some(&0xc2) {
+        data.pop();
+        carry.push(0xc2);
+    }
+    let mut out = Vec::with_capacity(data.len());
+    let mut i = 0;
+    while i < data.len() {
+        let b = data[i];
+        match b {
+            b'\n' | b'\t' => out.push(b),
+            // CRLF is a line end; a lone CR would draw over the line.
+            b'\r' if data.get(i + 1) == Some(&b'\n') => {}
+            0x00..=0x1f | 0x7f => out.extend_from_slice(escape(&char::from(b).to_string()).as_bytes()),
+            0xc2 if data.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)) => {
+                out.extend_from_slice(format!("\\u{{{:x}}}", data[i + 1]).as_bytes());
+                i += 1;
+            }
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    let _ = std::io::stderr().lock().write_all(&out);
+}
+
+/// Print to stdout, every control character escaped but the newlines and tabs of the layout;
+/// a closed pipe (`cove list | head`) is not an error.
+pub fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(escape_but(text, &['\n', '\t']).as_bytes());
+    let _ = stdout.flush();
+}
+
+/// `value` as pretty JSON on stdout, streamed. serde_json escapes C0 controls; this also writes
+/// DEL, C1 controls and bidi marks as `\u` escapes (the same strings to a JSON reader).
+pub fn json(value: &impl serde::Serialize) {
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut ser =
+        serde_json::Serializer::with_formatter(&mut stdout, JsonEscapes(serde_json::ser::PrettyFormatter::new()));
+    if value.serialize(&mut ser).is_ok() {
+        let _ = stdout.write_all(b"\n");
+    }
+    let _ = stdout.flush();
+}
+
+struct JsonEscapes<'a>(serde_json::ser::PrettyFormatter<'a>);
+
+impl serde_json::ser::Formatter for JsonEscapes<'_> {
+    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
+        let mut rest = fragment;
+        while let Some((i, c)) = rest.char_indices().find(|&(_, c)| needs_escape(c)) {
+            w.write_all(rest[..i].as_bytes())?;
+            write!(w, "\\u{:04x}", u32::from(c))?;
+            rest = &rest[i + c.len_utf8()..];
+        }
+        w.write_all(rest.as_bytes())
+    }
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Serialize;
+
+    use super::*;
+
+    #[test]
+    fn plain_text_is_borrowed_unchanged() {
+        let text = "requests>=2.31 ; python_version >= '3.8' — café /tmp/a b";
+        assert!(matches!(escape(text), Cow::Borrowed(t) if t == text));
+    }
+
+    #[test]
+    fn controls_and_reordering_marks_are_written_visibly() {
+        assert_eq!(escape("a\x1b[2Kb"), "a\\u{1b}[2Kb");
+        assert_eq!(escape("x\x1b]8;;http://e\x07y"), "x\\u{1b}]8;;http://e\\u{7}y");
+        assert_eq!(escape("nul\0 del\x7f"), "nul\\u{0} del\\u{7f}");
+        assert_eq!(escape("l1\nl2\r\tend"), "l1\\nl2\\r\\tend");
+        assert_eq!(escape("c1\u{9b}2K"), "c1\\u{9b}2K");
+        assert_eq!(escape("abc\u{202e}fed\u{2066}\u{2069}"), "abc\\u{202e}fed\\u{2066}\\u{2069}");
+        assert_eq!(escape("\u{200f}\u{2028}"), "\\u{200f}\\u{2028}");
+        // The escaped form is plain ASCII: escaping again changes nothing.
+        let once = escape("\x1b\u{202e}\n").into_owned();
+        assert_eq!(escape(&once), once);
+    }
+
+    #[test]
+    fn documents_keep_their_layout_but_nothing_else() {
+        assert_eq!(escape_but("a\tb\nc\x1b[2K\r", &['\n', '\t']), "a\tb\nc\\u{1b}[2K\\r");
+        assert_eq!(shown("dir\nname\x1b").to_string(), "dir\\nname\\u{1b}");
+    }
+
+    #[test]
+    fn the_trust_review_shows_every_requirement_escaped() {
+        let e = Error::Untrusted {
+            manifest: "/p/evil\x1b[2K/cove.toml".into(),
+            changes: vec![],
+            trust_cmd: "cove trust".into(),
+        };
+        let asks = ["alpha ; os_name == '\x1b[1A\x1b[2K'", "beta @ https://evil.example/b.whl"];
+        let text = trust_review(&e, &asks);
+        assert!(!text.bytes().any(|b| b == 0x1b), "{text:?}");
+        assert!(text.starts_with("cove: /p/evil\\u{1b}[2K/cove.toml is not trusted"), "{text}");
+        assert!(
+            text.ends_with(
+                "cove: it asks for: alpha ; os_name == '\\u{1b}[1A\\u{1b}[2K', beta @ https://evil.example/b.whl\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 2);
+    }
+
+    #[test]
+    fn json_strings_escape_c1_and_bidi_too() {
+        let mut buf = Vec::new();
+        let value = serde_json::json!({"a": "x\u{1b}\u{9b}\u{202e}y"});
+        let mut ser =
+            serde_json::Serializer::with_formatter(&mut buf, JsonEscapes(serde_json::ser::PrettyFormatter::new()));
+        value.serialize(&mut ser).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert_eq!(text, "{\n  \"a\": \"x\\u001b\\u009b\\u202ey\"\n}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
     }
 }

@@ -129,6 +129,7 @@ impl Output {
         // "No space left on device" must still reach the user.
         let mut kept = Vec::new();
         let mut buf = [0u8; 8192];
+        let mut carry = Vec::new();
         loop {
             let n = match reader.read(&mut buf) {
                 Ok(0) => break,
@@ -142,7 +143,7 @@ impl Output {
                 kept.drain(..kept.len() - MAX_SHOWN);
             }
             if self.verbose {
-                let _ = std::io::stderr().write_all(&buf[..n]);
+                crate::ui::installer_output(&buf[..n], &mut carry);
             }
         }
         let status = child.wait().map_err(|e| Error::io("wait for", &self.log, e))?;
@@ -150,7 +151,7 @@ impl Output {
             return Ok(());
         }
         if !self.verbose {
-            eprint!("{}", String::from_utf8_lossy(&kept));
+            crate::ui::installer_output(&kept, &mut Vec::new());
         }
         let status = match status.code() {
             Some(c) => format!("exit status {c}"),

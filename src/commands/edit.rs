@@ -67,7 +67,7 @@ pub fn apply(settings: &Settings, project: &Project, change: Change, target: &Ta
                 Some(o) if o.key.hex != plan.key.hex => format!("; key {} → {}", o.key.short(), plan.key.short()),
                 _ => String::new(),
             };
-            eprintln!("cove: {summary} in {}{keys}", file_name(path));
+            crate::ui::note(settings.quiet, &format!("{summary} in {}{keys}", file_name(path)));
             Ok(())
         }
         Err(e) => {
@@ -75,7 +75,7 @@ pub fn apply(settings: &Settings, project: &Project, change: Change, target: &Ta
             if let (true, Some(o)) = (was_trusted, &old) {
                 let _ = crate::trust::trust(&o.manifest, settings);
             }
-            eprintln!("cove: the sync failed; {} is back as it was", path.display());
+            crate::ui::warn(&format!("the sync failed; {} is back as it was", path.display()));
             Err(e)
         }
     }

@@ -36,7 +36,7 @@ pub fn run(settings: &Settings, python: Option<String>, requirements: Vec<String
     let manifest = crate::manifest::load(&project)?;
     crate::trust::trust(&manifest, settings)?;
     let from = if imported.is_file() { format!(" (imported {})", file_name(&imported)) } else { String::new() };
-    eprintln!("cove: wrote and trusted {}{from}", path.display());
+    super::note(settings, &format!("wrote and trusted {}{from}", path.display()));
     Ok(())
 }
 

@@ -42,7 +42,7 @@ pub fn run(settings: &Settings, remove: bool) -> Result<()> {
     };
     super::out(&format!("{verb} {} → {}\n", at.display(), plan.run_dir().display()));
     if !is_ignored(&plan.project.dir) {
-        eprintln!("cove: hint: .venv is not ignored by git; add it: echo .venv >> .gitignore");
+        super::note(settings, "hint: .venv is not ignored by git; add it: echo .venv >> .gitignore");
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use crate::cache::Cache;
 use crate::error::Result;
 use crate::inventory::{self, Entry};
 use crate::settings::Settings;
+use crate::ui::shown;
 use crate::units::{format_age, format_size, rfc3339};
 
 pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
@@ -18,9 +19,9 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     let entries = inventory::scan(&cache)?;
     if as_json {
         let list: Vec<Value> = entries.iter().map(to_json).collect();
-        super::out(&format!("{:#}\n", Value::Array(list)));
+        crate::ui::json(&Value::Array(list));
     } else if entries.is_empty() {
-        super::out(&format!("no cached environments in {}\n", cache.envs_dir().display()));
+        super::out(&format!("no cached environments in {}\n", shown(cache.envs_dir().display())));
     } else {
         super::out(&table(&entries, SystemTime::now()));
     }
@@ -66,7 +67,7 @@ fn table(entries: &[Entry], now: SystemTime) -> String {
                 .iter()
                 .map(|p| {
                     let gone = if p.is_gone() { " (gone)" } else { "" };
-                    format!("{}{gone}", p.folder.display())
+                    format!("{}{gone}", shown(p.folder.display()))
                 })
                 .collect();
             let state = match e.broken {
@@ -114,7 +115,7 @@ fn table(entries: &[Entry], now: SystemTime) -> String {
             text.push_str(&format!(
                 "  └ layer {}  {}{gone}{state}\n",
                 &l.key[..l.key.len().min(12)],
-                l.project.display()
+                shown(l.project.display())
             ));
         }
     }

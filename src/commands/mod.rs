@@ -18,8 +18,6 @@ mod trust;
 mod watch;
 mod which;
 
-use std::io::Write;
-
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
@@ -134,18 +132,14 @@ fn version(settings: &Settings, verbose: bool) {
     out(&text);
 }
 
-/// Print to stdout; a closed pipe (`cove list | head`) is not an error.
+/// Print to stdout (see [`crate::ui::out`]).
 pub fn out(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
+    crate::ui::out(text);
 }
 
 /// A one-line note on stderr, unless quiet.
 pub fn note(settings: &Settings, text: &str) {
-    if !settings.quiet {
-        eprintln!("cove: {text}");
-    }
+    crate::ui::note(settings.quiet, text);
 }
 
 impl From<crate::cli::TargetArgs> for crate::manifest::edit::Target {

@@ -18,8 +18,8 @@ pub fn run(settings: &Settings) -> Result<()> {
         ));
     }
     if text.is_empty() {
-        eprintln!(
-            "cove: no Python interpreters found (looked on PATH, in pyenv, uv's pythons, /usr/bin, /usr/local/bin)"
+        crate::ui::warn(
+            "no Python interpreters found (looked on PATH, in pyenv, uv's pythons, /usr/bin, /usr/local/bin)",
         );
     }
     super::out(&text);

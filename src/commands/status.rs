@@ -1,8 +1,6 @@
 //! `cove status [--json]`: project, manifest, trust, interpreter, key, canonical text,
 //! environment path and state.
 
-use std::io::Write;
-
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -12,6 +10,7 @@ use crate::fsx::lossy;
 use crate::interpreter::Finder;
 use crate::requirement::Requirement;
 use crate::settings::Settings;
+use crate::ui::shown;
 
 pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
@@ -63,47 +62,54 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
             trusted,
         };
         // Streamed, not built in memory first; errors ignored as `out` does (a closed pipe).
-        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-        if serde_json::to_writer_pretty(&mut stdout, &v).is_ok() {
-            let _ = stdout.write_all(b"\n");
-        }
-        let _ = stdout.flush();
+        crate::ui::json(&v);
         return Ok(());
     }
+    // Every value shown escaped (`shown`): a folder name or a requirement could hold a newline
+    // or an escape sequence that would draw a line of its own.
     let mut t = String::new();
-    t.push_str(&format!("project:   {}\n", plan.project.dir.display()));
-    t.push_str(&format!("manifest:  {} ({reason})\n", plan.manifest.path.display()));
+    t.push_str(&format!("project:   {}\n", shown(plan.project.dir.display())));
+    t.push_str(&format!("manifest:  {} ({})\n", shown(plan.manifest.path.display()), shown(&reason)));
     for file in plan.manifest.files.iter().skip(1) {
-        t.push_str(&format!("also read: {}\n", file.display()));
+        t.push_str(&format!("also read: {}\n", shown(file.display())));
     }
     for note in &plan.manifest.notes {
-        t.push_str(&format!("note:      {note}\n"));
+        t.push_str(&format!("note:      {}\n", shown(note)));
     }
     for p in plan.manifest.install_project.iter().chain(&plan.manifest.other_projects) {
         let extras = if p.extras.is_empty() { String::new() } else { format!(" [{}]", p.extras.join(",")) };
         let dynamic = if p.dynamic { " (dependencies not declared statically)" } else { "" };
-        t.push_str(&format!("installs:  {}{extras}, editable{dynamic}\n", p.dir.display()));
+        t.push_str(&format!("installs:  {}{}, editable{dynamic}\n", shown(p.dir.display()), shown(extras)));
     }
     t.push_str(&format!(
         "trusted:   {}\n",
-        if trusted { "yes".to_string() } else { format!("no (run `{}`)", crate::trust::trust_command(&plan.manifest)) }
+        if trusted {
+            "yes".to_string()
+        } else {
+            format!("no (run `{}`)", shown(crate::trust::trust_command(&plan.manifest)))
+        }
     ));
-    t.push_str(&format!("python:    {} {} ({})\n", interp.describe(), interp.path.display(), plan.choice.reason));
+    t.push_str(&format!(
+        "python:    {} {} ({})\n",
+        shown(interp.describe()),
+        shown(interp.path.display()),
+        shown(&plan.choice.reason)
+    ));
     t.push_str(&format!("key:       {}\n", plan.key.hex));
-    t.push_str(&format!("env:       {}\n", plan.run_dir().display()));
+    t.push_str(&format!("env:       {}\n", shown(plan.run_dir().display())));
     if plan.layer_dir.is_some() {
-        t.push_str(&format!("shared:    {}\n", plan.env_dir.display()));
+        t.push_str(&format!("shared:    {}\n", shown(plan.env_dir.display())));
     }
     if let Some(lock) = &plan.lock {
-        t.push_str(&format!("lock:      {}\n", lock.display()));
+        t.push_str(&format!("lock:      {}\n", shown(lock.display())));
     }
     if let Some(note) = &plan.lock_note {
-        t.push_str(&format!("lock:      {note}\n"));
+        t.push_str(&format!("lock:      {}\n", shown(note)));
     }
     t.push_str(&format!("state:     {}\n", state.as_str()));
     t.push_str("canonical:\n");
     for line in plan.key.canonical.lines() {
-        t.push_str(&format!("  {line}\n"));
+        t.push_str(&format!("  {}\n", shown(line)));
     }
     super::out(&t);
     Ok(())

@@ -34,7 +34,7 @@ pub fn trust(settings: &Settings, path: Option<PathBuf>) -> Result<()> {
     crate::trust::trust(&manifest, settings)?;
     let extra = manifest.files.len().saturating_sub(1);
     let also = if extra > 0 { format!(" (and {extra} file(s) it includes)") } else { String::new() };
-    eprintln!("cove: trusted {}{also}", manifest.path.display());
+    super::note(settings, &format!("trusted {}{also}", manifest.path.display()));
     Ok(())
 }
 
@@ -42,9 +42,9 @@ pub fn untrust(settings: &Settings, path: Option<PathBuf>) -> Result<()> {
     let project = target(path)?;
     let digest = crate::manifest::load(&project).ok().map(|m| m.digest);
     if crate::trust::untrust(&project.manifest, digest.as_deref(), settings)? {
-        eprintln!("cove: untrusted {}", project.manifest.display());
+        super::note(settings, &format!("untrusted {}", project.manifest.display()));
     } else {
-        eprintln!("cove: {} was not trusted", project.manifest.display());
+        super::note(settings, &format!("{} was not trusted", project.manifest.display()));
     }
     Ok(())
 }

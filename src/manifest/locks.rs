@@ -162,10 +162,17 @@ fn uv_lock(doc: &Doc, sel: &Selection, env: &MarkerEnvironment) -> Result<Vec<(S
         for dep in array.iter() {
             let Some(t) = dep.as_inline_table() else { continue };
             let name = t.get("name").and_then(|v| v.as_str()).unwrap_or_default();
-            if let Some(m) = t.get("marker").and_then(|v| v.as_str())
-                && !MarkerTree::from_str(m).map(|tree| tree.evaluate(env, &[])).unwrap_or(true)
-            {
-                continue;
+            if let Some(m) = t.get("marker").and_then(|v| v.as_str()) {
+                crate::requirement::guard_marker_size(m).map_err(|e| {
+                    Error::invalid(
+                        doc.pos(t.get("marker").and_then(|v| v.span())),
+                        format!("invalid marker: {}", e.message),
+                    )
+                    .with_hint("the lock file looks damaged; refresh it")
+                })?;
+                if !MarkerTree::from_str(m).map(|tree| tree.evaluate(env, &[])).unwrap_or(true) {
+                    continue;
+                }
             }
             let version = t.get("version").and_then(|v| v.as_str()).map(str::to_string);
             let extras = t
@@ -239,6 +246,8 @@ fn active_extras(extras: &[String], groups: &[String]) -> Vec<ExtraName> {
 
 fn marker_holds(doc: &Doc, item: &Item, text: &str, env: &MarkerEnvironment, active: &[ExtraName]) -> Result<bool> {
     let mapped = map_pep751_variables(text);
+    crate::requirement::guard_marker_size(&mapped)
+        .map_err(|e| doc.error(item, format!("invalid marker: {}", e.message)))?;
     let tree = MarkerTree::from_str(&mapped)
         .map_err(|e| doc.error(item, format!("invalid marker {text:?}: {}", e.message)))?;
     Ok(tree.evaluate(env, active))

@@ -9,6 +9,7 @@
 //! error names the file, line and column.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use pep508_rs::{TracingReporter, UnnamedRequirement, VerbatimUrl};
@@ -35,13 +36,13 @@ pub fn read_into(
     own: Option<&ProjectTable>,
 ) -> Result<()> {
     let root = path.parent().unwrap_or(Path::new("/")).to_path_buf();
-    let mut walk = Walk { reader, parsed, own, root, stack: Vec::new() };
+    let mut walk = Walk { reader, parsed, own, root, stack: Vec::new(), done: HashSet::new() };
     let include = at.map(|(pos, given)| Include { pos: pos.clone(), given: given.to_string() });
     walk.file(path, Mode::Requirements, include)
 }
 
 /// Whether a file's requirements are wanted or only bound versions (`-c`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Mode {
     Requirements,
     Constraints,
@@ -61,7 +62,14 @@ struct Walk<'a> {
     root: PathBuf,
     /// The files being read, outermost first, to find include cycles.
     stack: Vec<PathBuf>,
+    /// The files read to the end, each in its mode: a file included again adds nothing, and is
+    /// not read again (ten files each including the next twice were 2^10 readings).
+    done: HashSet<(PathBuf, Mode)>,
 }
+
+/// How deep `-r`/`-c` includes may nest: each level is a call, and a chain of 20,000 files
+/// overflowed the stack.
+const MAX_INCLUDE_DEPTH: usize = 32;
 
 /// One file being read: its path, folder and text, to turn offsets into positions.
 struct File<'t> {
@@ -87,6 +95,17 @@ impl Walk<'_> {
                 format!("requirements files include each other in a cycle: {}", chain.join(" → ")),
             )
             .with_hint("remove one of these `-r`/`-c` lines"));
+        }
+        if self.done.contains(&(path.clone(), mode)) {
+            return Ok(());
+        }
+        if self.stack.len() >= MAX_INCLUDE_DEPTH {
+            let pos = from.map_or_else(|| Pos { file: path.clone(), line: 1, column: 1 }, |f| f.pos);
+            return Err(Error::invalid(
+                pos,
+                format!("requirements files include each other more than {MAX_INCLUDE_DEPTH} deep"),
+            )
+            .with_hint("include the files from fewer levels of `-r`/`-c` lines"));
         }
         let text = match (self.reader.read(&path), from) {
             (Ok(text), _) => text,
@@ -120,6 +139,7 @@ impl Walk<'_> {
             ));
         }
         self.stack.pop();
+        self.done.insert((path, mode));
         Ok(())
     }
 
@@ -251,7 +271,9 @@ impl Walk<'_> {
         editable: bool,
         mode: Mode,
     ) -> Result<()> {
-        requirement::guard_extras(text, 0).map_err(|e| requirement::invalid(at(e.offset), text, &e.message))?;
+        requirement::guard_extras(text, 0)
+            .and_then(|()| requirement::guard_unnamed_marker(text))
+            .map_err(|e| requirement::invalid(at(e.offset), text, &e.message))?;
         let r = UnnamedRequirement::<VerbatimUrl>::parse(text, file.dir, &mut TracingReporter)
             .map_err(|e| requirement::invalid(at(e.start), text, &e.message.to_string()))?;
         if mode == Mode::Constraints {
@@ -840,6 +862,28 @@ mod tests {
             t.err(),
             "DIR/b/test.txt:1:4: requirements files include each other in a cycle: requirements.txt → a/dev.txt → b/test.txt → requirements.txt | remove one of these `-r`/`-c` lines"
         );
+    }
+
+    #[test]
+    fn deep_and_repeated_includes_are_bounded() {
+        // Each file includes the next twice: read once each, not 2^40 times.
+        let files: Vec<(String, String)> = (0..40)
+            .map(|i| {
+                (format!("r{i}.txt"), if i < 39 { format!("-r r{}.txt\n", i + 1).repeat(2) } else { "alpha\n".into() })
+            })
+            .chain([("requirements.txt".to_string(), "-r r20.txt\n".to_string())])
+            .collect();
+        let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let (parsed, _) = Tree::new(&refs).parse().unwrap();
+        assert_eq!(canon(&parsed.requirements), ["alpha"]);
+        // A chain deeper than the bound is an error at the `-r` line, not a stack overflow.
+        let files: Vec<(String, String)> = (0..200)
+            .map(|i| (format!("r{i}.txt"), format!("-r r{}.txt\n", i + 1)))
+            .chain([("r200.txt".to_string(), "alpha\n".to_string()), ("requirements.txt".into(), "-r r0.txt\n".into())])
+            .collect();
+        let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let e = Tree::new(&refs).err();
+        assert!(e.starts_with("DIR/r30.txt:1:4: requirements files include each other more than 32 deep"), "{e}");
     }
 
     #[test]
