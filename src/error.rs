@@ -69,6 +69,9 @@ pub enum Error {
     CommandNotFound { name: String, manifest: Option<PathBuf> },
     /// A build the shell hook started in the background did not finish the environment.
     PrebuildFailed { project: PathBuf, log: PathBuf },
+    /// A version name that would reach outside the interpreter folder it is joined to (`../x`),
+    /// and where it was read (`file:line`, or the variable).
+    BadVersionName { name: String, source: String },
     /// The shims called themselves.
     Recursion { name: String },
     /// A pip command cove will not run in a project.
@@ -166,6 +169,9 @@ impl Error {
             Error::CommandNotFound { name, manifest: None } => Some(format!(
                 "`{name}` comes from a cove environment: run it in a project that has it, or install it for all projects"
             )),
+            Error::BadVersionName { .. } => {
+                Some("name an installed version such as `3.12` (pyenv refuses such names too)".into())
+            }
             Error::PrebuildFailed { log, .. } => {
                 Some(format!("see {}, or run `cove sync` in the project to build it in view", log.display()))
             }
@@ -262,6 +268,10 @@ impl fmt::Display for Error {
             Error::PrebuildFailed { project, .. } => {
                 write!(f, "the background build of the environment for {} failed", project.display())
             }
+            Error::BadVersionName { name, source } => write!(
+                f,
+                "{source}: invalid version name {name:?}: a version name may not contain `/`, `..` or NUL (it would reach outside the interpreters folder)"
+            ),
             Error::Recursion { name } => write!(f, "the `{name}` shim keeps calling itself"),
             Error::PipRefused { reason, .. } => write!(f, "{reason}"),
             Error::Usage(message) => write!(f, "{message}"),

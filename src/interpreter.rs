@@ -244,24 +244,25 @@ impl<'a> Finder<'a> {
     }
 
     /// The first `name` on PATH after the shims that really runs, with pyenv shims resolved to
-    /// the interpreter they would run (and skipped when they would fail).
-    pub fn first_real(&self, name: &str) -> Option<PathBuf> {
+    /// the interpreter they would run (and skipped when they would fail). An error when the
+    /// version a pyenv shim would run is named outside pyenv's folder (`../…`).
+    pub fn first_real(&self, name: &str) -> Result<Option<PathBuf>> {
         let mut pyenv_system = false;
         for candidate in self.path_candidates(name) {
             if let Some(root) = pyenv_root_of_shim(&candidate) {
                 if pyenv_system {
                     continue;
                 }
-                match pyenv_resolve(&root, name) {
-                    PyenvTarget::Path(p) => return Some(p),
+                match pyenv_resolve(&root, name)? {
+                    PyenvTarget::Path(p) => return Ok(Some(p)),
                     PyenvTarget::System => pyenv_system = true,
                     PyenvTarget::Missing => {}
                 }
                 continue;
             }
-            return Some(candidate);
+            return Ok(Some(candidate));
         }
-        None
+        Ok(None)
     }
 
     /// Every interpreter installed on this machine, highest version first, de-duplicated by
@@ -269,7 +270,8 @@ impl<'a> Finder<'a> {
     pub fn all(&self) -> Vec<Interpreter> {
         let mut paths: Vec<PathBuf> = Vec::new();
         for name in ["python3", "python"] {
-            if let Some(p) = self.first_real(name) {
+            // A refused pyenv version adds nothing here; `first_real`'s callers say why.
+            if let Ok(Some(p)) = self.first_real(name) {
                 paths.push(p);
             }
         }
@@ -351,18 +353,24 @@ impl Request {
 pub struct Choice {
     pub interpreter: Interpreter,
     pub reason: String,
+    /// `.python-version` names an interpreter path that was left out because the project is not
+    /// trusted (SPEC §5): once it is, the choice may differ.
+    #[serde(default)]
+    pub withheld: bool,
 }
 
 /// Choose the base interpreter (SPEC §2): the constraint bounds; the `python` setting, else
 /// `.python-version`, picks; else the first `python3` after the shims when it satisfies; else the
-/// highest installed interpreter that does.
+/// highest installed interpreter that does. A path in `.python-version` is the project's own
+/// program: it is used (and so probed) only when `trusted()` says the project is trusted.
 pub fn choose(
     finder: &Finder,
     constraint: Option<&PythonConstraint>,
     setting: Option<&str>,
     project_dir: Option<&Path>,
+    trusted: &dyn Fn() -> bool,
 ) -> Result<Choice> {
-    let allowed = |i: &Interpreter| constraint.is_none_or(|c| c.allows(&i.version()));
+    let mut withheld: Option<String> = None;
     let mut requests: Vec<(Request, String, PathBuf)> = Vec::new();
     if let Some(s) = setting {
         let cwd = inputs::current_dir().unwrap_or_else(|_| "/".into());
@@ -373,12 +381,32 @@ pub fn choose(
         let file = dir.join(".python-version");
         if let Ok(bytes) = crate::fsx::read_manifest(&file) {
             for line in String::from_utf8_lossy(&bytes).lines() {
-                if let Some(r) = Request::parse(line, dir) {
-                    requests.push((r, format!(".python-version ({})", line.trim()), file.clone()));
+                match Request::parse(line, dir) {
+                    Some(Request::Path(_)) if !trusted() => {
+                        withheld.get_or_insert_with(|| line.trim().to_string());
+                    }
+                    Some(r) => requests.push((r, format!(".python-version ({})", line.trim()), file.clone())),
+                    None => {}
                 }
             }
         }
     }
+    let mut choice = choose_from(finder, constraint, requests)?;
+    if let Some(path) = withheld {
+        choice
+            .reason
+            .push_str(&format!("; .python-version names the path {path}, not probed until the project is trusted"));
+        choice.withheld = true;
+    }
+    Ok(choice)
+}
+
+fn choose_from(
+    finder: &Finder,
+    constraint: Option<&PythonConstraint>,
+    requests: Vec<(Request, String, PathBuf)>,
+) -> Result<Choice> {
+    let allowed = |i: &Interpreter| constraint.is_none_or(|c| c.allows(&i.version()));
     if !requests.is_empty() {
         let mut all: Option<Vec<Interpreter>> = None;
         let mut matched_outside = Vec::new();
@@ -393,7 +421,7 @@ pub fn choose(
                 }
             };
             if let Some(i) = found.iter().find(|i| allowed(i)) {
-                return Ok(Choice { interpreter: i.clone(), reason: reason.clone() });
+                return Ok(Choice { interpreter: i.clone(), reason: reason.clone(), withheld: false });
             }
             matched_outside.extend(found);
         }
@@ -407,17 +435,18 @@ pub fn choose(
         return Err(Error::NoInterpreter { wanted, source: Some(source.display().to_string()), found: list(&found) });
     }
 
-    if let Some(p) = finder.first_real("python3")
+    if let Some(p) = finder.first_real("python3")?
         && let Ok(i) = finder.inspect(&p)
         && allowed(&i)
     {
-        return Ok(Choice { interpreter: i, reason: "the first python3 on PATH".into() });
+        return Ok(Choice { interpreter: i, reason: "the first python3 on PATH".into(), withheld: false });
     }
     let all = finder.all();
     if let Some(i) = all.iter().find(|i| allowed(i)) {
         return Ok(Choice {
             interpreter: i.clone(),
             reason: "the highest installed that satisfies the constraint".into(),
+            withheld: false,
         });
     }
     let (wanted, source) = match constraint {
@@ -477,12 +506,17 @@ enum PyenvTarget {
 }
 
 /// What a pyenv shim named `name` would run: `PYENV_VERSION`, else the nearest
-/// `.python-version`, else `$PYENV_ROOT/version` (pyenv's own order).
-fn pyenv_resolve(root: &Path, name: &str) -> PyenvTarget {
-    let names: Vec<String> = if let Some(v) =
+/// `.python-version`, else `$PYENV_ROOT/version` (pyenv's own order). A name that would reach
+/// outside `versions/` is refused (see [`check_version_name`]), except that a path line in a
+/// cove project's `.python-version` is cove's own (used once the project is trusted), which
+/// pyenv ignores: so is it here.
+fn pyenv_resolve(root: &Path, name: &str) -> Result<PyenvTarget> {
+    // Each name with where it was read, for an error.
+    let mut in_project = false;
+    let names: Vec<(String, String)> = if let Some(v) =
         inputs::var_os("PYENV_VERSION").map(|v| v.to_string_lossy().into_owned()).filter(|v| !v.is_empty())
     {
-        v.split(':').map(str::to_string).collect()
+        v.split(':').map(|n| (n.to_string(), "PYENV_VERSION".to_string())).collect()
     } else {
         let cwd = inputs::current_dir().unwrap_or_default();
         let file = cwd
@@ -490,18 +524,31 @@ fn pyenv_resolve(root: &Path, name: &str) -> PyenvTarget {
             .map(|d| d.join(".python-version"))
             .find(|f| inputs::is_file(f))
             .unwrap_or_else(|| root.join("version"));
+        in_project = file.parent().and_then(crate::project::in_dir).is_some();
         match inputs::read_to_string(&file) {
-            Ok(t) => t.split_whitespace().filter(|l| !l.starts_with('#')).map(str::to_string).collect(),
-            Err(_) => vec!["system".into()],
+            Ok(t) => t
+                .lines()
+                .enumerate()
+                .flat_map(|(i, l)| {
+                    let at = format!("{}:{}", file.display(), i + 1);
+                    l.split_whitespace().map(move |w| (w.to_string(), at.clone()))
+                })
+                .filter(|(w, _)| !w.starts_with('#'))
+                .collect(),
+            Err(_) => vec![("system".into(), String::new())],
         }
     };
-    for v in names {
+    for (v, source) in names {
         if v == "system" {
-            return PyenvTarget::System;
+            return Ok(PyenvTarget::System);
         }
+        if in_project && v.contains('/') {
+            continue;
+        }
+        check_version_name(&v, &source)?;
         let exact = root.join("versions").join(&v).join("bin").join(name);
         if is_executable(&exact) {
-            return PyenvTarget::Path(exact);
+            return Ok(PyenvTarget::Path(exact));
         }
         // pyenv ≥ 2.3 resolves a prefix such as "3.12" to the latest installed 3.12.x.
         let mut prefixed: Vec<PathBuf> = inputs::read_dir(&root.join("versions"))
@@ -514,10 +561,20 @@ fn pyenv_resolve(root: &Path, name: &str) -> PyenvTarget {
             .collect();
         prefixed.sort_by_key(|p| version_of_dir(p));
         if let Some(p) = prefixed.pop() {
-            return PyenvTarget::Path(p);
+            return Ok(PyenvTarget::Path(p));
         }
     }
-    PyenvTarget::Missing
+    Ok(PyenvTarget::Missing)
+}
+
+/// A version name is joined under an interpreter folder (`$PYENV_ROOT/versions/<name>`), so it
+/// must not reach outside it: like pyenv, refuse one with `/`, `..` or NUL (SPEC §5).
+/// `source` says where it was read (`file:line`, or the variable).
+pub fn check_version_name(name: &str, source: &str) -> Result<()> {
+    if name.is_empty() || name.contains('/') || name.contains("..") || name.contains('\0') {
+        return Err(Error::BadVersionName { name: name.to_string(), source: source.to_string() });
+    }
+    Ok(())
 }
 
 fn version_of_dir(bin: &Path) -> Vec<u64> {

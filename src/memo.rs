@@ -83,5 +83,13 @@ pub fn plans_dir(cache_dir: &Path) -> PathBuf {
 }
 
 fn fingerprint(settings: &Settings) -> String {
-    format!("{:?}\n{}\n{}", settings.python, settings.use_lock, settings.shims_dir().display())
+    // Trust decides whether an interpreter path the project names may be used (`resolve`).
+    format!(
+        "{:?}\n{}\n{}\n{} {:?}",
+        settings.python,
+        settings.use_lock,
+        settings.shims_dir().display(),
+        settings.trust_all,
+        settings.trusted_dirs
+    )
 }

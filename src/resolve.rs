@@ -93,9 +93,29 @@ pub fn plan(project: Project, settings: &Settings, finder: &Finder) -> Result<Pl
     plan
 }
 
+/// [`plan`], for a caller about to build and run: when the plan had to leave out an interpreter
+/// path the project names because it is not trusted, the trust check comes first (asking on a
+/// terminal with `prompt`), and the plan is made again with that interpreter.
+pub fn plan_to_build(project: Project, settings: &Settings, finder: &Finder, prompt: bool) -> Result<Plan> {
+    let plan = plan(project.clone(), settings, finder)?;
+    if !plan.choice.withheld {
+        return Ok(plan);
+    }
+    crate::trust::require(&plan.manifest, settings, prompt)?;
+    self::plan(project, settings, finder)
+}
+
+/// The plan for `manifest`. Nothing from the project is run while planning: an interpreter path
+/// its `.python-version` names is used only once the project is trusted (SPEC §5).
 pub fn plan_manifest(project: Project, manifest: Manifest, settings: &Settings, finder: &Finder) -> Result<Plan> {
-    let choice =
-        interpreter::choose(finder, manifest.python.as_ref(), settings.python.as_deref(), Some(project.dir.as_path()))?;
+    let trusted = || crate::trust::is_trusted_for_plan(&manifest, settings);
+    let choice = interpreter::choose(
+        finder,
+        manifest.python.as_ref(),
+        settings.python.as_deref(),
+        Some(project.dir.as_path()),
+        &trusted,
+    )?;
     let lock_use = if settings.use_lock {
         crate::manifest::locks::resolve(&settings.cache_dir, &manifest, &choice.interpreter)?
     } else {

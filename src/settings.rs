@@ -191,7 +191,8 @@ impl Settings {
                     return Err(Error::invalid(pos, format!("`trusted-dirs` entry {dir:?} is not an absolute path"))
                         .with_hint("write it as a full path (`/home/me/work`) or from your home (`~/work`)"));
                 }
-                self.trusted_dirs.push(crate::manifest::normal_path(&path));
+                // Kept as written: `trust` compares it with `..` and links resolved.
+                self.trusted_dirs.push(path);
             }
         }
         if let Some(item) = root.get("gc") {

@@ -47,7 +47,7 @@ pub fn run(name: &str, args: Vec<OsString>) -> Result<u8> {
             return Ok(0);
         }
     }
-    let plan = crate::resolve::plan(project, &settings, &finder)?;
+    let plan = crate::resolve::plan_to_build(project, &settings, &finder, true)?;
     crate::build::ensure(&plan, &settings, crate::build::Options { prompt: true, ..Default::default() })?;
     let program = plan.run_dir().join("bin").join(name);
     match crate::exec::in_env(plan.venv(), &program, &args)? {}

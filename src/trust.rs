@@ -1,12 +1,14 @@
 //! Trust (SPEC §5): cove never installs from a manifest the user has not approved.
 //!
-//! A record is one file `$COVE_HOME/trust/<digest>`, where the digest is SHA-256 over each
-//! manifest file's path and content (the manifest and every file it includes): editing any of
-//! them outside cove revokes trust for free. `trust/paths/<sha of path>` remembers what was last
-//! trusted for a path, so a refusal can show which requirements changed.
+//! A record is one file `$COVE_HOME/trust/<digest>`, where the digest is SHA-256 over the path
+//! and content of every file of the checkout that decides what runs or is installed (the
+//! manifest, every file it includes, the lock file and `.python-version`: see `manifest::load`):
+//! editing any of them outside cove revokes trust for free. `trust/paths/<sha of path>` remembers
+//! what was last trusted for a path (each file's digest and the requirements), so a refusal can
+//! show which files and requirements changed.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
@@ -32,11 +34,48 @@ pub fn is_trusted(manifest: &Manifest, settings: &Settings) -> bool {
 /// the settings trust it whatever it holds (`trusted-dirs`, `COVE_TRUST_ALL`). The shell hook
 /// keeps this path so that noticing `cove trust`/`cove untrust` costs one stat.
 pub fn record(manifest: &Manifest, settings: &Settings) -> Option<PathBuf> {
-    if settings.trust_all || settings.trusted_dirs.iter().any(|d| manifest.path.starts_with(d)) {
+    if settings.trust_all || in_trusted_dir(&manifest.path, settings) {
         None
     } else {
         Some(store(settings).join(&manifest.digest))
     }
+}
+
+/// Whether `manifest` is trusted, asked while a plan is made (before an interpreter path the
+/// project names may be probed): noted as an input, so a remembered plan is made again once
+/// trust changes. A trust store others could write trusts nothing here (see [`require`]).
+pub fn is_trusted_for_plan(manifest: &Manifest, settings: &Settings) -> bool {
+    match record(manifest, settings) {
+        None => true,
+        Some(r) => crate::cache::check_private_dir(&store(settings), "COVE_HOME").is_ok() && crate::inputs::exists(&r),
+    }
+}
+
+/// Whether `path` (a manifest or a script) lies beneath a `trusted-dirs` entry, both taken with
+/// `..` and links resolved (SPEC §5): `trusted/../../elsewhere/x.py` is not beneath `trusted`.
+/// Costs nothing without entries; an entry costs a realpath only when it does not match as
+/// written (a canonical path can only start with an entry that has no link and no `..`).
+fn in_trusted_dir(path: &Path, settings: &Settings) -> bool {
+    if settings.trusted_dirs.is_empty() {
+        return false;
+    }
+    let dotted = |p: &Path| p.components().any(|c| c == Component::ParentDir);
+    let resolved;
+    let path = if dotted(path) {
+        match std::fs::canonicalize(path) {
+            Ok(p) => {
+                resolved = p;
+                resolved.as_path()
+            }
+            Err(_) => return false,
+        }
+    } else {
+        path
+    };
+    settings
+        .trusted_dirs
+        .iter()
+        .any(|d| (!dotted(d) && path.starts_with(d)) || std::fs::canonicalize(d).is_ok_and(|c| path.starts_with(c)))
 }
 
 /// Record `manifest` as trusted in its current content.
@@ -75,9 +114,22 @@ fn recorded_digest(text: &str) -> Option<&str> {
     text.lines().nth(1).filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// The record: the path (escaped, so it is one line), the digest, the requirements.
+/// A file line of a path record: `@file <sha256 of content> <path, escaped>`.
+const FILE_LINE: &str = "@file ";
+
+/// A path as a record line spells it: escaped, so that it is one line.
+fn record_path_text(p: &Path) -> String {
+    crate::ui::shown(p.display()).to_string()
+}
+
+/// The record: the path, the digest, each file it covers, the requirements.
 fn record_text(manifest: &Manifest) -> String {
-    let mut t = format!("{}\n{}\n", crate::ui::shown(manifest.path.display()), manifest.digest);
+    let mut t = format!("{}\n{}\n", record_path_text(&manifest.path), manifest.digest);
+    for file in &manifest.files {
+        if let Some(h) = file_digest(file) {
+            t.push_str(&format!("{FILE_LINE}{h} {}\n", record_path_text(file)));
+        }
+    }
     for r in &manifest.requirements {
         t.push_str(&r.canonical);
         t.push('\n');
@@ -85,13 +137,23 @@ fn record_text(manifest: &Manifest) -> String {
     t
 }
 
-/// What changed since `manifest`'s path was last trusted: `+added`, `-removed`, `~changed`.
+fn file_digest(path: &Path) -> Option<String> {
+    crate::fsx::read_manifest(path).ok().map(|bytes| hex(&Sha256::digest(bytes)))
+}
+
+/// What changed since `manifest`'s path was last trusted: each file changed, added or removed
+/// (`.python-version changed`), and the requirements `+added`, `-removed`, `~changed`.
 pub fn changes(manifest: &Manifest, settings: &Settings) -> Vec<String> {
     let Ok(text) = std::fs::read_to_string(path_record(settings, &manifest.path)) else {
         return Vec::new();
     };
-    let old: Vec<(String, String)> =
-        text.lines().skip(2).map(|l| (crate::requirement::normalise_name(name_of(l)), l.to_string())).collect();
+    let body = text.lines().skip(2);
+    let old_files: Vec<(&str, &str)> =
+        body.clone().filter_map(|l| l.strip_prefix(FILE_LINE)?.split_once(' ')).map(|(h, p)| (p, h)).collect();
+    let old: Vec<(String, String)> = body
+        .filter(|l| !l.starts_with(FILE_LINE))
+        .map(|l| (crate::requirement::normalise_name(name_of(l)), l.to_string()))
+        .collect();
     let new: Vec<(String, String)> =
         manifest.requirements.iter().map(|r| (r.name.clone(), r.canonical.clone())).collect();
     let mut out = Vec::new();
@@ -105,6 +167,26 @@ pub fn changes(manifest: &Manifest, settings: &Settings) -> Vec<String> {
     for (name, line) in &old {
         if !new.iter().any(|(n, _)| n == name) {
             out.push(format!("-{line}"));
+        }
+    }
+    // Records written before files were listed know only the requirements.
+    if !old_files.is_empty() {
+        let shown = |p: &Path| p.strip_prefix(&manifest.dir).unwrap_or(p).display().to_string();
+        for file in &manifest.files {
+            let was = old_files.iter().find(|(p, _)| *p == record_path_text(file)).map(|(_, h)| *h);
+            let reqs_said = *file == manifest.path && !out.is_empty();
+            match (was, file_digest(file)) {
+                (None, _) => out.push(format!("{} added", shown(file))),
+                (Some(h), now) if now.as_deref() != Some(h) && !reqs_said => {
+                    out.push(format!("{} changed", shown(file)))
+                }
+                _ => {}
+            }
+        }
+        for (p, _) in &old_files {
+            if !manifest.files.iter().any(|f| record_path_text(f) == *p) {
+                out.push(format!("{} removed", shown(Path::new(p))));
+            }
         }
     }
     if out.is_empty() {
@@ -141,7 +223,7 @@ fn shell_quote(p: &Path) -> String {
 /// others could write is refused (one stat): a record planted there would let a cloned
 /// repository build on `cd`.
 pub fn require(manifest: &Manifest, settings: &Settings, prompt: bool) -> Result<()> {
-    if settings.trust_all || settings.trusted_dirs.iter().any(|d| manifest.path.starts_with(d)) {
+    if settings.trust_all || in_trusted_dir(&manifest.path, settings) {
         return Ok(());
     }
     crate::cache::check_private_dir(&store(settings), "COVE_HOME")?;

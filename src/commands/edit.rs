@@ -58,6 +58,8 @@ pub fn apply(settings: &Settings, project: &Project, change: Change, target: &Ta
     crate::fsx::write_atomic(path, new_text.as_bytes())?;
     let result = crate::resolve::plan(project.clone(), settings, &finder).and_then(|plan| {
         crate::trust::trust(&plan.manifest, settings)?;
+        // Planned before it was trusted: an interpreter path the project names is used now.
+        let plan = if plan.choice.withheld { crate::resolve::plan(project.clone(), settings, &finder)? } else { plan };
         build::ensure(&plan, settings, Options::default())?;
         Ok(plan)
     });

@@ -24,7 +24,7 @@ pub fn run(settings: &Settings, remove: bool) -> Result<()> {
         return Ok(());
     }
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
-    let plan = crate::resolve::plan(project, settings, &finder)?;
+    let plan = crate::resolve::plan_to_build(project, settings, &finder, true)?;
     // Refuse before building anything when `.venv` is not ours to replace.
     let before = link::inspect(&plan.project.dir, &cache);
     match &before {

@@ -122,7 +122,8 @@ fn version(settings: &Settings, verbose: bool) {
         let project = crate::resolve::current_project().ok().flatten();
         let python = match project {
             Some(p) => crate::resolve::plan(p, settings, &finder).map(|plan| plan.choice.interpreter),
-            None => crate::interpreter::choose(&finder, None, settings.python.as_deref(), None).map(|c| c.interpreter),
+            None => crate::interpreter::choose(&finder, None, settings.python.as_deref(), None, &|| true)
+                .map(|c| c.interpreter),
         };
         match python {
             Ok(i) => text.push_str(&format!("python: {} {}\n", i.describe(), i.path.display())),

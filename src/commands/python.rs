@@ -6,7 +6,7 @@ use crate::settings::Settings;
 
 pub fn run(settings: &Settings) -> Result<()> {
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
-    let first = finder.first_real("python3").and_then(|p| std::fs::canonicalize(p).ok());
+    let first = finder.first_real("python3")?.and_then(|p| std::fs::canonicalize(p).ok());
     let mut text = String::new();
     for i in finder.all() {
         let mark = if Some(&i.path) == first.as_ref() { "  (first python3 on PATH)" } else { "" };

@@ -15,7 +15,7 @@ pub fn run(settings: &Settings, command: Vec<OsString>) -> Result<()> {
         Some(p) => p,
         None => crate::resolve::require_project()?,
     };
-    let plan = crate::resolve::plan(project, settings, &finder)?;
+    let plan = crate::resolve::plan_to_build(project, settings, &finder, true)?;
     crate::build::ensure(&plan, settings, crate::build::Options { prompt: true, ..Default::default() })?;
     let mut command = command;
     if is_script && plan.project.kind == crate::project::Kind::Script {

@@ -32,8 +32,14 @@ pub fn trust(settings: &Settings, path: Option<PathBuf>) -> Result<()> {
     let project = target(path)?;
     let manifest = crate::manifest::load(&project)?;
     crate::trust::trust(&manifest, settings)?;
-    let extra = manifest.files.len().saturating_sub(1);
-    let also = if extra > 0 { format!(" (and {extra} file(s) it includes)") } else { String::new() };
+    // Every file the trust covers (SPEC §5): what it includes, `.python-version`, the lock.
+    let others: Vec<String> = manifest
+        .files
+        .iter()
+        .skip(1)
+        .map(|f| f.strip_prefix(&manifest.dir).unwrap_or(f).display().to_string())
+        .collect();
+    let also = if others.is_empty() { String::new() } else { format!(" (and {})", others.join(", ")) };
     super::note(settings, &format!("trusted {}{also}", manifest.path.display()));
     Ok(())
 }

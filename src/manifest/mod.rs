@@ -2,7 +2,8 @@
 //! index settings, validated. Raw file formats live in the sub-modules; this is the domain type.
 //!
 //! Every file that decides the environment (the manifest, `-r`/`-c` includes, a local
-//! project's `pyproject.toml`) is read once, through [`Reader`], so the trust digest covers it.
+//! project's `pyproject.toml`, and beside the manifest `.python-version` and the lock file) is
+//! read once, through [`Reader`], so the trust digest covers it.
 
 pub mod cove_toml;
 pub mod edit;
@@ -259,7 +260,23 @@ pub fn load(project: &Project) -> Result<Manifest> {
         Kind::Requirements => requirements_txt::parse_root(&project.manifest, &mut reader)?,
         Kind::Script => script::parse(&project.manifest, &mut reader)?,
     };
+    for file in decisive_files(&project.dir) {
+        if crate::inputs::exists(&file) {
+            let bytes = crate::fsx::read_manifest(&file)?;
+            reader.add(&file, &bytes);
+        }
+    }
     Ok(finish(project, parsed, reader))
+}
+
+/// The files beside the manifest that decide what runs or is installed (SPEC §5 "What trust
+/// covers"): `.python-version` (which interpreter, possibly a path) and the lock file planning
+/// would read (`locks::find`). Their content joins the digest, so changing them needs trusting
+/// again, as the manifest does.
+fn decisive_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = vec![dir.join(".python-version")];
+    files.extend(locks::find(dir).map(|(path, _)| path));
+    files
 }
 
 pub fn finish(project: &Project, mut parsed: Parsed, reader: Reader) -> Manifest {

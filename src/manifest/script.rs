@@ -13,7 +13,9 @@ use crate::tomlx::Doc;
 /// The script `python ARGS…` would run, when it carries a `script` block.
 pub fn from_args(args: &[OsString]) -> Option<Project> {
     let script = script_arg(args)?;
-    let path = crate::settings::absolute(Path::new(&script));
+    // The canonical path (`..` and links resolved): trust and `trusted-dirs` are judged on it,
+    // as `cove trust` records it (SPEC §5).
+    let path = std::fs::canonicalize(crate::settings::absolute(Path::new(&script))).ok()?;
     // Only a regular file: `python <(…)` names a pipe, which reading here would drain.
     let bytes = crate::fsx::read_manifest(&path).ok()?;
     let text = std::str::from_utf8(&bytes).ok()?;
