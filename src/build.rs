@@ -75,9 +75,9 @@ fn ensure_env(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
 fn after_use(plan: &Plan, cache: &Cache) {
     crate::usage::touch(&plan.env_dir);
     if plan.project.kind == Kind::Script {
-        crate::usage::record_project(cache, &plan.manifest.path, &plan.key.hex);
+        crate::usage::record_project(cache, &plan.manifest.path, &plan.key.hex, &plan.interpreter().path);
     } else {
-        crate::usage::record_project(cache, &plan.project.dir, &plan.key.hex);
+        crate::usage::record_project(cache, &plan.project.dir, &plan.key.hex, &plan.interpreter().path);
         crate::link::refresh(&plan.project.dir, plan.run_dir(), cache);
     }
 }

@@ -391,7 +391,14 @@ pub fn choose(
             }
         }
     }
-    let mut choice = choose_from(finder, constraint, requests)?;
+    // With nothing pinned, the interpreter this project was last built on, while it is still
+    // there and within the constraint: the same from every context, whatever PATH says there.
+    let remembered = if requests.is_empty() && withheld.is_none() {
+        project_dir.and_then(|dir| crate::usage::recorded_python(finder.cache_dir, dir))
+    } else {
+        None
+    };
+    let mut choice = choose_from(finder, constraint, requests, remembered.as_deref())?;
     if let Some(path) = withheld {
         choice
             .reason
@@ -405,6 +412,7 @@ fn choose_from(
     finder: &Finder,
     constraint: Option<&PythonConstraint>,
     requests: Vec<(Request, String, PathBuf)>,
+    remembered: Option<&Path>,
 ) -> Result<Choice> {
     let allowed = |i: &Interpreter| constraint.is_none_or(|c| c.allows(&i.version()));
     if !requests.is_empty() {
@@ -435,6 +443,17 @@ fn choose_from(
         return Err(Error::NoInterpreter { wanted, source: Some(source.display().to_string()), found: list(&found) });
     }
 
+    if let Some(p) = remembered
+        && is_executable(p)
+        && let Ok(i) = finder.inspect(p)
+        && allowed(&i)
+    {
+        return Ok(Choice {
+            interpreter: i,
+            reason: "the one it was built on before (nothing pins it; `cove pin` changes it)".into(),
+            withheld: false,
+        });
+    }
     if let Some(p) = finder.first_real("python3")?
         && let Ok(i) = finder.inspect(&p)
         && allowed(&i)

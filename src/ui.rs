@@ -90,6 +90,15 @@ pub fn warn(text: &str) {
     say(text);
 }
 
+/// A problem said in passing, on one line (`cove: … is not trusted; review it, then run …`):
+/// what the shell hook says at a prompt, where a two-line error would be noise.
+pub fn in_passing(e: &Error) {
+    match e.hint() {
+        Some(hint) => say(&format!("{e}; {hint}")),
+        None => say(&e.to_string()),
+    }
+}
+
 /// `cove: error: …` and, when there is something to do, `  hint: …`.
 pub fn error(e: &Error) {
     let c = color();

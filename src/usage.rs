@@ -3,9 +3,11 @@
 //!
 //! - `envs/<key>/.cove-used`: its mtime is the last use. Every run stats it and touches it only
 //!   when it is over an hour old, so the warm path pays one stat and at most one write an hour.
-//! - `projects/<sha of the project folder>`: `<key>\n<folder>\n`, the key the project last
-//!   used. Read on each use (one small file), written only when the project's key changes.
-//!   A PEP 723 script is recorded under its own path.
+//! - `projects/<sha of the project folder>`: `<key>\npython: <interpreter>\n<folder>\n`, the
+//!   key the project last used and the base interpreter it was built on (older records have no
+//!   `python:` line). Read on each use (one small file), written only when either changes. A
+//!   PEP 723 script is recorded under its own path. The interpreter keeps a project's choice the
+//!   same from every context when its pin does not decide (SPEC §2; see `interpreter::choose`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -45,15 +47,26 @@ fn record_path(cache: &Cache, user: &Path) -> PathBuf {
     cache.projects_dir().join(crate::manifest::hex(&digest[..16]))
 }
 
-/// Remember that the project (or script) `user` now uses `key`; writes only on a change.
-pub fn record_project(cache: &Cache, user: &Path, key: &str) {
+const PYTHON_LINE: &str = "python: ";
+
+/// Remember that the project (or script) `user` now uses `key`, built on `python`; writes only
+/// on a change.
+pub fn record_project(cache: &Cache, user: &Path, key: &str, python: &Path) {
     let path = record_path(cache, user);
-    let text = format!("{key}\n{}\n", user.display());
+    let text = format!("{key}\n{PYTHON_LINE}{}\n{}\n", python.display(), user.display());
     if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
         return;
     }
     // Not flushed: a record a power loss empties is skipped when read, and rewritten next use.
     let _ = crate::fsx::write_atomic_unsynced(&path, text.as_bytes());
+}
+
+/// The base interpreter the project (or script) `user` was last built on, as its record says.
+/// Read through `inputs`, so a plan remembered with it is made again when the record changes.
+pub fn recorded_python(cache_dir: &Path, user: &Path) -> Option<PathBuf> {
+    let text = crate::inputs::read_to_string(&record_path(&Cache::new(cache_dir), user)).ok()?;
+    let line = text.lines().nth(1)?.strip_prefix(PYTHON_LINE)?;
+    Some(PathBuf::from(line)).filter(|p| p.is_absolute())
 }
 
 /// One project's record.
@@ -81,7 +94,11 @@ pub fn projects(cache: &Cache) -> Vec<ProjectRecord> {
             continue;
         }
         let Ok(text) = std::fs::read_to_string(entry.path()) else { continue };
-        let Some((key, folder)) = text.split_once('\n') else { continue };
+        let Some((key, rest)) = text.split_once('\n') else { continue };
+        let folder = match rest.strip_prefix(PYTHON_LINE).and_then(|r| r.split_once('\n')) {
+            Some((_, folder)) => folder,
+            None => rest,
+        };
         let folder = folder.strip_suffix('\n').unwrap_or(folder);
         out.push(ProjectRecord { folder: folder.into(), key: key.to_string(), record: entry.path() });
     }
@@ -123,9 +140,10 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let cache = Cache::new(t.path());
         let a = t.path().join("proj a");
-        record_project(&cache, &a, "k1");
-        record_project(&cache, &a, "k2");
-        record_project(&cache, &t.path().join("b"), "k2");
+        let py = Path::new("/usr/bin/python3");
+        record_project(&cache, &a, "k1", py);
+        record_project(&cache, &a, "k2", py);
+        record_project(&cache, &t.path().join("b"), "k2", py);
         let by_key = projects_by_key(&cache);
         assert!(!by_key.contains_key("k1"));
         let users: Vec<_> = by_key["k2"].iter().map(|p| p.folder.clone()).collect();

@@ -213,3 +213,63 @@ fn an_active_environment_on_path_is_not_an_interpreter_candidate() {
     assert_ok(&out);
     assert!(!stdout(&out).contains(&a_env), "outside a project python ran A's env: {}", stdout(&out));
 }
+
+/// One project, one environment, from every context: inside another project's activated
+/// environment, `sh -c`, a cron-like `env -i` with only the system's PATH, and `make` all run
+/// the same key on the same interpreter (issue 18, finding 1 and "what done looks like").
+#[test]
+fn a_project_gets_one_environment_from_every_context() {
+    let t = TestEnv::new();
+    t.shims_on();
+    let a = t.project("a", &["gamma==1.0"]);
+    t.trust(&a);
+    assert_ok(&t.cove(&a, &["sync"]));
+    let a_env = t.status(&a)["env"].as_str().unwrap().to_string();
+    let b = t.project("b", &["alpha==1.0"]);
+    t.trust(&b);
+    let ask = "python -c 'import sys; print(sys.prefix)'";
+    let shims = t.shims().display().to_string();
+    let mut seen = Vec::new();
+    // A fresh prompt in B builds it.
+    let out = t.cmd("sh", &b).args(["-c", ask]).output().unwrap();
+    assert_ok(&out);
+    seen.push(("sh -c", stdout(&out)));
+    // A hooked shell that was inside A: A's env bin right after the shims.
+    let out =
+        t.cmd("sh", &b).env("PATH", format!("{shims}:{a_env}/bin:{}", t.base_path)).args(["-c", ask]).output().unwrap();
+    assert_ok(&out);
+    seen.push(("inside A", stdout(&out)));
+    // cron-like: nothing but the shims and the system's folders.
+    let uv_var = uv().map(|u| format!("COVE_UV={}", u.display())).unwrap_or_else(|| "COVE_UNUSED=1".into());
+    let out = t
+        .cmd("env", &b)
+        .args(["-i"])
+        .arg(uv_var)
+        .arg(format!("HOME={}", t.home.display()))
+        .arg(format!("PATH={shims}:/usr/bin:/bin"))
+        .arg(format!("COVE_CACHE_DIR={}", t.cache.display()))
+        .arg(format!("COVE_HOME={}", t.data.display()))
+        .arg(format!("COVE_CONFIG={}", t.config.display()))
+        .arg(format!("COVE_BACKEND={}", t.backend))
+        .args(["sh", "-c", ask])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    seen.push(("env -i", stdout(&out)));
+    if has("make") {
+        std::fs::write(b.join("Makefile"), format!("all:\n\t@{ask}\n")).unwrap();
+        let out = t.cmd("make", &b).args(["-s"]).output().unwrap();
+        assert_ok(&out);
+        seen.push(("make", stdout(&out)));
+    } else {
+        eprintln!("SKIPPED (make): not installed");
+    }
+    let first = &seen[0].1;
+    assert!(first.contains("/envs/") || first.contains("/layers/"), "{seen:?}");
+    for (context, prefix) in &seen {
+        assert_eq!(prefix, first, "{context} ran another environment: {seen:?}");
+    }
+    let st = t.status(&b);
+    assert!(st["canonical"].as_str().is_some());
+    assert_eq!(t.envs().len(), 2, "A's and B's environments only: {:?}", t.envs());
+}
