@@ -194,7 +194,7 @@ impl serde_json::ser::Formatter for JsonEscapes<'_> {
     fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
         let mut rest = fragment;
         while let Some((i, c)) = rest.char_indices().find(|&(_, c)| needs_escape(c)) {
-            w.write_all(rest[..i].as_bytes())?;
+            w.write_all(&rest.as_bytes()[..i])?;
             write!(w, "\\u{:04x}", u32::from(c))?;
             rest = &rest[i + c.len_utf8()..];
         }

@@ -112,7 +112,7 @@ fn the_trust_prompt_on_a_terminal_shows_every_requirement_escaped() {
     // Answer `n` on the terminal; no colour, so any escape byte on it would be the manifest's.
     let mut c = t.cmd("sh", &p);
     let inner = format!("'{}' -c 1", py.display());
-    c.args(["-c", &format!("printf 'n\\n' | script -qec \"$0\" /dev/null"), &inner])
+    c.args(["-c", "printf 'n\\n' | script -qec \"$0\" /dev/null", &inner])
         .env("TERM", "dumb")
         .env("NO_COLOR", "1");
     let out = c.output().unwrap();
