@@ -103,6 +103,15 @@ pub fn error(e: &Error) {
     }
 }
 
+/// What the shell hook tells once at a prompt (untrusted, a background build failed): one line,
+/// `cove: … ; hint`, since the prompt itself goes on.
+pub fn told(e: &Error) {
+    match e.hint() {
+        Some(hint) => say(&format!("{e}; {hint}")),
+        None => say(&e.to_string()),
+    }
+}
+
 /// The trust prompt's review (SPEC §5): the refusal and every requirement asked for, escaped,
 /// one line each, as shown before `Trust and build? [y/N]`.
 pub fn trust_review(e: &Error, asks: &[&str]) -> String {
