@@ -371,7 +371,7 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr) -> State 
             let changes = crate::trust::changes(&manifest, &settings);
             let cmd = crate::trust::trust_command(&manifest);
             let e = Error::Untrusted { manifest: manifest.path.clone(), changes, trust_cmd: cmd };
-            crate::ui::in_passing(&e);
+            crate::ui::told(&e);
             if next.told.len() >= TOLD_MAX {
                 next.told.remove(0);
             }
@@ -421,7 +421,7 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr) -> State 
             next.status = Status::Failed;
             if prev.status == Status::Pending && prev.pid != 0 {
                 let e = Error::PrebuildFailed { project: project.dir.clone(), log: prebuild_log(&cache, &project.dir) };
-                crate::ui::in_passing(&e);
+                crate::ui::told(&e);
             }
         }
         cache::State::Missing | cache::State::Broken if settings.prebuild => {

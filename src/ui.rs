@@ -90,15 +90,6 @@ pub fn warn(text: &str) {
     say(text);
 }
 
-/// A problem said in passing, on one line (`cove: … is not trusted; review it, then run …`):
-/// what the shell hook says at a prompt, where a two-line error would be noise.
-pub fn in_passing(e: &Error) {
-    match e.hint() {
-        Some(hint) => say(&format!("{e}; {hint}")),
-        None => say(&e.to_string()),
-    }
-}
-
 /// `cove: error: …` and, when there is something to do, `  hint: …`.
 pub fn error(e: &Error) {
     let c = color();
@@ -109,6 +100,15 @@ pub fn error(e: &Error) {
     let _ = writeln!(err, "{} {}", paint(ERROR, "cove: error:"), escape(&e.to_string()));
     if let Some(hint) = e.hint() {
         let _ = writeln!(err, "  {}", paint(HINT, &format!("hint: {}", escape(&hint))));
+    }
+}
+
+/// What the shell hook tells once at a prompt (untrusted, a background build failed): one line,
+/// `cove: … ; hint`, since the prompt itself goes on.
+pub fn told(e: &Error) {
+    match e.hint() {
+        Some(hint) => say(&format!("{e}; {hint}")),
+        None => say(&e.to_string()),
     }
 }
 
@@ -203,7 +203,7 @@ impl serde_json::ser::Formatter for JsonEscapes<'_> {
     fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
         let mut rest = fragment;
         while let Some((i, c)) = rest.char_indices().find(|&(_, c)| needs_escape(c)) {
-            w.write_all(rest[..i].as_bytes())?;
+            w.write_all(&rest.as_bytes()[..i])?;
             write!(w, "\\u{:04x}", u32::from(c))?;
             rest = &rest[i + c.len_utf8()..];
         }

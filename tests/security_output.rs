@@ -112,9 +112,7 @@ fn the_trust_prompt_on_a_terminal_shows_every_requirement_escaped() {
     // Answer `n` on the terminal; no colour, so any escape byte on it would be the manifest's.
     let mut c = t.cmd("sh", &p);
     let inner = format!("'{}' -c 1", py.display());
-    c.args(["-c", &format!("printf 'n\\n' | script -qec \"$0\" /dev/null"), &inner])
-        .env("TERM", "dumb")
-        .env("NO_COLOR", "1");
+    c.args(["-c", "printf 'n\\n' | script -qec \"$0\" /dev/null", &inner]).env("TERM", "dumb").env("NO_COLOR", "1");
     let out = c.output().unwrap();
     let screen = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
     assert_inert(screen.as_bytes(), "the prompt");
@@ -144,10 +142,8 @@ fn the_hook_says_untrusted_escaped_and_its_code_is_inert_and_exact() {
     assert_ok(&out);
     assert_output_inert(&out, "hook-env, untrusted");
     let err = stderr(&out);
-    assert!(
-        err.starts_with(&format!("cove: error: {}/{FOLDER_SHOWN}/cove.toml is not trusted", t.path().display())),
-        "{err}"
-    );
+    assert!(err.starts_with(&format!("cove: {}/{FOLDER_SHOWN}/cove.toml is not trusted", t.path().display())), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line, the hint in it: {err}");
 
     // Built and active: the code sets COVE_PROJECT to the folder's exact bytes, with no raw
     // control byte in the code itself.
