@@ -155,6 +155,10 @@ fn hook(shims_on_path: bool, r: &mut Report) {
 
 fn interpreters(settings: &Settings, r: &mut Report) {
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
+    // A pyenv version named outside pyenv's folder (`../…`) is refused, not run: say so.
+    if let Err(e) = finder.first_real("python3") {
+        r.problem("python", e.to_string(), e.hint());
+    }
     let all = finder.all();
     match all.first() {
         None => r.problem(

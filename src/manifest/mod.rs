@@ -261,7 +261,8 @@ pub fn load(project: &Project) -> Result<Manifest> {
         Kind::Script => script::parse(&project.manifest, &mut reader)?,
     };
     for file in decisive_files(&project.dir) {
-        if crate::inputs::exists(&file) {
+        // As planning does, a `.python-version` that is not a regular file is not read.
+        if crate::inputs::is_file(&file) {
             let bytes = crate::fsx::read_manifest(&file)?;
             reader.add(&file, &bytes);
         }
