@@ -335,3 +335,42 @@ fn f4_a_script_trusted_by_a_relative_path_runs_by_that_path_and_through_a_link()
     assert_ok(&out);
     assert_eq!(stdout(&out), "1.0\n");
 }
+
+/// Trusting at the shim's prompt: the environment is built on the interpreter `.python-version`
+/// names, which planning had left out while the project was untrusted.
+#[test]
+fn f1_trusted_at_the_prompt_builds_on_the_python_version_path() {
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: `script` (util-linux) is not installed; cannot make a pseudo-terminal");
+        return;
+    }
+    let t = TestEnv::new();
+    let p = t.project("proj", &[]);
+    // Another file than any interpreter on PATH, so it keys another environment.
+    let wrapper = p.join("mypython");
+    std::fs::write(&wrapper, format!("#!/bin/sh\nexec '{}' \"$@\"\n", system_python().display())).unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(p.join(".python-version"), "./mypython\n").unwrap();
+    t.shims_on();
+    let inner = format!("{} -c 'print(\"ran\")'", t.shims().join("python").display());
+    let mut child = t
+        .cmd("script", &p)
+        .args(["-qec", &inner, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        stdin.write_all(b"y\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success() && stdout(&out).contains("ran"), "{}", stdout(&out));
+    let st = t.status(&p);
+    assert_eq!(st["python"], wrapper.display().to_string(), "{st}");
+    assert_eq!(st["state"], "ready", "the environment built is the one for ./mypython: {st}");
+    assert_eq!(t.envs().len(), 1);
+}
