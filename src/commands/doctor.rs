@@ -250,6 +250,10 @@ fn run_with_input(c: &mut Command, input: Option<&str>) -> Option<String> {
 
 fn interpreters(settings: &Settings, r: &mut Report) {
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
+    // A pyenv version named outside pyenv's folder (`../…`) is refused, not run: say so.
+    if let Err(e) = finder.first_real("python3") {
+        r.problem("python", e.to_string(), e.hint());
+    }
     let all = finder.all();
     match all.first() {
         None => r.problem(

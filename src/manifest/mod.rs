@@ -260,14 +260,9 @@ pub fn load(project: &Project) -> Result<Manifest> {
         Kind::Requirements => requirements_txt::parse_root(&project.manifest, &mut reader)?,
         Kind::Script => script::parse(&project.manifest, &mut reader)?,
     };
-    let (pin, locks) = decisive_files(&project.dir);
-    // A `.python-version` cove cannot read as a regular file (a FIFO, a device) is not read for
-    // the choice either (`interpreter::choose`), so it decides nothing and joins nothing.
-    if let Ok(bytes) = crate::fsx::read_manifest(&pin) {
-        reader.add(&pin, &bytes);
-    }
-    for file in locks {
-        if crate::inputs::exists(&file) {
+    for file in decisive_files(&project.dir) {
+        // As planning does, a `.python-version` that is not a regular file is not read.
+        if crate::inputs::is_file(&file) {
             let bytes = crate::fsx::read_manifest(&file)?;
             reader.add(&file, &bytes);
         }
@@ -279,8 +274,10 @@ pub fn load(project: &Project) -> Result<Manifest> {
 /// covers"): `.python-version` (which interpreter, possibly a path) and the lock file planning
 /// would read (`locks::find`). Their content joins the digest, so changing them needs trusting
 /// again, as the manifest does.
-fn decisive_files(dir: &Path) -> (PathBuf, Vec<PathBuf>) {
-    (dir.join(".python-version"), locks::find(dir).map(|(path, _)| path).into_iter().collect())
+fn decisive_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = vec![dir.join(".python-version")];
+    files.extend(locks::find(dir).map(|(path, _)| path));
+    files
 }
 
 pub fn finish(project: &Project, mut parsed: Parsed, reader: Reader) -> Manifest {
