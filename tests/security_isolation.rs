@@ -189,3 +189,62 @@ fn the_layer_build_uses_the_real_pip_and_venv_uv_backend() {
     }
     the_layer_build_uses_the_real_pip_and_venv("uv");
 }
+
+/// `lib/pythonX.Y/site-packages` of a venv.
+fn site(venv: &Path) -> PathBuf {
+    let lib = std::fs::read_dir(venv.join("lib"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("python"));
+    lib.expect("lib/pythonX.Y").path().join("site-packages")
+}
+
+#[test]
+fn an_environment_missing_installed_files_is_broken_until_sync_repairs_it() {
+    let t = TestEnv::new();
+    let dir = t.project("damaged", &["alpha==1.0"]);
+    t.trust(&dir);
+    assert_ok(&t.cove(&dir, &["sync"]));
+    assert_eq!(t.status(&dir)["state"], "ready");
+    let env = env_of(&t, &dir);
+    std::fs::remove_dir_all(site(&env).join("alpha")).unwrap();
+
+    let status = t.status(&dir);
+    assert_eq!(status["state"], "broken", "{status:#}");
+    assert!(status["missing_file"].as_str().unwrap().ends_with("alpha/__init__.py"), "{status:#}");
+    let text = stdout(&t.cove(&dir, &["status"]));
+    assert!(text.contains("state:     broken (") && text.contains("`cove sync`"), "{text}");
+
+    assert_ok(&t.cove(&dir, &["sync"]));
+    assert_eq!(t.status(&dir)["state"], "ready");
+    assert_eq!(env_of(&t, &dir), env, "repaired in place, under the same key");
+    let out = t.shim("python", &dir, &["-c", "import alpha; print(alpha.__version__)"]);
+    assert_ok(&out);
+    assert_eq!(stdout(&out).trim(), "1.0");
+}
+
+#[test]
+fn a_layer_missing_installed_files_is_broken_until_sync_repairs_it() {
+    let t = TestEnv::new();
+    let dir = package_project(t.path(), "pkg", "layered", "1.0", &["alpha==1.0"]);
+    t.trust(&dir);
+    assert_ok(&t.cove(&dir, &["sync"]));
+    let layer = PathBuf::from(t.status(&dir)["env"].as_str().unwrap());
+    assert_ne!(layer, env_of(&t, &dir), "the project has a layer");
+    let pth: Vec<PathBuf> = std::fs::read_dir(site(&layer))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy() != "_cove_base.pth")
+        .filter(|p| p.extension().is_some_and(|x| x == "pth"))
+        .collect();
+    assert!(!pth.is_empty(), "the editable install's .pth");
+    for p in &pth {
+        std::fs::remove_file(p).unwrap();
+    }
+    assert_eq!(t.status(&dir)["state"], "broken");
+    assert_ok(&t.cove(&dir, &["sync"]));
+    assert_eq!(t.status(&dir)["state"], "ready");
+    let out = t.shim("python", &dir, &["-c", "import layered, alpha; print(alpha.__version__)"]);
+    assert_ok(&out);
+}
