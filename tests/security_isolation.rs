@@ -248,3 +248,81 @@ fn a_layer_missing_installed_files_is_broken_until_sync_repairs_it() {
     let out = t.shim("python", &dir, &["-c", "import layered, alpha; print(alpha.__version__)"]);
     assert_ok(&out);
 }
+
+/// A program started through the shim, waiting for a line on stdin before it imports `alpha`.
+fn waiting_program(
+    mut cmd: std::process::Command,
+) -> (std::process::Child, std::io::BufReader<std::process::ChildStdout>) {
+    let code = "import sys\nprint('up', flush=True)\nsys.stdin.readline()\nimport alpha\nprint(alpha.__version__, flush=True)\n";
+    cmd.args(["-c", code]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let mut child = cmd.spawn().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line, "up\n", "the program started");
+    (child, out)
+}
+
+/// Let the program go on: it imports `alpha` now and prints its version.
+fn finish(mut child: std::process::Child, mut out: std::io::BufReader<std::process::ChildStdout>) -> String {
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "the program failed: {rest}");
+    rest
+}
+
+#[test]
+fn gc_never_removes_an_environment_a_running_program_uses() {
+    let t = TestEnv::new();
+    let dir = t.project("running", &["alpha==1.0"]);
+    t.trust(&dir);
+    assert_ok(&t.cove(&dir, &["sync"]));
+    let env = env_of(&t, &dir);
+    let key = env.file_name().unwrap().to_string_lossy().to_string();
+    t.shims_on();
+
+    // Through the shim (VIRTUAL_ENV set), and started by the env's python path directly.
+    let (a, a_out) = waiting_program(t.cmd(t.shims().join("python"), &dir));
+    let mut direct = t.cmd(env.join("bin/python"), t.path());
+    direct.env_remove("VIRTUAL_ENV");
+    let (b, b_out) = waiting_program(direct);
+    let (a_pid, b_pid) = (a.id(), b.id());
+
+    let out = t.cove(&dir, &["gc", "--older-than", "0m", "--max-size", "0"]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(env.join("bin/python").exists(), "kept: {text}");
+    assert!(text.contains(&format!("kept {}", &key[..12])), "gc names what it kept: {text}");
+    assert!(text.contains(&format!("in use by pids {}, {}", a_pid.min(b_pid), a_pid.max(b_pid))), "{text}");
+    assert_eq!(finish(a, a_out).trim(), "1.0", "the program imports from its environment after gc");
+    assert_eq!(t.status(&dir)["state"], "ready");
+    // Only the direct one still runs: still kept.
+    let out = t.cove(&dir, &["gc", "--older-than", "0m", "--max-size", "0"]);
+    assert!(stdout(&out).contains(&format!("in use by pid {b_pid}")), "{}", stdout(&out));
+    assert_eq!(finish(b, b_out).trim(), "1.0");
+
+    // Nothing runs it any more: gc removes it.
+    let out = t.cove(&dir, &["gc", "--older-than", "0m", "--max-size", "0"]);
+    assert_ok(&out);
+    assert!(!env.exists(), "removed once nothing uses it: {}", stdout(&out));
+    assert!(stdout(&out).contains(&format!("removed {}", &key[..12])), "{}", stdout(&out));
+}
+
+#[test]
+fn gc_keeps_a_layer_and_its_environment_while_a_program_runs_in_the_layer() {
+    let t = TestEnv::new();
+    let dir = package_project(t.path(), "pkg", "layeredrun", "1.0", &["alpha==1.0"]);
+    t.trust(&dir);
+    assert_ok(&t.cove(&dir, &["sync"]));
+    let (layer, env) = (PathBuf::from(t.status(&dir)["env"].as_str().unwrap()), env_of(&t, &dir));
+    t.shims_on();
+    let (p, p_out) = waiting_program(t.cmd(t.shims().join("python"), &dir));
+    let out = t.cove(&dir, &["gc", "--older-than", "0m", "--max-size", "0"]);
+    assert_ok(&out);
+    assert!(layer.exists() && env.exists(), "both kept: {}", stdout(&out));
+    assert_eq!(finish(p, p_out).trim(), "1.0");
+    let out = t.cove(&dir, &["gc", "--older-than", "0m", "--max-size", "0"]);
+    assert!(!env.exists() && !layer.exists(), "both removed once nothing runs: {}", stdout(&out));
+}
