@@ -326,3 +326,27 @@ fn gc_keeps_a_layer_and_its_environment_while_a_program_runs_in_the_layer() {
     let out = t.cove(&dir, &["gc", "--older-than", "0m", "--max-size", "0"]);
     assert!(!env.exists() && !layer.exists(), "both removed once nothing runs: {}", stdout(&out));
 }
+
+/// Installers run in `/` now: a relative `find-links` still means the manifest's folder.
+#[test]
+fn relative_find_links_still_resolve_against_the_manifest() {
+    for backend in ["pip", "uv"] {
+        if backend == "uv" && uv().is_none() {
+            continue;
+        }
+        let t = TestEnv::with_backend(backend);
+        let dir = t.path().join("rel");
+        std::fs::create_dir_all(dir.join("wheels")).unwrap();
+        let wheel = "alpha-1.0-py3-none-any.whl";
+        std::fs::copy(wheelhouse().join(wheel), dir.join("wheels").join(wheel)).unwrap();
+        std::fs::write(
+            dir.join("cove.toml"),
+            "dependencies = [\"alpha\"]\n\n[index]\nfind-links = [\"./wheels\"]\nno-index = true\n",
+        )
+        .unwrap();
+        t.trust(&dir);
+        let out = t.shim("python", &dir.join("wheels"), &["-c", "import alpha; print(alpha.__version__)"]);
+        assert_ok(&out);
+        assert_eq!(stdout(&out).trim(), "1.0", "{backend}");
+    }
+}
