@@ -23,6 +23,16 @@ pub struct Options {
     pub refresh: bool,
     /// Ask on a terminal when the manifest is untrusted.
     pub prompt: bool,
+    /// Rebuild what is ready but has lost installed files ([`damage`]; `cove sync`). Costs a
+    /// stat per installed file: never on the warm path.
+    pub repair: bool,
+}
+
+/// The first installed file missing from the plan's ready environment or layer (full path):
+/// someone removed it by hand. See [`cache::missing_file`].
+pub fn damage(plan: &Plan) -> Option<std::path::PathBuf> {
+    let dirs = std::iter::once(&plan.env_dir).chain(plan.layer_dir.as_ref());
+    dirs.filter(|d| cache::ready_at(d)).find_map(|d| cache::missing_file(d).map(|f| d.join(f)))
 }
 
 /// What `ensure` did.
@@ -41,9 +51,11 @@ pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
         cache::check_private_dir(&Cache::new(&settings.cache_dir).layers_dir(), "COVE_CACHE_DIR")?;
     }
     let layer_ready = plan.layer_dir.as_ref().is_none_or(|l| cache::ready_at(l));
+    let layer_damaged =
+        opts.repair && layer_ready && plan.layer_dir.as_ref().is_some_and(|l| cache::missing_file(l).is_some());
     let outcome = ensure_env(plan, settings, opts)?;
-    if !layer_ready || opts.refresh {
-        crate::layer::ensure(plan, settings, opts.refresh)?;
+    if !layer_ready || opts.refresh || layer_damaged {
+        crate::layer::ensure(plan, settings, opts.refresh || layer_damaged)?;
         return Ok(Outcome::Built);
     }
     Ok(outcome)
@@ -52,14 +64,16 @@ pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
 fn ensure_env(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome> {
     let cache = Cache::new(&settings.cache_dir);
     cache.check_private()?;
-    if !opts.refresh && cache.is_usable(&plan.key.hex) {
+    // A damaged environment is rebuilt (swapped in like a refresh, see `staging`).
+    let damaged = || opts.repair && cache::missing_file(&plan.env_dir).is_some();
+    if !opts.refresh && cache.is_usable(&plan.key.hex) && !damaged() {
         after_use(plan, &cache);
         return Ok(Outcome::AlreadyReady);
     }
     cache.prepare()?;
     let what = format!("environment {}", plan.key.short());
     let guard = crate::lock::exclusive(&cache.lock_path(&plan.key.hex), &what, settings.quiet)?;
-    let outcome = if !opts.refresh && cache.is_usable(&plan.key.hex) {
+    let outcome = if !opts.refresh && cache.is_usable(&plan.key.hex) && !damaged() {
         Outcome::AlreadyReady
     } else {
         build_locked(plan, settings, &cache)?;

@@ -278,6 +278,23 @@ fn files_intact(dir: &Path) -> bool {
     expected.map_or(seen > 0, |count| count == seen)
 }
 
+/// The first file the size listing of the ready folder `dir` names that is no longer there
+/// (relative to `dir`): an environment someone removed installed files from by hand. Bytecode
+/// is left out (Python writes it again), and so is everything when there is no listing (built
+/// by an older cove). A stat per installed file: for `cove status` and `cove sync`, never the
+/// warm path.
+pub fn missing_file(dir: &Path) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let listing = std::fs::read(dir.join(FILES)).ok()?;
+    listing.split(|&b| b == b'\n').find_map(|line| {
+        let tab = line.iter().position(|&b| b == b'\t')?;
+        let rel = Path::new(std::ffi::OsStr::from_bytes(&line[tab + 1..]));
+        let bytecode =
+            rel.extension().is_some_and(|x| x == "pyc") || rel.components().any(|c| c.as_os_str() == "__pycache__");
+        (!bytecode && std::fs::symlink_metadata(dir.join(rel)).is_err()).then(|| rel.to_path_buf())
+    })
+}
+
 /// One `size<TAB>path` line of the listing: the file is there with that size.
 fn listed_file_intact(dir: &Path, line: &[u8]) -> bool {
     use std::os::unix::ffi::OsStrExt;
@@ -329,5 +346,20 @@ mod ready_tests {
         assert!(check("9\ta.py\n"), "an older listing (no count) is checked line by line");
         std::fs::remove_file(dir.join(FILES)).unwrap();
         assert!(files_intact(dir), "no listing at all: built by an older cove, taken as it is");
+    }
+
+    #[test]
+    fn a_listed_file_removed_by_hand_is_named() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path();
+        std::fs::create_dir_all(dir.join("pkg/__pycache__")).unwrap();
+        std::fs::write(dir.join("pkg/__init__.py"), "x = 1\n").unwrap();
+        let listing = format!("{FILES_HEADER} 2\n6\tpkg/__init__.py\n3\tpkg/__pycache__/__init__.cpython-312.pyc\n");
+        std::fs::write(dir.join(FILES), listing).unwrap();
+        assert_eq!(missing_file(dir), None, "bytecode Python writes again is not asked for");
+        std::fs::remove_dir_all(dir.join("pkg")).unwrap();
+        assert_eq!(missing_file(dir), Some(PathBuf::from("pkg/__init__.py")));
+        std::fs::remove_file(dir.join(FILES)).unwrap();
+        assert_eq!(missing_file(dir), None, "no listing: nothing to check against");
     }
 }

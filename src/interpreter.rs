@@ -7,7 +7,7 @@
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use pep440_rs::Version;
 use serde::{Deserialize, Serialize};
@@ -131,10 +131,10 @@ fn read_cached(real: &Path, id: [u64; 4], file: &Path) -> Option<Interpreter> {
 }
 
 fn probe(real: &Path) -> Result<Facts> {
-    let out = Command::new(real)
-        .args(["-I", "-c", PROBE])
-        .env_remove("PYTHONHOME")
-        .env_remove("PYTHONPATH")
+    let mut cmd = crate::backend::python(real);
+    crate::backend::isolate(&mut cmd);
+    let out = cmd
+        .args(["-c", PROBE])
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .output()

@@ -115,6 +115,85 @@ pub fn projects_by_key(cache: &Cache) -> HashMap<String, Vec<ProjectRecord>> {
     map
 }
 
+/// Which of the cache's environments and layers (`envs/<key>`, `layers/<key>`, as the cache
+/// names them) running processes use, with their pids: for `cove gc`, which never removes
+/// one in use (issue 16). Costs nothing on the warm path: a run records nothing, the kernel
+/// already knows. A process uses a folder when, under it, is
+///
+/// - its `VIRTUAL_ENV` (every run through cove sets it),
+/// - an argument it was started with (`envs/<key>/bin/python app.py`, a console script's `#!`),
+/// - its executable, its working folder, or a file it maps (an extension module).
+///
+/// Processes whose details cannot be read (another user's) are skipped: only the user's own can
+/// run the user's private cache. Linux only (`/proc`); elsewhere nothing is found.
+pub fn in_use(cache: &Cache) -> HashMap<PathBuf, Vec<u32>> {
+    let mut roots = Vec::new();
+    for dir in [cache.envs_dir(), cache.layers_dir()] {
+        if let Ok(real) = std::fs::canonicalize(&dir)
+            && real != dir
+        {
+            roots.push((real, dir.clone()));
+        }
+        roots.push((dir.clone(), dir));
+    }
+    let me = std::process::id();
+    let mut found: HashMap<PathBuf, Vec<u32>> = HashMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        if pid == me {
+            continue;
+        }
+        let mut folders: Vec<PathBuf> = Vec::new();
+        for path in process_paths(&entry.path()) {
+            for (prefix, named) in &roots {
+                if let Ok(rest) = path.strip_prefix(prefix)
+                    && let Some(std::path::Component::Normal(first)) = rest.components().next()
+                {
+                    let folder = named.join(first);
+                    if !folders.contains(&folder) {
+                        folders.push(folder);
+                    }
+                }
+            }
+        }
+        for folder in folders {
+            found.entry(folder).or_default().push(pid);
+        }
+    }
+    found
+}
+
+/// The paths `/proc/<pid>` (`proc`) tells of: `VIRTUAL_ENV`, the arguments, the executable, the
+/// working folder and the mapped files.
+fn process_paths(proc: &Path) -> Vec<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut paths = Vec::new();
+    let nul_separated = |file: &str| std::fs::read(proc.join(file)).unwrap_or_default();
+    let environ = nul_separated("environ");
+    for var in environ.split(|&b| b == 0) {
+        if let Some(value) = var.strip_prefix(b"VIRTUAL_ENV=") {
+            paths.push(PathBuf::from(std::ffi::OsStr::from_bytes(value)));
+        }
+    }
+    let cmdline = nul_separated("cmdline");
+    for arg in cmdline.split(|&b| b == 0).filter(|a| a.starts_with(b"/")) {
+        paths.push(PathBuf::from(std::ffi::OsStr::from_bytes(arg)));
+    }
+    for link in ["exe", "cwd"] {
+        paths.extend(std::fs::read_link(proc.join(link)));
+    }
+    let maps = nul_separated("maps");
+    for line in maps.split(|&b| b == b'\n') {
+        // `address perms offset dev inode path`: the path starts at the first `/`.
+        if let Some(at) = line.iter().position(|&b| b == b'/') {
+            let path = &line[at..];
+            let path = path.strip_suffix(b" (deleted)").unwrap_or(path);
+            paths.push(PathBuf::from(std::ffi::OsStr::from_bytes(path)));
+        }
+    }
+    paths
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +212,27 @@ mod tests {
         stamp.set_modified(SystemTime::now() - Duration::from_secs(7200)).unwrap();
         touch(t.path());
         assert!(last_used(t.path()).unwrap() >= first, "a 2-hour-old stamp is refreshed");
+    }
+
+    #[test]
+    fn a_process_running_in_an_environment_is_found_using_it() {
+        let t = tempfile::tempdir().unwrap();
+        let cache = Cache::new(t.path());
+        let env = cache.env_dir("k1");
+        std::fs::create_dir_all(env.join("bin")).unwrap();
+        std::fs::create_dir_all(cache.env_dir("k2")).unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .current_dir(env.join("bin"))
+            .env("VIRTUAL_ENV", cache.layers_dir().join("l1"))
+            .spawn()
+            .unwrap();
+        let found = in_use(&cache);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(found[&env].contains(&child.id()), "its working folder: {found:?}");
+        assert!(found[&cache.layers_dir().join("l1")].contains(&child.id()), "its VIRTUAL_ENV: {found:?}");
+        assert!(!found.contains_key(&cache.env_dir("k2")));
     }
 
     #[test]

@@ -118,11 +118,11 @@ fn make(cache: &Cache, name: &str, base: &Interpreter, wheel: &Path, dir: &Path,
     let staging = crate::staging::Staging::new(cache, &lock_name(name))?;
     let seed = &staging.dir;
     let what = format!("pip (the seed for {})", base.describe());
-    let mut venv = std::process::Command::new(&base.path);
+    let mut venv = super::python(&base.path);
     venv.args(["-m", "venv", "--without-pip"]).arg(seed);
     out.run(venv, &what)?;
 
-    let mut pip = std::process::Command::new(super::env_python(seed));
+    let mut pip = super::python(&super::env_python(seed));
     pip.arg(wheel.join("pip"));
     pip.args(["install", "--isolated", "--no-cache-dir", "--disable-pip-version-check", "--no-warn-script-location"]);
     match (wheel.parent(), wheel_version(wheel)) {

@@ -5,8 +5,11 @@
 //! interpreter is gone or was replaced; environments unused for longer than DUR (default 30d,
 //! config `gc.older-than`); then the least recently used until the cache fits SIZE (config
 //! `gc.max-size`; no cap by default). An environment whose lock is held is being built: it is
-//! skipped and reported, never removed. Removing one a project still uses is fine (the next use
-//! rebuilds it) and is reported as such.
+//! skipped and reported, never removed. So is one a running process uses, or one of its layers
+//! (`usage::in_use`: their `VIRTUAL_ENV`, arguments, executable, working folder, mapped files):
+//! removing it would pull files from under a program that may still import them. Removing one a
+//! project still uses when nothing runs it is fine (the next use rebuilds it) and is reported
+//! as such.
 //!
 //! pip seeds (`seeds/`, see `backend::seed`) are kept while their interpreter would still use
 //! them: about 10 MB each, one per interpreter, and they save every pip-backend build seconds.
@@ -45,13 +48,15 @@ impl Reason {
 #[derive(Debug, Clone)]
 struct Candidate {
     state: State,
+    /// A running process uses it or one of its layers (see `usage::in_use`).
+    in_use: bool,
     broken: Option<Broken>,
     last_activity: SystemTime,
     size: u64,
 }
 
 /// The environments to remove outright, in order, and the rest that may go (least recently
-/// used first) while the cache is over the cap. Ones being built are in neither.
+/// used first) while the cache is over the cap. Ones being built or in use are in neither.
 fn select(c: &[Candidate], now: SystemTime, older_than: Duration) -> (Vec<(usize, Reason)>, Vec<usize>) {
     let mut doomed = Vec::new();
     let mut rest = Vec::new();
@@ -59,6 +64,7 @@ fn select(c: &[Candidate], now: SystemTime, older_than: Duration) -> (Vec<(usize
         let age = now.duration_since(e.last_activity).unwrap_or(Duration::ZERO);
         match (e.state, e.broken) {
             (State::Building, _) => {}
+            _ if e.in_use => {}
             (_, Some(b)) => doomed.push((i, Reason::Broken(b))),
             _ if age > older_than => doomed.push((i, Reason::Unused { age })),
             _ => rest.push(i),
@@ -110,14 +116,35 @@ pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<Str
     }
 
     let entries = inventory::scan(&cache)?;
+    let in_use = crate::usage::in_use(&cache);
+    // An environment's users and its layers'.
+    let users = |e: &Entry| -> Vec<u32> {
+        let mut pids: Vec<u32> = std::iter::once(&e.path)
+            .chain(e.layers.iter().map(|l| &l.path))
+            .filter_map(|p| in_use.get(p))
+            .flatten()
+            .copied()
+            .collect();
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    };
     let candidates: Vec<Candidate> = entries
         .iter()
-        .map(|e| Candidate { state: e.state, broken: e.broken, last_activity: e.last_activity(), size: e.measure() })
+        .map(|e| Candidate {
+            state: e.state,
+            in_use: !users(e).is_empty(),
+            broken: e.broken,
+            last_activity: e.last_activity(),
+            size: e.measure(),
+        })
         .collect();
     let mut total: u64 = candidates.iter().map(|c| c.size).sum();
     for (e, c) in entries.iter().zip(&candidates) {
         if e.state == State::Building {
             gc.skipped(e, c.size);
+        } else if c.in_use {
+            gc.kept(&e.key, c.size, &users(e));
         }
     }
     let (doomed, rest) = select(&candidates, SystemTime::now(), Duration::from_secs(older_than));
@@ -151,6 +178,10 @@ pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<Str
             continue;
         }
         let size = crate::fsx::disk_usage(&layer.path);
+        if let Some(pids) = in_use.get(&layer.path) {
+            gc.kept(&layer.key, size, pids);
+            continue;
+        }
         let gone = if dry_run {
             !crate::lock::is_held(&layer.lock_path(&cache))
         } else {
@@ -216,6 +247,14 @@ impl Gc<'_> {
         let key = &key[..key.len().min(12)];
         let key = if key.is_empty() { String::new() } else { format!("{key} ") };
         self.text.push_str(&format!("{verb} {key}{:>6}  {why}\n", format_size(size)));
+    }
+
+    /// Kept: running processes `pids` use it.
+    fn kept(&mut self, key: &str, size: u64, pids: &[u32]) {
+        let key = &key[..key.len().min(12)];
+        let list: Vec<String> = pids.iter().map(|p| p.to_string()).collect();
+        let s = if pids.len() == 1 { "" } else { "s" };
+        self.text.push_str(&format!("kept {key} {:>6}  in use by pid{s} {}\n", format_size(size), list.join(", ")));
     }
 
     fn skipped(&mut self, e: &Entry, size: u64) {
@@ -295,7 +334,7 @@ mod tests {
 
     fn c(state: State, broken: Option<Broken>, days_ago: u64, size: u64) -> Candidate {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1000 * 86400);
-        Candidate { state, broken, last_activity: now - Duration::from_secs(days_ago * 86400), size }
+        Candidate { state, in_use: false, broken, last_activity: now - Duration::from_secs(days_ago * 86400), size }
     }
 
     #[test]
@@ -315,5 +354,12 @@ mod tests {
             vec![(1, Reason::Broken(Broken::Unfinished)), (2, Reason::Unused { age: Duration::from_secs(40 * 86400) })]
         );
         assert_eq!(rest, vec![4, 5, 0], "least recently used first; the one being built is never picked");
+
+        let mut used = c(State::Ready, None, 400, 10);
+        used.in_use = true;
+        let mut broken_used = c(State::Broken, Some(Broken::InterpreterGone), 400, 10);
+        broken_used.in_use = true;
+        let (doomed, rest) = select(&[used, broken_used], now, Duration::from_secs(30 * 86400));
+        assert!(doomed.is_empty() && rest.is_empty(), "one in use is never picked");
     }
 }

@@ -34,6 +34,11 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     if state == State::Ready && plan.layer_dir.as_ref().is_some_and(|l| !crate::cache::ready_at(l)) {
         state = State::Missing;
     }
+    // Files removed from a ready environment by hand: `broken`, and `cove sync` rebuilds it.
+    let missing_file = if state == State::Ready { crate::build::damage(&plan) } else { None };
+    if missing_file.is_some() {
+        state = State::Broken;
+    }
     let interp = plan.interpreter();
     if as_json {
         let local_projects = plan.manifest.install_project.iter().chain(&plan.manifest.other_projects);
@@ -51,6 +56,7 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
             lock_note: plan.lock_note.as_deref(),
             manifest: lossy(&plan.manifest.path),
             manifest_reason: &reason,
+            missing_file: missing_file.as_ref().map(lossy),
             notes: &plan.manifest.notes,
             project: lossy(&plan.project.dir),
             python: lossy(&interp.path),
@@ -106,7 +112,13 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     if let Some(note) = &plan.lock_note {
         t.push_str(&format!("lock:      {}\n", shown(note)));
     }
-    t.push_str(&format!("state:     {}\n", state.as_str()));
+    match &missing_file {
+        Some(file) => t.push_str(&format!(
+            "state:     broken ({} is missing; `cove sync` rebuilds the environment)\n",
+            file.display()
+        )),
+        None => t.push_str(&format!("state:     {}\n", state.as_str())),
+    }
     t.push_str("canonical:\n");
     for line in plan.key.canonical.lines() {
         t.push_str(&format!("  {}\n", shown(line)));
@@ -131,6 +143,8 @@ struct StatusJson<'a> {
     lock_note: Option<&'a str>,
     manifest: String,
     manifest_reason: &'a str,
+    /// The first installed file found missing when `state` is `broken` for that reason.
+    missing_file: Option<String>,
     notes: &'a [String],
     project: String,
     python: String,

@@ -9,7 +9,7 @@ pub fn run(settings: &Settings, refresh: bool) -> Result<()> {
     let project = crate::resolve::require_project()?;
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
     let plan = crate::resolve::plan_to_build(project, settings, &finder, true)?;
-    let outcome = build::ensure(&plan, settings, Options { refresh, prompt: true })?;
+    let outcome = build::ensure(&plan, settings, Options { refresh, prompt: true, repair: true })?;
     if outcome == Outcome::AlreadyReady {
         super::note(settings, &format!("environment {} is ready: {}", plan.key.short(), plan.run_dir().display()));
     }
