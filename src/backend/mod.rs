@@ -51,7 +51,7 @@ pub fn select(settings: &Settings) -> Result<Box<dyn Backend>> {
         BackendChoice::Uv => match find_uv()? {
             Some(uv) => Ok(Box::new(Uv { exe: uv })),
             None => Err(Error::other("backend \"uv\" was asked for but uv is not installed")
-                .with_hint("install uv (`pip install uv`), set COVE_UV to its path, or use `--backend pip`")),
+                .with_hint("install uv (`pipx install uv`, or see https://docs.astral.sh/uv/), set COVE_UV to its path, or use `--backend pip`")),
         },
         BackendChoice::Auto => Ok(match find_uv()? {
             Some(uv) => Box::new(Uv { exe: uv }),
@@ -114,6 +114,7 @@ impl Output {
         // read below ends when the installer's copies do.
         drop(cmd);
         let mut child = spawned.map_err(|source| Error::Spawn { program, source })?;
+        RUNNING.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
         let mut log = log;
         // Kept in memory too: on a full disk the log cannot be written, and the installer's
         // "No space left on device" must still reach the user.
@@ -135,7 +136,9 @@ impl Output {
                 let _ = std::io::stderr().write_all(&buf[..n]);
             }
         }
-        let status = child.wait().map_err(|e| Error::io("wait for", &self.log, e))?;
+        let status = child.wait();
+        RUNNING.store(0, std::sync::atomic::Ordering::SeqCst);
+        let status = status.map_err(|e| Error::io("wait for", &self.log, e))?;
         if status.success() {
             return Ok(());
         }
@@ -149,6 +152,10 @@ impl Output {
         Err(Error::Install { what: what.to_string(), status, log: Some(self.log.clone()) })
     }
 }
+
+/// The installer running now (0: none), so an interrupted `cove add` can stop it (see
+/// `commands::edit`) and put the manifest back.
+pub static RUNNING: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
 /// How much of a failed installer's output is shown (the end of it; the log has it all).
 const MAX_SHOWN: usize = 256 << 10;

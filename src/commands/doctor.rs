@@ -192,13 +192,13 @@ fn backend(settings: &Settings, r: &mut Report) {
             r.problem(
                 "backend",
                 "backend \"uv\" is set but uv is not found (COVE_UV, PATH)",
-                Some("install uv (`pip install uv`), set COVE_UV to its path, or use `--backend pip`".into()),
+                Some("install uv (`pipx install uv`, or see https://docs.astral.sh/uv/), set COVE_UV to its path, or use `--backend pip`".into()),
             );
         } else {
             r.note(
                 "backend",
                 "pip (uv not found; builds use the base interpreter's venv and pip, which is slower)",
-                "install uv (`pip install uv`) or set COVE_UV to its path",
+                "install uv (`pipx install uv`, or see https://docs.astral.sh/uv/) or set COVE_UV to its path",
             );
         }
         return;
