@@ -154,7 +154,16 @@ pub fn require(manifest: &Manifest, settings: &Settings, prompt: bool) -> Result
     let Ok(tty) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") else {
         return Err(error);
     };
-    eprintln!("cove: {error}");
+    match &error {
+        // The change first, one a line (`~rich>=13 → rich==13.7.1`): that is what is asked.
+        Error::Untrusted { changes, .. } if !changes.is_empty() => {
+            eprintln!("cove: {} changed since you trusted it:", manifest.path.display());
+            for c in changes {
+                eprintln!("cove:   {c}");
+            }
+        }
+        _ => eprintln!("cove: {} is not trusted yet", manifest.path.display()),
+    }
     if !manifest.requirements.is_empty() {
         let list: Vec<&str> = manifest.requirements.iter().map(|r| r.canonical.as_str()).collect();
         eprintln!("cove: it asks for: {}", list.join(", "));
