@@ -419,6 +419,14 @@ fn remove_names_the_included_file_a_requirement_is_in() {
     let err = stderr(&out);
     assert!(err.contains("gamma is not in requirements.txt itself but in") && err.contains("base.txt"), "{err}");
     assert_eq!(read(&p.join("requirements.txt")), text);
+    // Adding it is not a second line either.
+    let out = t.cove(&p, &["add", "gamma"]);
+    assert_ok(&out);
+    assert!(stderr(&out).contains("gamma is already in") && stderr(&out).contains("base.txt"), "{}", stderr(&out));
+    let out = t.cove(&p, &["add", "gamma==1.0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("change it there"), "{}", stderr(&out));
+    assert_eq!(read(&p.join("requirements.txt")), text);
 }
 
 #[test]

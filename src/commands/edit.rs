@@ -142,6 +142,20 @@ fn plan_edit(project: &Project, text: &str, manifest: &Manifest, change: &Change
                     continue;
                 }
                 let text = r.trim().to_string();
+                let included = (project.kind == Kind::Requirements).then(|| in_include(manifest, &parsed.name));
+                if let (None, Some(Some((file, old)))) = (find(&parsed.name)?, included) {
+                    // A line of an included file: adding it here too would make two.
+                    if decide(&old, &text, pip, &project.dir) == Decision::Keep {
+                        said.push(format!("{old} is already in {}; nothing changed", file.display()));
+                        continue;
+                    }
+                    return Err(Error::other(format!(
+                        "{old} is in {}, which {} includes",
+                        file.display(),
+                        file_name(path)
+                    ))
+                    .with_hint(format!("change it there, in {}", file.display())));
+                }
                 match find(&parsed.name)? {
                     None => {
                         said.push(format!("added {text} to {file}"));
@@ -240,13 +254,20 @@ fn is_pin(text: &str, dir: &std::path::Path) -> bool {
     crate::requirement::parse_pep508(text, dir).ok().is_some_and(|r| pinned_version(&r).is_some())
 }
 
+/// The included requirements file (`-r`) that has a line for `name`, and that line.
+fn in_include(manifest: &Manifest, name: &str) -> Option<(std::path::PathBuf, String)> {
+    manifest.files.iter().skip(1).filter(|f| f.extension().is_some_and(|e| e != "toml")).find_map(|file| {
+        let text = std::fs::read_to_string(file).ok()?;
+        edit::find_line(&text, name).map(|line| (file.clone(), line))
+    })
+}
+
 /// "no requirement named …", naming the included file a requirement comes from when it is
 /// not in the manifest's own text.
 fn not_here(project: &Project, manifest: &Manifest, absent: &[String]) -> Error {
     let path = &project.manifest;
-    for file in manifest.files.iter().skip(1) {
-        let Ok(text) = std::fs::read_to_string(file) else { continue };
-        if let Some(n) = absent.iter().find(|n| edit::find_line(&text, n).is_some()) {
+    for n in absent {
+        if let Some((file, _)) = in_include(manifest, n) {
             return Error::other(format!(
                 "{n} is not in {} itself but in {}, which it includes",
                 file_name(path),

@@ -533,8 +533,8 @@ mod tests {
         match (op, kind) {
             (Op::Add(r), Some((k, t))) => add_toml(p, text, k, t, &[req(r)]).unwrap(),
             (Op::Add(r), None) => add_lines(text, &[req(r)]),
-            (Op::Remove(n), Some((k, t))) => remove_toml(p, text, k, t, &[n.clone()]).unwrap(),
-            (Op::Remove(n), None) => remove_lines(p, text, &[n.clone()]).unwrap(),
+            (Op::Remove(n), Some((k, t))) => remove_toml(p, text, k, t, std::slice::from_ref(n)).unwrap(),
+            (Op::Remove(n), None) => remove_lines(p, text, std::slice::from_ref(n)).unwrap(),
         }
     }
 
