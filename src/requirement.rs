@@ -220,8 +220,10 @@ pub(crate) fn parse_whole(
     text: &str,
     base_dir: &Path,
 ) -> std::result::Result<Pep508<pep508_rs::VerbatimUrl>, ParseError> {
-    Pep508::<pep508_rs::VerbatimUrl>::parse(text, base_dir)
-        .map_err(|e| ParseError { offset: e.start, message: e.message.to_string() })
+    let r = Pep508::<pep508_rs::VerbatimUrl>::parse(text, base_dir)
+        .map_err(|e| ParseError { offset: e.start, message: e.message.to_string() })?;
+    check_url(text, &r)?;
+    Ok(r)
 }
 
 /// Parse a named requirement with a marker as two strings, the part before the first `;` and
