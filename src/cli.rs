@@ -69,6 +69,10 @@ pub enum Command {
     Init {
         /// Requirements to start with (PEP 508)
         requirements: Vec<String>,
+        /// Write cove.toml even beside a pyproject.toml that is the manifest (cove.toml then
+        /// takes precedence over it)
+        #[arg(long)]
+        force: bool,
     },
     /// Add requirements to the manifest (keeping its comments and layout), then sync
     #[command(after_help = "Examples:\n  cove add 'requests>=2.31' rich\n  cove add --group test pytest")]
@@ -175,7 +179,9 @@ pub enum Command {
         remove: bool,
     },
     /// Rebuild the project's environment whenever a file that feeds its key changes
-    #[command(after_help = "Example:\n  cove watch            edit cove.toml in your editor; the environment follows")]
+    #[command(
+        after_help = "Example:\n  cove watch            edit cove.toml in your editor; once you trust the change\n                        (`cove trust`, in another shell), the environment follows"
+    )]
     Watch,
     /// Check PATH, shims, hook, interpreters, backend, cache, config and trust store
     #[command(after_help = "Example:\n  cove doctor           each problem comes with a `fix:` line")]

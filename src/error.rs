@@ -98,6 +98,9 @@ pub enum Error {
     /// A manifest or a file it includes is not a regular file (a FIFO, a device), or is too
     /// large to be one.
     NotAFile { path: PathBuf, size: Option<u64> },
+    /// `cove add`/`cove remove` (or pip in a project) was stopped by a signal; the manifest and
+    /// its trust were put back.
+    Interrupted { manifest: PathBuf },
     /// Anything else, with an optional hint.
     Other { message: String, hint: Option<String> },
 }
@@ -213,6 +216,7 @@ impl Error {
             Error::NotAFile { size: Some(_), .. } => {
                 Some("no manifest is that large; check what the file holds (or what the include names)".into())
             }
+            Error::Interrupted { .. } => None,
             Error::Other { hint, .. } => hint.clone(),
         }
     }
@@ -222,6 +226,7 @@ impl Error {
         match self {
             Error::Usage(_) | Error::BadSize { .. } | Error::BadDuration { .. } => 2,
             Error::NotFound { .. } | Error::CommandNotFound { .. } => 127,
+            Error::Interrupted { .. } => 130,
             _ => 1,
         }
     }
@@ -297,6 +302,13 @@ impl fmt::Display for Error {
             Error::NotAFile { path, size: None } => write!(f, "cannot read {}: not a regular file", path.display()),
             Error::NotAFile { path, size: Some(size) } => {
                 write!(f, "cannot read {}: {size} bytes is too large for a manifest", path.display())
+            }
+            Error::Interrupted { manifest } => {
+                write!(
+                    f,
+                    "interrupted: {} and its trust are back as they were; nothing was changed",
+                    manifest.display()
+                )
             }
             Error::Other { message, .. } => write!(f, "{message}"),
         }

@@ -50,7 +50,11 @@ const HARMLESS: &[&str] = &[
 pub enum Action {
     /// Run the environment's pip as is.
     Read,
-    Install(Vec<String>),
+    /// `pip install REQ…`; `upgrade` for `-U`/`--upgrade`.
+    Install {
+        reqs: Vec<String>,
+        upgrade: bool,
+    },
     Uninstall(Vec<String>),
 }
 
@@ -66,6 +70,7 @@ pub fn classify(args: &[OsString], cwd: &Path) -> Result<Action> {
         return Err(refuse(&format!("`pip {cmd}`"), "it would change an environment that projects share by key"));
     }
     let mut items = Vec::new();
+    let mut upgrade = false;
     let mut rest = args[at + 1..].iter();
     while let Some(a) = rest.next() {
         if !a.starts_with('-') {
@@ -73,6 +78,7 @@ pub fn classify(args: &[OsString], cwd: &Path) -> Result<Action> {
             continue;
         }
         if HARMLESS.contains(&a.as_str()) {
+            upgrade |= a == "-U" || a == "--upgrade";
             continue;
         }
         let file = match a.as_str() {
@@ -93,7 +99,7 @@ pub fn classify(args: &[OsString], cwd: &Path) -> Result<Action> {
     if items.is_empty() {
         return Err(Error::Usage(format!("`pip {cmd}` needs at least one requirement")));
     }
-    Ok(if cmd == "install" { Action::Install(items) } else { Action::Uninstall(items) })
+    Ok(if cmd == "install" { Action::Install { reqs: items, upgrade } } else { Action::Uninstall(items) })
 }
 
 fn refuse(what: &str, why: &str) -> Error {
@@ -123,8 +129,9 @@ mod tests {
     fn install_and_uninstall_become_edits() {
         assert_eq!(
             c(&["install", "-U", "gamma>=1", "delta"]).unwrap(),
-            Action::Install(vec!["gamma>=1".into(), "delta".into()])
+            Action::Install { reqs: vec!["gamma>=1".into(), "delta".into()], upgrade: true }
         );
+        assert_eq!(c(&["install", "delta"]).unwrap(), Action::Install { reqs: vec!["delta".into()], upgrade: false });
         assert_eq!(c(&["uninstall", "-y", "gamma"]).unwrap(), Action::Uninstall(vec!["gamma".into()]));
     }
 

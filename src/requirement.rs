@@ -190,10 +190,29 @@ pub struct ParseError {
 /// Parse one PEP 508 string; relative paths in `name @ ./path` are against `base_dir`.
 pub fn parse_pep508(text: &str, base_dir: &Path) -> std::result::Result<Pep508<pep508_rs::VerbatimUrl>, ParseError> {
     guard(text)?;
-    match parse_in_two(text, base_dir) {
-        Some(r) => Ok(r),
-        None => parse_whole(text, base_dir),
+    let r = match parse_in_two(text, base_dir) {
+        Some(r) => r,
+        None => parse_whole(text, base_dir)?,
+    };
+    check_url(text, &r)?;
+    Ok(r)
+}
+
+/// Refuse a `name @ URL` whose URL pip would refuse but `pep508_rs` reads as a file path:
+/// one with spaces in it, or starting with another `@` (`requests @@ 2`).
+fn check_url(text: &str, r: &Pep508<pep508_rs::VerbatimUrl>) -> std::result::Result<(), ParseError> {
+    let Some(VersionOrUrl::Url(url)) = &r.version_or_url else { return Ok(()) };
+    let given = url.given().unwrap_or("");
+    let bad = given.starts_with('@') || given.contains(char::is_whitespace);
+    if !bad {
+        return Ok(());
     }
+    let at = text.find('@').map_or(0, |i| i + 1);
+    let offset = at + text[at..].len() - text[at..].trim_start().len();
+    Err(ParseError {
+        offset,
+        message: format!("invalid URL {given:?}: a URL has no spaces and does not start with `@`"),
+    })
 }
 
 /// `text` parsed by `pep508_rs` in one piece (call [`guard`] first).
@@ -201,8 +220,10 @@ pub(crate) fn parse_whole(
     text: &str,
     base_dir: &Path,
 ) -> std::result::Result<Pep508<pep508_rs::VerbatimUrl>, ParseError> {
-    Pep508::<pep508_rs::VerbatimUrl>::parse(text, base_dir)
-        .map_err(|e| ParseError { offset: e.start, message: e.message.to_string() })
+    let r = Pep508::<pep508_rs::VerbatimUrl>::parse(text, base_dir)
+        .map_err(|e| ParseError { offset: e.start, message: e.message.to_string() })?;
+    check_url(text, &r)?;
+    Ok(r)
 }
 
 /// Parse a named requirement with a marker as two strings, the part before the first `;` and

@@ -39,8 +39,10 @@ pub fn run(name: &str, args: Vec<OsString>) -> Result<u8> {
         let cwd = std::env::current_dir().unwrap_or_default();
         let change = match crate::pip::classify(&args, &cwd)? {
             crate::pip::Action::Read => None,
-            crate::pip::Action::Install(reqs) => Some(crate::commands::edit::Change::Add(reqs)),
-            crate::pip::Action::Uninstall(names) => Some(crate::commands::edit::Change::Remove(names)),
+            crate::pip::Action::Install { reqs, upgrade } => {
+                Some(crate::commands::edit::Change::Install { reqs, upgrade })
+            }
+            crate::pip::Action::Uninstall(names) => Some(crate::commands::edit::Change::Uninstall(names)),
         };
         if let Some(change) = change {
             crate::commands::edit::apply(&settings, &project, change, &Default::default())?;

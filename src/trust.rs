@@ -219,6 +219,11 @@ fn shell_quote(p: &Path) -> String {
     }
 }
 
+/// Whether [`require`] can ask: stderr is a terminal and there is one to read the answer from.
+pub fn can_ask() -> bool {
+    std::io::stderr().is_terminal() && std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").is_ok()
+}
+
 /// Fail unless `manifest` is trusted. On a terminal (`prompt`), ask first. A trust store that
 /// others could write is refused (one stat): a record planted there would let a cloned
 /// repository build on `cd`.
@@ -238,8 +243,12 @@ pub fn require(manifest: &Manifest, settings: &Settings, prompt: bool) -> Result
     let Ok(tty) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") else {
         return Err(error);
     };
+    let changes = match &error {
+        Error::Untrusted { changes, .. } => changes.clone(),
+        _ => Vec::new(),
+    };
     let asks: Vec<&str> = manifest.requirements.iter().map(|r| r.canonical.as_str()).collect();
-    crate::ui::show_review(&crate::ui::trust_review(&error, &asks));
+    crate::ui::show_review(&crate::ui::trust_review(&manifest.path, &changes, &asks));
     let mut out = &tty;
     let _ = write!(out, "Trust and build? [y/N] ");
     let _ = out.flush();
@@ -249,5 +258,48 @@ pub fn require(manifest: &Manifest, settings: &Settings, prompt: bool) -> Result
         trust(manifest, settings)
     } else {
         Err(Error::TrustDeclined { manifest: manifest.path.clone() })
+    }
+}
+
+/// The trust records of one manifest path as they were, so a failed or interrupted edit can put
+/// them back exactly (SPEC §5: an edit leaves trust as it found it unless it completes).
+pub struct Snapshot {
+    path_record: PathBuf,
+    /// Each record file that may change, with its bytes then (`None`: it did not exist).
+    files: Vec<(PathBuf, Option<Vec<u8>>)>,
+}
+
+/// What the trust store holds for `manifest` (its path record, the record it names, and the
+/// record of `digest`, the manifest's current content).
+pub fn snapshot(manifest: &Path, digest: Option<&str>, settings: &Settings) -> Snapshot {
+    let path_record = path_record(settings, manifest);
+    let named = std::fs::read_to_string(&path_record).ok().and_then(|t| t.lines().nth(1).map(str::to_string));
+    let mut files = vec![path_record.clone()];
+    files.extend(named.iter().chain(digest.map(str::to_string).as_ref()).map(|d| store(settings).join(d)));
+    files.dedup();
+    let files = files.into_iter().map(|f| (f.clone(), std::fs::read(&f).ok())).collect();
+    Snapshot { path_record, files }
+}
+
+impl Snapshot {
+    /// Put the records back as they were: a record trusted since is removed.
+    pub fn restore(&self, settings: &Settings) -> Result<()> {
+        let now = std::fs::read_to_string(&self.path_record).ok().and_then(|t| t.lines().nth(1).map(str::to_string));
+        if let Some(d) = now {
+            let record = store(settings).join(d);
+            if !self.files.iter().any(|(f, _)| *f == record) {
+                let _ = std::fs::remove_file(&record);
+            }
+        }
+        for (file, bytes) in &self.files {
+            match bytes {
+                Some(b) => crate::fsx::write_atomic(file, b)?,
+                None => match std::fs::remove_file(file) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io("remove", file, e)),
+                    _ => {}
+                },
+            }
+        }
+        Ok(())
     }
 }

@@ -112,10 +112,20 @@ pub fn told(e: &Error) {
     }
 }
 
-/// The trust prompt's review (SPEC §5): the refusal and every requirement asked for, escaped,
-/// one line each, as shown before `Trust and build? [y/N]`.
-pub fn trust_review(e: &Error, asks: &[&str]) -> String {
-    let mut text = format!("cove: {}\n", escape(&e.to_string()));
+/// The trust prompt's review (SPEC §5), escaped, one line each, as shown before `Trust and
+/// build? [y/N]`: what changed since it was last trusted (`~rich>=13 → rich==13.7.1`), one a
+/// line, or that it is not trusted yet; then every requirement it asks for.
+pub fn trust_review(manifest: &std::path::Path, changes: &[String], asks: &[&str]) -> String {
+    let path = escape(&manifest.display().to_string()).into_owned();
+    let mut text = if changes.is_empty() {
+        format!("cove: {path} is not trusted yet\n")
+    } else {
+        let mut t = format!("cove: {path} changed since you trusted it:\n");
+        for c in changes {
+            t.push_str(&format!("cove:   {}\n", escape(c)));
+        }
+        t
+    };
     if !asks.is_empty() {
         let list: Vec<Cow<str>> = asks.iter().map(|r| escape(r)).collect();
         text.push_str(&format!("cove: it asks for: {}\n", list.join(", ")));
@@ -272,13 +282,8 @@ mod tests {
 
     #[test]
     fn the_trust_review_shows_every_requirement_escaped() {
-        let e = Error::Untrusted {
-            manifest: "/p/evil\x1b[2K/cove.toml".into(),
-            changes: vec![],
-            trust_cmd: "cove trust".into(),
-        };
         let asks = ["alpha ; os_name == '\x1b[1A\x1b[2K'", "beta @ https://evil.example/b.whl"];
-        let text = trust_review(&e, &asks);
+        let text = trust_review(std::path::Path::new("/p/evil\x1b[2K/cove.toml"), &[], &asks);
         assert!(!text.bytes().any(|b| b == 0x1b), "{text:?}");
         assert!(text.starts_with("cove: /p/evil\\u{1b}[2K/cove.toml is not trusted"), "{text}");
         assert!(
@@ -288,6 +293,8 @@ mod tests {
             "{text}"
         );
         assert_eq!(text.lines().count(), 2);
+        let changed = trust_review(std::path::Path::new("/p/cove.toml"), &["~a>=1 → a==\x1b1".into()], &[]);
+        assert_eq!(changed, "cove: /p/cove.toml changed since you trusted it:\ncove:   ~a>=1 → a==\\u{1b}1\n");
     }
 
     #[test]

@@ -95,7 +95,8 @@ fn add_replaces_by_name_and_reports_the_key_change() {
     t.trust(&p);
     let out = t.cove(&p, &["add", "Alpha==2.0"]);
     assert_ok(&out);
-    assert!(stderr(&out).contains("added Alpha==2.0 in cove.toml; key "), "{}", stderr(&out));
+    assert!(stderr(&out).contains("alpha==1.0 → Alpha==2.0 in cove.toml"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cove.toml updated; key "), "{}", stderr(&out));
     let text = std::fs::read_to_string(p.join("cove.toml")).unwrap();
     assert!(text.contains("dependencies = [\"Alpha==2.0\"]"), "{text}");
     let out = t.shim("python", &p, &["-c", "import alpha; print(alpha.__version__)"]);

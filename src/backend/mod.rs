@@ -122,6 +122,7 @@ impl Output {
         // read below ends when the installer's copies do.
         drop(cmd);
         let mut child = spawned.map_err(|source| Error::Spawn { program, source })?;
+        RUNNING.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
         let mut log = log;
         // Kept in memory too: on a full disk the log cannot be written, and the installer's
         // "No space left on device" must still reach the user.
@@ -144,7 +145,9 @@ impl Output {
                 crate::ui::installer_output(&buf[..n], &mut carry);
             }
         }
-        let status = child.wait().map_err(|e| Error::io("wait for", &self.log, e))?;
+        let status = child.wait();
+        RUNNING.store(0, std::sync::atomic::Ordering::SeqCst);
+        let status = status.map_err(|e| Error::io("wait for", &self.log, e))?;
         if status.success() {
             return Ok(());
         }
@@ -186,6 +189,10 @@ pub fn isolate(cmd: &mut Command) {
         cmd.env_remove(var);
     }
 }
+
+/// The installer running now (0: none), so an interrupted `cove add` can stop it (see
+/// `commands::edit`) and put the manifest back.
+pub static RUNNING: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
 /// How much of a failed installer's output is shown (the end of it; the log has it all).
 const MAX_SHOWN: usize = 256 << 10;

@@ -75,7 +75,7 @@ pub fn main() -> Result<u8> {
         return Ok(0);
     };
     match command {
-        Command::Init { requirements } => init::run(&settings, cli.global.python.clone(), requirements),
+        Command::Init { requirements, force } => init::run(&settings, cli.global.python.clone(), requirements, force),
         Command::Add { requirements, target } => edit::run(&settings, edit::Change::Add(requirements), target.into()),
         Command::Remove { names, target } => edit::run(&settings, edit::Change::Remove(names), target.into()),
         Command::Sync { refresh, .. } => sync::run(&settings, refresh),

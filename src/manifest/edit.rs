@@ -103,6 +103,30 @@ pub fn add_toml(path: &Path, text: &str, kind: Kind, target: &Target, reqs: &[Ne
     Ok(doc.to_string())
 }
 
+/// The requirement text for `name` in the target array, if there is one (the array is not made).
+pub fn find_toml(path: &Path, text: &str, kind: Kind, target: &Target, name: &str) -> Result<Option<String>> {
+    let mut doc: DocumentMut = text.parse().map_err(|e| toml_error(path, text, e))?;
+    let array = target_array(&mut doc, kind, target, path)?;
+    Ok(array.iter().filter_map(|v| v.as_str()).find(|s| name_of(s) == name).map(str::to_string))
+}
+
+/// The requirement of requirement line `name` in a requirements file (its comment cut off).
+pub fn find_line(text: &str, name: &str) -> Option<String> {
+    text.lines().find(|l| line_name(l).as_deref() == Some(name)).map(|l| split_comment(l).0.trim().to_string())
+}
+
+/// A line's requirement and its comment (from the whitespace before `#`, as pip cuts it).
+fn split_comment(line: &str) -> (&str, &str) {
+    let b = line.as_bytes();
+    match (1..b.len()).find(|&i| b[i] == b'#' && b[i - 1].is_ascii_whitespace()) {
+        Some(i) => {
+            let start = line[..i].trim_end().len();
+            (&line[..start], &line[start..])
+        }
+        None => (line, ""),
+    }
+}
+
 /// Remove `names` from the TOML manifest; fails naming the ones that are not there.
 pub fn remove_toml(path: &Path, text: &str, kind: Kind, target: &Target, names: &[String]) -> Result<String> {
     let mut doc: DocumentMut = text.parse().map_err(|e| toml_error(path, text, e))?;
@@ -139,7 +163,10 @@ fn prefix_of(v: &Value) -> String {
 /// element's prefix (or the array's trailing), so the comment of the removed line goes with it
 /// and the previous line's comment stays.
 fn remove_keeping_comments(array: &mut Array, i: usize, multiline: bool) {
-    let own = prefix_of(array.get(i).expect("index from position"));
+    let removed = array.get(i).expect("index from position");
+    let own = prefix_of(removed);
+    // Without a trailing comma, the end of the last line is in the last element's suffix.
+    let own_suffix = removed.decor().suffix().and_then(|s| s.as_str()).unwrap_or("").to_string();
     array.remove(i);
     if !multiline {
         if i == 0
@@ -157,6 +184,7 @@ fn remove_keeping_comments(array: &mut Array, i: usize, multiline: bool) {
         }
         None => {
             let t = array.trailing().as_str().unwrap_or("").to_string();
+            let t = if own_suffix.contains('\n') { format!("{own_suffix}{t}") } else { t };
             array.set_trailing(format!("{keep}{}", rest(&t)));
         }
     }
@@ -211,14 +239,25 @@ fn push_in_style(array: &mut Array, text: &str) {
             .map(prefix_of)
             .and_then(|p| p.rfind('\n').map(|i| p[i..].to_string()))
             .unwrap_or_else(|| "\n    ".into());
-        value.decor_mut().set_prefix(indent);
+        // A comment ending the last line is in the array's trailing: it stays on that line,
+        // before the new one (as `remove_keeping_comments` puts it back).
+        // Without a trailing comma that comment is in the last element's suffix instead.
+        let mut trailing = array.trailing().as_str().unwrap_or("").to_string();
+        if let Some(last) = array.iter_mut().last() {
+            let suffix = last.decor().suffix().and_then(|s| s.as_str()).unwrap_or("").to_string();
+            if suffix.contains('\n') {
+                last.decor_mut().set_suffix("");
+                trailing = format!("{suffix}{trailing}");
+            }
+        }
+        let (comment, after) = if trailing.contains('\n') { (head(&trailing), rest(&trailing)) } else { ("", "\n") };
+        value.decor_mut().set_prefix(format!("{comment}{indent}"));
         value.decor_mut().set_suffix("");
+        let was_empty = array.is_empty();
         let had_trailing_comma = array.trailing_comma();
         array.push_formatted(value);
-        if !array.trailing().as_str().is_some_and(|t| t.contains('\n')) {
-            array.set_trailing("\n");
-        }
-        array.set_trailing_comma(had_trailing_comma || array.len() == 1);
+        array.set_trailing(after);
+        array.set_trailing_comma(had_trailing_comma || was_empty);
     } else {
         if !array.is_empty() {
             value.decor_mut().set_prefix(" ");
@@ -227,25 +266,32 @@ fn push_in_style(array: &mut Array, text: &str) {
     }
 }
 
-/// Add (or replace by name) requirement lines in a requirements file, keeping comments.
+/// Add (or replace by name) requirement lines in a requirements file, keeping comments, line
+/// endings and whether the file ends in a newline.
 pub fn add_lines(text: &str, reqs: &[NewReq]) -> String {
-    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
     for req in reqs {
-        match lines.iter().position(|l| line_name(l).as_deref() == Some(req.name.as_str())) {
+        let found = lines.iter().position(|l| line_name(l).as_deref() == Some(req.name.as_str()));
+        match found {
             Some(i) => {
-                let comment = lines[i]
-                    .find(" #")
-                    .map(|c| lines[i][..c].trim_end().len())
-                    .map(|start| lines[i][start..].to_string())
-                    .unwrap_or_default();
-                lines[i] = format!("{}{comment}", req.text);
+                let line = lines[i].clone();
+                let body = line.trim_end_matches(['\n', '\r']);
+                let end = &line[body.len()..];
+                let (_, comment) = split_comment(body);
+                lines[i] = format!("{}{comment}{end}", req.text);
             }
-            None => lines.push(req.text.clone()),
+            None => {
+                if let Some(last) = lines.last_mut().filter(|l| !l.ends_with('\n')) {
+                    last.push_str(eol);
+                    lines.push(req.text.clone());
+                } else {
+                    lines.push(format!("{}{eol}", req.text));
+                }
+            }
         }
     }
-    let mut out = lines.join("\n");
-    out.push('\n');
-    out
+    lines.concat()
 }
 
 /// Remove requirement lines by name; fails naming the ones that are not there.
@@ -255,9 +301,16 @@ pub fn remove_lines(path: &Path, text: &str, names: &[String]) -> Result<String>
     if !missing.is_empty() {
         return Err(not_found(path, &missing));
     }
-    let kept: Vec<&str> = text.lines().filter(|l| !line_name(l).is_some_and(|n| names.contains(&n))).collect();
-    let mut out = kept.join("\n");
-    out.push('\n');
+    let all: Vec<&str> = text.split_inclusive('\n').collect();
+    let gone = |l: &str| line_name(l).is_some_and(|n| names.contains(&n));
+    let mut out: String = all.iter().copied().filter(|l| !gone(l)).collect();
+    // The file's last line removed, and it had no newline: nor has the line now last.
+    if all.last().is_some_and(|l| !l.ends_with('\n') && gone(l)) {
+        let cut = out.strip_suffix("\r\n").or_else(|| out.strip_suffix('\n')).map(str::len);
+        if let Some(n) = cut {
+            out.truncate(n);
+        }
+    }
     Ok(out)
 }
 
@@ -295,6 +348,18 @@ mod tests {
         let out = add(text, Kind::CoveToml, Target::Main, &["Alpha==2.0"]);
         assert!(out.contains("  \"Alpha==2.0\",  # pinned for reasons\n"), "{out}");
         assert_eq!(out.matches("lpha").count(), 1);
+    }
+
+    #[test]
+    fn a_comment_ending_the_last_line_stays_on_it() {
+        let text = "dependencies = [\n  \"idna==3.7\",  # must match prod\n]\n";
+        let out = add(text, Kind::CoveToml, Target::Main, &["six"]);
+        assert_eq!(out, "dependencies = [\n  \"idna==3.7\",  # must match prod\n  \"six\",\n]\n");
+        let back = remove_toml(Path::new("m"), &out, Kind::CoveToml, &Target::Main, &["six".into()]).unwrap();
+        assert_eq!(back, text);
+        let text = "dependencies = [\n  \"idna==3.7\"  # no comma\n]\n";
+        let out = add(text, Kind::CoveToml, Target::Main, &["six"]);
+        assert_eq!(out, "dependencies = [\n  \"idna==3.7\",  # no comma\n  \"six\"\n]\n");
     }
 
     #[test]
@@ -358,5 +423,195 @@ mod tests {
             remove_lines(Path::new("r"), text, &["beta".into()]).unwrap(),
             "# tools\nalpha==1.0  # pinned\n-r base.txt\n"
         );
+    }
+
+    /// A small xorshift generator: the round-trip test needs no dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn pick<'a>(&mut self, of: &[&'a str]) -> &'a str {
+            of[self.below(of.len())]
+        }
+    }
+
+    const SPECS: &[&str] = &["", "==1.0", ">=2", "[x]>=1,<3", " ; python_version >= '3.8'", "~=1.4"];
+
+    /// A manifest's requirement array with comments, odd spacing, both quote styles, with and
+    /// without a trailing comma, on one line or many.
+    fn array(rng: &mut Rng) -> String {
+        let n = rng.below(4);
+        let multiline = rng.below(3) != 0;
+        let mut out = String::from("[");
+        if multiline && rng.below(2) == 0 {
+            out.push_str("  # the list");
+        }
+        for i in 0..n {
+            let quote = if rng.below(2) == 0 { '"' } else { '\'' };
+            let other = if quote == '"' { '\'' } else { '"' };
+            let item = format!("{quote}orig{i}{}{quote}", rng.pick(SPECS).replace('\'', &other.to_string()));
+            if multiline {
+                out.push('\n');
+                if rng.below(4) == 0 {
+                    out.push_str("    # about the next one\n");
+                }
+                out.push_str(rng.pick(&["  ", "    ", "\t"]));
+            } else if i > 0 {
+                out.push_str(rng.pick(&[" ", "", "  "]));
+            }
+            out.push_str(&item);
+            if i + 1 < n || rng.below(2) == 0 {
+                out.push_str(rng.pick(&[",", " ,"]));
+            }
+            if multiline && rng.below(2) == 0 {
+                out.push_str(rng.pick(&["  # pinned on purpose", " # must match prod", "#x"]));
+            }
+        }
+        if multiline {
+            out.push('\n');
+        }
+        out.push(']');
+        out
+    }
+
+    fn toml_manifest(rng: &mut Rng) -> (String, Kind, Target) {
+        let arr = array(rng);
+        let tail = rng.pick(&["", "  # end", "\n\n[index]\nno-index = true  # local\n"]);
+        match rng.below(3) {
+            0 => (format!("# demo\npython = \">=3.8\"\ndependencies = {arr}{tail}\n"), Kind::CoveToml, Target::Main),
+            1 => (
+                format!(
+                    "[project]\nname = \"x\"\nversion = \"1\"\ndependencies = {arr}\n\n[tool.cove]\ngroups = []{tail}\n"
+                ),
+                Kind::Pyproject,
+                Target::Main,
+            ),
+            _ => (
+                format!("[project]\nname = \"x\"\n\n[dependency-groups]\ndev = {arr}{tail}\n"),
+                Kind::Pyproject,
+                Target::Group("dev".into()),
+            ),
+        }
+    }
+
+    fn lines_manifest(rng: &mut Rng) -> String {
+        let eol = rng.pick(&["\n", "\r\n"]);
+        let mut out = String::new();
+        for i in 0..rng.below(5) {
+            match rng.below(4) {
+                0 => out.push_str("# a comment"),
+                1 => out.push_str("-r base.txt"),
+                _ => {
+                    out.push_str(&format!("orig{i}{}", rng.pick(SPECS)));
+                    out.push_str(rng.pick(&["", "  # pinned on purpose", " #x"]));
+                }
+            }
+            out.push_str(eol);
+        }
+        if rng.below(3) == 0 {
+            out.push_str("orig9==9");
+        }
+        out
+    }
+
+    /// One edit, and the edit that undoes it.
+    enum Op {
+        Add(String),
+        Remove(String),
+    }
+
+    fn apply_op(text: &str, kind: Option<(Kind, &Target)>, op: &Op) -> String {
+        let p = Path::new("m");
+        match (op, kind) {
+            (Op::Add(r), Some((k, t))) => add_toml(p, text, k, t, &[req(r)]).unwrap(),
+            (Op::Add(r), None) => add_lines(text, &[req(r)]),
+            (Op::Remove(n), Some((k, t))) => remove_toml(p, text, k, t, std::slice::from_ref(n)).unwrap(),
+            (Op::Remove(n), None) => remove_lines(p, text, std::slice::from_ref(n)).unwrap(),
+        }
+    }
+
+    /// Random adds, replacements and removals, then their inverses in reverse order, give back
+    /// the original bytes (issue 17: editing never loses what the user wrote).
+    #[test]
+    fn edits_then_their_inverses_give_back_the_original_bytes() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for case in 0..1500 {
+            let (text, kind) = if case % 4 == 3 {
+                (lines_manifest(&mut rng), None)
+            } else {
+                let (t, k, target) = toml_manifest(&mut rng);
+                (t, Some((k, target)))
+            };
+            let kind_ref = kind.as_ref().map(|(k, t)| (*k, t));
+            if kind.is_some() && text.parse::<DocumentMut>().is_err() {
+                panic!("case {case}: the generator made invalid TOML:\n{text}");
+            }
+            // Names present now, with their text: the original ones can be replaced, the fresh
+            // ones added and removed.
+            let original: Vec<(String, String)> = (0..10)
+                .map(|i| format!("orig{i}"))
+                .filter_map(|n| {
+                    let found = match &kind_ref {
+                        Some((k, t)) => find_toml(Path::new("m"), &text, *k, t, &n).unwrap(),
+                        None => find_line(&text, &n),
+                    };
+                    found.map(|f| (n, f))
+                })
+                .collect();
+            let mut fresh: Vec<String> = Vec::new();
+            let mut current = text.clone();
+            let mut undo: Vec<Op> = Vec::new();
+            let mut done: Vec<String> = Vec::new();
+            for _ in 0..1 + rng.below(6) {
+                let op = match rng.below(3) {
+                    0 if !fresh.is_empty() => {
+                        let n = fresh.remove(rng.below(fresh.len()));
+                        let t = match &kind_ref {
+                            Some((k, tg)) => find_toml(Path::new("m"), &current, *k, tg, &n).unwrap().unwrap(),
+                            None => find_line(&current, &n).unwrap(),
+                        };
+                        undo.push(Op::Add(t));
+                        Op::Remove(n)
+                    }
+                    1 if !original.is_empty() => {
+                        let (n, _) = &original[rng.below(original.len())];
+                        let now = match &kind_ref {
+                            Some((k, tg)) => find_toml(Path::new("m"), &current, *k, tg, n).unwrap().unwrap(),
+                            None => find_line(&current, n).unwrap(),
+                        };
+                        undo.push(Op::Add(now));
+                        // Without quotes: a replacement keeps the element's quote style only when
+                        // the text can be written in it.
+                        Op::Add(format!("{n}{}", rng.pick(&SPECS[..4])))
+                    }
+                    _ => {
+                        let n = format!("new{}", rng.below(8));
+                        if fresh.contains(&n) {
+                            continue;
+                        }
+                        fresh.push(n.clone());
+                        undo.push(Op::Remove(n.clone()));
+                        Op::Add(format!("{n}{}", rng.pick(SPECS)))
+                    }
+                };
+                done.push(match &op {
+                    Op::Add(r) => format!("add {r}"),
+                    Op::Remove(n) => format!("remove {n}"),
+                });
+                current = apply_op(&current, kind_ref, &op);
+            }
+            for op in undo.iter().rev() {
+                current = apply_op(&current, kind_ref, op);
+            }
+            assert_eq!(current, text, "case {case}: {done:?} then undone changed the text");
+        }
     }
 }

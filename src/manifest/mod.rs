@@ -253,7 +253,18 @@ impl Parsed {
 
 /// Load and validate the project's manifest.
 pub fn load(project: &Project) -> Result<Manifest> {
+    load_from(project, Reader::new())
+}
+
+/// The manifest `project` would have if its manifest file held `text` (the files it includes
+/// as they are on disk): what an edit would make, before it is written.
+pub fn load_with(project: &Project, text: &str) -> Result<Manifest> {
     let mut reader = Reader::new();
+    reader.insert(&project.manifest, text.as_bytes().to_vec())?;
+    load_from(project, reader)
+}
+
+fn load_from(project: &Project, mut reader: Reader) -> Result<Manifest> {
     let parsed = match project.kind {
         Kind::CoveToml => cove_toml::parse(&project.manifest, &mut reader)?,
         Kind::Pyproject => pyproject::parse(&project.manifest, &mut reader)?,

@@ -589,6 +589,64 @@ pub(crate) fn tokens(text: &str, start: usize, end: usize) -> std::result::Resul
     Ok(out)
 }
 
+/// What `cove init` takes from a requirements file: its requirements (`-r` includes read in
+/// place), in the file's order, and its index options.
+pub struct Imported {
+    pub requirements: Vec<String>,
+    pub index: crate::manifest::Index,
+    /// What was read but not kept (`--hash`, ignored options).
+    pub notes: Vec<String>,
+}
+
+/// Read `path` for `cove init`: all of it, or an error naming each line that a cove.toml
+/// cannot say (`-c` constraints, `-e` and other local projects, bare paths and URLs).
+pub fn import(path: &Path) -> Result<Imported> {
+    let mut reader = Reader::new();
+    let parsed = parse_root(path, &mut reader)?;
+    let (files, _) = reader.finish();
+    let root = path.parent().unwrap_or(Path::new("/"));
+    let mut refused = Vec::new();
+    for file in files.iter().filter(|f| f.file_name().is_none_or(|n| n != "pyproject.toml")) {
+        let Ok(bytes) = crate::fsx::read_manifest(file) else { continue };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        for line in logical_lines(&text) {
+            let (start, end) = line.content();
+            let content = line.text[start..end].trim();
+            let why = if content.is_empty() {
+                continue;
+            } else if content.starts_with("-c") || content.starts_with("--constraint") {
+                "cove.toml has no constraints"
+            } else if content.starts_with("-e") || content.starts_with("--editable") {
+                "cove.toml cannot install a project in editable mode"
+            } else if !content.starts_with('-') && !is_named(content.split(" -").next().unwrap_or(content)) {
+                "cove.toml needs a name for a path or URL (`name @ URL`)"
+            } else {
+                continue;
+            };
+            let pos = Pos::at(file, &text, line.file_offset(start));
+            let shown = file.strip_prefix(root).unwrap_or(file).display().to_string();
+            refused.push(format!("{shown}:{}: `{content}` ({why})", pos.line));
+        }
+    }
+    if !refused.is_empty() {
+        return Err(Error::other(format!(
+            "cove init cannot import {} as a cove.toml: {}",
+            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            refused.join("; ")
+        ))
+        .with_hint(
+            "cove uses requirements.txt as the manifest as it is, no `cove init` needed; or rewrite those lines and run `cove init` again",
+        ));
+    }
+    let mut requirements: Vec<String> = Vec::new();
+    for r in parsed.requirements {
+        if !requirements.contains(&r.canonical) {
+            requirements.push(r.canonical);
+        }
+    }
+    Ok(Imported { requirements, index: parsed.index, notes: parsed.notes })
+}
+
 /// The requirement strings of a requirements file, for `cove init` to import: requirement
 /// lines only, comments and options dropped.
 pub fn plain_requirements(path: &Path) -> Result<Vec<String>> {
