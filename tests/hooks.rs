@@ -906,3 +906,253 @@ fn zsh_reeval_puts_the_shims_first_again() {
 fn fish_reeval_puts_the_shims_first_again() {
     reeval_puts_the_shims_first_again(&FISH, "set -gx PATH /opt/extra/bin $PATH");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A user's own venv, and `cove off` / `cove on`.
+
+/// Issue 18.3: a venv the user activates in a project is left alone (cove does not replace its
+/// `VIRTUAL_ENV`, not even on leaving), and once its `deactivate` restored the PATH it saved
+/// (with cove's environment in it) outside any project, the next prompt takes cove's entry out:
+/// PATH is as before the project, byte for byte. Inside, the prompt name is the folder's.
+fn users_venv_is_left_alone(shell: &Shell, activate: &str) {
+    if skip(shell) {
+        return;
+    }
+    let s = built();
+    let t = &s.t;
+    let name = shell.name;
+    let venv = t.path().join(format!("myvenv-{name}"));
+    let made = Command::new(system_python()).args(["-m", "venv", "--without-pip"]).arg(&venv).status().unwrap();
+    assert!(made.success(), "python -m venv");
+    let outside = t.path().join(format!("outside-venv-{name}"));
+    std::fs::create_dir_all(&outside).unwrap();
+    let log = |what: &str| format!(r#"printf '%s\n' "{what}" >> "$R/log""#);
+    let lines = vec![
+        fill(shell.eval, "cove", COVE),
+        r#"printf '%s' "$PATH" > "$R/path0""#.to_string(),
+        format!("cd {}", q(&s.a)),
+        log("in ve=$VIRTUAL_ENV prompt=$VIRTUAL_ENV_PROMPT"),
+        fill(activate, "venv", &venv.display().to_string()),
+        log("mine ve=$VIRTUAL_ENV"),
+        format!("cd {}", q(&outside)),
+        log("out ve=$VIRTUAL_ENV"),
+        "deactivate".to_string(),
+        r#"printf '%s' "$PATH" > "$R/path1""#.to_string(),
+        log("end ve=[$VIRTUAL_ENV] prompt=[$VIRTUAL_ENV_PROMPT]"),
+    ];
+    let session = interactive(t, shell, &outside, &lines, &[]);
+    let context = format!("{name}\n--- terminal:\n{}\n--- log:\n{}", session.terminal, session.read("log"));
+    let v = venv.display();
+    let expected = [
+        format!("in ve={} prompt=a", s.env_a),
+        format!("mine ve={v}"),
+        format!("out ve={v}"),
+        "end ve=[] prompt=[]".to_string(),
+    ];
+    let got: Vec<String> = session.read("log").lines().map(str::to_string).collect();
+    assert_eq!(got, expected, "{context}");
+    assert_eq!(session.read("path1"), session.read("path0"), "cove's bin is off PATH outside the project: {context}");
+}
+
+#[test]
+fn bash_leaves_a_users_venv_alone() {
+    users_venv_is_left_alone(&BASH, "source '{venv}/bin/activate'");
+}
+
+#[test]
+fn zsh_leaves_a_users_venv_alone() {
+    users_venv_is_left_alone(&ZSH, "source '{venv}/bin/activate'");
+}
+
+#[test]
+fn fish_leaves_a_users_venv_alone() {
+    users_venv_is_left_alone(&FISH, "source '{venv}/bin/activate.fish'");
+}
+
+/// `cove off` in a project deactivates at once, restoring PATH as on leaving; it holds across
+/// `cd`; `cove on` activates again; other arguments still reach the binary.
+#[test]
+fn bash_cove_off_and_on() {
+    if skip(&BASH) {
+        return;
+    }
+    let s = built();
+    let t = &s.t;
+    let outside = t.path().join("outside-off");
+    std::fs::create_dir_all(&outside).unwrap();
+    let log = |what: &str| format!(r#"printf '%s\n' "{what}" >> "$R/log""#);
+    let lines = vec![
+        fill(BASH.eval, "cove", COVE),
+        r#"printf '%s' "$PATH" > "$R/path0""#.to_string(),
+        format!("cd {}", q(&s.a)),
+        log("on ve=$VIRTUAL_ENV"),
+        "cove off".to_string(),
+        log("off ve=[$VIRTUAL_ENV] project=[$COVE_PROJECT]"),
+        r#"printf '%s' "$PATH" > "$R/path1""#.to_string(),
+        format!("cd {}", q(&s.b)),
+        format!("cd {}", q(&s.a)),
+        log("still ve=[$VIRTUAL_ENV]"),
+        "cove on".to_string(),
+        log("again ve=$VIRTUAL_ENV"),
+        r#"cove which alpha-cli >> "$R/log""#.to_string(),
+    ];
+    let session = interactive(t, &BASH, &outside, &lines, &[]);
+    let context = format!("--- terminal:\n{}\n--- log:\n{}", session.terminal, session.read("log"));
+    let expected = [
+        format!("on ve={}", s.env_a),
+        "off ve=[] project=[]".to_string(),
+        "still ve=[]".to_string(),
+        format!("again ve={}", s.env_a),
+        format!("{}/bin/alpha-cli", s.env_a),
+    ];
+    let got: Vec<String> = session.read("log").lines().map(str::to_string).collect();
+    assert_eq!(got, expected, "{context}");
+    assert_eq!(session.read("path1"), session.read("path0"), "off restores PATH as leaving does: {context}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shells whose hook reads `cove hook-env --json`: nushell, xonsh, elvish.
+
+/// How a JSON-hook shell says what the journey needs.
+struct Dialect {
+    shell: Shell,
+    /// Lines run first (modules to load).
+    setup: &'static [&'static str],
+    /// A line that writes PATH, joined with `:`, to `$R/{file}`.
+    save_path: &'static str,
+    /// A line that appends `ve=<VIRTUAL_ENV> prompt=<VIRTUAL_ENV_PROMPT>` (empty when unset) to
+    /// `$R/log`.
+    log_venv: &'static str,
+    /// A line that appends the output of `{cmd}` (a program and one argument) to `$R/log`.
+    log_run: &'static str,
+}
+
+const NU: Dialect = Dialect {
+    shell: Shell {
+        name: "nu",
+        args: &["--no-config-file"],
+        eval: "source '{cove}'",
+        status: "",
+        registrations: r#"[($env.config.hooks.pre_prompt | each {|h| view source $h }) ($env.config.hooks.env_change.PWD | each {|h| view source $h })] | to json | save -f ($env.R | path join '{file}')"#,
+        user_hook: r#"$env.config.hooks.pre_prompt = ($env.config.hooks.pre_prompt? | default [] | append {|| "user\n" | save -a ($env.R | path join user) })"#,
+        wait_for: "",
+        paced: true,
+    },
+    setup: &[],
+    save_path: r#"$env.PATH | str join (char esep) | save -f ($env.R | path join '{file}')"#,
+    log_venv: r#"$"ve=($env.VIRTUAL_ENV? | default '') prompt=($env.VIRTUAL_ENV_PROMPT? | default '')\n" | save -a ($env.R | path join log)"#,
+    log_run: r#"^{cmd} | save -a ($env.R | path join log)"#,
+};
+
+const XONSH: Dialect = Dialect {
+    shell: Shell {
+        name: "xonsh",
+        args: &["--no-rc", "-i", "--shell-type", "readline"],
+        eval: "execx($('{cove}' hook xonsh))",
+        status: "",
+        registrations: r#"print(sorted(getattr(h, '__name__', '?') for ev in (events.on_pre_prompt, events.on_chdir) for h in ev), file=open($R + '/{file}', 'w'))"#,
+        user_hook: r#"events.on_pre_prompt(lambda **kw: print('user', file=open($R + '/user', 'a')))"#,
+        wait_for: "",
+        paced: true,
+    },
+    setup: &[],
+    save_path: r#"print(':'.join($PATH), end='', file=open($R + '/{file}', 'w'))"#,
+    log_venv: r#"print('ve=' + ${...}.get('VIRTUAL_ENV', '') + ' prompt=' + ${...}.get('VIRTUAL_ENV_PROMPT', ''), file=open($R + '/log', 'a'))"#,
+    log_run: r#"{cmd} >> $R/log"#,
+};
+
+const ELVISH: Dialect = Dialect {
+    shell: Shell {
+        name: "elvish",
+        args: &["-norc"],
+        eval: "eval ('{cove}' hook elvish | slurp)",
+        status: "",
+        registrations: r#"echo (count $edit:before-readline) (count $after-chdir) (each {|f| try { put $f[def] } catch { put builtin } } [$@edit:before-readline $@after-chdir] | str:join ' ') > $E:R/{file}"#,
+        user_hook: r#"set edit:before-readline = [$@edit:before-readline { echo user >> $E:R/user }]"#,
+        wait_for: "",
+        paced: false,
+    },
+    setup: &["use str"],
+    save_path: r#"print (str:join ':' $paths) > $E:R/{file}"#,
+    log_venv: r#"echo 've='$E:VIRTUAL_ENV' prompt='$E:VIRTUAL_ENV_PROMPT >> $E:R/log"#,
+    log_run: r#"{cmd} >> $E:R/log"#,
+};
+
+/// Entering a built project sets VIRTUAL_ENV (and the prompt name) and puts its `bin` on PATH:
+/// `python` is the environment's and its console script runs; leaving gives PATH back byte for
+/// byte; evaluating the hook twice registers it once; the user's own hook keeps running.
+fn json_shell_journey(d: &Dialect) {
+    let shell = &d.shell;
+    if skip(shell) {
+        return;
+    }
+    let s = built();
+    let t = &s.t;
+    let name = shell.name;
+    let outside = t.path().join(format!("outside-{name}"));
+    std::fs::create_dir_all(&outside).unwrap();
+    let eval = if name == "nu" {
+        // nushell sources files only: the script saved as its README says.
+        let out = cove(t, t.path(), &["hook", "nu"]);
+        assert_ok(&out);
+        let file = t.path().join("cove-hook.nu");
+        std::fs::write(&file, &out.stdout).unwrap();
+        fill(shell.eval, "cove", &file.display().to_string())
+    } else {
+        fill(shell.eval, "cove", COVE)
+    };
+    let python = "python -c 'import sys; print(sys.prefix)'";
+    let mut lines: Vec<String> = d.setup.iter().map(|l| l.to_string()).collect();
+    lines.extend([
+        fill(d.save_path, "file", "path-before"),
+        shell.user_hook.to_string(),
+        eval.clone(),
+        fill(shell.registrations, "file", "reg0"),
+        fill(d.save_path, "file", "path0"),
+        eval,
+        fill(shell.registrations, "file", "reg1"),
+        fill(d.save_path, "file", "path1"),
+        format!("cd {}", q(&s.a)),
+        d.log_venv.to_string(),
+        fill(d.log_run, "cmd", python),
+        fill(d.log_run, "cmd", "alpha-cli --version"),
+        format!("cd {}", q(&outside)),
+        d.log_venv.to_string(),
+        fill(d.save_path, "file", "path2"),
+    ]);
+    let session = interactive(t, shell, &outside, &lines, &[]);
+    let context = format!("{name}\n--- terminal:\n{}\n--- log:\n{}", session.terminal, session.read("log"));
+
+    let shims = t.shims().display().to_string();
+    let before = session.read("path-before");
+    assert!(!before.is_empty(), "{context}");
+    assert_eq!(session.read("path0"), format!("{shims}:{before}"), "shims first on PATH: {context}");
+    assert_eq!(session.read("path1"), session.read("path0"), "a second eval leaves PATH alone: {context}");
+    let reg = session.read("reg0");
+    assert!(!reg.is_empty(), "{context}");
+    assert_eq!(session.read("reg1"), reg, "a second eval registers nothing new: {context}");
+    assert_eq!(reg.matches("cove_hook").count(), 2, "one hook at the prompt, one on cd: {reg}\n{context}");
+
+    let expected =
+        [format!("ve={} prompt=a", s.env_a), s.env_a.clone(), "alpha-cli 1.0".to_string(), "ve= prompt=".to_string()];
+    let got: Vec<String> = session.read("log").lines().map(str::to_string).collect();
+    assert_eq!(got, expected, "{context}");
+    assert_eq!(session.read("path2"), session.read("path0"), "leaving restores PATH byte for byte: {context}");
+    assert!(session.read("user").lines().count() >= 5, "the user's own hook still runs: {context}");
+    assert!(!session.terminal.contains("cove: error"), "{context}");
+}
+
+#[test]
+fn nu_activates_and_restores() {
+    json_shell_journey(&NU);
+}
+
+#[test]
+fn xonsh_activates_and_restores() {
+    json_shell_journey(&XONSH);
+}
+
+#[test]
+fn elvish_activates_and_restores() {
+    json_shell_journey(&ELVISH);
+}
