@@ -184,7 +184,7 @@ pub enum Command {
     Doctor,
     /// Print the shell integration: shims on PATH, the project's environment at each prompt
     #[command(
-        after_help = "Example:\n  eval \"$(cove hook bash)\"   in ~/.bashrc (zsh: ~/.zshrc)\n  cove hook fish | source     in ~/.config/fish/config.fish\n  nu, xonsh, elvish, powershell: see the README"
+        after_help = "Examples:\n  eval \"$(cove hook bash)\"        in ~/.bashrc (zsh: ~/.zshrc)\n  cove hook fish | source          in ~/.config/fish/config.fish\n  execx($(cove hook xonsh))        in ~/.xonshrc\n  eval (cove hook elvish | slurp)  in ~/.config/elvish/rc.elv\n  cove hook nu | save -f ~/.config/nushell/cove.nu   then `source` that file in config.nu"
     )]
     Hook { shell: ShellKind },
     /// Print the shell code that activates the current folder's environment (run by the hook)

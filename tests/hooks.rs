@@ -353,8 +353,8 @@ fn journey(shell: &Shell, c_deps: &[&str], c_version: &str) {
         format!("cd {}", q(&untrusted)),
         format!("cd {}", q(&outside)),
         format!("cd {}", q(&c)),
+        // The prompt right after the build finished activates it (issue 18.5).
         fill(shell.wait_for, "file", &format!("{env_c}/.cove-ready")),
-        "true".to_string(),
         log("c ve=$VIRTUAL_ENV"),
         r#"alpha-cli >> "$R/log""#.to_string(),
         format!("cd {}", q(&outside)),
