@@ -202,6 +202,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  cove off              then `cove on` resumes (defined by the hook)")]
     Off,
     /// In this shell only: resume activating environments after `cove off`
+    #[command(after_help = "Example:\n  cove on               the project's environment is active again")]
     On,
 }
 

@@ -971,18 +971,17 @@ fn fish_leaves_a_users_venv_alone() {
 
 /// `cove off` in a project deactivates at once, restoring PATH as on leaving; it holds across
 /// `cd`; `cove on` activates again; other arguments still reach the binary.
-#[test]
-fn bash_cove_off_and_on() {
-    if skip(&BASH) {
+fn cove_off_and_on(shell: &Shell) {
+    if skip(shell) {
         return;
     }
     let s = built();
     let t = &s.t;
-    let outside = t.path().join("outside-off");
+    let outside = t.path().join(format!("outside-off-{}", shell.name));
     std::fs::create_dir_all(&outside).unwrap();
     let log = |what: &str| format!(r#"printf '%s\n' "{what}" >> "$R/log""#);
     let lines = vec![
-        fill(BASH.eval, "cove", COVE),
+        fill(shell.eval, "cove", COVE),
         r#"printf '%s' "$PATH" > "$R/path0""#.to_string(),
         format!("cd {}", q(&s.a)),
         log("on ve=$VIRTUAL_ENV"),
@@ -996,8 +995,8 @@ fn bash_cove_off_and_on() {
         log("again ve=$VIRTUAL_ENV"),
         r#"cove which alpha-cli >> "$R/log""#.to_string(),
     ];
-    let session = interactive(t, &BASH, &outside, &lines, &[]);
-    let context = format!("--- terminal:\n{}\n--- log:\n{}", session.terminal, session.read("log"));
+    let session = interactive(t, shell, &outside, &lines, &[]);
+    let context = format!("{}\n--- terminal:\n{}\n--- log:\n{}", shell.name, session.terminal, session.read("log"));
     let expected = [
         format!("on ve={}", s.env_a),
         "off ve=[] project=[]".to_string(),
@@ -1008,6 +1007,21 @@ fn bash_cove_off_and_on() {
     let got: Vec<String> = session.read("log").lines().map(str::to_string).collect();
     assert_eq!(got, expected, "{context}");
     assert_eq!(session.read("path1"), session.read("path0"), "off restores PATH as leaving does: {context}");
+}
+
+#[test]
+fn bash_cove_off_and_on() {
+    cove_off_and_on(&BASH);
+}
+
+#[test]
+fn zsh_cove_off_and_on() {
+    cove_off_and_on(&ZSH);
+}
+
+#[test]
+fn fish_cove_off_and_on() {
+    cove_off_and_on(&FISH);
 }
 
 // ---------------------------------------------------------------------------------------------
