@@ -24,7 +24,7 @@ _cove_hook() {
   local previous_exit_status=$?
   if [[ -x "${__cove_exe-}" ]]; then
     local __cove_out __cove_int
-    if __cove_out="$("$__cove_exe" hook-env bash)" && [[ -n "$__cove_out" ]]; then
+    if __cove_out="$(__COVE_OFF="${__cove_off-}" "$__cove_exe" hook-env bash)" && [[ -n "$__cove_out" ]]; then
       __cove_int="$(trap -p INT)"
       trap -- '' INT
       eval "$__cove_out"
@@ -32,6 +32,16 @@ _cove_hook() {
     fi
   fi
   return "$previous_exit_status"
+}
+
+# `cove off` / `cove on`: in this shell only (a variable of this shell, not exported), stop or
+# resume activating, applied at once; anything else goes to the binary.
+cove() {
+  case "$#:${1-}" in
+    1:off) __cove_off=1; _cove_hook ;;
+    1:on) __cove_off=; _cove_hook ;;
+    *) "$__cove_exe" "$@" ;;
+  esac
 }
 
 # Run first at each prompt, while `$?` is still the user's. bash-preexec rewrites

@@ -19,6 +19,22 @@ end
 # `$status` after event handlers itself. A missing binary makes this a silent no-op.
 function __cove_hook --on-event fish_prompt --on-variable PWD --description 'cove: activate the project environment'
     test -x "$__cove_exe"; or return 0
+    set -lx __COVE_OFF $__cove_off
     set -l out ("$__cove_exe" hook-env fish); or return 0
     test -n "$out"; and string join \n -- $out | source
+end
+
+# `cove off` / `cove on`: in this shell only (a variable of this shell, not exported), stop or
+# resume activating, applied at once; anything else goes to the binary.
+function cove --description 'cove (off/on: in this shell only)'
+    if test (count $argv) -eq 1; and contains -- $argv[1] off on
+        if test $argv[1] = off
+            set -g __cove_off 1
+        else
+            set -e -g __cove_off
+        end
+        __cove_hook
+    else
+        $__cove_exe $argv
+    end
 end

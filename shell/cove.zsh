@@ -23,13 +23,23 @@ _cove_hook() {
   local previous_exit_status=$?
   if [[ -x "${__cove_exe-}" ]]; then
     local __cove_out
-    if __cove_out="$("$__cove_exe" hook-env zsh)" && [[ -n "$__cove_out" ]]; then
+    if __cove_out="$(__COVE_OFF="${__cove_off-}" "$__cove_exe" hook-env zsh)" && [[ -n "$__cove_out" ]]; then
       setopt localoptions localtraps
       trap -- '' INT
       eval "$__cove_out"
     fi
   fi
   return $previous_exit_status
+}
+
+# `cove off` / `cove on`: in this shell only (a variable of this shell, not exported), stop or
+# resume activating, applied at once; anything else goes to the binary.
+cove() {
+  case "$#:${1-}" in
+    1:off) typeset -g __cove_off=1; _cove_hook ;;
+    1:on) typeset -g __cove_off=; _cove_hook ;;
+    *) "$__cove_exe" "$@" ;;
+  esac
 }
 
 autoload -Uz add-zsh-hook

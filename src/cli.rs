@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::shells::ShellKind;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "cove",
@@ -197,18 +199,26 @@ pub enum Command {
     },
     /// Print the shell integration: shims on PATH, the project's environment at each prompt
     #[command(
-        after_help = "Example:\n  eval \"$(cove hook bash)\"   in ~/.bashrc (zsh: ~/.zshrc)\n  cove hook fish | source     in ~/.config/fish/config.fish"
+        after_help = "Examples:\n  eval \"$(cove hook bash)\"        in ~/.bashrc (zsh: ~/.zshrc)\n  cove hook fish | source          in ~/.config/fish/config.fish\n  execx($(cove hook xonsh))        in ~/.xonshrc\n  eval (cove hook elvish | slurp)  in ~/.config/elvish/rc.elv\n  cove hook nu | save -f ~/.config/nushell/cove.nu   then `source` that file in config.nu"
     )]
-    Hook {
-        #[arg(value_parser = ["bash", "zsh", "fish"])]
-        shell: String,
-    },
+    Hook { shell: ShellKind },
     /// Print the shell code that activates the current folder's environment (run by the hook)
-    #[command(after_help = "Example:\n  eval \"$(cove hook-env bash)\"   what the hook runs at each prompt")]
+    #[command(
+        after_help = "Examples:\n  eval \"$(cove hook-env bash)\"   what the hook runs at each prompt\n  cove hook-env --json          the same changes as JSON: set, unset, messages"
+    )]
     HookEnv {
-        #[arg(value_parser = ["bash", "zsh", "fish"])]
-        shell: String,
+        #[arg(required_unless_present = "json")]
+        shell: Option<ShellKind>,
+        /// Print the changes as one JSON object (for other shells, prompt tools and editors)
+        #[arg(long)]
+        json: bool,
     },
+    /// In this shell only: stop activating environments, restoring PATH as on leaving a project
+    #[command(after_help = "Example:\n  cove off              then `cove on` resumes (defined by the hook)")]
+    Off,
+    /// In this shell only: resume activating environments after `cove off`
+    #[command(after_help = "Example:\n  cove on               the project's environment is active again")]
+    On,
 }
 
 #[cfg(test)]

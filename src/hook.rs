@@ -1,16 +1,22 @@
 //! The shell hook (SPEC §6). `cove hook SHELL` fills the script from `shell/` with the binary's
-//! absolute path and the shims folder; `cove hook-env SHELL`, run by that script at every prompt,
-//! prints the shell code that makes the environment match the current folder.
+//! absolute path and the shims folder; `cove hook-env SHELL` (or `--json`), run by that script at
+//! every prompt, decides once what makes the environment match the current folder
+//! ([`Changes`]), and each shell renders it (`shells.rs`).
 //!
 //! What the hook did is kept in one exported variable, [`STATE_VAR`]: the project folder and
 //! manifest, the files whose identity decides the answer (and a fingerprint of their `stat`s),
-//! the environment, the PATH entry it inserted, the `VIRTUAL_ENV` it replaced, and the folders
-//! already told they are untrusted. So:
+//! the environment, the PATH entry it inserted (and those it inserted before), whether it set
+//! `VIRTUAL_ENV`, and the folders already told they are untrusted. So:
 //!
 //! - the steady case (same project, same files) is a few `stat`s: no TOML is parsed, nothing is
 //!   printed, no Python is started and nothing is spawned;
-//! - leaving removes exactly the entry it inserted, so PATH comes back byte for byte;
-//! - messages (untrusted, background build started or failed, invalid manifest) are said once.
+//! - leaving removes exactly the entry it inserted, so PATH comes back byte for byte; an entry of
+//!   its own that a venv's `deactivate` put back is taken out at the next prompt;
+//! - a `VIRTUAL_ENV` the hook did not set (the user's own venv) is left alone;
+//! - messages (untrusted, trust lost by an edit, background build started or failed, invalid
+//!   manifest) are said once, when they happen;
+//! - `cove off` (the hook script's `cove` function sets [`OFF_VAR`]) counts as outside any
+//!   project until `cove on`.
 //!
 //! The hook never builds in the foreground and never reaches the network: a trusted project
 //! whose environment is missing gets a detached `cove sync` with its output in the cache's
@@ -33,6 +39,8 @@ use crate::shells::Shell;
 
 /// The exported variable holding the hook's state (format [`FORMAT`]).
 pub const STATE_VAR: &str = "__COVE_STATE";
+/// Non-empty while `cove off` is in effect in this shell: the hook activates nothing.
+pub const OFF_VAR: &str = "__COVE_OFF";
 /// Version tag of the state's text; a state in another format is ignored.
 const FORMAT: &str = "cove1";
 /// Variables whose values change what the hook decides, so they are part of the fingerprint.
@@ -42,6 +50,8 @@ const FINGERPRINT_VARS: &[&str] =
 const START_GRACE_SECS: u64 = 30;
 /// How many untrusted folders the state remembers having told about.
 const TOLD_MAX: usize = 32;
+/// How many PATH entries the state remembers having inserted in this shell.
+const OURS_MAX: usize = 8;
 
 /// The hook script for `shell`, with the binary and the shims folder baked in.
 pub fn render(shell: &dyn Shell, exe: &Path, shims: &Path) -> String {
@@ -119,8 +129,15 @@ pub struct State {
     pub trust: Option<PathBuf>,
     /// The PATH entry the hook inserted (the environment's `bin`).
     pub inserted: Option<PathBuf>,
-    /// `VIRTUAL_ENV` as it was before the hook set it (`None`: it was unset).
-    pub prev_venv: Option<OsString>,
+    /// Every PATH entry the hook has inserted in this shell (the latest few): one of them back
+    /// on PATH where it does not belong (a venv's `deactivate` restores the PATH it saved) is
+    /// taken out.
+    pub ours: Vec<PathBuf>,
+    /// Whether the hook set `VIRTUAL_ENV` (and `VIRTUAL_ENV_PROMPT`); a value it did not set is
+    /// the user's and is left alone.
+    pub venv_set: bool,
+    /// `VIRTUAL_ENV_PROMPT` as it was before the hook set it (`None`: it was unset).
+    pub prev_prompt: Option<OsString>,
     /// The background build's process and when it started (seconds since the epoch).
     pub pid: u32,
     pub since: u64,
@@ -150,8 +167,14 @@ impl State {
                 field(key, &escape(v.as_os_str()));
             }
         }
-        if let Some(v) = &self.prev_venv {
-            field("pv", &escape(v));
+        if !self.ours.is_empty() {
+            field("o", &list(&self.ours));
+        }
+        if self.venv_set {
+            field("v", "1");
+        }
+        if let Some(v) = &self.prev_prompt {
+            field("pp", &escape(v));
         }
         if !self.watch.is_empty() {
             field("w", &list(&self.watch));
@@ -186,7 +209,9 @@ impl State {
                 "e" => st.env = Some(path(value)?),
                 "t" => st.trust = Some(path(value)?),
                 "i" => st.inserted = Some(path(value)?),
-                "pv" => st.prev_venv = Some(unescape(value)?),
+                "o" => st.ours = list(value)?,
+                "v" => st.venv_set = value == "1",
+                "pp" => st.prev_prompt = Some(unescape(value)?),
                 "w" => st.watch = list(value)?,
                 "f" => st.fingerprint = value.to_string(),
                 "p" => st.pid = value.parse().ok()?,
@@ -235,6 +260,7 @@ fn unescape(text: &str) -> Option<OsString> {
 pub struct ShellVars {
     pub path: OsString,
     pub virtual_env: Option<OsString>,
+    pub venv_prompt: Option<OsString>,
     pub cove_project: Option<OsString>,
     pub state: Option<OsString>,
 }
@@ -244,35 +270,52 @@ impl ShellVars {
         ShellVars {
             path: std::env::var_os("PATH").unwrap_or_default(),
             virtual_env: std::env::var_os("VIRTUAL_ENV"),
+            venv_prompt: std::env::var_os("VIRTUAL_ENV_PROMPT"),
             cove_project: std::env::var_os("COVE_PROJECT"),
             state: std::env::var_os(STATE_VAR),
         }
     }
 }
 
-/// `cove hook-env SHELL`: the code that brings the shell up to date; empty when nothing changed.
-/// Problems are told on stderr (once); the hook itself never fails the prompt.
-pub fn hook_env(shell: &dyn Shell) -> String {
+/// What the shell must change, decided once for every shell: PATH's new entries, variables to
+/// set (`Some`) or unset (`None`) in this order, and what to tell the user (one message each).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub path: Option<Vec<OsString>>,
+    pub vars: Vec<(&'static str, Option<OsString>)>,
+    pub messages: Vec<String>,
+}
+
+/// `cove hook-env`: what brings the shell up to date; nothing when nothing changed. The hook
+/// itself never fails the prompt: problems are messages, said once.
+pub fn hook_env() -> Changes {
     let vars = ShellVars::from_env();
     let prev = vars.state.as_deref().and_then(State::decode).unwrap_or_default();
-    let project = std::env::current_dir().ok().and_then(|cwd| crate::project::find(&cwd));
-    if is_steady(&prev, project.as_ref()) {
-        return String::new();
+    let off = std::env::var_os(OFF_VAR).is_some_and(|v| !v.is_empty());
+    let project = if off { None } else { std::env::current_dir().ok().and_then(|cwd| crate::project::find(&cwd)) };
+    if is_steady(&prev, project.as_ref(), &vars) {
+        return Changes::default();
     }
     let shims = Locations::from_env().shims_dir();
-    // Decide with the PATH the user would have without this hook's insertion: it decides which
+    // Decide with the PATH the user would have without this hook's insertions: it decides which
     // `python3` is "the first on PATH after the shims" (SPEC §2), here and in a prebuild.
-    let user_path = edit_path(&vars.path, prev.inserted.as_deref(), None, &shims);
-    let user_path = join(&user_path);
+    let user_path = join(&without_ours(&vars.path, &prev, &shims));
     // SAFETY: hook-env is single-threaded and no other code reads the environment concurrently.
     unsafe { std::env::set_var("PATH", &user_path) };
-    let mut next = evaluate(&prev, project, &user_path);
-    changes(shell, &prev, &mut next, &vars, &shims)
+    let mut messages = Vec::new();
+    let mut next = evaluate(&prev, project, &user_path, &mut messages);
+    let mut changes = changes(&prev, &mut next, &vars, &shims);
+    changes.messages = messages;
+    changes
 }
 
 /// Whether nothing can have changed since `prev` was decided: the same project, the same
-/// watched files, and the environment, build or trust still as it was. A few `stat`s.
-pub fn is_steady(prev: &State, project: Option<&Project>) -> bool {
+/// watched files, the environment, build or trust still as it was, and PATH and `VIRTUAL_ENV`
+/// as the hook left them. A few `stat`s and string compares.
+pub fn is_steady(prev: &State, project: Option<&Project>, vars: &ShellVars) -> bool {
+    if !path_as_left(&vars.path, prev) {
+        return false;
+    }
     let Some(p) = project else { return prev.dir.is_none() };
     if prev.dir.as_deref() != Some(p.dir.as_path()) || prev.manifest.as_deref() != Some(p.manifest.as_path()) {
         return false;
@@ -281,8 +324,15 @@ pub fn is_steady(prev: &State, project: Option<&Project>) -> bool {
         return false;
     }
     let ready = prev.env.as_ref().is_some_and(|e| cache::ready_at(e));
+    // While the hook's VIRTUAL_ENV holds, it must still be there; while the user's own holds,
+    // the hook takes over once it is gone.
+    let venv_as_left = if prev.venv_set {
+        vars.virtual_env.as_deref() == prev.env.as_deref().map(Path::as_os_str)
+    } else {
+        foreign_venv(vars, prev)
+    };
     match prev.status {
-        Status::Active => ready && prev.trust.as_ref().is_none_or(|t| t.exists()),
+        Status::Active => ready && venv_as_left && prev.trust.as_ref().is_none_or(|t| t.exists()),
         Status::Pending => !ready && still_building(prev),
         Status::Untrusted => prev.trust.as_ref().is_some_and(|t| !t.exists()),
         Status::Missing | Status::Failed => !ready,
@@ -296,6 +346,28 @@ pub fn is_steady(prev: &State, project: Option<&Project>) -> bool {
 fn still_building(prev: &State) -> bool {
     let held = prev.env.as_deref().and_then(lock_of_env).is_some_and(|l| crate::lock::is_held(&l));
     held || (prev.pid != 0 && process_alive(prev.pid) && now_secs().saturating_sub(prev.since) < START_GRACE_SECS)
+}
+
+/// Whether PATH holds the hook's entry (when it inserted one) and none of its earlier ones.
+fn path_as_left(path: &OsStr, prev: &State) -> bool {
+    if prev.ours.is_empty() && prev.inserted.is_none() {
+        return true;
+    }
+    let mut has_inserted = prev.inserted.is_none();
+    for entry in path.as_bytes().split(|b| *b == b':') {
+        if prev.inserted.as_ref().is_some_and(|i| i.as_os_str().as_bytes() == entry) {
+            has_inserted = true;
+        } else if prev.ours.iter().any(|o| o.as_os_str().as_bytes() == entry) {
+            return false;
+        }
+    }
+    has_inserted
+}
+
+/// A `VIRTUAL_ENV` the hook did not set: the user's own venv.
+fn foreign_venv(vars: &ShellVars, prev: &State) -> bool {
+    let ours = prev.venv_set && vars.virtual_env.as_deref() == prev.env.as_deref().map(Path::as_os_str);
+    vars.virtual_env.as_ref().is_some_and(|v| !v.is_empty()) && !ours
 }
 
 /// `envs/<key>` → `locks/<key>.lock` in the same cache.
@@ -345,7 +417,7 @@ pub fn fingerprint(watch: &[PathBuf]) -> String {
 
 /// Decide the new state for `project` from scratch (settings, manifest, trust, key, cache),
 /// telling the user what needs telling and starting a background build when one is due.
-fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr) -> State {
+fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr, say: &mut Vec<String>) -> State {
     let mut next = State { told: prev.told.clone(), ..State::default() };
     let Some(project) = project else { return next };
     let locations = Locations::from_env();
@@ -356,22 +428,29 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr) -> State 
 
     let settings = match Settings::load(&Flags::default()) {
         Ok(s) => s,
-        Err(e) => return invalid(next, &e),
+        Err(e) => return invalid(next, &e, say),
     };
     let manifest = match crate::manifest::load(&project) {
         Ok(m) => m,
-        Err(e) => return invalid(next, &e),
+        Err(e) => return invalid(next, &e, say),
     };
     next.watch = watch_list(&project, &manifest.files, &locations);
     next.trust = crate::trust::record(&manifest, &settings);
     if !crate::trust::is_trusted(&manifest, &settings) {
         next.status = Status::Untrusted;
         next.fingerprint = fingerprint(&next.watch);
-        if !next.told.contains(&project.dir) {
+        // Trusted at the last prompt here: an edit (or `cove untrust`) turned it off just now.
+        let lapsed = same_place && !matches!(prev.status, Status::Untrusted | Status::Invalid | Status::Outside);
+        if lapsed || !next.told.contains(&project.dir) {
             let changes = crate::trust::changes(&manifest, &settings);
             let cmd = crate::trust::trust_command(&manifest);
-            let e = Error::Untrusted { manifest: manifest.path.clone(), changes, trust_cmd: cmd };
-            crate::ui::told(&e);
+            if lapsed {
+                say.push(crate::ui::trust_lapsed(&manifest.path, &changes, &cmd));
+            } else {
+                let e = Error::Untrusted { manifest: manifest.path.clone(), changes, trust_cmd: cmd };
+                say.push(crate::ui::told_text(&e));
+            }
+            next.told.retain(|d| d != &project.dir);
             if next.told.len() >= TOLD_MAX {
                 next.told.remove(0);
             }
@@ -379,6 +458,8 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr) -> State 
         }
         return next;
     }
+    // Trusted: should it lose trust later, that is news again.
+    next.told.retain(|d| d != &project.dir);
 
     let mut finder = crate::interpreter::Finder::new(&settings.cache_dir, settings.shims_dir());
     finder.probe = false;
@@ -387,19 +468,20 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr) -> State 
     if finder.missed.get() {
         // The key needs facts only a run of Python gives: leave that to the background build
         // (which caches them), or, without one, wait for any `python` run to cache them.
+        // Either way the facts' folder is watched: once they are cached the key is known at the
+        // next prompt, so a finished background build is seen there (and not after its grace).
         let attempted = same_place && prev.status == Status::Pending && prev.env.is_none();
-        next.fingerprint = fingerprint(&next.watch);
-        if settings.prebuild && !attempted {
-            return start_prebuild(next, &project.dir, &settings, user_path);
-        }
-        next.status = Status::Unknown;
         next.watch.push(settings.cache_dir.join("interpreters"));
         next.fingerprint = fingerprint(&next.watch);
+        if settings.prebuild && !attempted {
+            return start_prebuild(next, &project.dir, &settings, user_path, say);
+        }
+        next.status = Status::Unknown;
         return next;
     }
     let plan = match plan {
         Ok(p) => p,
-        Err(e) => return invalid(next, &e),
+        Err(e) => return invalid(next, &e, say),
     };
     next.watch.push(plan.interpreter().path.clone());
     next.fingerprint = fingerprint(&next.watch);
@@ -421,11 +503,11 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr) -> State 
             next.status = Status::Failed;
             if prev.status == Status::Pending && prev.pid != 0 {
                 let e = Error::PrebuildFailed { project: project.dir.clone(), log: prebuild_log(&cache, &project.dir) };
-                crate::ui::told(&e);
+                say.push(crate::ui::told_text(&e));
             }
         }
         cache::State::Missing | cache::State::Broken if settings.prebuild => {
-            return start_prebuild(next, &project.dir, &settings, user_path);
+            return start_prebuild(next, &project.dir, &settings, user_path, say);
         }
         cache::State::Missing | cache::State::Broken => next.status = Status::Missing,
     }
@@ -447,8 +529,8 @@ fn watch_list(project: &Project, manifest_files: &[PathBuf], locations: &Locatio
 }
 
 /// Invalid input: say so once (the state stays until a watched file changes).
-fn invalid(mut next: State, e: &Error) -> State {
-    crate::ui::error(e);
+fn invalid(mut next: State, e: &Error, say: &mut Vec<String>) -> State {
+    say.push(crate::ui::error_text(e));
     next.status = Status::Invalid;
     next.fingerprint = fingerprint(&next.watch);
     next
@@ -459,24 +541,25 @@ fn prebuild_log(cache: &Cache, project_dir: &Path) -> PathBuf {
     cache.root.join("logs").join(format!("prebuild-{}.log", crate::manifest::hex(&digest[..6])))
 }
 
-fn start_prebuild(mut next: State, project_dir: &Path, settings: &Settings, user_path: &OsStr) -> State {
+fn start_prebuild(
+    mut next: State,
+    project_dir: &Path,
+    settings: &Settings,
+    user_path: &OsStr,
+    say: &mut Vec<String>,
+) -> State {
     let log = prebuild_log(&Cache::new(&settings.cache_dir), project_dir);
     match spawn_prebuild(project_dir, &log, user_path) {
         Ok(pid) => {
-            crate::ui::note(
-                settings.quiet,
-                &format!(
-                    "building the environment for {} in the background; `python` waits for it (log: {})",
-                    project_dir.display(),
-                    log.display()
-                ),
-            );
+            if !settings.quiet {
+                say.push(crate::ui::prebuild_started(project_dir, &log));
+            }
             next.status = Status::Pending;
             next.pid = pid;
             next.since = now_secs();
             next
         }
-        Err(e) => invalid(next, &e),
+        Err(e) => invalid(next, &e, say),
     }
 }
 
@@ -511,44 +594,66 @@ fn spawn_prebuild(project_dir: &Path, log: &Path, user_path: &OsStr) -> Result<u
     Ok(child.id())
 }
 
-/// The shell code that turns `prev`'s shell into `next`'s: PATH (remove what was inserted,
-/// insert the new environment's `bin` right after the shims), `VIRTUAL_ENV`, `COVE_PROJECT` and
-/// the state itself. Only what differs from the shell's current values is written.
-pub fn changes(shell: &dyn Shell, prev: &State, next: &mut State, vars: &ShellVars, shims: &Path) -> String {
-    let mut code = String::new();
-    if prev.inserted != next.inserted {
-        let entries = edit_path(&vars.path, prev.inserted.as_deref(), next.inserted.as_deref(), shims);
-        let refs: Vec<&OsStr> = entries.iter().map(OsString::as_os_str).collect();
-        code.push_str(&shell.set_path(&refs));
+/// What turns `prev`'s shell into `next`'s: PATH (take out the hook's entries, insert the new
+/// environment's `bin` right after the shims), `VIRTUAL_ENV` and `VIRTUAL_ENV_PROMPT` (unless the
+/// user's own venv holds them), `COVE_PROJECT` and the state itself. Only what differs from the
+/// shell's current values is written.
+pub fn changes(prev: &State, next: &mut State, vars: &ShellVars, shims: &Path) -> Changes {
+    let mut c = Changes::default();
+    let mut entries = without_ours(&vars.path, prev, shims);
+    if let Some(new) = &next.inserted {
+        entries = edit_path(&join(&entries), None, Some(new), shims);
     }
-    let was_active = prev.status == Status::Active;
+    if join(&entries) != vars.path {
+        c.path = Some(entries);
+    }
+    next.ours = prev.ours.clone();
+    if let Some(new) = &next.inserted
+        && !next.ours.contains(new)
+    {
+        if next.ours.len() >= OURS_MAX {
+            next.ours.remove(0);
+        }
+        next.ours.push(new.clone());
+    }
+
+    let ours_venv = prev.venv_set && vars.virtual_env.as_deref() == prev.env.as_deref().map(Path::as_os_str);
+    let mut set = |name: &'static str, value: Option<&OsStr>, current: &Option<OsString>| {
+        if current.as_deref() != value {
+            c.vars.push((name, value.map(OsStr::to_os_string)));
+        }
+    };
     match (&next.env, &next.dir) {
         (Some(env), Some(dir)) if next.status == Status::Active => {
-            next.prev_venv = if was_active { prev.prev_venv.clone() } else { vars.virtual_env.clone() };
-            if vars.virtual_env.as_deref() != Some(env.as_os_str()) {
-                code.push_str(&shell.set_env("VIRTUAL_ENV", env.as_os_str()));
+            if !foreign_venv(vars, prev) {
+                next.venv_set = true;
+                next.prev_prompt = if ours_venv { prev.prev_prompt.clone() } else { vars.venv_prompt.clone() };
+                set("VIRTUAL_ENV", Some(env.as_os_str()), &vars.virtual_env);
+                set("VIRTUAL_ENV_PROMPT", Some(dir.file_name().unwrap_or(dir.as_os_str())), &vars.venv_prompt);
             }
-            if vars.cove_project.as_deref() != Some(dir.as_os_str()) {
-                code.push_str(&shell.set_env("COVE_PROJECT", dir.as_os_str()));
+            set("COVE_PROJECT", Some(dir.as_os_str()), &vars.cove_project);
+        }
+        _ => {
+            if ours_venv {
+                set("VIRTUAL_ENV", None, &vars.virtual_env);
+                set("VIRTUAL_ENV_PROMPT", prev.prev_prompt.as_deref(), &vars.venv_prompt);
+            }
+            if prev.status == Status::Active {
+                set("COVE_PROJECT", None, &vars.cove_project);
             }
         }
-        _ if was_active => {
-            match &prev.prev_venv {
-                Some(v) => code.push_str(&shell.set_env("VIRTUAL_ENV", v)),
-                None => code.push_str(&shell.unset_env("VIRTUAL_ENV")),
-            }
-            code.push_str(&shell.unset_env("COVE_PROJECT"));
-        }
-        _ => {}
     }
-    match next.encode() {
-        Some(text) if vars.state.as_deref() != Some(OsStr::new(&text)) => {
-            code.push_str(&shell.set_env(STATE_VAR, OsStr::new(&text)));
-        }
-        None if vars.state.is_some() => code.push_str(&shell.unset_env(STATE_VAR)),
-        _ => {}
-    }
-    code
+    let text = next.encode().map(OsString::from);
+    set(STATE_VAR, text.as_deref(), &vars.state);
+    c
+}
+
+/// PATH's entries without the hook's: the one it inserted last (its first occurrence after the
+/// shims) and every copy of the ones it inserted before.
+fn without_ours(path: &OsStr, prev: &State, shims: &Path) -> Vec<OsString> {
+    let mut entries = edit_path(path, prev.inserted.as_deref(), None, shims);
+    entries.retain(|e| !prev.ours.iter().any(|o| o.as_os_str() == e && Some(o) != prev.inserted.as_ref()));
+    entries
 }
 
 /// PATH's entries with `remove` taken out (its first occurrence after the shims, else its first
@@ -592,7 +697,7 @@ fn join(entries: &[OsString]) -> OsString {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shells::{Bash, Fish, Zsh};
+    use crate::shells::{Bash, Fish, ShellKind, Zsh};
 
     fn os(s: &str) -> &OsStr {
         OsStr::new(s)
@@ -606,8 +711,8 @@ mod tests {
     fn rendered_scripts_bake_in_quoted_paths_and_no_placeholder_is_left() {
         let exe = Path::new("/opt/my tools/cove");
         let shims = Path::new("/home/u/.local/share/cove/shims");
-        for shell in [&Bash as &dyn Shell, &Zsh, &Fish] {
-            let text = render(shell, exe, shims);
+        for kind in <ShellKind as clap::ValueEnum>::value_variants() {
+            let text = render(kind.shell(), exe, shims);
             assert!(!text.contains("__COVE_EXE__") && !text.contains("__COVE_SHIMS__"), "{text}");
         }
         let bash = render(&Bash, exe, shims);
@@ -619,6 +724,14 @@ mod tests {
         let fish = render(&Fish, exe, shims);
         assert!(fish.contains("set -g __cove_exe '/opt/my tools/cove'\n"), "{fish}");
         assert!(fish.contains("--on-event fish_prompt --on-variable PWD"));
+        let nu = render(ShellKind::Nu.shell(), exe, shims);
+        assert!(nu.contains("const __cove_exe = r#'/opt/my tools/cove'#\n"), "{nu}");
+        let xonsh = render(ShellKind::Xonsh.shell(), exe, shims);
+        assert!(xonsh.contains("_cove_exe = \"/opt/my tools/cove\"\n"), "{xonsh}");
+        let elvish = render(ShellKind::Elvish.shell(), exe, shims);
+        assert!(elvish.contains("var cove-exe = '/opt/my tools/cove'\n"), "{elvish}");
+        let ps = render(ShellKind::Powershell.shell(), exe, shims);
+        assert!(ps.contains("$global:__cove_exe = '/opt/my tools/cove'\n"), "{ps}");
     }
 
     #[test]
@@ -632,7 +745,9 @@ mod tests {
             env: Some(PathBuf::from("/c/envs/k")),
             trust: Some(PathBuf::from("/d/trust/abc")),
             inserted: Some(PathBuf::from("/c/envs/k/bin")),
-            prev_venv: Some(OsString::new()),
+            ours: vec![PathBuf::from("/c/envs/j/bin"), PathBuf::from("/c/envs/k/bin")],
+            venv_set: true,
+            prev_prompt: Some(OsString::new()),
             pid: 42,
             since: 1_700_000_000,
             told: vec![PathBuf::from("/q"), PathBuf::from("/r")],
@@ -684,61 +799,125 @@ mod tests {
         }
     }
 
+    fn code(shell: &dyn Shell, prev: &State, next: &mut State, vars: &ShellVars) -> String {
+        shell.render(&changes(prev, next, vars, Path::new("/s")))
+    }
+
     #[test]
     fn entering_switching_and_leaving_in_bash() {
-        let shims = Path::new("/s");
         let outside = ShellVars { path: "/s:/usr/bin".into(), ..ShellVars::default() };
         let mut a = active("/p/a", "/c/envs/ka");
-        let code = changes(&Bash, &State::default(), &mut a, &outside, shims);
+        let entered = code(&Bash, &State::default(), &mut a, &outside);
         let state_a = a.encode().unwrap();
         assert_eq!(
-            code,
+            entered,
             format!(
-                "export PATH='/s:/c/envs/ka/bin:/usr/bin'\nexport VIRTUAL_ENV='/c/envs/ka'\nexport COVE_PROJECT='/p/a'\nexport __COVE_STATE='{state_a}'\n"
+                "export PATH='/s:/c/envs/ka/bin:/usr/bin'\nexport VIRTUAL_ENV='/c/envs/ka'\nexport VIRTUAL_ENV_PROMPT='a'\nexport COVE_PROJECT='/p/a'\nexport __COVE_STATE='{state_a}'\n"
             )
         );
 
         let in_a = ShellVars {
             path: "/s:/c/envs/ka/bin:/usr/bin".into(),
             virtual_env: Some("/c/envs/ka".into()),
+            venv_prompt: Some("a".into()),
             cove_project: Some("/p/a".into()),
             state: Some(state_a.into()),
         };
-        let code = changes(&Bash, &a, &mut active("/p/b", "/c/envs/kb"), &in_a, shims);
-        assert!(code.starts_with("export PATH='/s:/c/envs/kb/bin:/usr/bin'\nexport VIRTUAL_ENV='/c/envs/kb'\nexport COVE_PROJECT='/p/b'\n"), "{code}");
+        let mut b = active("/p/b", "/c/envs/kb");
+        let switched = code(&Bash, &a, &mut b, &in_a);
+        assert!(
+            switched.starts_with("export PATH='/s:/c/envs/kb/bin:/usr/bin'\nexport VIRTUAL_ENV='/c/envs/kb'\nexport VIRTUAL_ENV_PROMPT='b'\nexport COVE_PROJECT='/p/b'\n"),
+            "{switched}"
+        );
+        assert_eq!(b.ours, [PathBuf::from("/c/envs/ka/bin"), PathBuf::from("/c/envs/kb/bin")]);
 
-        let code = changes(&Bash, &a, &mut State::default(), &in_a, shims);
-        assert_eq!(code, "export PATH='/s:/usr/bin'\nunset VIRTUAL_ENV\nunset COVE_PROJECT\nunset __COVE_STATE\n");
+        let mut out = State::default();
+        let left = code(&Bash, &a, &mut out, &in_a);
+        assert_eq!(
+            left,
+            "export PATH='/s:/usr/bin'\nunset VIRTUAL_ENV\nunset VIRTUAL_ENV_PROMPT\nunset COVE_PROJECT\nexport __COVE_STATE='cove1;s=outside;o=/c/envs/ka/bin'\n"
+        );
     }
 
     #[test]
-    fn a_virtual_env_set_before_entering_comes_back_on_leaving() {
-        let shims = Path::new("/s");
-        let before =
-            ShellVars { path: "/s:/usr/bin".into(), virtual_env: Some("/mine".into()), ..ShellVars::default() };
-        let mut remembered = active("/p/a", "/c/envs/ka");
-        let code = changes(&Fish, &State::default(), &mut remembered, &before, shims);
-        assert!(
-            code.starts_with("set -gx PATH '/s' '/c/envs/ka/bin' '/usr/bin'\nset -gx VIRTUAL_ENV '/c/envs/ka'\n"),
-            "{code}"
-        );
-        assert_eq!(remembered.prev_venv.as_deref(), Some(os("/mine")));
-        let inside = ShellVars {
-            path: "/s:/c/envs/ka/bin:/usr/bin".into(),
-            virtual_env: Some("/c/envs/ka".into()),
-            cove_project: Some("/p/a".into()),
-            state: remembered.encode().map(Into::into),
+    fn a_users_own_venv_is_left_alone() {
+        // Active before entering: cove puts its bin on PATH but leaves VIRTUAL_ENV and its prompt.
+        let before = ShellVars {
+            path: "/mine/bin:/s:/usr/bin".into(),
+            virtual_env: Some("/mine".into()),
+            venv_prompt: Some("(mine) ".into()),
+            ..ShellVars::default()
         };
-        let code = changes(&Fish, &remembered, &mut State::default(), &inside, shims);
-        assert_eq!(
-            code,
-            "set -gx PATH '/s' '/usr/bin'\nset -gx VIRTUAL_ENV '/mine'\nset -e -g COVE_PROJECT\nset -e -g __COVE_STATE\n"
+        let mut a = active("/p/a", "/c/envs/ka");
+        let entered = code(&Fish, &State::default(), &mut a, &before);
+        assert!(
+            entered.starts_with(
+                "set -gx PATH '/mine/bin' '/s' '/c/envs/ka/bin' '/usr/bin'\nset -gx COVE_PROJECT '/p/a'\n"
+            ),
+            "{entered}"
         );
+        assert!(!a.venv_set);
+        let inside = ShellVars {
+            path: "/mine/bin:/s:/c/envs/ka/bin:/usr/bin".into(),
+            cove_project: Some("/p/a".into()),
+            state: a.encode().map(Into::into),
+            ..before.clone()
+        };
+        assert!(path_as_left(&inside.path, &a) && foreign_venv(&inside, &a));
+        let mut out = State::default();
+        let left = code(&Fish, &a, &mut out, &inside);
+        assert_eq!(
+            left,
+            "set -gx PATH '/mine/bin' '/s' '/usr/bin'\nset -e -g COVE_PROJECT\nset -gx __COVE_STATE 'cove1;s=outside;o=/c/envs/ka/bin'\n"
+        );
+
+        // Its `deactivate` then restores the PATH it saved inside the project, with cove's bin:
+        // not as the hook left it, so the next prompt takes the bin out.
+        let deactivated = ShellVars {
+            path: "/s:/c/envs/ka/bin:/usr/bin".into(),
+            state: out.encode().map(Into::into),
+            ..ShellVars::default()
+        };
+        assert!(!path_as_left(&deactivated.path, &out) && !is_steady(&out, None, &deactivated));
+        let mut again = State { ours: out.ours.clone(), ..State::default() };
+        assert_eq!(code(&Bash, &out, &mut again, &deactivated), "export PATH='/s:/usr/bin'\n");
+    }
+
+    #[test]
+    fn a_venv_activated_inside_the_project_is_left_alone_and_taken_over_when_gone() {
+        let mut a = active("/p/a", "/c/envs/ka");
+        let outside = ShellVars { path: "/s:/usr/bin".into(), ..ShellVars::default() };
+        code(&Bash, &State::default(), &mut a, &outside);
+        assert!(a.venv_set);
+        let mine = ShellVars {
+            path: "/mine/bin:/s:/c/envs/ka/bin:/usr/bin".into(),
+            virtual_env: Some("/mine".into()),
+            venv_prompt: Some("(mine) ".into()),
+            cove_project: Some("/p/a".into()),
+            state: a.encode().map(Into::into),
+        };
+        // Leaving: the user's VIRTUAL_ENV and prompt stay.
+        let mut out = State::default();
+        let left = code(&Bash, &a, &mut out, &mine);
+        assert_eq!(
+            left,
+            "export PATH='/mine/bin:/s:/usr/bin'\nunset COVE_PROJECT\nexport __COVE_STATE='cove1;s=outside;o=/c/envs/ka/bin'\n"
+        );
+        // Staying: not as left (the hook set VIRTUAL_ENV; now it is another); re-deciding keeps
+        // the user's, and once it is gone the hook sets its own again.
+        let mut stay = active("/p/a", "/c/envs/ka");
+        let kept = code(&Bash, &a, &mut stay, &mine);
+        assert!(!kept.contains("VIRTUAL_ENV"), "{kept}");
+        assert!(!stay.venv_set);
+        let gone =
+            ShellVars { virtual_env: None, venv_prompt: None, state: stay.encode().map(Into::into), ..mine.clone() };
+        let mut back = active("/p/a", "/c/envs/ka");
+        let set = code(&Bash, &stay, &mut back, &gone);
+        assert!(set.contains("export VIRTUAL_ENV='/c/envs/ka'\nexport VIRTUAL_ENV_PROMPT='a'\n"), "{set}");
     }
 
     #[test]
     fn untrusted_remembers_the_folder_after_leaving() {
-        let shims = Path::new("/s");
         let vars = ShellVars { path: "/s:/usr/bin".into(), ..ShellVars::default() };
         let untrusted = State {
             status: Status::Untrusted,
@@ -747,20 +926,20 @@ mod tests {
             told: vec!["/p/u".into()],
             ..State::default()
         };
-        let code = changes(&Zsh, &State::default(), &mut untrusted.clone(), &vars, shims);
-        assert!(code.starts_with("export __COVE_STATE='cove1;s=untrusted;"), "no PATH change: {code}");
+        let entered = code(&Zsh, &State::default(), &mut untrusted.clone(), &vars);
+        assert!(entered.starts_with("export __COVE_STATE='cove1;s=untrusted;"), "no PATH change: {entered}");
         let vars = ShellVars { state: untrusted.encode().map(Into::into), ..vars };
         let mut left = State { told: untrusted.told.clone(), ..State::default() };
-        let code = changes(&Zsh, &untrusted, &mut left, &vars, shims);
-        assert_eq!(code, "export __COVE_STATE='cove1;s=outside;told=/p/u'\n");
+        assert_eq!(code(&Zsh, &untrusted, &mut left, &vars), "export __COVE_STATE='cove1;s=outside;told=/p/u'\n");
     }
 
     #[test]
     fn outside_any_project_with_no_state_is_steady() {
-        assert!(is_steady(&State::default(), None));
+        let vars = ShellVars::default();
+        assert!(is_steady(&State::default(), None, &vars));
         let p = Project { dir: "/p/a".into(), manifest: "/p/a/cove.toml".into(), kind: crate::project::Kind::CoveToml };
-        assert!(!is_steady(&State::default(), Some(&p)));
-        assert!(!is_steady(&active("/p/a", "/nonexistent/envs/k"), None));
+        assert!(!is_steady(&State::default(), Some(&p), &vars));
+        assert!(!is_steady(&active("/p/a", "/nonexistent/envs/k"), None, &vars));
     }
 
     #[test]

@@ -1,12 +1,58 @@
-//! The shells cove integrates with (bash, zsh, fish): how each quotes a value, sets and unsets
-//! an exported variable and sets PATH, and which hook script it gets. The hook-env logic in
-//! `hook.rs` is written once against the [`Shell`] trait.
+//! The shells cove integrates with: how each quotes a value, sets and unsets an exported
+//! variable and sets PATH, and which hook script it gets. `hook.rs` decides once what is to
+//! change ([`Changes`]); each shell renders it. bash, zsh and fish evaluate shell code; nushell,
+//! xonsh, elvish and PowerShell read the same changes as JSON (`cove hook-env --json`).
 //!
 //! Values are quoted byte-exactly: PATH is restored byte for byte, so an entry that is not UTF-8
-//! is written with the shell's byte escapes rather than lossily.
+//! is written with the shell's byte escapes rather than lossily (JSON carries text only).
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
+
+use crate::hook::Changes;
+
+/// The shells `cove hook` and `cove hook-env` know.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShellKind {
+    Bash,
+    Zsh,
+    Fish,
+    Nu,
+    Xonsh,
+    Elvish,
+    Powershell,
+}
+
+impl ShellKind {
+    pub fn shell(self) -> &'static dyn Shell {
+        match self {
+            ShellKind::Bash => &Bash,
+            ShellKind::Zsh => &Zsh,
+            ShellKind::Fish => &Fish,
+            ShellKind::Nu => &Nu,
+            ShellKind::Xonsh => &Xonsh,
+            ShellKind::Elvish => &Elvish,
+            ShellKind::Powershell => &PowerShell,
+        }
+    }
+
+    /// The shell called `name` (as on the command line), if cove supports it.
+    pub fn by_name(name: &str) -> Option<ShellKind> {
+        clap::ValueEnum::from_str(name, false).ok()
+    }
+
+    /// The completion script that comes with the hook, where clap has one for this shell.
+    pub fn completions(self) -> Option<clap_complete::Shell> {
+        match self {
+            ShellKind::Bash => Some(clap_complete::Shell::Bash),
+            ShellKind::Zsh => Some(clap_complete::Shell::Zsh),
+            ShellKind::Fish => Some(clap_complete::Shell::Fish),
+            ShellKind::Elvish => Some(clap_complete::Shell::Elvish),
+            ShellKind::Powershell => Some(clap_complete::Shell::PowerShell),
+            ShellKind::Nu | ShellKind::Xonsh => None,
+        }
+    }
+}
 
 /// The provided methods speak POSIX sh, which bash and zsh share (in zsh `export` is
 /// `typeset -gx`: global even when evaluated inside the hook function); fish overrides them.
@@ -29,21 +75,62 @@ pub trait Shell {
     fn set_path(&self, entries: &[&OsStr]) -> String {
         self.set_env("PATH", &join_path(entries))
     }
-}
-
-/// The shell called `name`, if cove supports it.
-pub fn by_name(name: &str) -> Option<&'static dyn Shell> {
-    match name {
-        "bash" => Some(&Bash),
-        "zsh" => Some(&Zsh),
-        "fish" => Some(&Fish),
-        _ => None,
+    /// What `cove hook-env` prints for `changes`: shell code (its messages go to stderr), or for
+    /// the shells whose hook reads JSON, [`json`].
+    fn render(&self, changes: &Changes) -> String {
+        let mut code = String::new();
+        if let Some(entries) = &changes.path {
+            let refs: Vec<&OsStr> = entries.iter().map(|e| e.as_os_str()).collect();
+            code.push_str(&self.set_path(&refs));
+        }
+        for (name, value) in &changes.vars {
+            match value {
+                Some(v) => code.push_str(&self.set_env(name, v)),
+                None => code.push_str(&self.unset_env(name)),
+            }
+        }
+        code
+    }
+    /// Whether [`Shell::render`] carries the messages itself (JSON) rather than stderr.
+    fn reads_json(&self) -> bool {
+        false
     }
 }
 
 pub struct Bash;
 pub struct Zsh;
 pub struct Fish;
+pub struct Nu;
+pub struct Xonsh;
+pub struct Elvish;
+pub struct PowerShell;
+
+/// `changes` as one JSON object: `set` (name → value, PATH as one string), `unset` (names) and
+/// `messages` (lines to show the user), each present even when empty.
+pub fn json(changes: &Changes) -> String {
+    let text = |v: &OsStr| serde_json::Value::String(v.to_string_lossy().into_owned());
+    let mut set = serde_json::Map::new();
+    let mut unset = Vec::new();
+    if let Some(entries) = &changes.path {
+        let refs: Vec<&OsStr> = entries.iter().map(|e| e.as_os_str()).collect();
+        set.insert("PATH".into(), text(&join_path(&refs)));
+    }
+    for (name, value) in &changes.vars {
+        match value {
+            Some(v) => {
+                set.insert((*name).into(), text(v));
+            }
+            None => unset.push(serde_json::Value::String((*name).into())),
+        }
+    }
+    let obj = serde_json::json!({ "set": set, "unset": unset, "messages": changes.messages });
+    format!("{obj}\n")
+}
+
+/// `'…'` with the quote doubled: elvish's and PowerShell's literal strings.
+fn quote_doubling(value: &OsStr) -> String {
+    format!("'{}'", value.to_string_lossy().replace('\'', "''"))
+}
 
 /// POSIX-style quoting shared by bash and zsh: `'…'`, with `'\''` for a quote; a value that is
 /// not UTF-8, or holds a control character (a folder named with an escape sequence), becomes
@@ -142,6 +229,73 @@ impl Shell for Fish {
     }
 }
 
+impl Shell for Nu {
+    fn script(&self) -> &'static str {
+        include_str!("../shell/cove.nu")
+    }
+    /// nushell's raw string `r#'…'#`, with as many `#` as it takes.
+    fn quote(&self, value: &OsStr) -> String {
+        let s = value.to_string_lossy();
+        let mut hashes = String::from("#");
+        while s.contains(&format!("'{hashes}")) {
+            hashes.push('#');
+        }
+        format!("r{hashes}'{s}'{hashes}")
+    }
+    fn render(&self, changes: &Changes) -> String {
+        json(changes)
+    }
+    fn reads_json(&self) -> bool {
+        true
+    }
+}
+
+impl Shell for Xonsh {
+    fn script(&self) -> &'static str {
+        include_str!("../shell/cove.xsh")
+    }
+    /// A JSON string is a Python string literal too.
+    fn quote(&self, value: &OsStr) -> String {
+        serde_json::Value::String(value.to_string_lossy().into_owned()).to_string()
+    }
+    fn render(&self, changes: &Changes) -> String {
+        json(changes)
+    }
+    fn reads_json(&self) -> bool {
+        true
+    }
+}
+
+impl Shell for Elvish {
+    fn script(&self) -> &'static str {
+        include_str!("../shell/cove.elv")
+    }
+    fn quote(&self, value: &OsStr) -> String {
+        quote_doubling(value)
+    }
+    fn render(&self, changes: &Changes) -> String {
+        json(changes)
+    }
+    fn reads_json(&self) -> bool {
+        true
+    }
+}
+
+impl Shell for PowerShell {
+    fn script(&self) -> &'static str {
+        include_str!("../shell/cove.ps1")
+    }
+    fn quote(&self, value: &OsStr) -> String {
+        quote_doubling(value)
+    }
+    fn render(&self, changes: &Changes) -> String {
+        json(changes)
+    }
+    fn reads_json(&self) -> bool {
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,8 +339,40 @@ mod tests {
     #[test]
     fn shells_by_name() {
         for name in ["bash", "zsh", "fish"] {
-            assert!(by_name(name).unwrap().script().contains(&format!("hook-env {name}")));
+            assert!(ShellKind::by_name(name).unwrap().shell().script().contains(&format!("hook-env {name}")));
         }
-        assert!(by_name("tcsh").is_none());
+        for name in ["nu", "xonsh", "elvish", "powershell"] {
+            let shell = ShellKind::by_name(name).unwrap().shell();
+            assert!(shell.reads_json() && shell.script().contains("hook-env --json"), "{name}");
+        }
+        assert!(ShellKind::by_name("tcsh").is_none());
+    }
+
+    #[test]
+    fn literal_quoting_for_the_json_shells() {
+        assert_eq!(Nu.quote(OsStr::new("/a b/c")), "r#'/a b/c'#");
+        assert_eq!(Nu.quote(OsStr::new("it'#s")), "r##'it'#s'##");
+        assert_eq!(Xonsh.quote(OsStr::new(r#"a"b\c"#)), r#""a\"b\\c""#);
+        assert_eq!(Elvish.quote(OsStr::new("it's")), "'it''s'");
+        assert_eq!(PowerShell.quote(OsStr::new("it's")), "'it''s'");
+    }
+
+    #[test]
+    fn json_has_set_unset_and_messages() {
+        let changes = Changes {
+            path: Some(vec!["/s".into(), "/e/bin".into()]),
+            vars: vec![("VIRTUAL_ENV", Some("/e".into())), ("COVE_PROJECT", None)],
+            messages: vec!["cove: hello".into()],
+        };
+        let v: serde_json::Value = serde_json::from_str(&json(&changes)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "set": { "PATH": "/s:/e/bin", "VIRTUAL_ENV": "/e" },
+                "unset": ["COVE_PROJECT"],
+                "messages": ["cove: hello"],
+            })
+        );
+        assert_eq!(json(&Changes::default()), "{\"messages\":[],\"set\":{},\"unset\":[]}\n");
     }
 }

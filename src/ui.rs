@@ -103,15 +103,6 @@ pub fn error(e: &Error) {
     }
 }
 
-/// What the shell hook tells once at a prompt (untrusted, a background build failed): one line,
-/// `cove: … ; hint`, since the prompt itself goes on.
-pub fn told(e: &Error) {
-    match e.hint() {
-        Some(hint) => say(&format!("{e}; {hint}")),
-        None => say(&e.to_string()),
-    }
-}
-
 /// The trust prompt's review (SPEC §5), escaped, one line each, as shown before `Trust and
 /// build? [y/N]`: what changed since it was last trusted (`~rich>=13 → rich==13.7.1`), one a
 /// line, or that it is not trusted yet; then every requirement it asks for.
@@ -309,4 +300,52 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, value);
     }
+}
+
+/// `print_error`'s text without colour, as one message (the shell hook's, which may be JSON).
+pub fn error_text(e: &crate::error::Error) -> String {
+    let text = match e.hint() {
+        Some(hint) => format!("cove: error: {e}\n  hint: {hint}"),
+        None => format!("cove: error: {e}"),
+    };
+    escape_but(&text, &['\n']).into_owned()
+}
+
+/// A problem said in passing, on one line (`cove: … is not trusted; review it, then run …`),
+/// escaped: for the hook, which says it (or hands it to a shell
+/// reading JSON) itself.
+pub fn told_text(e: &Error) -> String {
+    let text = match e.hint() {
+        Some(hint) => format!("{e}; {hint}"),
+        None => e.to_string(),
+    };
+    format!("cove: {}", escape(&text))
+}
+
+/// The hook's message when an edit (or `cove untrust`) took the trust of the manifest it had
+/// active: what changed and the command that turns the environment back on. Escaped.
+pub fn trust_lapsed(manifest: &std::path::Path, changes: &[String], trust_cmd: &str) -> String {
+    let name = manifest.file_name().map_or_else(|| manifest.display().to_string(), |n| n.to_string_lossy().into());
+    let text = if changes.is_empty() {
+        format!("{name} is no longer trusted; the environment is off until `{trust_cmd}`")
+    } else {
+        format!("{name} changed ({}); the environment is off until `{trust_cmd}`", changes.join(", "))
+    };
+    format!("cove: {}", escape(&text))
+}
+
+/// The hook's message when it starts a background build. Escaped.
+pub fn prebuild_started(project: &std::path::Path, log: &std::path::Path) -> String {
+    let text = format!(
+        "building the environment for {} in the background; `python` waits for it (log: {})",
+        project.display(),
+        log.display()
+    );
+    format!("cove: {}", escape(&text))
+}
+
+/// One of the hook's messages (made by the functions above), on stderr; escaped again, in case.
+pub fn said(message: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{}", escape_but(message, &['\n']));
 }

@@ -39,6 +39,10 @@ struct Shell {
     user_hook: &'static str,
     /// A line that waits (up to 60 s) until the file `{file}` exists.
     wait_for: &'static str,
+    /// Type each line only once the shell shows its next prompt (answering its cursor-position
+    /// queries): nushell drops typed-ahead input, and xonsh runs it without firing its prompt
+    /// event.
+    paced: bool,
 }
 
 const BASH: Shell = Shell {
@@ -49,6 +53,7 @@ const BASH: Shell = Shell {
     registrations: r#"printf '%s\n' "${PROMPT_COMMAND[@]}" > "$R/{file}""#,
     user_hook: r#"PROMPT_COMMAND='printf "user:%s\n" "$?" >> "$R/user"'"#,
     wait_for: r#"for i in $(seq 600); do [ -e '{file}' ] && break; sleep 0.1; done"#,
+    paced: false,
 };
 
 const ZSH: Shell = Shell {
@@ -59,6 +64,7 @@ const ZSH: Shell = Shell {
     registrations: r#"print -r -- "precmd: ${precmd_functions[*]}; chpwd: ${chpwd_functions[*]}" > "$R/{file}""#,
     user_hook: r#"user_hook() { print "user:$?" >> "$R/user" }; precmd_functions+=(user_hook)"#,
     wait_for: r#"for i in $(seq 600); do [ -e '{file}' ] && break; sleep 0.1; done"#,
+    paced: false,
 };
 
 const FISH: Shell = Shell {
@@ -69,6 +75,7 @@ const FISH: Shell = Shell {
     registrations: r#"functions --handlers | string match -e cove_hook > "$R/{file}""#,
     user_hook: r#"function user_hook --on-event fish_prompt; echo "user:$status" >> "$R/user"; end"#,
     wait_for: r#"for i in (seq 600); test -e '{file}'; and break; sleep 0.1; end"#,
+    paced: false,
 };
 
 fn installed(program: &str) -> bool {
@@ -124,13 +131,23 @@ fn interactive(t: &TestEnv, shell: &Shell, cwd: &Path, lines: &[String], env: &[
         input.push('\n');
     }
     input.push_str("exit\n");
-    let terminal = run_on_pty(cmd, &input, Duration::from_secs(180));
+    let terminal = run_on_pty(cmd, &input, shell.paced, Duration::from_secs(180));
     Session { terminal, results }
 }
 
-/// Start `cmd` as the session leader of a new pseudo-terminal, type `input`, and return what
-/// the terminal showed once the process has exited.
-fn run_on_pty(mut cmd: Command, input: &str, timeout: Duration) -> String {
+/// What starts a prompt in a paced shell: its line editor turning bracketed paste on.
+const PROMPT_MARK: &[u8] = b"\x1b[?2004h";
+/// A terminal's cursor-position query, answered with "row 1, column 1".
+const CURSOR_QUERY: &[u8] = b"\x1b[6n";
+
+fn count(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+/// Start `cmd` as the session leader of a new pseudo-terminal, type `input` (all at once, or
+/// `paced`: a line at each new prompt once the terminal has been quiet a moment), and return
+/// what the terminal showed once the process has exited.
+fn run_on_pty(mut cmd: Command, input: &str, paced: bool, timeout: Duration) -> String {
     // SAFETY: plain libc calls on a descriptor this function owns; errors are checked.
     let (master, slave_path) = unsafe {
         let fd = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
@@ -163,14 +180,41 @@ fn run_on_pty(mut cmd: Command, input: &str, timeout: Duration) -> String {
     drop(cmd); // closes this process's copies of the slave, so reads end when the shell exits
 
     let mut reader = master.try_clone().unwrap();
+    let mut typist = master.try_clone().unwrap();
+    let mut lines: Vec<String> = if paced { input.lines().map(|l| format!("{l}\n")).collect() } else { Vec::new() };
+    lines.reverse();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
         let mut seen = Vec::new();
         let mut chunk = [0u8; 4096];
+        let mut typed_at = 0;
         loop {
+            if paced {
+                let mut pfd = libc::pollfd { fd: reader.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+                // SAFETY: one valid pollfd.
+                if unsafe { libc::poll(&mut pfd, 1, 150) } == 0 {
+                    // Quiet: type the next line once a prompt came since the last one typed.
+                    let prompts = count(&seen, PROMPT_MARK);
+                    if prompts > typed_at
+                        && let Some(line) = lines.pop()
+                    {
+                        typed_at = prompts;
+                        let _ = typist.write_all(line.as_bytes());
+                    }
+                    continue;
+                }
+            }
             match reader.read(&mut chunk) {
                 Ok(0) => break,
-                Ok(n) => seen.extend_from_slice(&chunk[..n]),
+                Ok(n) => {
+                    seen.extend_from_slice(&chunk[..n]);
+                    if paced {
+                        for _ in 0..count(&chunk[..n], CURSOR_QUERY) {
+                            let _ = typist.write_all(b"\x1b[1;1R");
+                        }
+                    }
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(_) => break, // EIO: every slave descriptor is closed
             }
@@ -178,7 +222,9 @@ fn run_on_pty(mut cmd: Command, input: &str, timeout: Duration) -> String {
         let _ = tx.send(seen);
     });
     let mut writer = master;
-    writer.write_all(input.as_bytes()).expect("type into the terminal");
+    if !paced {
+        writer.write_all(input.as_bytes()).expect("type into the terminal");
+    }
 
     let deadline = Instant::now() + timeout;
     loop {
@@ -307,8 +353,8 @@ fn journey(shell: &Shell, c_deps: &[&str], c_version: &str) {
         format!("cd {}", q(&untrusted)),
         format!("cd {}", q(&outside)),
         format!("cd {}", q(&c)),
+        // The prompt right after the build finished activates it (issue 18.5).
         fill(shell.wait_for, "file", &format!("{env_c}/.cove-ready")),
-        "true".to_string(),
         log("c ve=$VIRTUAL_ENV"),
         r#"alpha-cli >> "$R/log""#.to_string(),
         format!("cd {}", q(&outside)),
@@ -506,6 +552,35 @@ fn state_in(code: &str) -> String {
     line["export __COVE_STATE=".len()..].trim_matches('\'').to_string()
 }
 
+/// `cove hook-env ARGS` in `dir` with the shell's variables as `vars` left them.
+fn hook_env_with(t: &TestEnv, dir: &Path, args: &[&str], vars: &[(String, String)]) -> std::process::Output {
+    let mut cmd = t.cmd(COVE, dir);
+    cmd.env("COVE_PYTHON", system_python()).arg("hook-env").args(args);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// The shell's variables after it applied `code` (bash, values without a quote in them) over
+/// `vars`, starting from the test's PATH.
+fn applied(t: &TestEnv, vars: &[(String, String)], code: &str) -> Vec<(String, String)> {
+    let mut vars = vars.to_vec();
+    if !vars.iter().any(|(k, _)| k == "PATH") {
+        vars.push(("PATH".into(), format!("{}:{}", t.shims().display(), t.base_path)));
+    }
+    for line in code.lines() {
+        if let Some(rest) = line.strip_prefix("export ") {
+            let (k, v) = rest.split_once('=').unwrap();
+            vars.retain(|(n, _)| n != k);
+            vars.push((k.to_string(), v.trim_matches('\'').to_string()));
+        } else if let Some(k) = line.strip_prefix("unset ") {
+            vars.retain(|(n, _)| n != k);
+        }
+    }
+    vars
+}
+
 #[test]
 fn hook_env_prints_nothing_outside_projects_and_nothing_when_steady() {
     let s = built();
@@ -518,9 +593,120 @@ fn hook_env_prints_nothing_outside_projects_and_nothing_when_steady() {
     let code = stdout(&enter);
     assert!(code.contains(&format!("export VIRTUAL_ENV='{}'\n", s.env_a)), "{code}");
     assert!(code.contains(&format!("export COVE_PROJECT='{}'\n", s.a.display())), "{code}");
-    let again = hook_env(&s.t, &s.a, Some(&state_in(&code)));
+    assert!(code.contains("export VIRTUAL_ENV_PROMPT='a'\n"), "the prompt name is the folder's: {code}");
+    let vars = applied(&s.t, &[], &code);
+    let again = hook_env_with(&s.t, &s.a, &["bash"], &vars);
     assert_ok(&again);
     assert_eq!((stdout(&again), stderr(&again)), (String::new(), String::new()));
+
+    // Leaving unsets the prompt name with the rest.
+    let left = stdout(&hook_env_with(&s.t, s.t.path(), &["bash"], &vars));
+    assert!(left.contains("unset VIRTUAL_ENV\nunset VIRTUAL_ENV_PROMPT\nunset COVE_PROJECT\n"), "{left}");
+}
+
+/// `cove hook-env --json`: one object with `set`, `unset` and `messages`, the same decision as
+/// the shell code.
+#[test]
+fn hook_env_json_sets_unsets_and_carries_messages() {
+    let s = built();
+    let t = &s.t;
+    let json = |dir: &Path, vars: &[(String, String)]| -> serde_json::Value {
+        let out = hook_env_with(t, dir, &["--json"], vars);
+        assert_ok(&out);
+        assert_eq!(stderr(&out), "", "messages go in the object");
+        serde_json::from_slice(&out.stdout).expect("one JSON object")
+    };
+    let steady = json(t.path(), &[]);
+    assert_eq!(steady, serde_json::json!({ "set": {}, "unset": [], "messages": [] }));
+
+    let entered = json(&s.a, &[]);
+    let set = entered["set"].as_object().unwrap();
+    assert_eq!(set["VIRTUAL_ENV"], s.env_a.as_str(), "{entered}");
+    assert_eq!(set["COVE_PROJECT"], s.a.display().to_string().as_str());
+    assert_eq!(set["VIRTUAL_ENV_PROMPT"], "a");
+    assert!(set["PATH"].as_str().unwrap().starts_with(&format!("{}:{}/bin:", t.shims().display(), s.env_a)));
+    assert!(set["__COVE_STATE"].as_str().unwrap().starts_with("cove1;s=active;"));
+    assert_eq!((entered["unset"].clone(), entered["messages"].clone()), (serde_json::json!([]), serde_json::json!([])));
+
+    let vars: Vec<(String, String)> = set.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
+    assert_eq!(json(&s.a, &vars), steady, "steady inside too");
+    let left = json(t.path(), &vars);
+    assert_eq!(left["unset"], serde_json::json!(["VIRTUAL_ENV", "VIRTUAL_ENV_PROMPT", "COVE_PROJECT"]), "{left}");
+    assert_eq!(left["set"]["PATH"], format!("{}:{}", t.shims().display(), t.base_path).as_str());
+
+    let untrusted = t.project("untrusted-json", &["alpha==1.0"]);
+    let told = json(&untrusted, &[]);
+    let messages = told["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{told}");
+    assert!(messages[0].as_str().unwrap().contains("is not trusted"), "{told}");
+}
+
+/// Issue 18.5: an edit that takes the trust of the active manifest is said at once, naming the
+/// change and the command, even where "not trusted" was said before `cove trust`; and the
+/// environment goes off in the same prompt.
+#[test]
+fn losing_trust_by_an_edit_is_said_when_it_happens() {
+    let s = built();
+    let t = &s.t;
+    let p = t.project("lapse", &["alpha==1.0"]);
+    let first = hook_env_with(t, &p, &["bash"], &[]);
+    assert!(stderr(&first).contains("is not trusted"), "{}", stderr(&first));
+    let vars = applied(t, &[], &stdout(&first));
+    assert_ok(&cove(t, &p, &["trust"]));
+    let trusted = hook_env_with(t, &p, &["bash"], &vars);
+    assert!(stdout(&trusted).contains("export VIRTUAL_ENV="), "same key as `a`, so built: {}", stdout(&trusted));
+    let vars = applied(t, &vars, &stdout(&trusted));
+
+    std::thread::sleep(Duration::from_millis(20));
+    t.write_cove_toml(&p, &["alpha>=1.0"]);
+    let edited = hook_env_with(t, &p, &["bash"], &vars);
+    let err = stderr(&edited);
+    assert_eq!(
+        err,
+        "cove: cove.toml changed (~alpha==1.0 → alpha>=1.0); the environment is off until `cove trust`\n",
+        "{}",
+        stdout(&edited)
+    );
+    assert!(stdout(&edited).contains("unset VIRTUAL_ENV\n"), "{}", stdout(&edited));
+    let vars = applied(t, &vars, &stdout(&edited));
+    let again = hook_env_with(t, &p, &["bash"], &vars);
+    assert_eq!((stdout(&again), stderr(&again)), (String::new(), String::new()), "said once");
+}
+
+/// Issue 18.5: a background build that finished before this prompt is active at this prompt,
+/// even while the process that ran it is still there (not yet reaped), when the key was not
+/// known as it started (no interpreter facts cached).
+#[test]
+fn a_finished_background_build_activates_at_the_next_prompt() {
+    let t = TestEnv::new();
+    let p = t.project("proj", &["alpha==2.0"]);
+    assert_ok(&cove(&t, &p, &["trust"]));
+    let enter = hook_env(&t, &p, None);
+    assert!(stderr(&enter).contains("in the background"), "{}", stderr(&enter));
+    let state = state_in(&stdout(&enter));
+    assert!(state.starts_with("cove1;s=pending;") && !state.contains(";e="), "the key is not known yet: {state}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let st = cove(&t, &p, &["status", "--json"]);
+        if stdout(&st).contains(r#""state": "ready""#) && !a_lock_is_held(&t) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the background build did not finish: {}", stdout(&st));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The build's process as a live one (say, not reaped yet), started just now.
+    let mut fields: Vec<String> = state.split(';').map(str::to_string).collect();
+    for f in &mut fields {
+        if f.starts_with("p=") {
+            *f = format!("p={}", std::process::id());
+        } else if f.starts_with("at=") {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+            *f = format!("at={}", now.as_secs());
+        }
+    }
+    let state = fields.join(";");
+    let next = hook_env(&t, &p, Some(&state));
+    assert!(stdout(&next).contains("export VIRTUAL_ENV="), "active at this prompt: {}", stdout(&next));
 }
 
 #[test]
@@ -719,4 +905,268 @@ fn zsh_reeval_puts_the_shims_first_again() {
 #[test]
 fn fish_reeval_puts_the_shims_first_again() {
     reeval_puts_the_shims_first_again(&FISH, "set -gx PATH /opt/extra/bin $PATH");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A user's own venv, and `cove off` / `cove on`.
+
+/// Issue 18.3: a venv the user activates in a project is left alone (cove does not replace its
+/// `VIRTUAL_ENV`, not even on leaving), and once its `deactivate` restored the PATH it saved
+/// (with cove's environment in it) outside any project, the next prompt takes cove's entry out:
+/// PATH is as before the project, byte for byte. Inside, the prompt name is the folder's.
+fn users_venv_is_left_alone(shell: &Shell, activate: &str) {
+    if skip(shell) {
+        return;
+    }
+    let s = built();
+    let t = &s.t;
+    let name = shell.name;
+    let venv = t.path().join(format!("myvenv-{name}"));
+    let made = Command::new(system_python()).args(["-m", "venv", "--without-pip"]).arg(&venv).status().unwrap();
+    assert!(made.success(), "python -m venv");
+    let outside = t.path().join(format!("outside-venv-{name}"));
+    std::fs::create_dir_all(&outside).unwrap();
+    let log = |what: &str| format!(r#"printf '%s\n' "{what}" >> "$R/log""#);
+    let lines = vec![
+        fill(shell.eval, "cove", COVE),
+        r#"printf '%s' "$PATH" > "$R/path0""#.to_string(),
+        format!("cd {}", q(&s.a)),
+        log("in ve=$VIRTUAL_ENV prompt=$VIRTUAL_ENV_PROMPT"),
+        fill(activate, "venv", &venv.display().to_string()),
+        log("mine ve=$VIRTUAL_ENV"),
+        format!("cd {}", q(&outside)),
+        log("out ve=$VIRTUAL_ENV"),
+        "deactivate".to_string(),
+        r#"printf '%s' "$PATH" > "$R/path1""#.to_string(),
+        log("end ve=[$VIRTUAL_ENV] prompt=[$VIRTUAL_ENV_PROMPT]"),
+    ];
+    let session = interactive(t, shell, &outside, &lines, &[]);
+    let context = format!("{name}\n--- terminal:\n{}\n--- log:\n{}", session.terminal, session.read("log"));
+    let v = venv.display();
+    let expected = [
+        format!("in ve={} prompt=a", s.env_a),
+        format!("mine ve={v}"),
+        format!("out ve={v}"),
+        "end ve=[] prompt=[]".to_string(),
+    ];
+    let got: Vec<String> = session.read("log").lines().map(str::to_string).collect();
+    assert_eq!(got, expected, "{context}");
+    assert_eq!(session.read("path1"), session.read("path0"), "cove's bin is off PATH outside the project: {context}");
+}
+
+#[test]
+fn bash_leaves_a_users_venv_alone() {
+    users_venv_is_left_alone(&BASH, "source '{venv}/bin/activate'");
+}
+
+#[test]
+fn zsh_leaves_a_users_venv_alone() {
+    users_venv_is_left_alone(&ZSH, "source '{venv}/bin/activate'");
+}
+
+#[test]
+fn fish_leaves_a_users_venv_alone() {
+    users_venv_is_left_alone(&FISH, "source '{venv}/bin/activate.fish'");
+}
+
+/// `cove off` in a project deactivates at once, restoring PATH as on leaving; it holds across
+/// `cd`; `cove on` activates again; other arguments still reach the binary.
+fn cove_off_and_on(shell: &Shell) {
+    if skip(shell) {
+        return;
+    }
+    let s = built();
+    let t = &s.t;
+    let outside = t.path().join(format!("outside-off-{}", shell.name));
+    std::fs::create_dir_all(&outside).unwrap();
+    let log = |what: &str| format!(r#"printf '%s\n' "{what}" >> "$R/log""#);
+    let lines = vec![
+        fill(shell.eval, "cove", COVE),
+        r#"printf '%s' "$PATH" > "$R/path0""#.to_string(),
+        format!("cd {}", q(&s.a)),
+        log("on ve=$VIRTUAL_ENV"),
+        "cove off".to_string(),
+        log("off ve=[$VIRTUAL_ENV] project=[$COVE_PROJECT]"),
+        r#"printf '%s' "$PATH" > "$R/path1""#.to_string(),
+        format!("cd {}", q(&s.b)),
+        format!("cd {}", q(&s.a)),
+        log("still ve=[$VIRTUAL_ENV]"),
+        "cove on".to_string(),
+        log("again ve=$VIRTUAL_ENV"),
+        r#"cove which alpha-cli >> "$R/log""#.to_string(),
+    ];
+    let session = interactive(t, shell, &outside, &lines, &[]);
+    let context = format!("{}\n--- terminal:\n{}\n--- log:\n{}", shell.name, session.terminal, session.read("log"));
+    let expected = [
+        format!("on ve={}", s.env_a),
+        "off ve=[] project=[]".to_string(),
+        "still ve=[]".to_string(),
+        format!("again ve={}", s.env_a),
+        format!("{}/bin/alpha-cli", s.env_a),
+    ];
+    let got: Vec<String> = session.read("log").lines().map(str::to_string).collect();
+    assert_eq!(got, expected, "{context}");
+    assert_eq!(session.read("path1"), session.read("path0"), "off restores PATH as leaving does: {context}");
+}
+
+#[test]
+fn bash_cove_off_and_on() {
+    cove_off_and_on(&BASH);
+}
+
+#[test]
+fn zsh_cove_off_and_on() {
+    cove_off_and_on(&ZSH);
+}
+
+#[test]
+fn fish_cove_off_and_on() {
+    cove_off_and_on(&FISH);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shells whose hook reads `cove hook-env --json`: nushell, xonsh, elvish.
+
+/// How a JSON-hook shell says what the journey needs.
+struct Dialect {
+    shell: Shell,
+    /// Lines run first (modules to load).
+    setup: &'static [&'static str],
+    /// A line that writes PATH, joined with `:`, to `$R/{file}`.
+    save_path: &'static str,
+    /// A line that appends `ve=<VIRTUAL_ENV> prompt=<VIRTUAL_ENV_PROMPT>` (empty when unset) to
+    /// `$R/log`.
+    log_venv: &'static str,
+    /// A line that appends the output of `{cmd}` (a program and one argument) to `$R/log`.
+    log_run: &'static str,
+}
+
+const NU: Dialect = Dialect {
+    shell: Shell {
+        name: "nu",
+        args: &["--no-config-file"],
+        eval: "source '{cove}'",
+        status: "",
+        registrations: r#"[($env.config.hooks.pre_prompt | each {|h| view source $h }) ($env.config.hooks.env_change.PWD | each {|h| view source $h })] | to json | save -f ($env.R | path join '{file}')"#,
+        user_hook: r#"$env.config.hooks.pre_prompt = ($env.config.hooks.pre_prompt? | default [] | append {|| "user\n" | save -a ($env.R | path join user) })"#,
+        wait_for: "",
+        paced: true,
+    },
+    setup: &[],
+    save_path: r#"$env.PATH | str join (char esep) | save -f ($env.R | path join '{file}')"#,
+    log_venv: r#"$"ve=($env.VIRTUAL_ENV? | default '') prompt=($env.VIRTUAL_ENV_PROMPT? | default '')\n" | save -a ($env.R | path join log)"#,
+    log_run: r#"^{cmd} | save -a ($env.R | path join log)"#,
+};
+
+const XONSH: Dialect = Dialect {
+    shell: Shell {
+        name: "xonsh",
+        args: &["--no-rc", "-i", "--shell-type", "readline"],
+        eval: "execx($('{cove}' hook xonsh))",
+        status: "",
+        registrations: r#"print(sorted(getattr(h, '__name__', '?') for ev in (events.on_pre_prompt, events.on_chdir) for h in ev), file=open($R + '/{file}', 'w'))"#,
+        user_hook: r#"events.on_pre_prompt(lambda **kw: print('user', file=open($R + '/user', 'a')))"#,
+        wait_for: "",
+        paced: true,
+    },
+    setup: &[],
+    save_path: r#"print(':'.join($PATH), end='', file=open($R + '/{file}', 'w'))"#,
+    log_venv: r#"print('ve=' + ${...}.get('VIRTUAL_ENV', '') + ' prompt=' + ${...}.get('VIRTUAL_ENV_PROMPT', ''), file=open($R + '/log', 'a'))"#,
+    log_run: r#"{cmd} >> $R/log"#,
+};
+
+const ELVISH: Dialect = Dialect {
+    shell: Shell {
+        name: "elvish",
+        args: &["-norc"],
+        eval: "eval ('{cove}' hook elvish | slurp)",
+        status: "",
+        registrations: r#"echo (count $edit:before-readline) (count $after-chdir) (each {|f| try { put $f[def] } catch { put builtin } } [$@edit:before-readline $@after-chdir] | str:join ' ') > $E:R/{file}"#,
+        user_hook: r#"set edit:before-readline = [$@edit:before-readline { echo user >> $E:R/user }]"#,
+        wait_for: "",
+        paced: false,
+    },
+    setup: &["use str"],
+    save_path: r#"print (str:join ':' $paths) > $E:R/{file}"#,
+    log_venv: r#"echo 've='$E:VIRTUAL_ENV' prompt='$E:VIRTUAL_ENV_PROMPT >> $E:R/log"#,
+    log_run: r#"{cmd} >> $E:R/log"#,
+};
+
+/// Entering a built project sets VIRTUAL_ENV (and the prompt name) and puts its `bin` on PATH:
+/// `python` is the environment's and its console script runs; leaving gives PATH back byte for
+/// byte; evaluating the hook twice registers it once; the user's own hook keeps running.
+fn json_shell_journey(d: &Dialect) {
+    let shell = &d.shell;
+    if skip(shell) {
+        return;
+    }
+    let s = built();
+    let t = &s.t;
+    let name = shell.name;
+    let outside = t.path().join(format!("outside-{name}"));
+    std::fs::create_dir_all(&outside).unwrap();
+    let eval = if name == "nu" {
+        // nushell sources files only: the script saved as its README says.
+        let out = cove(t, t.path(), &["hook", "nu"]);
+        assert_ok(&out);
+        let file = t.path().join("cove-hook.nu");
+        std::fs::write(&file, &out.stdout).unwrap();
+        fill(shell.eval, "cove", &file.display().to_string())
+    } else {
+        fill(shell.eval, "cove", COVE)
+    };
+    let python = "python -c 'import sys; print(sys.prefix)'";
+    let mut lines: Vec<String> = d.setup.iter().map(|l| l.to_string()).collect();
+    lines.extend([
+        fill(d.save_path, "file", "path-before"),
+        shell.user_hook.to_string(),
+        eval.clone(),
+        fill(shell.registrations, "file", "reg0"),
+        fill(d.save_path, "file", "path0"),
+        eval,
+        fill(shell.registrations, "file", "reg1"),
+        fill(d.save_path, "file", "path1"),
+        format!("cd {}", q(&s.a)),
+        d.log_venv.to_string(),
+        fill(d.log_run, "cmd", python),
+        fill(d.log_run, "cmd", "alpha-cli --version"),
+        format!("cd {}", q(&outside)),
+        d.log_venv.to_string(),
+        fill(d.save_path, "file", "path2"),
+    ]);
+    let session = interactive(t, shell, &outside, &lines, &[]);
+    let context = format!("{name}\n--- terminal:\n{}\n--- log:\n{}", session.terminal, session.read("log"));
+
+    let shims = t.shims().display().to_string();
+    let before = session.read("path-before");
+    assert!(!before.is_empty(), "{context}");
+    assert_eq!(session.read("path0"), format!("{shims}:{before}"), "shims first on PATH: {context}");
+    assert_eq!(session.read("path1"), session.read("path0"), "a second eval leaves PATH alone: {context}");
+    let reg = session.read("reg0");
+    assert!(!reg.is_empty(), "{context}");
+    assert_eq!(session.read("reg1"), reg, "a second eval registers nothing new: {context}");
+    assert_eq!(reg.matches("cove_hook").count(), 2, "one hook at the prompt, one on cd: {reg}\n{context}");
+
+    let expected =
+        [format!("ve={} prompt=a", s.env_a), s.env_a.clone(), "alpha-cli 1.0".to_string(), "ve= prompt=".to_string()];
+    let got: Vec<String> = session.read("log").lines().map(str::to_string).collect();
+    assert_eq!(got, expected, "{context}");
+    assert_eq!(session.read("path2"), session.read("path0"), "leaving restores PATH byte for byte: {context}");
+    assert!(session.read("user").lines().count() >= 5, "the user's own hook still runs: {context}");
+    assert!(!session.terminal.contains("cove: error"), "{context}");
+}
+
+#[test]
+fn nu_activates_and_restores() {
+    json_shell_journey(&NU);
+}
+
+#[test]
+fn xonsh_activates_and_restores() {
+    json_shell_journey(&XONSH);
+}
+
+#[test]
+fn elvish_activates_and_restores() {
+    json_shell_journey(&ELVISH);
 }

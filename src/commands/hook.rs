@@ -1,33 +1,50 @@
 //! `cove hook SHELL` prints the shell integration (creating the shims folder if missing);
-//! `cove hook-env SHELL` prints what the shell must change for the current folder.
+//! `cove hook-env SHELL` / `--json` prints what the shell must change for the current folder.
 
 use crate::error::{Error, Result};
 use crate::settings::Settings;
-use crate::shells::Shell;
+use crate::shells::ShellKind;
 
-fn shell_named(name: &str) -> Result<&'static dyn Shell> {
-    crate::shells::by_name(name).ok_or_else(|| Error::Usage(format!("unknown shell {name:?}; use bash, zsh or fish")))
-}
-
-pub fn hook(settings: &Settings, name: &str) -> Result<()> {
-    let shell = shell_named(name)?;
+pub fn hook(settings: &Settings, kind: ShellKind) -> Result<()> {
     let shims = crate::shims::ensure(settings)?;
     let exe = crate::shims::cove_exe()?;
-    let mut text = crate::hook::render(shell, &exe, &shims);
+    let mut text = crate::hook::render(kind.shell(), &exe, &shims);
     // Tab completion comes with the hook, so one rc line sets everything up.
-    text.push_str(&super::completion_script(match name {
-        "zsh" => clap_complete::Shell::Zsh,
-        "fish" => clap_complete::Shell::Fish,
-        _ => clap_complete::Shell::Bash,
-    }));
+    if let Some(completions) = kind.completions() {
+        text.push_str(&super::completion_script(completions));
+    }
     super::out(&text);
     Ok(())
 }
 
-pub fn hook_env(shell: &str) -> Result<()> {
-    let code = crate::hook::hook_env(shell_named(shell)?);
-    if !code.is_empty() {
-        super::out(&code);
+/// The shell's code on stdout (its messages on stderr), or with `json` (or for a shell whose
+/// hook reads JSON) one JSON object carrying both.
+pub fn hook_env(kind: Option<ShellKind>, json: bool) -> Result<()> {
+    let shell = match kind {
+        Some(k) => Some(k.shell()),
+        None if json => None,
+        None => return Err(Error::Usage("name the shell (`cove hook-env bash`) or use --json".into())),
+    };
+    let changes = crate::hook::hook_env();
+    match shell {
+        Some(shell) if !json && !shell.reads_json() => {
+            for m in &changes.messages {
+                crate::ui::said(m);
+            }
+            let code = shell.render(&changes);
+            if !code.is_empty() {
+                super::out(&code);
+            }
+        }
+        _ => super::out(&crate::shells::json(&changes)),
     }
     Ok(())
+}
+
+/// `cove off` / `cove on` reach the binary only when the hook's `cove` function is not defined.
+pub fn off_on(on: bool) -> Result<()> {
+    Err(Error::Usage(format!(
+        "`cove {}` works through the shell hook, in the shell itself; load it first (`eval \"$(cove hook bash)\"`)",
+        if on { "on" } else { "off" }
+    )))
 }

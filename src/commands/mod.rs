@@ -30,9 +30,14 @@ pub fn main() -> Result<u8> {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     if let [command, shell] = args.as_slice()
         && command == "hook-env"
-        && let Some(shell) = shell.to_str().filter(|s| matches!(*s, "bash" | "zsh" | "fish"))
+        && let Some(shell) = shell.to_str()
     {
-        return hook::hook_env(shell).map(|()| 0);
+        if shell == "--json" {
+            return hook::hook_env(None, true).map(|()| 0);
+        }
+        if let Some(kind) = crate::shells::ShellKind::by_name(shell) {
+            return hook::hook_env(Some(kind), false).map(|()| 0);
+        }
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -94,8 +99,10 @@ pub fn main() -> Result<u8> {
         Command::Watch => watch::run(&settings),
         Command::Doctor => doctor::run(&flags),
         Command::Setup { undo } => setup::run(&settings, undo),
-        Command::Hook { shell } => hook::hook(&settings, &shell),
-        Command::HookEnv { shell } => hook::hook_env(&shell),
+        Command::Hook { shell } => hook::hook(&settings, shell),
+        Command::HookEnv { shell, json } => hook::hook_env(shell, json),
+        Command::Off => hook::off_on(false),
+        Command::On => hook::off_on(true),
     }?;
     Ok(0)
 }
