@@ -80,6 +80,8 @@ impl Plan {
 /// Load the manifest, choose the interpreter and compute the key; or, when nothing they depend
 /// on has changed since, the plan remembered from last time (see `memo`).
 pub fn plan(project: Project, settings: &Settings, finder: &Finder) -> Result<Plan> {
+    // Before the memo is read: a plan planted in someone else's cache names what runs.
+    Cache::new(&settings.cache_dir).check_private()?;
     if let Some(plan) = crate::memo::recall(&project, settings) {
         return Ok(plan);
     }
@@ -94,6 +96,7 @@ pub fn plan(project: Project, settings: &Settings, finder: &Finder) -> Result<Pl
 }
 
 pub fn plan_manifest(project: Project, manifest: Manifest, settings: &Settings, finder: &Finder) -> Result<Plan> {
+    Cache::new(&settings.cache_dir).check_private()?;
     let choice =
         interpreter::choose(finder, manifest.python.as_ref(), settings.python.as_deref(), Some(project.dir.as_path()))?;
     let lock_use = if settings.use_lock {

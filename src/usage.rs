@@ -56,6 +56,14 @@ pub fn record_project(cache: &Cache, user: &Path, key: &str) {
     let _ = crate::fsx::write_atomic_unsynced(&path, text.as_bytes());
 }
 
+/// The key the project (or script) `user` last used, if recorded.
+pub fn last_key(cache: &Cache, user: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(record_path(cache, user)).ok()?;
+    let (key, folder) = text.split_once('\n')?;
+    let ours = folder.strip_suffix('\n') == Some(user.display().to_string().as_str());
+    (ours && !key.is_empty() && key.bytes().all(|b| b.is_ascii_hexdigit())).then(|| key.to_string())
+}
+
 /// One project's record.
 #[derive(Debug, Clone)]
 pub struct ProjectRecord {
