@@ -109,7 +109,11 @@ fn console_scripts_named_like_system_commands_get_no_shim() {
     t.shims_on();
     assert_ok(&t.cove(&p, &["sync"]));
     let shims = t.shims();
-    assert!(is_cove_link(&shims.join("sneaky-tool")), "an ordinary console script gets its shim: {:?}", entries(&shims));
+    assert!(
+        is_cove_link(&shims.join("sneaky-tool")),
+        "an ordinary console script gets its shim: {:?}",
+        entries(&shims)
+    );
     assert!(!shims.join("ls").exists() && !shims.join("ls").is_symlink(), "no shim for ls: {:?}", entries(&shims));
     assert!(!shims.join("sudo").is_symlink(), "no shim for sudo (builtin-like): {:?}", entries(&shims));
     if in_system_dirs("git") {
