@@ -43,13 +43,12 @@ pub enum Outcome {
 }
 
 /// Make sure the plan's environment (and the project's layer over it) is ready, building what
-/// is missing. The warm path: a trust stat, two stats that the cache is private, a ready stat,
-/// and with a layer, a stat that `layers/` is private and a layer-ready stat.
+/// is missing. The warm path: a trust stat, two that `COVE_HOME` and its trust store are
+/// private, the cache's check (done already by the plan), a ready stat, and with a layer a
+/// layer-ready stat.
 pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome> {
     crate::trust::require(&plan.manifest, settings, opts.prompt)?;
-    if plan.layer_dir.is_some() {
-        cache::check_private_dir(&Cache::new(&settings.cache_dir).layers_dir(), "COVE_CACHE_DIR")?;
-    }
+    Cache::new(&settings.cache_dir).check_private()?;
     let layer_ready = plan.layer_dir.as_ref().is_none_or(|l| cache::ready_at(l));
     let layer_damaged =
         opts.repair && layer_ready && plan.layer_dir.as_ref().is_some_and(|l| cache::missing_file(l).is_some());

@@ -24,9 +24,10 @@
 //! `cove gc` first renames an environment into `trash/` under its lock, so a removal cut short
 //! never leaves a half-deleted environment that looks ready.
 //!
-//! The cache decides what `python` runs, so it must be the user's alone: its root and `envs/`
-//! (and `layers/`) are refused when another user owns them or others may write them
-//! ([`Cache::check_private`], two stats on the warm path).
+//! The cache decides what `python` runs, so it must be the user's alone: its root and the
+//! folders that hold code or decide what runs (`envs/`, `layers/`, `plans/`, `interpreters/`)
+//! are refused when another user owns them or others may write them ([`Cache::check_private`],
+//! done before cove reads or writes anything in the cache; five stats, once per process).
 
 use std::path::{Path, PathBuf};
 
@@ -108,12 +109,34 @@ impl Cache {
         self.root.join("seeds")
     }
 
-    /// Refuse a cache that someone else could have planted an environment in: the root and
-    /// `envs/` must belong to this user and be writable by no one else. A folder not made yet
-    /// passes (cove makes it private).
+    /// Refuse a cache that someone else could have planted an environment (or a plan, or the
+    /// facts that choose an interpreter) in: the root and the folders holding those must belong
+    /// to this user and be writable by no one else. A folder not made yet passes (cove makes it
+    /// private). Checked once per process and cache: callers ask before every first read or
+    /// write, and only the first asking costs the stats.
     pub fn check_private(&self) -> Result<()> {
+        static CHECKED: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+        if CHECKED.lock().is_ok_and(|c| c.as_deref() == Some(self.root.as_path())) {
+            return Ok(());
+        }
+        self.check_private_now()?;
+        // Only a root that exists is remembered: one made later is made private by cove, or
+        // refused (see `prepare`).
+        if self.root.is_dir()
+            && let Ok(mut c) = CHECKED.lock()
+        {
+            *c = Some(self.root.clone());
+        }
+        Ok(())
+    }
+
+    /// [`Cache::check_private`], every time.
+    fn check_private_now(&self) -> Result<()> {
         check_private_dir(&self.root, "COVE_CACHE_DIR")?;
-        check_private_dir(&self.envs_dir(), "COVE_CACHE_DIR")
+        for sub in ["envs", "layers", "plans", "interpreters"] {
+            check_private_dir(&self.root.join(sub), "COVE_CACHE_DIR")?;
+        }
+        Ok(())
     }
 
     /// The warm-path check: one stat.
@@ -159,6 +182,13 @@ impl Cache {
     }
 }
 
+/// `COVE_HOME` and its folder `sub` (`shims`, `trust`), held to the cache's rule: what is in
+/// them runs as the user (a shim) or decides what may be built (a trust record).
+pub fn check_home_dir(home: &Path, sub: &str) -> Result<()> {
+    check_private_dir(home, "COVE_HOME")?;
+    check_private_dir(&home.join(sub), "COVE_HOME")
+}
+
 /// See [`Cache::check_private`] (also used for the trust store). `setting` is the variable
 /// that moves the folder elsewhere. Symlinks are followed: a cache moved to another disk and
 /// linked back is fine when the folder it points to is private.
@@ -202,15 +232,18 @@ mod tests {
     fn a_cache_others_can_write_is_refused() {
         let t = tempfile::tempdir().unwrap();
         let cache = Cache::new(&t.path().join("c"));
-        cache.check_private().unwrap();
+        cache.check_private_now().unwrap();
         cache.prepare().unwrap();
-        crate::fsx::create_private_dir(&cache.envs_dir()).unwrap();
-        cache.check_private().unwrap();
-        std::fs::set_permissions(cache.envs_dir(), std::fs::Permissions::from_mode(0o777)).unwrap();
-        let e = cache.check_private().unwrap_err();
-        assert!(matches!(e, Error::UnsafeFolder { problem: CacheProblem::Writable(0o777), .. }), "{e}");
-        std::fs::set_permissions(cache.envs_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        cache.check_private().unwrap();
+        for sub in ["envs", "plans", "interpreters"] {
+            let dir = cache.root.join(sub);
+            crate::fsx::create_private_dir(&dir).unwrap();
+            cache.check_private_now().unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+            let e = cache.check_private_now().unwrap_err();
+            assert!(matches!(e, Error::UnsafeFolder { problem: CacheProblem::Writable(0o777), .. }), "{sub}: {e}");
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            cache.check_private_now().unwrap();
+        }
     }
 }
 

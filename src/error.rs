@@ -67,6 +67,9 @@ pub enum Error {
     LockTimeout { what: String, path: PathBuf, seconds: u64 },
     /// A console-script shim found its command neither in the project's environment nor on PATH.
     CommandNotFound { name: String, manifest: Option<PathBuf> },
+    /// A console-script shim in a trusted project whose environment is not built, for a name
+    /// cove does not know it provides (so it built nothing), with nothing by that name on PATH.
+    CommandNotBuilt { name: String, manifest: PathBuf },
     /// A build the shell hook started in the background did not finish the environment.
     PrebuildFailed { project: PathBuf, log: PathBuf },
     /// A version name that would reach outside the interpreter folder it is joined to (`../x`),
@@ -169,6 +172,10 @@ impl Error {
                 "`{name}` is not in the environment of {} nor on PATH; add the package that provides it to that manifest",
                 manifest.display()
             )),
+            Error::CommandNotBuilt { name, manifest } => Some(format!(
+                "the environment of {} is not built, and cove builds it only for a command it knows it provides; run `cove sync` there, then `{name}` again",
+                manifest.display()
+            )),
             Error::CommandNotFound { name, manifest: None } => Some(format!(
                 "`{name}` comes from a cove environment: run it in a project that has it, or install it for all projects"
             )),
@@ -225,7 +232,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) | Error::BadSize { .. } | Error::BadDuration { .. } => 2,
-            Error::NotFound { .. } | Error::CommandNotFound { .. } => 127,
+            Error::NotFound { .. } | Error::CommandNotFound { .. } | Error::CommandNotBuilt { .. } => 127,
             Error::Interrupted { .. } => 130,
             _ => 1,
         }
@@ -269,7 +276,9 @@ impl fmt::Display for Error {
             Error::LockTimeout { what, path, seconds } => {
                 write!(f, "gave up after {seconds}s waiting for {what} (lock {})", path.display())
             }
-            Error::CommandNotFound { name, .. } => write!(f, "{name}: command not found"),
+            Error::CommandNotFound { name, .. } | Error::CommandNotBuilt { name, .. } => {
+                write!(f, "{name}: command not found")
+            }
             Error::PrebuildFailed { project, .. } => {
                 write!(f, "the background build of the environment for {} failed", project.display())
             }

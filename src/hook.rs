@@ -435,6 +435,11 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr, say: &mut
         Err(e) => return invalid(next, &e, say),
     };
     next.watch = watch_list(&project, &manifest.files, &locations);
+    // A trust store or cache others could write decides nothing, and gets no prebuild's log.
+    let private = crate::trust::check_store(&settings).and_then(|()| Cache::new(&settings.cache_dir).check_private());
+    if let Err(e) = private {
+        return invalid(next, &e, say);
+    }
     next.trust = crate::trust::record(&manifest, &settings);
     if !crate::trust::is_trusted(&manifest, &settings) {
         next.status = Status::Untrusted;

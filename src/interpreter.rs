@@ -118,6 +118,8 @@ pub fn inspect(cache_dir: &Path, path: &Path) -> Result<Interpreter> {
 
 /// The real path, its identity and where its facts are cached.
 fn facts_file(cache_dir: &Path, path: &Path) -> Result<(PathBuf, [u64; 4], PathBuf)> {
+    // Nothing is read from or written to a cache others could write (see `cache`).
+    crate::cache::Cache::new(cache_dir).check_private()?;
     let real = inputs::canonicalize(path).ctx("find interpreter", path)?;
     let meta = inputs::metadata(&real).ctx("read", &real)?;
     let digest = Sha256::digest(real.as_os_str().as_encoded_bytes());

@@ -80,6 +80,8 @@ impl Plan {
 /// Load the manifest, choose the interpreter and compute the key; or, when nothing they depend
 /// on has changed since, the plan remembered from last time (see `memo`).
 pub fn plan(project: Project, settings: &Settings, finder: &Finder) -> Result<Plan> {
+    // Before the memo is read: a plan planted in someone else's cache names what runs.
+    Cache::new(&settings.cache_dir).check_private()?;
     if let Some(plan) = crate::memo::recall(&project, settings) {
         return Ok(plan);
     }
@@ -108,6 +110,7 @@ pub fn plan_to_build(project: Project, settings: &Settings, finder: &Finder, pro
 /// The plan for `manifest`. Nothing from the project is run while planning: an interpreter path
 /// its `.python-version` names is used only once the project is trusted (SPEC §5).
 pub fn plan_manifest(project: Project, manifest: Manifest, settings: &Settings, finder: &Finder) -> Result<Plan> {
+    Cache::new(&settings.cache_dir).check_private()?;
     let trusted = || crate::trust::is_trusted_for_plan(&manifest, settings);
     let choice = interpreter::choose(
         finder,

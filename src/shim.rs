@@ -55,9 +55,12 @@ pub fn run(name: &str, args: Vec<OsString>) -> Result<u8> {
     match crate::exec::in_env(plan.venv(), &program, &args)? {}
 }
 
-/// A console-script shim: the project's environment has it → run it (building the environment
-/// first when it is trusted and missing); else the next one of that name on PATH; else
-/// "command not found" (exit 127), or the trust error when trusting would have given it.
+/// A console-script shim: the project's environment has it → run it (building what is missing
+/// first, when the manifest is trusted and cove knows the environment provides `name`); else
+/// the next one of that name on PATH; else "command not found" (exit 127), or the trust error
+/// when trusting would have given it. A system command's name (a link made before cove refused
+/// them) passes through at once, and a name cove does not know the environment provides never
+/// starts a build: `ls` in a project is never a build that fails with the installer's error.
 fn console_script(
     project: Project,
     settings: &Settings,
@@ -66,27 +69,57 @@ fn console_script(
     args: &[OsString],
 ) -> Result<std::convert::Infallible> {
     let shims = settings.shims_dir();
+    if crate::shims::shadows_system(name) {
+        return pass_through(finder, name, args, &shims);
+    }
     let manifest = project.manifest.clone();
     let mut untrusted = None;
-    if project.kind != Kind::Script
-        && let Ok(plan) = crate::resolve::plan(project, settings, finder)
-    {
-        if crate::trust::is_trusted(&plan.manifest, settings) {
-            crate::build::ensure(&plan, settings, crate::build::Options::default())?;
-            if let Some(program) = plan.venv().find(name) {
-                return crate::exec::in_env(plan.venv(), &program, args);
+    let mut not_built = false;
+    let plan = if project.kind == Kind::Script { None } else { Some(crate::resolve::plan(project, settings, finder)) };
+    match plan {
+        Some(Ok(plan)) if crate::trust::is_trusted(&plan.manifest, settings) => {
+            if provides(&plan, settings, name) {
+                crate::build::ensure(&plan, settings, crate::build::Options::default())?;
+                if let Some(program) = plan.venv().find(name) {
+                    return crate::exec::in_env(plan.venv(), &program, args);
+                }
+            } else {
+                not_built = !is_built(&plan, settings);
             }
-        } else {
-            untrusted = Some(plan.manifest);
         }
+        Some(Ok(plan)) => untrusted = Some(plan.manifest),
+        Some(Err(e @ Error::UnsafeFolder { .. })) => return Err(e),
+        Some(Err(_)) | None => {}
     }
     if finder.path_candidates(name).next().is_none() {
         if let Some(m) = untrusted {
             crate::trust::require(&m, settings, false)?;
         }
+        if not_built {
+            return Err(Error::CommandNotBuilt { name: name.to_string(), manifest });
+        }
         return Err(Error::CommandNotFound { name: name.to_string(), manifest: Some(manifest) });
     }
     pass_through(finder, name, args, &shims)
+}
+
+/// Whether cove knows the plan's environment provides `name`: its environment (or layer) has
+/// it, or the environment the project last used had it (its manifest changed since). With
+/// neither built, cove does not know, and builds nothing for it.
+fn provides(plan: &crate::resolve::Plan, settings: &Settings, name: &str) -> bool {
+    if plan.venv().find(name).is_some() {
+        return true;
+    }
+    let cache = crate::cache::Cache::new(&settings.cache_dir);
+    let user = if plan.project.kind == Kind::Script { &plan.manifest.path } else { &plan.project.dir };
+    crate::usage::last_key(&cache, user)
+        .is_some_and(|key| crate::interpreter::is_executable(&cache.env_dir(&key).join("bin").join(name)))
+}
+
+/// The plan's environment, and its layer when it has one, are ready.
+fn is_built(plan: &crate::resolve::Plan, settings: &Settings) -> bool {
+    crate::cache::Cache::new(&settings.cache_dir).is_usable(&plan.key.hex)
+        && plan.layer_dir.as_ref().is_none_or(|l| crate::cache::ready_at(l))
 }
 
 fn pass_through(finder: &Finder, name: &str, args: &[OsString], shims: &Path) -> Result<std::convert::Infallible> {

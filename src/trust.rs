@@ -78,8 +78,15 @@ fn in_trusted_dir(path: &Path, settings: &Settings) -> bool {
         .any(|d| (!dotted(d) && path.starts_with(d)) || std::fs::canonicalize(d).is_ok_and(|c| path.starts_with(c)))
 }
 
+/// Refuse a trust store (or a `COVE_HOME` above it) that another user owns or others may
+/// write: a record planted there would let a cloned repository build. Two stats.
+pub fn check_store(settings: &Settings) -> Result<()> {
+    crate::cache::check_home_dir(&settings.home_dir, "trust")
+}
+
 /// Record `manifest` as trusted in its current content.
 pub fn trust(manifest: &Manifest, settings: &Settings) -> Result<()> {
+    check_store(settings)?;
     let body = record_text(manifest);
     let old = std::fs::read_to_string(path_record(settings, &manifest.path)).ok();
     if let Some(old_digest) = old.as_deref().and_then(recorded_digest)
@@ -93,6 +100,7 @@ pub fn trust(manifest: &Manifest, settings: &Settings) -> Result<()> {
 
 /// Forget any trust in the manifest at `path`. Returns whether there was any.
 pub fn untrust(path: &Path, digest: Option<&str>, settings: &Settings) -> Result<bool> {
+    check_store(settings)?;
     let record = path_record(settings, path);
     let mut had = false;
     if let Ok(text) = std::fs::read_to_string(&record) {
@@ -225,13 +233,12 @@ pub fn can_ask() -> bool {
 }
 
 /// Fail unless `manifest` is trusted. On a terminal (`prompt`), ask first. A trust store that
-/// others could write is refused (one stat): a record planted there would let a cloned
-/// repository build on `cd`.
+/// others could write is refused ([`check_store`]).
 pub fn require(manifest: &Manifest, settings: &Settings, prompt: bool) -> Result<()> {
     if settings.trust_all || in_trusted_dir(&manifest.path, settings) {
         return Ok(());
     }
-    crate::cache::check_private_dir(&store(settings), "COVE_HOME")?;
+    check_store(settings)?;
     if is_trusted(manifest, settings) {
         return Ok(());
     }

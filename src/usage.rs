@@ -69,6 +69,14 @@ pub fn recorded_python(cache_dir: &Path, user: &Path) -> Option<PathBuf> {
     Some(PathBuf::from(line)).filter(|p| p.is_absolute())
 }
 
+/// The key the project (or script) `user` last used, if recorded.
+pub fn last_key(cache: &Cache, user: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(record_path(cache, user)).ok()?;
+    let (key, folder) = parse_record(&text)?;
+    let ours = folder == user.display().to_string();
+    (ours && !key.is_empty() && key.bytes().all(|b| b.is_ascii_hexdigit())).then(|| key.to_string())
+}
+
 /// One project's record.
 #[derive(Debug, Clone)]
 pub struct ProjectRecord {
@@ -85,6 +93,16 @@ impl ProjectRecord {
     }
 }
 
+/// A project record's key and folder (its `python:` line, when there is one, skipped).
+fn parse_record(text: &str) -> Option<(&str, &str)> {
+    let (key, rest) = text.split_once('\n')?;
+    let folder = match rest.strip_prefix(PYTHON_LINE).and_then(|r| r.split_once('\n')) {
+        Some((_, folder)) => folder,
+        None => rest,
+    };
+    Some((key, folder.strip_suffix('\n').unwrap_or(folder)))
+}
+
 /// Every project record in the cache.
 pub fn projects(cache: &Cache) -> Vec<ProjectRecord> {
     let mut out = Vec::new();
@@ -94,12 +112,7 @@ pub fn projects(cache: &Cache) -> Vec<ProjectRecord> {
             continue;
         }
         let Ok(text) = std::fs::read_to_string(entry.path()) else { continue };
-        let Some((key, rest)) = text.split_once('\n') else { continue };
-        let folder = match rest.strip_prefix(PYTHON_LINE).and_then(|r| r.split_once('\n')) {
-            Some((_, folder)) => folder,
-            None => rest,
-        };
-        let folder = folder.strip_suffix('\n').unwrap_or(folder);
+        let Some((key, folder)) = parse_record(&text) else { continue };
         out.push(ProjectRecord { folder: folder.into(), key: key.to_string(), record: entry.path() });
     }
     out.sort_by(|a, b| a.folder.cmp(&b.folder));

@@ -87,6 +87,8 @@ fn shims_and_path(settings: &Settings, r: &mut Report) -> bool {
     let dir = settings.shims_dir();
     if !dir.is_dir() {
         r.problem("shims", format!("{} does not exist", dir.display()), Some("run `cove shims`".into()));
+    } else if let Err(e) = crate::cache::check_home_dir(&settings.home_dir, "shims") {
+        r.problem("shims", e.to_string(), e.hint());
     } else {
         let me = cove_exe();
         let wrong: Vec<String> = crate::shims::CORE
@@ -329,7 +331,7 @@ fn backend(settings: &Settings, r: &mut Report) {
 fn cache(settings: &Settings, r: &mut Report) {
     let cache = Cache::new(&settings.cache_dir);
     let root = &cache.root;
-    if let Err(e) = cache.prepare() {
+    if let Err(e) = cache.check_private().and_then(|()| cache.prepare()) {
         r.problem("cache", e.to_string(), e.hint());
         return;
     }
@@ -385,12 +387,8 @@ fn trust_store(settings: &Settings, r: &mut Report) {
             return;
         }
     };
-    if std::fs::metadata(&dir).is_ok_and(|m| m.permissions().mode() & 0o022 != 0) {
-        r.problem(
-            "trust",
-            format!("others can write {}, so they could trust manifests for you", dir.display()),
-            Some(format!("`chmod 700 {}`", dir.display())),
-        );
+    if let Err(e) = crate::trust::check_store(settings) {
+        r.problem("trust", format!("{e}, so others could trust manifests for you"), e.hint());
         return;
     }
     let records = read.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_file())).count();

@@ -71,6 +71,10 @@ pub fn main() -> Result<u8> {
     if let Some(Command::Sync { no_lock: true, .. } | Command::Run { no_lock: true, .. }) = &cli.command {
         settings.use_lock = false;
     }
+    if cli.command.as_ref().is_some_and(uses_cache) {
+        // Before anything is read or written there (see `cache`).
+        crate::cache::Cache::new(&settings.cache_dir).check_private()?;
+    }
     let Some(command) = cli.command else {
         if cli.version {
             version(&settings, cli.global.verbose);
@@ -105,6 +109,36 @@ pub fn main() -> Result<u8> {
         Command::On => hook::off_on(true),
     }?;
     Ok(0)
+}
+
+/// Whether `command` reads or writes the cache (and so first checks that it is private).
+fn uses_cache(command: &Command) -> bool {
+    match command {
+        Command::Init { .. }
+        | Command::Add { .. }
+        | Command::Remove { .. }
+        | Command::Sync { .. }
+        | Command::Run { .. }
+        | Command::Which { .. }
+        | Command::Status { .. }
+        | Command::Shims { rebuild: true }
+        | Command::Python
+        | Command::List { .. }
+        | Command::Gc { .. }
+        | Command::Link { .. }
+        | Command::Watch => true,
+        Command::Shims { rebuild: false }
+        | Command::Trust { .. }
+        | Command::Untrust { .. }
+        | Command::Completions { .. }
+        | Command::DebugRequirement
+        | Command::Doctor
+        | Command::Hook { .. }
+        | Command::HookEnv { .. }
+        | Command::Setup { .. }
+        | Command::Off
+        | Command::On => false,
+    }
 }
 
 const OVERVIEW: &str = "cove: every Python project gets its own cached virtual environment, automatically.
