@@ -97,7 +97,9 @@ pub enum Command {
         no_lock: bool,
     },
     /// Run any command inside the project's environment
-    #[command(after_help = "Examples:\n  cove run pytest -q\n  cove run --with ipython ipython   the manifest is left alone")]
+    #[command(
+        after_help = "Examples:\n  cove run pytest -q\n  cove run --with ipython ipython   the manifest is left alone"
+    )]
     Run {
         /// Ignore pylock.toml / uv.lock and build from the manifest's ranges
         #[arg(long)]

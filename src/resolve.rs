@@ -120,7 +120,8 @@ pub fn plan_manifest(project: Project, manifest: Manifest, settings: &Settings, 
     );
     let cache = Cache::new(&settings.cache_dir);
     let env_dir = cache.env_dir(&key.hex);
-    let mut plan = Plan { project, manifest, choice, install, lock, lock_note, key, env_dir, layer_dir: None, overlay: None };
+    let mut plan =
+        Plan { project, manifest, choice, install, lock, lock_note, key, env_dir, layer_dir: None, overlay: None };
     let layered = plan.layer_projects();
     if !layered.is_empty() {
         plan.layer_dir = Some(crate::layer::dir(&cache, &crate::layer::key(&plan.key.hex, &layered)));

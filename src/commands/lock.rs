@@ -96,7 +96,9 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
     // Read back as a build will read it: it must parse and match the manifest.
     let lock = locks::load(&target, locks::Kind::Pylock, &text, &plan.manifest.lock_selection, &interp.markers())?;
     if let Some(why) = locks::stale(&lock, &plan.manifest.requirements, &interp.markers()) {
-        return Err(Error::other(format!("the resolver's lock does not match the manifest ({why}); nothing was written")));
+        return Err(Error::other(format!(
+            "the resolver's lock does not match the manifest ({why}); nothing was written"
+        )));
     }
     crate::fsx::write_atomic(&target, text.as_bytes())?;
     drop(work);
@@ -141,12 +143,12 @@ fn check(settings: &Settings, plan: &crate::resolve::Plan) -> Result<()> {
 /// The resolver's lock with cove named as its maker (PEP 751 `created-by`, which the stale
 /// message turns into the command that refreshes it) and a header saying how it was made.
 fn mark_as_cove(path: &Path, text: &str, resolver: &str) -> Result<String> {
-    let mut doc: toml_edit::DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| Error::other(format!("{}: invalid TOML: {}", path.display(), e.message())))?;
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        Error::other(format!("{}: invalid TOML: {}", path.display(), e.message()))
+    })?;
     doc.insert("created-by", toml_edit::value("cove"));
     let body = doc.to_string();
-    let body = body.trim_start_matches(|c: char| c == '\n');
+    let body = body.trim_start_matches('\n');
     Ok(format!("# Written by `cove lock` (resolved by {resolver}); refresh it with `cove lock`.\n{body}"))
 }
 

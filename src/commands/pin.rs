@@ -33,8 +33,7 @@ fn parse_pin(text: &str, to_manifest: bool) -> Result<Request> {
             "{t:?} is not a Python version name; write one like 3.12, 3.11.7, pypy3.10 or system (no paths)"
         ))
     };
-    if t.is_empty() || t.contains('/') || t.contains("..") || t.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
+    if t.is_empty() || t.contains('/') || t.contains("..") || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
     let request = match Request::parse(t, Path::new("/")) {
