@@ -87,6 +87,9 @@ fn ensure_env(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
 /// one and it is stale. Cheap enough for the shim's warm path; writes only when something changed.
 fn after_use(plan: &Plan, cache: &Cache) {
     crate::usage::touch(&plan.env_dir);
+    if plan.overlay.is_some() {
+        return; // one run's overlay: the project's own environment stays its record and its link
+    }
     if plan.project.kind == Kind::Script {
         crate::usage::record_project(cache, &plan.manifest.path, &plan.key.hex, &plan.interpreter().path);
     } else {
@@ -114,9 +117,14 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
     if let Some(note) = &plan.lock_note {
         crate::ui::warn(note);
     }
-    let n = plan.install.len();
+    let with = plan.overlay.as_ref().map(|o| o.with.as_slice()).unwrap_or_default();
+    let n = plan.install.len() - with.len();
     let what = if plan.lock.is_some() { "locked version" } else { "requirement" };
-    let counted = format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let mut counted = format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    if !with.is_empty() {
+        let names: Vec<&str> = with.iter().map(|r| r.canonical.as_str()).collect();
+        counted.push_str(&format!(" + --with {}", names.join(" ")));
+    }
     let header =
         format!("building environment {} ({}, {counted}) with {}", plan.key.short(), interp.describe(), backend.name());
     let label = format!("env {}", plan.key.short());
@@ -149,7 +157,9 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
         progress.fail();
         return Err(e);
     }
-    crate::shims::link_env_scripts(settings, &plan.env_dir);
+    if plan.overlay.is_none() {
+        crate::shims::link_env_scripts(settings, &plan.env_dir);
+    }
     progress.finish(&format!("{}, {counted}", interp.describe()));
     note_changed_manifest(plan);
     Ok(())
@@ -178,6 +188,8 @@ fn info(plan: &Plan, backend: &str, size: u64) -> Vec<u8> {
         "lock": plan.lock.as_ref().map(crate::fsx::lossy),
         "manifest": crate::fsx::lossy(&plan.manifest.path),
         "backend": backend,
+        "with": plan.overlay.as_ref().map(|o| o.with.iter().map(|r| r.canonical.as_str()).collect::<Vec<_>>()),
+        "over": plan.overlay.as_ref().map(|o| o.base_key.as_str()),
         "size": size,
         "created": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
     })

@@ -103,11 +103,16 @@ pub enum Command {
         no_lock: bool,
     },
     /// Run any command inside the project's environment
-    #[command(after_help = "Example:\n  cove run pytest -q")]
+    #[command(
+        after_help = "Examples:\n  cove run pytest -q\n  cove run --with ipython ipython   the manifest is left alone"
+    )]
     Run {
         /// Ignore pylock.toml / uv.lock and build from the manifest's ranges
         #[arg(long)]
         no_lock: bool,
+        /// An extra requirement for this run only, layered over the project's environment
+        #[arg(long = "with", value_name = "REQ")]
+        with: Vec<String>,
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<OsString>,
     },
@@ -219,6 +224,39 @@ pub enum Command {
     /// In this shell only: resume activating environments after `cove off`
     #[command(after_help = "Example:\n  cove on               the project's environment is active again")]
     On,
+    #[command(flatten)]
+    PinLock(PinLock),
+}
+
+/// `cove pin` and `cove lock` (issue 21), kept apart from the rest to ease merges.
+#[derive(Subcommand, Debug)]
+pub enum PinLock {
+    /// Pin the project's Python (.python-version, or the manifest with --manifest); alone, show it
+    #[command(
+        after_help = "Examples:\n  cove pin 3.12              write .python-version\n  cove pin --manifest 3.12   write cove.toml's python ([tool.cove].python in pyproject.toml)\n  cove pin                   show the pin and where it comes from"
+    )]
+    Pin {
+        /// A version name as in .python-version: 3.12, 3.11.7, pypy3.10, system
+        version: Option<String>,
+        /// Write the manifest's python setting instead of .python-version
+        #[arg(long)]
+        manifest: bool,
+    },
+    /// Resolve the project's requirements for its interpreter and write pylock.toml (PEP 751)
+    #[command(
+        after_help = "Examples:\n  cove lock                          write pylock.toml\n  cove lock --check                  exit 1 when pylock.toml no longer matches the manifest\n  cove lock --upgrade-package rich   move one package to its newest allowed version"
+    )]
+    Lock {
+        /// Write nothing; exit 1 when the lock is missing or stale, 0 when current
+        #[arg(long, conflicts_with_all = ["upgrade", "upgrade_package"])]
+        check: bool,
+        /// Resolve every package afresh instead of keeping the versions locked
+        #[arg(long)]
+        upgrade: bool,
+        /// Resolve this package afresh (repeatable)
+        #[arg(long, value_name = "NAME")]
+        upgrade_package: Vec<String>,
+    },
 }
 
 #[cfg(test)]

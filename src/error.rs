@@ -53,6 +53,10 @@ pub enum Error {
     /// No interpreter satisfies the request.
     /// `source` says where the request came from: a `file:line:column`, or a setting's name.
     NoInterpreter { wanted: String, source: Option<String>, found: Vec<String> },
+    /// `cove pin`: the version is outside the manifest's constraint (`constraint`: its text and
+    /// where it is written), or no installed interpreter matches it (`install`: the command that
+    /// would provide one).
+    PinUnsatisfied { pin: String, constraint: Option<String>, found: Vec<String>, install: Option<String> },
     /// There is no real interpreter (or command) to pass through to.
     NotFound { name: String },
     /// The manifest is not trusted (yet, or any more).
@@ -155,6 +159,17 @@ impl Error {
                     found.join(", ")
                 )
             }),
+            Error::PinUnsatisfied { constraint: Some(_), found, .. } => Some(format!(
+                "pin a version within it, or change the constraint (found: {})",
+                if found.is_empty() { "none".to_string() } else { found.join(", ") }
+            )),
+            Error::PinUnsatisfied { pin, found, install, .. } => {
+                let get = match install {
+                    Some(cmd) => format!("`{cmd}` would provide one (cove does not download interpreters)"),
+                    None => format!("install one (e.g. `pyenv install {pin}`)"),
+                };
+                Some(if found.is_empty() { get } else { format!("found: {}; {get}", found.join(", ")) })
+            }
             Error::NotFound { name } => Some(format!(
                 "no `{name}` found on PATH after cove's shims; install Python or fix PATH (see `cove doctor`)"
             )),
@@ -254,6 +269,12 @@ impl fmt::Display for Error {
                     write!(f, "; no interpreters were found")?;
                 }
                 Ok(())
+            }
+            Error::PinUnsatisfied { pin, constraint: Some(c), .. } => {
+                write!(f, "Python {pin} is outside the project's constraint {c}; nothing was written")
+            }
+            Error::PinUnsatisfied { pin, constraint: None, .. } => {
+                write!(f, "no installed Python matches {pin}; nothing was written")
             }
             Error::NotFound { name } => write!(f, "`{name}` not found"),
             Error::Untrusted { manifest, changes, .. } => {

@@ -23,6 +23,9 @@ pub struct Info {
     pub python_version: Option<String>,
     pub requirements: Option<usize>,
     pub size: Option<u64>,
+    /// For a `cove run --with` overlay: its extra requirements, and the key it is over.
+    pub with: Option<Vec<String>>,
+    pub over: Option<String>,
 }
 
 /// Why an environment cannot be used.

@@ -85,7 +85,9 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
         progress.fail();
         return Err(e);
     }
-    crate::shims::link_env_scripts(settings, &layer);
+    if plan.overlay.is_none() {
+        crate::shims::link_env_scripts(settings, &layer);
+    }
     progress.finish(&format!("{} editable", names.join(", ")));
     Ok(())
 }

@@ -25,6 +25,7 @@ mod link;
 mod lock;
 mod manifest;
 mod memo;
+mod overlay;
 mod pip;
 mod progress;
 mod project;

@@ -29,6 +29,9 @@ pub struct Plan {
     pub env_dir: PathBuf,
     /// The project's own layer over it (SPEC §2 "The project itself"), if it has one.
     pub layer_dir: Option<PathBuf>,
+    /// Set for a `cove run --with` overlay (see `overlay`): not the project's own environment.
+    #[serde(default)]
+    pub overlay: Option<crate::overlay::Overlay>,
 }
 
 impl Plan {
@@ -140,7 +143,8 @@ pub fn plan_manifest(project: Project, manifest: Manifest, settings: &Settings, 
     );
     let cache = Cache::new(&settings.cache_dir);
     let env_dir = cache.env_dir(&key.hex);
-    let mut plan = Plan { project, manifest, choice, install, lock, lock_note, key, env_dir, layer_dir: None };
+    let mut plan =
+        Plan { project, manifest, choice, install, lock, lock_note, key, env_dir, layer_dir: None, overlay: None };
     let layered = plan.layer_projects();
     if !layered.is_empty() {
         plan.layer_dir = Some(crate::layer::dir(&cache, &crate::layer::key(&plan.key.hex, &layered)));

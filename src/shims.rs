@@ -157,7 +157,12 @@ pub fn rebuild(settings: &Settings) -> Result<PathBuf> {
     }
     for folder in [cache.envs_dir(), cache.layers_dir()] {
         for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
-            if entry.path().join(crate::cache::READY).exists() {
+            // A `cove run --with` overlay's scripts belong to one run, not to a project.
+            let overlay = std::fs::read(entry.path().join(crate::cache::INFO))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<crate::inventory::Info>(&b).ok())
+                .is_some_and(|i| i.with.is_some());
+            if entry.path().join(crate::cache::READY).exists() && !overlay {
                 link_env_scripts(settings, &entry.path());
             }
         }

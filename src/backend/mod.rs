@@ -2,6 +2,7 @@
 //! uv when found (`COVE_UV`, then PATH), else the base interpreter's venv and pip (SPEC §8).
 //! Installer output goes to the build log (and stderr with `--verbose`), never to stdout.
 
+pub mod lock;
 mod pip;
 pub mod seed;
 mod uv;

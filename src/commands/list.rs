@@ -43,6 +43,8 @@ fn to_json(e: &Entry) -> Value {
         "projects": folders(false),
         "projects_gone": folders(true),
         "state": e.state.as_str(),
+        "with": e.info.with,
+        "over": e.info.over,
         "broken": e.broken.map(|b| b.describe()),
         "layers": e.layers.iter().map(|l| json!({
             "key": l.key,
@@ -81,7 +83,15 @@ fn table(entries: &[Entry], now: SystemTime) -> String {
                 format_size(size),
                 e.last_used.map_or_else(|| "never".into(), |t| format_age(t, now)),
                 state,
-                if projects.is_empty() { "-".into() } else { projects.join(", ") },
+                match &e.info.with {
+                    Some(with) => format!(
+                        "run --with {} (over {})",
+                        with.join(" "),
+                        e.info.over.as_deref().map_or("?", |k| &k[..k.len().min(12)])
+                    ),
+                    None if projects.is_empty() => "-".into(),
+                    None => projects.join(", "),
+                },
             ]
         })
         .collect();

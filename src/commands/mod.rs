@@ -8,6 +8,8 @@ mod hook;
 mod init;
 mod link;
 mod list;
+mod lock;
+mod pin;
 mod python;
 mod run;
 mod setup;
@@ -88,7 +90,7 @@ pub fn main() -> Result<u8> {
         Command::Add { requirements, target } => edit::run(&settings, edit::Change::Add(requirements), target.into()),
         Command::Remove { names, target } => edit::run(&settings, edit::Change::Remove(names), target.into()),
         Command::Sync { refresh, .. } => sync::run(&settings, refresh),
-        Command::Run { command, .. } => run::run(&settings, command),
+        Command::Run { command, with, .. } => run::run(&settings, command, with),
         Command::Which { name } => which::run(&settings, &name),
         Command::Status { json } => status::run(&settings, json),
         Command::Trust { path } => trust::trust(&settings, path),
@@ -107,6 +109,7 @@ pub fn main() -> Result<u8> {
         Command::HookEnv { shell, json } => hook::hook_env(shell, json),
         Command::Off => hook::off_on(false),
         Command::On => hook::off_on(true),
+        Command::PinLock(c) => pin_lock(&settings, c),
     }?;
     Ok(0)
 }
@@ -138,6 +141,17 @@ fn uses_cache(command: &Command) -> bool {
         | Command::Setup { .. }
         | Command::Off
         | Command::On => false,
+        Command::PinLock(_) => true,
+    }
+}
+
+fn pin_lock(settings: &Settings, command: crate::cli::PinLock) -> Result<()> {
+    use crate::cli::PinLock;
+    match command {
+        PinLock::Pin { version, manifest } => pin::run(settings, version, manifest),
+        PinLock::Lock { check, upgrade, upgrade_package } => {
+            lock::run(settings, lock::Options { check, upgrade, upgrade_packages: upgrade_package })
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! `cove run CMD [ARG…]`: run any command inside the project's environment (or a PEP 723
-//! script's, for `cove run script.py`).
+//! script's, for `cove run script.py`); with `--with REQ`, inside an overlay of the
+//! environment with those extra requirements (see `overlay`).
 
 use std::ffi::OsString;
 
@@ -7,7 +8,7 @@ use crate::error::Result;
 use crate::interpreter::Finder;
 use crate::settings::Settings;
 
-pub fn run(settings: &Settings, command: Vec<OsString>) -> Result<()> {
+pub fn run(settings: &Settings, command: Vec<OsString>, with: Vec<String>) -> Result<()> {
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
     let is_script = std::path::Path::new(&command[0]).extension().is_some_and(|e| e == "py");
     let script = if is_script { crate::manifest::script::from_args(&command) } else { None };
@@ -15,7 +16,10 @@ pub fn run(settings: &Settings, command: Vec<OsString>) -> Result<()> {
         Some(p) => p,
         None => crate::resolve::require_project()?,
     };
-    let plan = crate::resolve::plan_to_build(project, settings, &finder, true)?;
+    let mut plan = crate::resolve::plan_to_build(project, settings, &finder, true)?;
+    if !with.is_empty() {
+        plan = crate::overlay::plan(&plan, &with, &settings.cache_dir)?;
+    }
     crate::build::ensure(&plan, settings, crate::build::Options { prompt: true, ..Default::default() })?;
     let mut command = command;
     if is_script && plan.project.kind == crate::project::Kind::Script {

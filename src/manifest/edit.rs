@@ -227,6 +227,38 @@ fn new_string(text: &str, single_quotes: bool) -> Value {
     Value::from(text)
 }
 
+/// Set the manifest's `python` (cove.toml's top-level key, pyproject.toml's `[tool.cove].python`)
+/// to `value`, keeping comments, layout and the old value's quoting.
+pub fn set_python(path: &Path, text: &str, kind: Kind, value: &str) -> Result<String> {
+    let mut doc: DocumentMut = text.parse().map_err(|e| toml_error(path, text, e))?;
+    let wrong = |what: &str| Error::other(format!("{}: {what}", path.display()));
+    let table: &mut dyn toml_edit::TableLike = match kind {
+        Kind::CoveToml => doc.as_table_mut(),
+        Kind::Pyproject => {
+            let tool = doc.entry("tool").or_insert_with(|| {
+                let mut t = toml_edit::Table::new();
+                t.set_implicit(true);
+                Item::Table(t)
+            });
+            let tool = tool.as_table_like_mut().ok_or_else(|| wrong("[tool] is not a table"))?;
+            let cove = tool.entry("cove").or_insert(toml_edit::table());
+            cove.as_table_like_mut().ok_or_else(|| wrong("[tool.cove] is not a table"))?
+        }
+        _ => return Err(Error::Usage("--manifest needs a cove.toml or pyproject.toml manifest".into())),
+    };
+    match table.get_mut("python") {
+        Some(Item::Value(old)) => {
+            let mut new = new_string(value, single_quoted(old));
+            *new.decor_mut() = old.decor().clone();
+            *old = new;
+        }
+        _ => {
+            table.insert("python", toml_edit::value(value));
+        }
+    }
+    Ok(doc.to_string())
+}
+
 /// Append in the array's own style: one per line (same indent, trailing comma kept) or inline.
 fn push_in_style(array: &mut Array, text: &str) {
     let single = array.iter().last().is_some_and(single_quoted);
@@ -410,6 +442,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, "dependencies = [\"b\"]\n");
+    }
+
+    #[test]
+    fn set_python_keeps_comments_and_makes_tool_cove_when_missing() {
+        let text = "# top\npython = '>=3.11'  # why\ndependencies = []\n";
+        let out = set_python(Path::new("c"), text, Kind::CoveToml, "3.12").unwrap();
+        assert_eq!(out, "# top\npython = '3.12'  # why\ndependencies = []\n");
+        let out = set_python(Path::new("c"), "dependencies = []\n", Kind::CoveToml, "3.12").unwrap();
+        assert_eq!(out, "dependencies = []\npython = \"3.12\"\n");
+        let text = "[project]\nname = \"x\" # n\nrequires-python = \">=3.9\"\n";
+        let out = set_python(Path::new("p"), text, Kind::Pyproject, "3.12").unwrap();
+        assert_eq!(out, format!("{text}\n[tool.cove]\npython = \"3.12\"\n"));
+        let text = "[tool.cove]\ngroups = []\npython = \"3.11\" # old\n";
+        let out = set_python(Path::new("p"), text, Kind::Pyproject, "3.12").unwrap();
+        assert_eq!(out, "[tool.cove]\ngroups = []\npython = \"3.12\" # old\n");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Lock files (SPEC §2): `pylock.toml` (PEP 751) and `uv.lock` in the project folder. The
 //! environment gets exactly the versions they lock for the chosen extras and groups on this
-//! interpreter and platform; the key is made from those pins. cove never writes a lock.
+//! interpreter and platform; the key is made from those pins. cove writes a lock only when
+//! asked (`cove lock`, see `commands::lock`).
 //!
 //! Reading a lock needs no process: markers are evaluated with the interpreter's cached facts.
 //! PEP 751's `extras` / `dependency_groups` marker variables are mapped onto PEP 508's `extra`
@@ -103,6 +104,7 @@ fn pylock(doc: &Doc, sel: &Selection, env: &MarkerEnvironment) -> Result<(Vec<(S
         None => "the tool that made it".into(),
     };
     let refresh = match created_by.as_str() {
+        "cove" => "cove lock".to_string(),
         "uv" => "uv export --format pylock.toml -o pylock.toml".to_string(),
         "pdm" => "pdm export -f pylock -o pylock.toml".to_string(),
         other => format!("{other} (re-create pylock.toml)"),

@@ -1,0 +1,183 @@
+//! `cove lock [--check] [--upgrade] [--upgrade-package NAME]` (SPEC §2, §7): resolve the
+//! project's requirements (the chosen groups and extras, as the manifest reads) for its
+//! interpreter and write `pylock.toml` with the backend's resolver. From then on the existing
+//! lock support uses it: the environment gets its pins and the key is made from them.
+//!
+//! The resolver may build packages from source, so the project must be trusted first, as for a
+//! build. It runs in a work folder of its own on a requirements file cove writes there from the
+//! manifest's canonical requirements; the lock it writes there is checked, marked as cove's
+//! (`created-by = "cove"`, so a stale lock's message says `cove lock`), and only then renamed
+//! into the project. An earlier `pylock.toml` is copied in first, so uv keeps its versions
+//! unless asked to upgrade.
+//!
+//! `--check` writes nothing: exit 0 when the lock in use matches the manifest, 1 when it is
+//! missing or stale (the same test a build makes, `manifest::locks::stale`).
+
+use std::path::{Path, PathBuf};
+
+use crate::backend::lock::Resolve;
+use crate::error::{Error, Result};
+use crate::interpreter::Finder;
+use crate::manifest::locks::{self, Use};
+use crate::settings::Settings;
+
+pub struct Options {
+    pub check: bool,
+    pub upgrade: bool,
+    pub upgrade_packages: Vec<String>,
+}
+
+pub const FILE: &str = "pylock.toml";
+
+pub fn run(settings: &Settings, opts: Options) -> Result<()> {
+    let project = crate::resolve::require_project()?;
+    if project.kind == crate::project::Kind::Script {
+        return Err(Error::other("cove lock locks a project, not a script")
+            .with_hint("run it in the folder of the project's manifest"));
+    }
+    let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
+    let plan = crate::resolve::plan(project.clone(), settings, &finder)?;
+    if opts.check {
+        return check(settings, &plan);
+    }
+    crate::trust::require(&plan.manifest, settings, true)?;
+    let was_trusted = crate::trust::is_trusted(&plan.manifest, settings);
+    let interp = plan.interpreter();
+
+    let work = WorkDir::new()?;
+    let input = work.0.join("requirements.in");
+    let text: String = plan.manifest.requirements.iter().map(|r| format!("{}\n", r.canonical)).collect();
+    crate::fsx::write_atomic_unsynced(&input, text.as_bytes())?;
+    let constraints = if plan.manifest.constraints.is_empty() {
+        None
+    } else {
+        let file = work.0.join("constraints.txt");
+        let text: String = plan.manifest.constraints.iter().map(|r| format!("{}\n", r.canonical)).collect();
+        crate::fsx::write_atomic_unsynced(&file, text.as_bytes())?;
+        Some(file)
+    };
+    let output = work.0.join(FILE);
+    let target = project.dir.join(FILE);
+    if !opts.upgrade && std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file()) {
+        // The versions locked so far are uv's preferences: kept unless asked to upgrade.
+        let _ = std::fs::copy(&target, &output);
+    }
+    let cache = crate::cache::Cache::new(&settings.cache_dir);
+    cache.prepare()?;
+    let log = cache.log_path("lock");
+    crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
+    std::fs::File::create(&log).map_err(|e| Error::io("write log", &log, e))?;
+    let out = crate::backend::Output { log, verbose: settings.verbose, hand_down: None };
+    let resolve = Resolve {
+        interpreter: interp,
+        input: &input,
+        constraints: constraints.as_deref(),
+        output: &output,
+        index: &plan.manifest.index,
+        offline: settings.offline,
+        upgrade: opts.upgrade,
+        upgrade_packages: &opts.upgrade_packages,
+    };
+    let backend = crate::backend::select(settings)?;
+    let resolver = if backend.name() == "uv" {
+        let uv = crate::backend::find_uv(&settings.home_dir)?.ok_or_else(|| Error::other("uv is not installed"))?;
+        crate::backend::lock::uv(&uv, &resolve, &out)?;
+        "uv"
+    } else {
+        if let Err(has) = crate::backend::lock::pip_that_locks(interp) {
+            return Err(Error::other(format!("cove lock needs uv, or pip 25.1 or newer (`pip lock`): {has}"))
+                .with_hint("install uv (`pip install uv`) or set COVE_UV to it; or upgrade that interpreter's pip"));
+        }
+        crate::backend::lock::pip(&resolve, &out)?;
+        "pip"
+    };
+    let written = std::fs::read_to_string(&output).map_err(|e| Error::io("read", &output, e))?;
+    let text = mark_as_cove(&output, &written, resolver)?;
+    // Read back as a build will read it: it must parse and match the manifest.
+    let lock = locks::load(&target, locks::Kind::Pylock, &text, &plan.manifest.lock_selection, &interp.markers())?;
+    if let Some(why) = locks::stale(&lock, &plan.manifest.requirements, &interp.markers()) {
+        return Err(Error::other(format!(
+            "the resolver's lock does not match the manifest ({why}); nothing was written"
+        )));
+    }
+    crate::fsx::write_atomic(&target, text.as_bytes())?;
+    drop(work);
+
+    let after = crate::resolve::plan(project, settings, &finder)?;
+    if was_trusted {
+        crate::trust::trust(&after.manifest, settings)?;
+    }
+    let n = lock.pins.len();
+    let mut t = format!(
+        "wrote {}: {n} package{} for {} ({resolver})\n",
+        target.display(),
+        if n == 1 { "" } else { "s" },
+        interp.describe()
+    );
+    if plan.key.hex != after.key.hex {
+        t.push_str(&format!("key: {} → {}\n", plan.key.short(), after.key.short()));
+    } else {
+        t.push_str(&format!("key: {} (unchanged)\n", after.key.short()));
+    }
+    if after.lock.is_none() {
+        t.push_str("note: lock files are turned off here (use-lock = false, or --no-lock), so builds do not use it\n");
+    }
+    super::out(&t);
+    Ok(())
+}
+
+/// `--check`: the lock in use, read as a build reads it.
+fn check(settings: &Settings, plan: &crate::resolve::Plan) -> Result<()> {
+    match locks::resolve(&settings.cache_dir, &plan.manifest, plan.interpreter())? {
+        None => Err(Error::other(format!("{} has no lock file", plan.project.dir.display()))
+            .with_hint("run `cove lock` to write pylock.toml")),
+        Some(Use::Stale { message }) => Err(Error::other(message)),
+        Some(Use::Pins { path, pins }) => {
+            let name = plan.manifest.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            super::out(&format!("{} is current for {name} ({} pins)\n", path.display(), pins.len()));
+            Ok(())
+        }
+    }
+}
+
+/// The resolver's lock with cove named as its maker (PEP 751 `created-by`, which the stale
+/// message turns into the command that refreshes it) and a header saying how it was made.
+fn mark_as_cove(path: &Path, text: &str, resolver: &str) -> Result<String> {
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        Error::other(format!("{}: invalid TOML: {}", path.display(), e.message()))
+    })?;
+    doc.insert("created-by", toml_edit::value("cove"));
+    let body = doc.to_string();
+    let body = body.trim_start_matches('\n');
+    Ok(format!("# Written by `cove lock` (resolved by {resolver}); refresh it with `cove lock`.\n{body}"))
+}
+
+/// A private work folder in the system's temp folder, removed on drop.
+struct WorkDir(PathBuf);
+
+impl WorkDir {
+    fn new() -> Result<WorkDir> {
+        use std::os::unix::fs::DirBuilderExt;
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!("cove-lock-{}-{nanos}", std::process::id()));
+        std::fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        Ok(WorkDir(dir))
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = crate::fsx::remove_tree(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_lock_is_marked_as_made_by_cove() {
+        let text = "lock-version = \"1.0\"\ncreated-by = \"uv\"\n\n[[packages]]\nname = \"alpha\"\nversion = \"1.0\"\n";
+        let out = super::mark_as_cove(std::path::Path::new("p"), text, "uv").unwrap();
+        assert!(out.starts_with("# Written by `cove lock` (resolved by uv)"), "{out}");
+        assert!(out.contains("created-by = \"cove\"\n") && !out.contains("\"uv\"\n"), "{out}");
+    }
+}
