@@ -781,12 +781,14 @@ fn the_manifest_changed_or_deleted_during_a_build() {
     let Some(t) = uv_env("manifest during build") else { return };
     let limit = Duration::from_secs(60);
     let cases = [
-        ("changed", &["alpha==1.0"][..], "sed -i 's/alpha==1.0/alpha==2.0/' cove.toml"),
-        ("deleted", &["alpha==1.0", "beta"][..], "rm cove.toml"),
+        ("changed", &["alpha==1.0"][..], "sed -i 's/alpha==1.0/alpha==2.0/'"),
+        ("deleted", &["alpha==1.0", "beta"][..], "rm"),
     ];
     for (case, deps, action) in cases {
         let p = t.project(case, deps);
         t.trust(&p);
+        // Installers run in `/`, not the project: the manifest by its full path.
+        let action = format!("{action} '{}'", p.join("cove.toml").display());
         let meddler = script(
             &t.path().join(format!("meddling-uv-{case}")),
             &format!("if [ \"$1\" = pip ]; then {action}; fi\nexec '{}' \"$@\"", uv_path().display()),
