@@ -95,6 +95,10 @@ pub enum Error {
     /// A manifest or a file it includes is not a regular file (a FIFO, a device), or is too
     /// large to be one.
     NotAFile { path: PathBuf, size: Option<u64> },
+    /// `cove push` without a team cache set.
+    NoRemote,
+    /// An upload to the team cache failed.
+    Push { key: String, url: String, why: String },
     /// Anything else, with an optional hint.
     Other { message: String, hint: Option<String> },
 }
@@ -207,6 +211,11 @@ impl Error {
             Error::NotAFile { size: Some(_), .. } => {
                 Some("no manifest is that large; check what the file holds (or what the include names)".into())
             }
+            Error::NoRemote => Some(
+                "set `url` in the `[remote]` table of your config file, or COVE_REMOTE (e.g. oci://ghcr.io/team/cove)"
+                    .into(),
+            ),
+            Error::Push { .. } => Some("`cove doctor` checks the remote; nothing local changed".into()),
             Error::Other { hint, .. } => hint.clone(),
         }
     }
@@ -288,6 +297,8 @@ impl fmt::Display for Error {
             Error::NotAFile { path, size: Some(size) } => {
                 write!(f, "cannot read {}: {size} bytes is too large for a manifest", path.display())
             }
+            Error::NoRemote => write!(f, "no team cache is set, so there is nowhere to push to"),
+            Error::Push { key, url, why } => write!(f, "cannot push environment {key} to {url}: {why}"),
             Error::Other { message, .. } => write!(f, "{message}"),
         }
     }

@@ -28,6 +28,7 @@ mod memo;
 mod pip;
 mod progress;
 mod project;
+mod remote;
 mod requirement;
 mod resolve;
 mod settings;

@@ -26,3 +26,10 @@ pub fn print_error(e: &crate::error::Error) {
         eprintln!("  {}", paint(HINT, &format!("hint: {hint}")));
     }
 }
+
+/// A one-line note on stderr (`cove: …`), unless quiet.
+pub fn note(quiet: bool, text: &str) {
+    if !quiet {
+        eprintln!("cove: {text}");
+    }
+}

@@ -42,6 +42,7 @@ fn to_json(e: &Entry) -> Value {
         "projects": folders(false),
         "projects_gone": folders(true),
         "state": e.state.as_str(),
+        "origin": e.info.origin,
         "broken": e.broken.map(|b| b.describe()),
         "layers": e.layers.iter().map(|l| json!({
             "key": l.key,
@@ -69,9 +70,10 @@ fn table(entries: &[Entry], now: SystemTime) -> String {
                     format!("{}{gone}", p.folder.display())
                 })
                 .collect();
-            let state = match e.broken {
-                Some(b) => format!("broken: {}", b.describe()),
-                None => e.state.as_str().to_string(),
+            let state = match (e.broken, e.info.origin.as_deref()) {
+                (Some(b), _) => format!("broken: {}", b.describe()),
+                (None, Some(origin)) if origin.starts_with("pulled") => format!("{} ({origin})", e.state.as_str()),
+                (None, _) => e.state.as_str().to_string(),
             };
             [
                 e.key[..e.key.len().min(12)].to_string(),

@@ -8,6 +8,7 @@ mod hook;
 mod init;
 mod link;
 mod list;
+mod push;
 mod python;
 mod run;
 mod shims;
@@ -93,6 +94,7 @@ pub fn main() -> Result<u8> {
         Command::Gc { older_than, max_size, dry_run } => gc::run(&settings, older_than, max_size, dry_run),
         Command::Link { remove } => link::run(&settings, remove),
         Command::Watch => watch::run(&settings),
+        Command::Push { all, key } => push::run(&settings, all, key),
         Command::Doctor => doctor::run(&flags),
         Command::Hook { shell } => hook::hook(&settings, &shell),
         Command::HookEnv { shell } => hook::hook_env(&shell),

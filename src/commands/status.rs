@@ -36,6 +36,7 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
         state = State::Missing;
     }
     let interp = plan.interpreter();
+    let origin = (state == State::Ready).then(|| crate::inventory::read_info(&plan.env_dir).origin).flatten();
     if as_json {
         let local_projects = plan.manifest.install_project.iter().chain(&plan.manifest.other_projects);
         let v = StatusJson {
@@ -53,6 +54,7 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
             manifest: lossy(&plan.manifest.path),
             manifest_reason: &reason,
             notes: &plan.manifest.notes,
+            origin: origin.as_deref(),
             project: lossy(&plan.project.dir),
             python: lossy(&interp.path),
             python_reason: &plan.choice.reason,
@@ -100,7 +102,10 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     if let Some(note) = &plan.lock_note {
         t.push_str(&format!("lock:      {note}\n"));
     }
-    t.push_str(&format!("state:     {}\n", state.as_str()));
+    match &origin {
+        Some(origin) => t.push_str(&format!("state:     {} ({origin})\n", state.as_str())),
+        None => t.push_str(&format!("state:     {}\n", state.as_str())),
+    }
     t.push_str("canonical:\n");
     for line in plan.key.canonical.lines() {
         t.push_str(&format!("  {line}\n"));
@@ -126,6 +131,8 @@ struct StatusJson<'a> {
     manifest: String,
     manifest_reason: &'a str,
     notes: &'a [String],
+    /// Where the shared environment came from: `built`, `pulled from <remote>`.
+    origin: Option<&'a str>,
     project: String,
     python: String,
     python_reason: &'a str,
