@@ -157,7 +157,10 @@ fn origin(env: &TestEnv, dir: &Path) -> String {
 
 /// A builds `deps` and pushes them to `url`.
 fn a_pushes(url: &str, deps: &[&str]) -> TestEnv {
-    let a = TestEnv::new();
+    a_pushes_with(TestEnv::new(), url, deps)
+}
+
+fn a_pushes_with(a: TestEnv, url: &str, deps: &[&str]) -> TestEnv {
     set_remote(&a, url, false);
     let dir = project(&a, deps);
     assert_ok(&a.cove(&dir, &["sync"]));
@@ -214,6 +217,20 @@ fn a_folder_remote_works_the_same() {
     let url = format!("file://{}", team.path().display());
     let a = a_pushes(&url, &["alpha==1.0"]);
     b_pulls(&a, &url);
+}
+
+#[test]
+fn an_environment_the_pip_backend_built_is_pulled_the_same() {
+    let team = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", team.path().display());
+    let a = a_pushes_with(TestEnv::with_backend("pip"), &url, &["alpha==1.0"]);
+    let b = b_pulls(&a, &url);
+    // pip's own scripts name B's environment, and pip runs from there.
+    let dir = b.path().join("proj");
+    let env = env_of(&b, &dir);
+    let pip = b.cmd(env.join("bin/pip"), &dir).args(["--version"]).output().unwrap();
+    assert_ok(&pip);
+    assert!(stdout(&pip).contains(env.to_str().unwrap()), "{}", stdout(&pip));
 }
 
 #[test]
