@@ -75,7 +75,21 @@ fn ensure_env(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
     let outcome = if !opts.refresh && cache.is_usable(&plan.key.hex) && !damaged() {
         Outcome::AlreadyReady
     } else {
-        build_locked(plan, settings, &cache)?;
+        if plan.manifest.notes.iter().any(|n| n == crate::manifest::REMOTE_IGNORED) {
+            crate::ui::note(
+                settings.quiet,
+                &format!("{}: {}", plan.manifest.path.display(), crate::manifest::REMOTE_IGNORED),
+            );
+        }
+        // The team cache first (SPEC §8): published as a build is, or nothing and a build.
+        if !opts.refresh && settings.remote.is_some() && crate::remote::pull(plan, settings, &cache) {
+            crate::shims::link_env_scripts(settings, &plan.env_dir);
+        } else {
+            build_locked(plan, settings, &cache)?;
+            if settings.remote.as_ref().is_some_and(|r| r.push) && crate::remote::shareable(&plan.key.canonical) {
+                crate::remote::push_in_background(settings, &plan.key.hex);
+            }
+        }
         Outcome::Built
     };
     drop(guard);
@@ -152,7 +166,9 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
             })
         })
         .map(|()| crate::usage::touch(env))
-        .and_then(|()| staging.publish_with_info(&plan.env_dir, cache::INFO, |size| info(plan, backend.name(), size)));
+        .and_then(|()| {
+            staging.publish_with_info(&plan.env_dir, cache::INFO, |size| info(plan, backend.name(), size, "built"))
+        });
     if let Err(e) = result {
         progress.fail();
         return Err(e);
@@ -177,8 +193,9 @@ fn note_changed_manifest(plan: &Plan) {
 }
 
 /// `cove-env.json`: what the environment was built from, and its size (measured once, at
-/// publish, so `cove list` need not walk every environment).
-fn info(plan: &Plan, backend: &str, size: u64) -> Vec<u8> {
+/// publish, so `cove list` need not walk every environment); `origin` is `built` or `pulled
+/// from <remote>`.
+pub fn info(plan: &Plan, backend: &str, size: u64, origin: &str) -> Vec<u8> {
     serde_json::json!({
         "key": plan.key.hex,
         "canonical": plan.key.canonical,
@@ -190,6 +207,7 @@ fn info(plan: &Plan, backend: &str, size: u64) -> Vec<u8> {
         "backend": backend,
         "with": plan.overlay.as_ref().map(|o| o.with.iter().map(|r| r.canonical.as_str()).collect::<Vec<_>>()),
         "over": plan.overlay.as_ref().map(|o| o.base_key.as_str()),
+        "origin": origin,
         "size": size,
         "created": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
     })

@@ -190,7 +190,19 @@ pub enum Command {
         after_help = "Example:\n  cove watch            edit cove.toml in your editor; once you trust the change\n                        (`cove trust`, in another shell), the environment follows"
     )]
     Watch,
-    /// Check PATH, shims, hook, interpreters, backend, cache, config and trust store
+    /// Upload the project's environment (or every ready one) to the team cache
+    #[command(
+        after_help = "Example:\n  cove push          the current project's environment\n  cove push --all    every ready environment in the cache"
+    )]
+    Push {
+        /// Every ready environment in the cache
+        #[arg(long, conflicts_with = "key")]
+        all: bool,
+        /// The environment of this key (what a build with `push = true` runs in the background)
+        #[arg(long, hide = true, value_name = "KEY")]
+        key: Option<String>,
+    },
+    /// Check PATH, shims, hook, interpreters, backend, cache, config, trust store and remote
     #[command(after_help = "Example:\n  cove doctor           each problem comes with a `fix:` line")]
     Doctor,
     /// Put the shims on PATH for login and non-interactive shells too (~/.profile, ~/.zshenv, fish conf.d)

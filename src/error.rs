@@ -108,6 +108,10 @@ pub enum Error {
     /// `cove add`/`cove remove` (or pip in a project) was stopped by a signal; the manifest and
     /// its trust were put back.
     Interrupted { manifest: PathBuf },
+    /// `cove push` without a team cache set.
+    NoRemote,
+    /// An upload to the team cache failed.
+    Push { key: String, url: String, why: String },
     /// Anything else, with an optional hint.
     Other { message: String, hint: Option<String> },
 }
@@ -239,6 +243,11 @@ impl Error {
                 Some("no manifest is that large; check what the file holds (or what the include names)".into())
             }
             Error::Interrupted { .. } => None,
+            Error::NoRemote => Some(
+                "set `url` in the `[remote]` table of your config file, or COVE_REMOTE (e.g. oci://ghcr.io/team/cove)"
+                    .into(),
+            ),
+            Error::Push { .. } => Some("`cove doctor` checks the remote; nothing local changed".into()),
             Error::Other { hint, .. } => hint.clone(),
         }
     }
@@ -340,6 +349,8 @@ impl fmt::Display for Error {
                     manifest.display()
                 )
             }
+            Error::NoRemote => write!(f, "no team cache is set, so there is nowhere to push to"),
+            Error::Push { key, url, why } => write!(f, "cannot push environment {key} to {url}: {why}"),
             Error::Other { message, .. } => write!(f, "{message}"),
         }
     }

@@ -26,6 +26,13 @@ pub struct Info {
     /// For a `cove run --with` overlay: its extra requirements, and the key it is over.
     pub with: Option<Vec<String>>,
     pub over: Option<String>,
+    /// `built`, or `pulled from <remote>` (SPEC §8); none from an older cove.
+    pub origin: Option<String>,
+}
+
+/// The `cove-env.json` of the environment at `env`, or an empty one.
+pub fn read_info(env: &Path) -> Info {
+    std::fs::read(env.join(cache::INFO)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
 }
 
 /// Why an environment cannot be used.

@@ -29,6 +29,7 @@ mod overlay;
 mod pip;
 mod progress;
 mod project;
+mod remote;
 mod requirement;
 mod resolve;
 mod settings;

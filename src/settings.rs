@@ -90,7 +90,21 @@ pub struct Settings {
     pub trust_all: bool,
     pub gc_max_size: Option<u64>,
     pub gc_older_than: Option<u64>,
+    /// The team cache (SPEC §8 `[remote]`), from the config file or `COVE_REMOTE` only.
+    pub remote: Option<RemoteSettings>,
 }
+
+/// `[remote]`: where the team cache is (`oci://host[:port]/repo` or `file:///folder`), whether
+/// local builds are uploaded, and how long the remote may delay a build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSettings {
+    pub url: String,
+    pub push: bool,
+    pub timeout: std::time::Duration,
+}
+
+/// How long a slow or unreachable remote may delay a build (SPEC §8).
+pub const REMOTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Values given on the command line, which win over everything else.
 #[derive(Debug, Default, Clone)]
@@ -102,8 +116,10 @@ pub struct Flags {
     pub verbose: bool,
 }
 
-const CONFIG_KEYS: &[&str] = &["backend", "python", "offline", "quiet", "prebuild", "trusted-dirs", "use-lock", "gc"];
+const CONFIG_KEYS: &[&str] =
+    &["backend", "python", "offline", "quiet", "prebuild", "trusted-dirs", "use-lock", "gc", "remote"];
 const GC_KEYS: &[&str] = &["max-size", "older-than"];
+const REMOTE_KEYS: &[&str] = &["url", "push", "timeout"];
 
 impl Settings {
     /// Load the settings; the config file is read only when it exists.
@@ -133,6 +149,7 @@ impl Settings {
             trust_all: false,
             gc_max_size: None,
             gc_older_than: None,
+            remote: None,
         };
         if read_config {
             s.read_config_file()?;
@@ -212,6 +229,29 @@ impl Settings {
                 })?);
             }
         }
+        if let Some(item) = root.get("remote") {
+            let table = doc.table(item, "remote")?;
+            doc.check_keys(table, REMOTE_KEYS, "remote.")?;
+            let mut remote = RemoteSettings { url: String::new(), push: false, timeout: REMOTE_TIMEOUT };
+            if let Some(i) = table.get("url") {
+                let url = doc.string(i, "remote.url")?;
+                if !remote_url_ok(&url) {
+                    return Err(doc.error(i, format!("invalid remote url {url:?}")).with_hint(REMOTE_URL_HINT));
+                }
+                remote.url = url;
+            }
+            if let Some(i) = table.get("push") {
+                remote.push = doc.bool(i, "remote.push")?;
+            }
+            if let Some(i) = table.get("timeout") {
+                let v = doc.string(i, "remote.timeout")?;
+                remote.timeout = parse_timeout(&v).ok_or_else(|| {
+                    doc.error(i, format!("invalid duration {v:?}"))
+                        .with_hint("write it like \"5s\", \"500ms\" or \"1m\"")
+                })?;
+            }
+            self.remote = Some(remote);
+        }
         Ok(())
     }
 
@@ -238,6 +278,18 @@ impl Settings {
         }
         if let Some(v) = var("COVE_TRUST_ALL") {
             self.trust_all = truthy(&v);
+        }
+        if let Some(url) = var("COVE_REMOTE") {
+            if !remote_url_ok(&url) {
+                return Err(Error::Usage(format!("COVE_REMOTE={url:?} is not a remote; {REMOTE_URL_HINT}")));
+            }
+            let remote =
+                self.remote.get_or_insert(RemoteSettings { url: String::new(), push: false, timeout: REMOTE_TIMEOUT });
+            remote.url = url;
+        }
+        // A `[remote]` table without a url names no remote.
+        if self.remote.as_ref().is_some_and(|r| r.url.is_empty()) {
+            self.remote = None;
         }
         Ok(())
     }
@@ -306,6 +358,34 @@ pub fn absolute(p: &Path) -> PathBuf {
     }
 }
 
+const REMOTE_URL_HINT: &str = "write it like \"oci://registry.example.org/team/cove\" or \"file:///mnt/team/cove\"";
+
+/// `oci://host[:port]/repository` or `file:///absolute/folder`.
+fn remote_url_ok(url: &str) -> bool {
+    if let Some(rest) = url.strip_prefix("oci://") {
+        let (host, repo) = rest.split_once('/').unwrap_or((rest, ""));
+        return !host.is_empty() && !repo.is_empty() && !repo.ends_with('/');
+    }
+    url.strip_prefix("file://").is_some_and(|p| p.starts_with('/'))
+}
+
+/// `5s`, `500ms`, `2m`, or a bare number of seconds.
+pub fn parse_timeout(s: &str) -> Option<std::time::Duration> {
+    let s = s.trim();
+    if let Some(ms) = s.strip_suffix("ms") {
+        return ms.trim().parse().ok().map(std::time::Duration::from_millis);
+    }
+    let (num, mult) = match s.strip_suffix('s') {
+        Some(n) => (n, 1.0),
+        None => match s.strip_suffix('m') {
+            Some(n) => (n, 60.0),
+            None => (s, 1.0),
+        },
+    };
+    let n: f64 = num.trim().parse().ok()?;
+    (n >= 0.0 && n.is_finite()).then(|| std::time::Duration::from_secs_f64(n * mult))
+}
+
 /// `500M`, `10G`, `1024` (bytes): powers of 1024.
 pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();
@@ -356,6 +436,19 @@ mod tests {
         let e = absolute_setting("COVE_CACHE_DIR", "relative".as_ref()).unwrap_err();
         assert_eq!(e.to_string(), "COVE_CACHE_DIR must be an absolute path, not \"relative\"");
         assert!(absolute_setting("V", "./x".as_ref()).is_err());
+    }
+
+    #[test]
+    fn remote_urls_and_timeouts() {
+        assert!(remote_url_ok("oci://127.0.0.1:5000/team/cove"));
+        assert!(remote_url_ok("file:///mnt/team/cove"));
+        assert!(!remote_url_ok("oci://host"));
+        assert!(!remote_url_ok("file://relative"));
+        assert!(!remote_url_ok("https://host/repo"));
+        assert_eq!(parse_timeout("5s"), Some(std::time::Duration::from_secs(5)));
+        assert_eq!(parse_timeout("250ms"), Some(std::time::Duration::from_millis(250)));
+        assert_eq!(parse_timeout("1m"), Some(std::time::Duration::from_secs(60)));
+        assert_eq!(parse_timeout("soon"), None);
     }
 
     #[test]

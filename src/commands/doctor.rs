@@ -60,12 +60,27 @@ pub fn run(flags: &Flags) -> Result<()> {
     backend(&settings, &mut r);
     cache(&settings, &mut r);
     trust_store(&settings, &mut r);
+    remote(&settings, &mut r);
     let problems = r.problems;
     if problems == 0 {
         r.text.push_str("all good\n");
     }
     super::out(&r.text);
     if problems > 0 { Err(Error::DoctorFound { problems }) } else { Ok(()) }
+}
+
+/// The team cache, when one is set: reachable, logged in, and push allowed when `push = true`.
+fn remote(settings: &Settings, r: &mut Report) {
+    let Some(remote) = &settings.remote else { return };
+    let store = crate::remote::open(remote);
+    match store.check(remote.push) {
+        Ok(what) => r.ok("remote", format!("{}: {what}", remote.url)),
+        Err(crate::remote::Fault(why)) => r.problem(
+            "remote",
+            format!("{}: {why}", remote.url),
+            Some("check the url, your login (~/.docker/config.json or COVE_REMOTE_TOKEN) and the network; cove builds locally meanwhile".into()),
+        ),
+    }
 }
 
 fn cove_exe() -> Option<PathBuf> {

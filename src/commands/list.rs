@@ -45,6 +45,7 @@ fn to_json(e: &Entry) -> Value {
         "state": e.state.as_str(),
         "with": e.info.with,
         "over": e.info.over,
+        "origin": e.info.origin,
         "broken": e.broken.map(|b| b.describe()),
         "layers": e.layers.iter().map(|l| json!({
             "key": l.key,
@@ -72,9 +73,10 @@ fn table(entries: &[Entry], now: SystemTime) -> String {
                     format!("{}{gone}", shown(p.folder.display()))
                 })
                 .collect();
-            let state = match e.broken {
-                Some(b) => format!("broken: {}", b.describe()),
-                None => e.state.as_str().to_string(),
+            let state = match (e.broken, e.info.origin.as_deref()) {
+                (Some(b), _) => format!("broken: {}", b.describe()),
+                (None, Some(origin)) if origin.starts_with("pulled") => format!("{} ({origin})", e.state.as_str()),
+                (None, _) => e.state.as_str().to_string(),
             };
             [
                 e.key[..e.key.len().min(12)].to_string(),

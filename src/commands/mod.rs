@@ -10,6 +10,7 @@ mod link;
 mod list;
 mod lock;
 mod pin;
+mod push;
 mod python;
 mod run;
 mod setup;
@@ -103,6 +104,7 @@ pub fn main() -> Result<u8> {
         Command::Gc { older_than, max_size, dry_run } => gc::run(&settings, older_than, max_size, dry_run),
         Command::Link { remove } => link::run(&settings, remove),
         Command::Watch => watch::run(&settings),
+        Command::Push { all, key } => push::run(&settings, all, key),
         Command::Doctor => doctor::run(&flags),
         Command::Setup { undo } => setup::run(&settings, undo),
         Command::Hook { shell } => hook::hook(&settings, shell),
@@ -141,7 +143,7 @@ fn uses_cache(command: &Command) -> bool {
         | Command::Setup { .. }
         | Command::Off
         | Command::On => false,
-        Command::PinLock(_) => true,
+        Command::PinLock(_) | Command::Push { .. } => true,
     }
 }
 

@@ -40,6 +40,7 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
         state = State::Broken;
     }
     let interp = plan.interpreter();
+    let origin = (state == State::Ready).then(|| crate::inventory::read_info(&plan.env_dir).origin).flatten();
     if as_json {
         let local_projects = plan.manifest.install_project.iter().chain(&plan.manifest.other_projects);
         let v = StatusJson {
@@ -58,6 +59,7 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
             manifest_reason: &reason,
             missing_file: missing_file.as_ref().map(lossy),
             notes: &plan.manifest.notes,
+            origin: origin.as_deref(),
             project: lossy(&plan.project.dir),
             python: lossy(&interp.path),
             python_reason: &plan.choice.reason,
@@ -112,12 +114,13 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     if let Some(note) = &plan.lock_note {
         t.push_str(&format!("lock:      {}\n", shown(note)));
     }
-    match &missing_file {
-        Some(file) => t.push_str(&format!(
+    match (&missing_file, &origin) {
+        (Some(file), _) => t.push_str(&format!(
             "state:     broken ({} is missing; `cove sync` rebuilds the environment)\n",
             file.display()
         )),
-        None => t.push_str(&format!("state:     {}\n", state.as_str())),
+        (None, Some(origin)) => t.push_str(&format!("state:     {} ({})\n", state.as_str(), shown(origin))),
+        (None, None) => t.push_str(&format!("state:     {}\n", state.as_str())),
     }
     t.push_str("canonical:\n");
     for line in plan.key.canonical.lines() {
@@ -146,6 +149,8 @@ struct StatusJson<'a> {
     /// The first installed file found missing when `state` is `broken` for that reason.
     missing_file: Option<String>,
     notes: &'a [String],
+    /// Where the shared environment came from: `built`, `pulled from <remote>`.
+    origin: Option<&'a str>,
     project: String,
     python: String,
     python_reason: &'a str,

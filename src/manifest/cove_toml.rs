@@ -7,7 +7,7 @@ use crate::manifest::{Index, Parsed, PythonConstraint, Reader};
 use crate::requirement::Requirement;
 use crate::tomlx::Doc;
 
-const KEYS: &[&str] = &["python", "dependencies", "index"];
+const KEYS: &[&str] = &["python", "dependencies", "index", "remote"];
 pub const INDEX_KEYS: &[&str] = &["url", "extra-urls", "find-links", "no-index"];
 
 pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
@@ -28,6 +28,9 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
     }
     if let Some(item) = root.get("index") {
         parsed.index = index_table(&doc, item, "index", dir)?;
+    }
+    if root.contains_key("remote") {
+        parsed.notes.push(crate::manifest::REMOTE_IGNORED.to_string());
     }
     Ok(parsed)
 }

@@ -200,6 +200,11 @@ impl Default for Reader {
     }
 }
 
+/// The note for a manifest that names a team cache: only the user's config or environment may
+/// (SPEC §8), since a remote decides what gets installed.
+pub const REMOTE_IGNORED: &str =
+    "the manifest's `remote` setting is ignored: a team cache is set only in your config file or COVE_REMOTE";
+
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {

@@ -19,7 +19,7 @@ use crate::requirement::{Requirement, normalise_name};
 use crate::tomlx::Doc;
 
 /// The keys of `[tool.cove]`.
-const TOOL_KEYS: &[&str] = &["python", "extras", "groups", "index", "requirements", "install-project"];
+const TOOL_KEYS: &[&str] = &["python", "extras", "groups", "index", "requirements", "install-project", "remote"];
 
 /// A string as written, with where it was written.
 type Located = (String, Pos);
@@ -204,6 +204,8 @@ struct ToolCove {
     index: Index,
     requirements: Option<Vec<Located>>,
     install_project: Option<bool>,
+    /// `[tool.cove].remote` was written (and is ignored: SPEC §8).
+    remote: bool,
 }
 
 impl ToolCove {
@@ -232,6 +234,7 @@ impl ToolCove {
         if let Some(i) = table.get("install-project") {
             cove.install_project = Some(doc.bool(i, "tool.cove.install-project")?);
         }
+        cove.remote = table.contains_key("remote");
         Ok(cove)
     }
 }
@@ -300,6 +303,9 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
     }
     parsed.requirements.extend(table.requirements(&extras)?);
     notes(&mut parsed, &selection, &extras);
+    if cove.remote {
+        parsed.notes.push(crate::manifest::REMOTE_IGNORED.to_string());
+    }
     parsed.lock_selection = crate::manifest::locks::Selection {
         project: table.name.clone(),
         extras: extras.iter().map(|(x, _)| normalise_name(x)).collect(),

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The team cache: a pull against a local uv build of the same environment, side by side, and the
+# artifact's size against the environment's. Opt-in: needs the package index (not run by tests).
+# Usage: bench/remote.sh   (REQS="…" to pick the requirements, ROUNDS=N, COVE=path/to/cove)
+# The remote is a docker-registry on 127.0.0.1 when /usr/bin/docker-registry is installed, else a
+# folder (file://).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cove="${COVE:-target/release/cove}"
+[ -x "$cove" ] || cargo build --release --quiet
+cove="$(cd "$(dirname "$cove")" && pwd)/$(basename "$cove")"
+reqs="${REQS:-requests==2.32.3 rich==13.9.4 httpx==0.27.2}"
+rounds="${ROUNDS:-5}"
+work="$(mktemp -d)"
+registry_pid=
+cleanup() { [ -z "$registry_pid" ] || kill "$registry_pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+if [ -x /usr/bin/docker-registry ]; then
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  printf 'version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+    "$work/registry" "$port" > "$work/registry.yml"
+  /usr/bin/docker-registry serve "$work/registry.yml" >/dev/null 2>&1 &
+  registry_pid=$!
+  for _ in $(seq 100); do python3 -c "import socket; socket.create_connection(('127.0.0.1',$port))" 2>/dev/null && break; sleep 0.1; done
+  remote="oci://127.0.0.1:$port/bench/cove"
+else
+  mkdir -p "$work/team"
+  remote="file://$work/team"
+fi
+
+mkdir -p "$work/proj"
+deps="$(python3 -c 'import sys,json; print(json.dumps(sys.argv[1:]))' $reqs)"
+printf 'dependencies = %s\n' "$deps" > "$work/proj/cove.toml"
+machine() { # NAME [remote]: a fresh cache and config, as another machine would have
+  local d="$work/$1"; rm -rf "$d"; mkdir -p "$d"
+  [ -z "${2:-}" ] || printf '[remote]\nurl = "%s"\n' "$2" > "$d/config.toml"
+  echo "COVE_CACHE_DIR=$d/cache COVE_HOME=$d/home COVE_CONFIG=$d/config.toml"
+}
+run_in() { (cd "$work/proj" && env $1 COVE_QUIET=1 "$cove" "${@:2}"); }
+now() { python3 -c 'import time; print(time.monotonic())'; }
+
+a="$(machine a "$remote")"
+run_in "$a" trust >/dev/null
+run_in "$a" sync
+run_in "$a" push
+env_dir="$(cd "$work/proj" && env $a "$cove" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["env"])')"
+env_kb="$(du -sk "$env_dir" | cut -f1)"
+art_kb="$(du -sk "$work/registry" "$work/team" 2>/dev/null | awk '{s+=$1} END {print s}')"
+
+: > "$work/times"
+for r in $(seq "$rounds"); do
+  b="$(machine b)"; run_in "$b" trust >/dev/null
+  t0="$(now)"; run_in "$b" sync; t1="$(now)"
+  c="$(machine c "$remote")"; run_in "$c" trust >/dev/null
+  t2="$(now)"; run_in "$c" sync; t3="$(now)"
+  # First import in the pulled environment (no bytecode shipped) against a second one.
+  t4="$(now)"; run_in "$c" run python -c 'import rich, requests, httpx'; t5="$(now)"
+  t6="$(now)"; run_in "$c" run python -c 'import rich, requests, httpx'; t7="$(now)"
+  echo "$t0 $t1 $t2 $t3 $t4 $t5 $t6 $t7" >> "$work/times"
+done
+python3 - "$work/times" "$env_kb" "$art_kb" "$remote" <<'PY'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
+build = statistics.median(r[1] - r[0] for r in rows)
+pull = statistics.median(r[3] - r[2] for r in rows)
+first = statistics.median(r[5] - r[4] for r in rows)
+second = statistics.median(r[7] - r[6] for r in rows)
+print("remote: %s (%d rounds, medians)" % (sys.argv[4], len(rows)))
+print("local uv build (warm uv cache):  %6.0f ms" % (build * 1e3))
+print("pull from the team cache:        %6.0f ms  (%.2fx of the build)" % (pull * 1e3, pull / build))
+print("first import after a pull:       %6.0f ms  (bytecode written then)" % (first * 1e3))
+print("second import:                   %6.0f ms" % (second * 1e3))
+env_kb, art_kb = int(sys.argv[2]), int(sys.argv[3])
+print("environment %d KiB, stored artifact %d KiB (%.0f%%)" % (env_kb, art_kb, 100.0 * art_kb / max(env_kb, 1)))
+PY

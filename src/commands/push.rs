@@ -1,0 +1,73 @@
+//! `cove push [--all]`: upload the project's environment (or every ready one) to the team
+//! cache (SPEC §8). Only shared environments go: a project's own layer (its editable install)
+//! names folders of this machine and is never pushed.
+
+use crate::cache::Cache;
+use crate::error::{Error, Result};
+use crate::interpreter::Finder;
+use crate::remote::{Fault, Pushed};
+use crate::settings::Settings;
+
+pub fn run(settings: &Settings, all: bool, key: Option<String>) -> Result<()> {
+    let remote = settings.remote.as_ref().ok_or(Error::NoRemote)?;
+    let cache = Cache::new(&settings.cache_dir);
+    cache.check_private()?;
+    let keys: Vec<String> = if let Some(key) = key {
+        vec![key]
+    } else if all {
+        crate::inventory::scan(&cache)?
+            .into_iter()
+            .filter(|e| e.state == crate::cache::State::Ready)
+            .filter(|e| {
+                std::fs::read_to_string(e.path.join(crate::cache::INFO)).is_ok_and(|t| !t.contains("(dynamic)"))
+            })
+            .map(|e| e.key)
+            .collect()
+    } else {
+        let project = crate::resolve::require_project()?;
+        let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
+        let plan = crate::resolve::plan(project, settings, &finder)?;
+        if !cache.is_usable(&plan.key.hex) {
+            return Err(Error::other(format!("environment {} is not built yet", plan.key.short()))
+                .with_hint("run `cove sync` first"));
+        }
+        if plan.layer_dir.is_some() {
+            super::note(
+                settings,
+                "the project's own layer (its editable install) stays on this machine; pushing the environment under it",
+            );
+        }
+        vec![plan.key.hex]
+    };
+    let store = crate::remote::open(remote);
+    let mut failed = None;
+    for key in keys {
+        let short = &key[..key.len().min(12)];
+        if !cache.is_usable(&key) {
+            failed = Some(Error::Push { key: short.into(), url: remote.url.clone(), why: "it is not ready".into() });
+            continue;
+        }
+        // One upload per key at a time; another one running does the work.
+        let Some(_guard) = crate::lock::try_exclusive(&cache.lock_path(&format!("push-{key}")))? else {
+            super::note(settings, &format!("environment {short} is being pushed by another process"));
+            continue;
+        };
+        match crate::remote::push(store.as_ref(), &cache, &cache.env_dir(&key)) {
+            Ok(Pushed::Uploaded(size)) => super::note(
+                settings,
+                &format!("pushed environment {short} to {} ({})", remote.url, crate::units::format_size(size)),
+            ),
+            Ok(Pushed::AlreadyThere) => {
+                super::note(settings, &format!("environment {short} is already in {}", remote.url));
+            }
+            Err(Fault(why)) => {
+                let e = Error::Push { key: short.into(), url: remote.url.clone(), why };
+                if failed.is_some() {
+                    crate::ui::error(&e);
+                }
+                failed = Some(e);
+            }
+        }
+    }
+    failed.map_or(Ok(()), Err)
+}

@@ -1,0 +1,311 @@
+//! The artifact: one environment as a gzip'd tar, path-neutral and reproducible.
+//!
+//! Packing walks the published environment in name order and writes each directory, file and
+//! link with a fixed mtime, uid/gid 0 and no user names, so equal environments give equal bytes
+//! (and so equal digests). Left out: cove's own files (`.cove-*`, `cove-env.json`, which the
+//! puller writes anew) and bytecode (`__pycache__/`, `*.pyc`): Python writes it again on first
+//! import, and it would name the pusher's paths.
+//!
+//! A venv names its own folder in text files (the `#!` lines of its scripts, `bin/activate*`,
+//! `pyvenv.cfg` when the installer wrote the venv's path there, `RECORD` and `.pth` files, …).
+//! Every text file holding the environment's path gets it replaced by [`PLACEHOLDER`] and is
+//! listed in [`RELOCATE`]; so is a link whose target names it. Unpacking writes the files
+//! under an attempt folder and puts the new environment's final path in place of the
+//! placeholder in exactly those, so no file of a pulled environment names the pushing machine's
+//! paths. The base interpreter's path is in the key, so it is the same on both machines.
+
+use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// What stands for the environment's own path in the artifact.
+pub const PLACEHOLDER: &str = "/__cove_environment_path__";
+/// The artifact's list of the files (and links) that hold [`PLACEHOLDER`], one per line.
+pub const RELOCATE: &str = ".cove-relocate";
+/// Files rewritten are text files up to this size; larger ones are data.
+const MAX_TEXT: u64 = 8 << 20;
+/// Every entry's mtime (1980-01-01, the zip epoch: some tools dislike 0).
+const MTIME: u64 = 315_532_800;
+
+/// What packing made.
+#[derive(Debug, Clone)]
+pub struct Packed {
+    /// `sha256:<hex>` of the compressed bytes.
+    pub digest: String,
+    pub size: u64,
+    /// The files' bytes before compression.
+    pub content_size: u64,
+}
+
+/// Pack the environment at `env` into `out`.
+pub fn pack(env: &Path, out: &Path) -> std::io::Result<Packed> {
+    let file = std::fs::File::create(out)?;
+    let hashing = Hashing { inner: std::io::BufWriter::new(file), hash: Sha256::new(), len: 0 };
+    let gz = flate2::GzBuilder::new().mtime(0).write(hashing, flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    tar.mode(tar::HeaderMode::Deterministic);
+    let needle = env.as_os_str().as_bytes().to_vec();
+    let mut relocate = Vec::new();
+    let mut content_size = 0;
+    let mut entries = Vec::new();
+    walk(env, Path::new(""), &mut entries)?;
+    for rel in entries {
+        let path = env.join(&rel);
+        let meta = std::fs::symlink_metadata(&path)?;
+        let mut header = tar::Header::new_gnu();
+        header.set_mtime(MTIME);
+        header.set_uid(0);
+        header.set_gid(0);
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&path)?;
+            let bytes = target.as_os_str().as_bytes();
+            let target = match find(bytes, &needle) {
+                Some(_) => {
+                    relocate.push(rel.clone());
+                    PathBuf::from(std::ffi::OsStr::from_bytes(&replace(bytes, &needle, PLACEHOLDER.as_bytes())))
+                }
+                None => target,
+            };
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_mode(0o777);
+            header.set_size(0);
+            tar.append_link(&mut header, &rel, &target)?;
+        } else if meta.is_dir() {
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_mode(0o755);
+            header.set_size(0);
+            tar.append_data(&mut header, &rel, std::io::empty())?;
+        } else if meta.is_file() {
+            let mut bytes = std::fs::read(&path)?;
+            if meta.len() <= MAX_TEXT && find(&bytes, &needle).is_some() && std::str::from_utf8(&bytes).is_ok() {
+                bytes = replace(&bytes, &needle, PLACEHOLDER.as_bytes());
+                relocate.push(rel.clone());
+            }
+            content_size += bytes.len() as u64;
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_mode(if meta.mode() & 0o111 != 0 { 0o755 } else { 0o644 });
+            header.set_size(bytes.len() as u64);
+            tar.append_data(&mut header, &rel, bytes.as_slice())?;
+        }
+    }
+    let mut list = Vec::new();
+    for rel in &relocate {
+        list.extend_from_slice(rel.as_os_str().as_bytes());
+        list.push(b'\n');
+    }
+    let mut header = tar::Header::new_gnu();
+    header.set_mtime(MTIME);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_mode(0o644);
+    header.set_size(list.len() as u64);
+    tar.append_data(&mut header, RELOCATE, list.as_slice())?;
+    let gz = tar.into_inner()?;
+    let mut hashing = gz.finish()?;
+    hashing.inner.flush()?;
+    let digest = format!("sha256:{}", crate::manifest::hex(&hashing.hash.finalize()));
+    Ok(Packed { digest, size: hashing.len, content_size })
+}
+
+/// Every entry under `dir` (relative to the environment), in name order, parents first.
+fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut names: Vec<std::ffi::OsString> =
+        std::fs::read_dir(root.join(rel))?.map(|e| e.map(|e| e.file_name())).collect::<std::io::Result<_>>()?;
+    names.sort();
+    for name in names {
+        let bytes = name.as_bytes();
+        let top = rel.as_os_str().is_empty();
+        if (top && (bytes.starts_with(b".cove-") || bytes == crate::cache::INFO.as_bytes()))
+            || bytes == b"__pycache__"
+            || bytes.ends_with(b".pyc")
+        {
+            continue;
+        }
+        let child = rel.join(&name);
+        let meta = std::fs::symlink_metadata(root.join(&child))?;
+        out.push(child.clone());
+        if meta.is_dir() {
+            walk(root, &child, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Unpack the artifact read from `archive` into the (empty) folder `into`, putting `target` (the
+/// environment's final path) in place of the placeholder. Only folders, regular files and links
+/// are made, at relative paths that never pass through a link the artifact made.
+pub fn unpack(archive: impl Read, into: &Path, target: &Path) -> std::io::Result<()> {
+    let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
+    let mut links: Vec<PathBuf> = Vec::new();
+    let new = target.as_os_str().as_bytes();
+    for entry in tar.entries()? {
+        let mut entry = entry?;
+        let rel = entry.path()?.into_owned();
+        let own = rel.as_os_str().as_bytes().starts_with(b".cove-") && rel != Path::new(RELOCATE);
+        if own || rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+            return Err(bad(format!("entry {} is not a path inside the environment", rel.display())));
+        }
+        if links.iter().any(|l| rel.starts_with(l)) {
+            return Err(bad(format!("entry {} is beneath a link", rel.display())));
+        }
+        let path = into.join(&rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mode = entry.header().mode().unwrap_or(0o644) & 0o755;
+        match entry.header().entry_type() {
+            tar::EntryType::Directory => {
+                std::fs::create_dir_all(&path)?;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700 | mode))?;
+            }
+            tar::EntryType::Regular => {
+                let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode_private(mode).open(&path)?;
+                std::io::copy(&mut entry, &mut f)?;
+            }
+            tar::EntryType::Symlink => {
+                let target = entry.link_name()?.ok_or_else(|| bad(format!("link {} has no target", rel.display())))?;
+                std::os::unix::fs::symlink(target.as_ref(), &path)?;
+                links.push(rel);
+            }
+            other => return Err(bad(format!("entry {} is of a kind cove does not unpack ({other:?})", rel.display()))),
+        }
+    }
+    let list_path = into.join(RELOCATE);
+    let list = std::fs::read(&list_path).map_err(|_| bad("the artifact has no relocation list".into()))?;
+    std::fs::remove_file(&list_path)?;
+    for line in list.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let rel = Path::new(std::ffi::OsStr::from_bytes(line));
+        if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+            return Err(bad(format!("relocation entry {} is not inside the environment", rel.display())));
+        }
+        let path = into.join(rel);
+        let meta = std::fs::symlink_metadata(&path)?;
+        if meta.file_type().is_symlink() {
+            let old = std::fs::read_link(&path)?;
+            let fixed = replace(old.as_os_str().as_bytes(), PLACEHOLDER.as_bytes(), new);
+            std::fs::remove_file(&path)?;
+            std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&fixed), &path)?;
+        } else if meta.is_file() {
+            let bytes = std::fs::read(&path)?;
+            std::fs::write(&path, replace(&bytes, PLACEHOLDER.as_bytes(), new))?;
+        }
+    }
+    Ok(())
+}
+
+trait ModePrivate {
+    fn mode_private(&mut self, mode: u32) -> &mut Self;
+}
+
+impl ModePrivate for std::fs::OpenOptions {
+    /// Files are the user's own (`0o644`/`0o755` at most, like the installers make them).
+    fn mode_private(&mut self, mode: u32) -> &mut Self {
+        std::os::unix::fs::OpenOptionsExt::mode(self, 0o600 | mode)
+    }
+}
+
+/// A writer that hashes and counts what goes through it.
+struct Hashing<W: Write> {
+    inner: W,
+    hash: Sha256,
+    len: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn replace(hay: &[u8], old: &[u8], new: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(hay.len());
+    let mut rest = hay;
+    while let Some(at) = find(rest, old) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(new);
+        rest = &rest[at + old.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn make_env(dir: &Path) {
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        std::fs::create_dir_all(dir.join("lib/site/__pycache__")).unwrap();
+        std::fs::write(dir.join("bin/tool"), format!("#!{}/bin/python\nimport x\n", dir.display())).unwrap();
+        std::fs::set_permissions(dir.join("bin/tool"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink("/usr/bin/python3", dir.join("bin/python")).unwrap();
+        std::os::unix::fs::symlink("lib", dir.join("lib64")).unwrap();
+        std::fs::write(dir.join("lib/site/m.py"), "x = 1\n").unwrap();
+        std::fs::write(dir.join("lib/site/__pycache__/m.cpython-312.pyc"), [0u8, 1, 2]).unwrap();
+        std::fs::write(dir.join(".cove-ready"), "").unwrap();
+        std::fs::write(dir.join("cove-env.json"), "{}").unwrap();
+    }
+
+    #[test]
+    fn pack_is_reproducible_path_neutral_and_unpacks_elsewhere() {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = (t.path().join("one/envs/k"), t.path().join("two/longer/envs/k"));
+        make_env(&a);
+        make_env(&b);
+        let p1 = pack(&a, &t.path().join("a.tgz")).unwrap();
+        let p2 = pack(&b, &t.path().join("b.tgz")).unwrap();
+        assert_eq!(p1.digest, p2.digest, "equal environments at other paths give equal artifacts");
+        let into = t.path().join("three/tmp/k.1.2");
+        std::fs::create_dir_all(into.parent().unwrap()).unwrap();
+        let target = t.path().join("three/envs/k");
+        std::fs::create_dir(&into).unwrap();
+        unpack(std::fs::File::open(t.path().join("a.tgz")).unwrap(), &into, &target).unwrap();
+        let tool = std::fs::read_to_string(into.join("bin/tool")).unwrap();
+        assert_eq!(tool, format!("#!{}/bin/python\nimport x\n", target.display()));
+        assert_eq!(std::fs::metadata(into.join("bin/tool")).unwrap().permissions().mode() & 0o111, 0o111);
+        assert_eq!(std::fs::read_link(into.join("bin/python")).unwrap(), Path::new("/usr/bin/python3"));
+        assert!(!into.join("lib/site/__pycache__").exists(), "no bytecode in the artifact");
+        assert!(!into.join(".cove-ready").exists() && !into.join("cove-env.json").exists());
+        assert!(!into.join(RELOCATE).exists());
+    }
+
+    #[test]
+    fn an_entry_beneath_a_link_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("x.tgz");
+        {
+            let gz = flate2::write::GzEncoder::new(std::fs::File::create(&out).unwrap(), Default::default());
+            let mut tar = tar::Builder::new(gz);
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            tar.append_link(&mut h, "evil", t.path()).unwrap();
+            let mut h = tar::Header::new_gnu();
+            h.set_size(2);
+            h.set_mode(0o644);
+            tar.append_data(&mut h, "evil/planted", &b"hi"[..]).unwrap();
+            tar.into_inner().unwrap().finish().unwrap();
+        }
+        std::fs::create_dir(t.path().join("into")).unwrap();
+        let e = unpack(std::fs::File::open(&out).unwrap(), &t.path().join("into"), Path::new("/x")).unwrap_err();
+        assert!(e.to_string().contains("beneath a link"), "{e}");
+        assert!(!t.path().join("planted").exists());
+    }
+}

@@ -1,0 +1,354 @@
+//! The team cache (SPEC §8 `[remote]`): environments built once per team, kept in an OCI
+//! registry (`oci://host[:port]/repository`) or a plain folder (`file:///mnt/team/cove`), both
+//! behind [`Store`].
+//!
+//! The key is a content address, so an environment built on one machine is the one another
+//! machine would build for the same key (same interpreter path, platform and requirements). The
+//! artifact (see `artifact`) is one OCI image manifest tagged with the key's hex: a config blob
+//! (what `cove-env.json` says), one layer (the environment as a path-neutral gzip'd tar) and
+//! annotations naming the key, its canonical text, cove's version, the interpreter and the size.
+//!
+//! Pull (from `build.rs`, under the key's lock, only for a trusted plan: pulling is installing):
+//! the manifest is read, refused unless its canonical text is the key's, the layer downloaded
+//! into the attempt folder and its digest checked, then unpacked there and published exactly as
+//! a local build is (`staging`). Anything wrong — a registry down, slow, refusing, a digest that
+//! does not match — costs at most the timeout and one line, and cove builds as it would without
+//! a remote. Push (`cove push`, or after a local build when `push = true`, in a detached
+//! `cove push --key K`) packs a ready environment and uploads what the remote lacks.
+//!
+//! Nothing here is on the shim's warm path: it runs only when an environment is missing.
+
+mod artifact;
+mod folder;
+mod oci;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+use crate::cache::Cache;
+use crate::resolve::Plan;
+use crate::settings::{RemoteSettings, Settings};
+
+pub const LAYER_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub const CONFIG_TYPE: &str = "application/vnd.cove.env.config.v1+json";
+const ANN_KEY: &str = "dev.cove.key";
+const ANN_CANONICAL: &str = "dev.cove.canonical";
+
+/// Why the remote could not serve or take an environment: one line.
+#[derive(Debug, Clone)]
+pub struct Fault(pub String);
+
+/// A team cache: one repository of manifests (by tag) and blobs (by digest).
+pub trait Store {
+    fn url(&self) -> &str;
+    /// The manifest tagged `tag`, `None` when there is none.
+    fn manifest(&self, tag: &str) -> Result<Option<Vec<u8>>, Fault>;
+    /// The blob's bytes (checked by the caller).
+    fn blob(&self, digest: &str, size: u64) -> Result<Box<dyn Read>, Fault>;
+    fn has_blob(&self, digest: &str) -> Result<bool, Fault>;
+    fn put_blob(&self, digest: &str, file: &Path) -> Result<(), Fault>;
+    fn put_manifest(&self, tag: &str, bytes: &[u8]) -> Result<(), Fault>;
+    /// For `cove doctor`: what works, or what does not.
+    fn check(&self, push: bool) -> Result<String, Fault>;
+}
+
+pub fn open(remote: &RemoteSettings) -> Box<dyn Store> {
+    if let Some(rest) = remote.url.strip_prefix("oci://") {
+        Box::new(oci::Oci::new(&remote.url, rest, remote.timeout, remote.push))
+    } else {
+        let path = remote.url.strip_prefix("file://").unwrap_or(&remote.url);
+        Box::new(folder::Folder { root: PathBuf::from(path), url: remote.url.clone() })
+    }
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+}
+
+/// Whether an environment of this canonical text may be shared: one holding a local project
+/// (`project: … (dynamic)`) names a folder of this machine.
+pub fn shareable(canonical: &str) -> bool {
+    !canonical.lines().any(|l| l.starts_with("project: "))
+}
+
+/// What the pulled environment's `cove-env.json` takes from the artifact's config.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Config {
+    pub key: String,
+    pub canonical: String,
+    pub python: Option<String>,
+    pub python_version: Option<String>,
+    pub requirements: Option<usize>,
+    pub backend: Option<String>,
+    pub cove: String,
+    pub placeholder: String,
+}
+
+/// Before building `plan`'s environment (its lock held, the plan trusted): fetch it from the
+/// remote into an attempt folder and publish it. True when it was; false on a miss or any
+/// fault (said in one line), and the caller builds.
+pub fn pull(plan: &Plan, settings: &Settings, cache: &Cache) -> bool {
+    let Some(remote) = &settings.remote else { return false };
+    if !shareable(&plan.key.canonical) {
+        return false;
+    }
+    let store = open(remote);
+    let started = Instant::now();
+    match fetch(store.as_ref(), plan, cache) {
+        Ok(Some(size)) => {
+            crate::ui::note(
+                settings.quiet,
+                &format!(
+                    "pulled environment {} from {} ({}, {:.1}s)",
+                    plan.key.short(),
+                    store.url(),
+                    crate::units::format_size(size),
+                    started.elapsed().as_secs_f64()
+                ),
+            );
+            true
+        }
+        Ok(None) => false,
+        Err(Fault(why)) => {
+            crate::ui::note(
+                settings.quiet,
+                &format!("not pulling environment {} from {}: {why}; building it here", plan.key.short(), store.url()),
+            );
+            false
+        }
+    }
+}
+
+/// The manifest for `plan`'s key checked, the layer downloaded and checked, unpacked and
+/// published. `Ok(None)` when the remote does not have it. Returns the download's size.
+fn fetch(store: &dyn Store, plan: &Plan, cache: &Cache) -> Result<Option<u64>, Fault> {
+    let local = |e: crate::error::Error| Fault(e.to_string());
+    let Some(bytes) = store.manifest(&plan.key.hex)? else { return Ok(None) };
+    let (layer_digest, layer_size, config) = read_manifest(store, &bytes, &plan.key)?;
+    let staging = crate::staging::Staging::new(cache, &plan.key.hex).map_err(local)?;
+    std::fs::create_dir(&staging.dir).map_err(|e| Fault(format!("cannot create {}: {e}", staging.dir.display())))?;
+    let download = staging.dir.join(".cove-download");
+    get_checked(store, &layer_digest, layer_size, &download)?;
+    let file = std::fs::File::open(&download).map_err(|e| Fault(e.to_string()))?;
+    artifact::unpack(std::io::BufReader::new(file), &staging.dir, &plan.env_dir)
+        .map_err(|e| Fault(format!("cannot unpack it: {e}")))?;
+    let _ = std::fs::remove_file(&download);
+    let origin = format!("pulled from {}", store.url());
+    let backend = config.backend.clone().unwrap_or_else(|| "?".into());
+    staging
+        .publish_with_info(&plan.env_dir, crate::cache::INFO, |size| crate::build::info(plan, &backend, size, &origin))
+        .map_err(local)?;
+    Ok(Some(layer_size))
+}
+
+/// Check a manifest against `key`: its annotations name the key and the same canonical text, and
+/// its config blob says so too. Returns the layer's digest and size, and the config.
+fn read_manifest(store: &dyn Store, bytes: &[u8], key: &crate::key::Key) -> Result<(String, u64, Config), Fault> {
+    let m: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| Fault(format!("its manifest is not JSON ({e})")))?;
+    let ann = |name: &str| m.get("annotations").and_then(|a| a.get(name)).and_then(|v| v.as_str());
+    if ann(ANN_KEY) != Some(key.hex.as_str()) || ann(ANN_CANONICAL) != Some(key.canonical.as_str()) {
+        return Err(Fault("the artifact's canonical text is not this key's, so it is refused".into()));
+    }
+    let blob = |v: Option<&serde_json::Value>, kind: &str| -> Result<(String, u64), Fault> {
+        let v = v.ok_or_else(|| Fault(format!("its manifest has no {kind}")))?;
+        let digest = v.get("digest").and_then(|d| d.as_str()).unwrap_or_default().to_string();
+        let size = v.get("size").and_then(|s| s.as_u64()).unwrap_or_default();
+        Ok((digest, size))
+    };
+    let layers = m.get("layers").and_then(|l| l.as_array()).filter(|l| l.len() == 1);
+    let layer = layers.and_then(|l| l.first());
+    if layer.and_then(|l| l.get("mediaType")).and_then(|t| t.as_str()) != Some(LAYER_TYPE) {
+        return Err(Fault("its manifest is not one gzip'd layer".into()));
+    }
+    let (digest, size) = blob(layer, "layer")?;
+    let (config_digest, config_size) = blob(m.get("config"), "config")?;
+    if config_size > 1 << 20 {
+        return Err(Fault("its config is too large".into()));
+    }
+    let mut config_bytes = Vec::new();
+    let mut hashing = Hashing::new(&mut config_bytes);
+    let mut reader = store.blob(&config_digest, config_size)?;
+    std::io::copy(&mut (&mut reader).take(config_size + 1), &mut hashing).map_err(|e| Fault(e.to_string()))?;
+    hashing.check(&config_digest, config_size)?;
+    let config: Config =
+        serde_json::from_slice(&config_bytes).map_err(|e| Fault(format!("its config is not cove's ({e})")))?;
+    if config.key != key.hex || config.canonical != key.canonical {
+        return Err(Fault("the artifact's canonical text is not this key's, so it is refused".into()));
+    }
+    if config.placeholder != artifact::PLACEHOLDER {
+        return Err(Fault(format!("it was made by another cove ({})", config.cove)));
+    }
+    Ok((digest, size, config))
+}
+
+/// Download a blob to `to`, checking its size and digest.
+fn get_checked(store: &dyn Store, digest: &str, size: u64, to: &Path) -> Result<(), Fault> {
+    let mut reader = store.blob(digest, size)?;
+    let file = std::fs::File::create(to).map_err(|e| Fault(format!("cannot write {}: {e}", to.display())))?;
+    let mut hashing = Hashing::new(std::io::BufWriter::new(file));
+    std::io::copy(&mut (&mut reader).take(size + 1), &mut hashing)
+        .map_err(|e| Fault(format!("the download broke off: {e}")))?;
+    hashing.inner.flush().map_err(|e| Fault(e.to_string()))?;
+    hashing.check(digest, size)
+}
+
+struct Hashing<W: Write> {
+    inner: W,
+    hash: Sha256,
+    len: u64,
+}
+
+impl<W: Write> Hashing<W> {
+    fn new(inner: W) -> Self {
+        Hashing { inner, hash: Sha256::new(), len: 0 }
+    }
+
+    fn check(self, digest: &str, size: u64) -> Result<(), Fault> {
+        if self.len != size {
+            return Err(Fault(format!("the download is {} bytes, not the {size} its manifest says", self.len)));
+        }
+        let got = format!("sha256:{}", crate::manifest::hex(&self.hash.finalize()));
+        if got != digest {
+            return Err(Fault(format!("the download's digest is {got}, not {digest}")));
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// What a push did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Pushed {
+    /// Uploaded: the artifact's size.
+    Uploaded(u64),
+    AlreadyThere,
+}
+
+/// Upload the ready environment `env_dir` (its `cove-env.json` names its key and text).
+pub fn push(store: &dyn Store, cache: &Cache, env_dir: &Path) -> Result<Pushed, Fault> {
+    let info_path = env_dir.join(crate::cache::INFO);
+    let info: serde_json::Value = std::fs::read(&info_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| Fault(format!("{} cannot be read", info_path.display())))?;
+    let text = |name: &str| info.get(name).and_then(|v| v.as_str()).map(str::to_string);
+    let canonical = text("canonical").unwrap_or_default();
+    let key = crate::key::Key::of(canonical.clone());
+    if Some(key.hex.as_str()) != env_dir.file_name().and_then(|n| n.to_str()) {
+        return Err(Fault(format!("{} is not the environment of its canonical text", env_dir.display())));
+    }
+    if !shareable(&canonical) {
+        return Err(Fault("it holds a local project of this machine, so it is not shared".into()));
+    }
+    if let Some(bytes) = store.manifest(&key.hex)?
+        && read_manifest(store, &bytes, &key).is_ok()
+    {
+        return Ok(Pushed::AlreadyThere);
+    }
+    let work = cache.tmp_dir().join(format!("push-{}.{}.{}", key.hex, std::process::id(), nanos()));
+    std::fs::create_dir_all(&work).map_err(|e| Fault(format!("cannot create {}: {e}", work.display())))?;
+    let result = upload(store, &key, &info, env_dir, &work);
+    let _ = crate::fsx::remove_tree(&work);
+    result
+}
+
+fn upload(
+    store: &dyn Store,
+    key: &crate::key::Key,
+    info: &serde_json::Value,
+    env_dir: &Path,
+    work: &Path,
+) -> Result<Pushed, Fault> {
+    let layer_path = work.join("layer.tar.gz");
+    let packed = artifact::pack(env_dir, &layer_path).map_err(|e| Fault(format!("cannot pack it: {e}")))?;
+    let text = |name: &str| info.get(name).and_then(|v| v.as_str()).map(str::to_string);
+    let config = Config {
+        key: key.hex.clone(),
+        canonical: key.canonical.clone(),
+        python: text("python"),
+        python_version: text("python_version"),
+        requirements: info.get("requirements").and_then(|v| v.as_u64()).map(|n| n as usize),
+        backend: text("backend"),
+        cove: env!("CARGO_PKG_VERSION").to_string(),
+        placeholder: artifact::PLACEHOLDER.to_string(),
+    };
+    let config_bytes = serde_json::to_vec(&config).expect("plain data");
+    let config_digest = format!("sha256:{}", crate::manifest::hex(&Sha256::digest(&config_bytes)));
+    let config_path = work.join("config.json");
+    std::fs::write(&config_path, &config_bytes).map_err(|e| Fault(e.to_string()))?;
+    for (digest, path) in [(&packed.digest, &layer_path), (&config_digest, &config_path)] {
+        if !store.has_blob(digest)? {
+            store.put_blob(digest, path)?;
+        }
+    }
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": oci::MANIFEST_TYPE,
+        "config": { "mediaType": CONFIG_TYPE, "digest": config_digest, "size": config_bytes.len() },
+        "layers": [{ "mediaType": LAYER_TYPE, "digest": packed.digest, "size": packed.size }],
+        "annotations": {
+            ANN_KEY: key.hex,
+            ANN_CANONICAL: key.canonical,
+            "dev.cove.version": env!("CARGO_PKG_VERSION"),
+            "dev.cove.python": config.python_version.clone().unwrap_or_default(),
+            "dev.cove.size": packed.content_size.to_string(),
+        },
+    });
+    store.put_manifest(&key.hex, &serde_json::to_vec(&manifest).expect("plain data"))?;
+    Ok(Pushed::Uploaded(packed.size))
+}
+
+/// After a local build with `push = true`: start `cove push --key K` detached (its own session,
+/// output to `logs/push-<key>.log`), so the program never waits for the upload.
+pub fn push_in_background(settings: &Settings, key: &str) {
+    use std::os::unix::process::CommandExt;
+    let cache = Cache::new(&settings.cache_dir);
+    let log = cache.root.join("logs").join(format!("push-{key}.log"));
+    let spawn = || -> std::io::Result<()> {
+        let exe = std::env::current_exe()?;
+        let out = std::fs::File::create(&log)?;
+        let err = out.try_clone()?;
+        let mut cmd = std::process::Command::new(exe);
+        cmd.args(["push", "--key", key])
+            .current_dir("/")
+            .stdin(std::process::Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .env_remove("VIRTUAL_ENV");
+        // Forked once more and the middle process ends at once, so the upload is no child of the
+        // program this process becomes (a shim execs Python, which would never reap it).
+        // SAFETY: fork, _exit and setsid are async-signal-safe, as code between fork and exec
+        // must be.
+        unsafe {
+            cmd.pre_exec(|| {
+                match libc::fork() {
+                    -1 => return Err(std::io::Error::last_os_error()),
+                    0 => {}
+                    _ => libc::_exit(0),
+                }
+                libc::setsid();
+                Ok(())
+            });
+        }
+        cmd.spawn()?.wait().map(drop)
+    };
+    if let Err(e) = spawn() {
+        crate::ui::note(settings.quiet, &format!("could not start the upload to the team cache: {e}"));
+    }
+}
