@@ -88,6 +88,8 @@ pub fn lock_name(name: &str) -> String {
 /// make the seed first if there is none, link its site-packages in, write pip's scripts.
 /// Installer output goes to `out`.
 pub fn install(cache: &Cache, quiet: bool, base: &Interpreter, wheel: &Path, env: &Path, out: &Output) -> Result<()> {
+    // A seed is code linked into every pip-backend venv: only from a folder that is the user's.
+    cache::check_private_dir(&cache.seeds_dir(), "COVE_CACHE_DIR")?;
     let name = name(base, wheel);
     let dir = cache.seeds_dir().join(&name);
     let lock = cache.lock_path(&lock_name(&name));
