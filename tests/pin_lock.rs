@@ -276,6 +276,20 @@ fn lock_keeps_locked_versions_until_asked_to_upgrade() {
 }
 
 #[test]
+fn lock_replaces_a_damaged_lock() {
+    need_uv!();
+    let t = TestEnv::with_backend("uv");
+    let p = t.path().join("proj");
+    cove_toml(&t, &p, "", &["beta"]);
+    t.trust(&p);
+    std::fs::write(p.join("pylock.toml"), "lock-version = \"1.0\"\n[[packages]\n").unwrap();
+    assert!(!t.cove(&p, &["status"]).status.success(), "a damaged lock is an error");
+    assert_ok(&t.cove(&p, &["lock"]));
+    assert_eq!(pylock_version(&p, "beta").as_deref(), Some("1.0"));
+    assert_ok(&t.cove(&p, &["lock", "--check"]));
+}
+
+#[test]
 fn lock_in_an_untrusted_project_runs_no_resolver_and_writes_nothing() {
     need_uv!();
     let t = TestEnv::with_backend("uv");

@@ -36,10 +36,18 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
             .with_hint("run it in the folder of the project's manifest"));
     }
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
-    let plan = crate::resolve::plan(project.clone(), settings, &finder)?;
     if opts.check {
-        return check(settings, &plan);
+        return check(settings, &crate::resolve::plan(project, settings, &finder)?);
     }
+    // A lock that does not read (damaged, cut short) must not stop `cove lock` from replacing it.
+    let plan = match crate::resolve::plan(project.clone(), settings, &finder) {
+        Ok(plan) => plan,
+        Err(e) if crate::manifest::locks::find(&project.dir).is_some() => {
+            let unlocked = Settings { use_lock: false, ..settings.clone() };
+            crate::resolve::plan(project.clone(), &unlocked, &finder).map_err(|_| e)?
+        }
+        Err(e) => return Err(e),
+    };
     crate::trust::require(&plan.manifest, settings, true)?;
     let was_trusted = crate::trust::is_trusted(&plan.manifest, settings);
     let interp = plan.interpreter();
@@ -59,8 +67,12 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
     let output = work.0.join(FILE);
     let target = project.dir.join(FILE);
     if !opts.upgrade && std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file()) {
-        // The versions locked so far are uv's preferences: kept unless asked to upgrade.
-        let _ = std::fs::copy(&target, &output);
+        // The versions locked so far are uv's preferences: kept unless asked to upgrade. A
+        // lock that does not read is not handed on (uv would fail on it): it is replaced.
+        let earlier = crate::fsx::read_manifest(&target).ok().and_then(|b| String::from_utf8(b).ok());
+        if let Some(text) = earlier.filter(|t| t.parse::<toml_edit::DocumentMut>().is_ok()) {
+            crate::fsx::write_atomic_unsynced(&output, text.as_bytes())?;
+        }
     }
     let cache = crate::cache::Cache::new(&settings.cache_dir);
     cache.prepare()?;
