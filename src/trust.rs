@@ -180,9 +180,11 @@ pub fn changes(manifest: &Manifest, settings: &Settings) -> Vec<String> {
     // Records written before files were listed know only the requirements.
     if !old_files.is_empty() {
         let shown = |p: &Path| p.strip_prefix(&manifest.dir).unwrap_or(p).display().to_string();
+        // A changed requirement says its files changed; `.python-version` and the lock are said.
+        let reqs_said = !out.is_empty();
         for file in &manifest.files {
             let was = old_files.iter().find(|(p, _)| *p == record_path_text(file)).map(|(_, h)| *h);
-            let reqs_said = *file == manifest.path && !out.is_empty();
+            let reqs_said = reqs_said && !crate::manifest::is_decisive_file(&manifest.dir, file);
             match (was, file_digest(file)) {
                 (None, _) => out.push(format!("{} added", shown(file))),
                 (Some(h), now) if now.as_deref() != Some(h) && !reqs_said => {

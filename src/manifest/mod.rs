@@ -296,6 +296,12 @@ fn decisive_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Whether `file` is one of [`decisive_files`] of `dir` (not a source of requirements).
+pub fn is_decisive_file(dir: &Path, file: &Path) -> bool {
+    file.parent() == Some(dir)
+        && file.file_name().is_some_and(|n| n == ".python-version" || n == "pylock.toml" || n == "uv.lock")
+}
+
 pub fn finish(project: &Project, mut parsed: Parsed, reader: Reader) -> Manifest {
     crate::requirement::normalise_set(&mut parsed.requirements);
     crate::requirement::normalise_set(&mut parsed.constraints);
