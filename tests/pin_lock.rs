@@ -283,6 +283,8 @@ fn lock_replaces_a_damaged_lock() {
     cove_toml(&t, &p, "", &["beta"]);
     t.trust(&p);
     std::fs::write(p.join("pylock.toml"), "lock-version = \"1.0\"\n[[packages]\n").unwrap();
+    // Trust covers the lock file (SPEC §5): the owner trusts what they wrote there.
+    t.trust(&p);
     assert!(!t.cove(&p, &["status"]).status.success(), "a damaged lock is an error");
     assert_ok(&t.cove(&p, &["lock"]));
     assert_eq!(pylock_version(&p, "beta").as_deref(), Some("1.0"));
