@@ -30,6 +30,11 @@ struct Registry {
 
 impl Registry {
     fn start() -> Option<Registry> {
+        Registry::start_with("")
+    }
+
+    /// With `auth` (a YAML `auth:` table, indented by two) in its config.
+    fn start_with(auth: &str) -> Option<Registry> {
         if !Path::new(REGISTRY).exists() {
             eprintln!("\n*** SKIPPED: {REGISTRY} is not installed (apt-get install docker-registry) ***\n");
             return None;
@@ -40,7 +45,7 @@ impl Registry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
                 dir.path().join("data").display()
             ),
         )
@@ -496,6 +501,57 @@ fn a_manifest_naming_a_remote_is_ignored_with_a_note() {
     assert_eq!(origin(&b, &dir), "built");
     let status = b.cove(&dir, &["status"]);
     assert!(stdout(&status).contains("is ignored") || stderr(&status).contains("is ignored"));
+}
+
+/// `team:secret`, as `htpasswd -B` writes it, and as `docker login` saves it.
+const HTPASSWD: &str = "team:$2b$05$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a\n";
+const DOCKER_AUTH: &str = "dGVhbTpzZWNyZXQ=";
+
+fn docker_login(env: &TestEnv, port: u16) {
+    std::fs::create_dir_all(env.home.join(".docker")).unwrap();
+    std::fs::write(
+        env.home.join(".docker/config.json"),
+        format!("{{\"auths\": {{\"127.0.0.1:{port}\": {{\"auth\": \"{DOCKER_AUTH}\"}}}}}}"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_registry_that_asks_for_a_login_gets_the_docker_credentials() {
+    let passwords = tempfile::tempdir().unwrap();
+    let file = passwords.path().join("htpasswd");
+    std::fs::write(&file, HTPASSWD).unwrap();
+    let Some(reg) =
+        Registry::start_with(&format!("auth:\n  htpasswd:\n    realm: cove-test\n    path: {}\n", file.display()))
+    else {
+        return;
+    };
+    // Without a login: push fails saying so, a pull falls back to a local build.
+    let stranger = TestEnv::new();
+    set_remote(&stranger, &reg.url(), false);
+    let dir = project(&stranger, &["alpha==1.0"]);
+    let out = stranger.cove(&dir, &["sync"]);
+    assert_ok(&out);
+    assert!(stderr(&out).contains("not logged in"), "{}", stderr(&out));
+    let out = stranger.cove(&dir, &["push"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not logged in"), "{}", stderr(&out));
+    let doctor = stranger.cove(&dir, &["doctor"]);
+    assert!(stdout(&doctor).contains("problem  remote"), "{}", stdout(&doctor));
+    // With `docker login`'s credentials: A pushes, B pulls.
+    let a = TestEnv::new();
+    docker_login(&a, reg.port);
+    let a = a_pushes_with(a, &reg.url(), &["alpha==1.0"]);
+    let b = TestEnv::new();
+    docker_login(&b, reg.port);
+    set_remote(&b, &reg.url(), false);
+    let dir = project(&b, &["alpha==1.0"]);
+    let (fake, canary) = no_installer(&b);
+    let out = cove_without_installer(&b, &fake, &dir, &["sync"]);
+    assert_ok(&out);
+    assert!(stderr(&out).contains("pulled environment"), "{}", stderr(&out));
+    assert!(!canary.exists());
+    drop(a);
 }
 
 #[test]

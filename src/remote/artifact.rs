@@ -178,7 +178,8 @@ pub fn unpack(archive: impl Read, into: &Path, target: &Path) -> std::io::Result
     std::fs::remove_file(&list_path)?;
     for line in list.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         let rel = Path::new(std::ffi::OsStr::from_bytes(line));
-        if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+        let beneath_link = links.iter().any(|l| rel.starts_with(l) && rel != l.as_path());
+        if beneath_link || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
             return Err(bad(format!("relocation entry {} is not inside the environment", rel.display())));
         }
         let path = into.join(rel);
@@ -284,6 +285,34 @@ mod tests {
         assert!(!into.join("lib/site/__pycache__").exists(), "no bytecode in the artifact");
         assert!(!into.join(".cove-ready").exists() && !into.join("cove-env.json").exists());
         assert!(!into.join(RELOCATE).exists());
+    }
+
+    #[test]
+    fn a_relocation_entry_beneath_a_link_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let outside = t.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("rc"), PLACEHOLDER).unwrap();
+        let out = t.path().join("x.tgz");
+        {
+            let gz = flate2::write::GzEncoder::new(std::fs::File::create(&out).unwrap(), Default::default());
+            let mut tar = tar::Builder::new(gz);
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_mode(0o777);
+            h.set_size(0);
+            tar.append_link(&mut h, "evil", &outside).unwrap();
+            let list = b"evil/rc\n";
+            let mut h = tar::Header::new_gnu();
+            h.set_size(list.len() as u64);
+            h.set_mode(0o644);
+            tar.append_data(&mut h, RELOCATE, &list[..]).unwrap();
+            tar.into_inner().unwrap().finish().unwrap();
+        }
+        std::fs::create_dir(t.path().join("into")).unwrap();
+        let e = unpack(std::fs::File::open(&out).unwrap(), &t.path().join("into"), Path::new("/x")).unwrap_err();
+        assert!(e.to_string().contains("not inside"), "{e}");
+        assert_eq!(std::fs::read_to_string(outside.join("rc")).unwrap(), PLACEHOLDER, "nothing outside rewritten");
     }
 
     #[test]

@@ -113,7 +113,10 @@ impl Oci {
         let (scheme, params) = challenge.split_once(' ').unwrap_or((challenge, ""));
         if scheme.eq_ignore_ascii_case("basic") {
             return basic.map(|b| format!("Basic {b}")).ok_or_else(|| {
-                Fault(format!("{} asks for a login, and ~/.docker/config.json has none for it", self.host))
+                Fault(format!(
+                    "{} asks for a login and you are not logged in (`docker login {}` saves one in ~/.docker/config.json)",
+                    self.host, self.host
+                ))
             });
         }
         if !scheme.eq_ignore_ascii_case("bearer") {
