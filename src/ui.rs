@@ -239,6 +239,54 @@ impl serde_json::ser::Formatter for JsonEscapes<'_> {
     }
 }
 
+/// `print_error`'s text without colour, as one message (the shell hook's, which may be JSON).
+pub fn error_text(e: &crate::error::Error) -> String {
+    let text = match e.hint() {
+        Some(hint) => format!("cove: error: {e}\n  hint: {hint}"),
+        None => format!("cove: error: {e}"),
+    };
+    escape_but(&text, &['\n']).into_owned()
+}
+
+/// A problem said in passing, on one line (`cove: … is not trusted; review it, then run …`),
+/// escaped: for the hook, which says it (or hands it to a shell
+/// reading JSON) itself.
+pub fn told_text(e: &Error) -> String {
+    let text = match e.hint() {
+        Some(hint) => format!("{e}; {hint}"),
+        None => e.to_string(),
+    };
+    format!("cove: {}", escape(&text))
+}
+
+/// The hook's message when an edit (or `cove untrust`) took the trust of the manifest it had
+/// active: what changed and the command that turns the environment back on. Escaped.
+pub fn trust_lapsed(manifest: &std::path::Path, changes: &[String], trust_cmd: &str) -> String {
+    let name = manifest.file_name().map_or_else(|| manifest.display().to_string(), |n| n.to_string_lossy().into());
+    let text = if changes.is_empty() {
+        format!("{name} is no longer trusted; the environment is off until `{trust_cmd}`")
+    } else {
+        format!("{name} changed ({}); the environment is off until `{trust_cmd}`", changes.join(", "))
+    };
+    format!("cove: {}", escape(&text))
+}
+
+/// The hook's message when it starts a background build. Escaped.
+pub fn prebuild_started(project: &std::path::Path, log: &std::path::Path) -> String {
+    let text = format!(
+        "building the environment for {} in the background; `python` waits for it (log: {})",
+        project.display(),
+        log.display()
+    );
+    format!("cove: {}", escape(&text))
+}
+
+/// One of the hook's messages (made by the functions above), on stderr; escaped again, in case.
+pub fn said(message: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{}", escape_but(message, &['\n']));
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Serialize;
@@ -300,52 +348,4 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, value);
     }
-}
-
-/// `print_error`'s text without colour, as one message (the shell hook's, which may be JSON).
-pub fn error_text(e: &crate::error::Error) -> String {
-    let text = match e.hint() {
-        Some(hint) => format!("cove: error: {e}\n  hint: {hint}"),
-        None => format!("cove: error: {e}"),
-    };
-    escape_but(&text, &['\n']).into_owned()
-}
-
-/// A problem said in passing, on one line (`cove: … is not trusted; review it, then run …`),
-/// escaped: for the hook, which says it (or hands it to a shell
-/// reading JSON) itself.
-pub fn told_text(e: &Error) -> String {
-    let text = match e.hint() {
-        Some(hint) => format!("{e}; {hint}"),
-        None => e.to_string(),
-    };
-    format!("cove: {}", escape(&text))
-}
-
-/// The hook's message when an edit (or `cove untrust`) took the trust of the manifest it had
-/// active: what changed and the command that turns the environment back on. Escaped.
-pub fn trust_lapsed(manifest: &std::path::Path, changes: &[String], trust_cmd: &str) -> String {
-    let name = manifest.file_name().map_or_else(|| manifest.display().to_string(), |n| n.to_string_lossy().into());
-    let text = if changes.is_empty() {
-        format!("{name} is no longer trusted; the environment is off until `{trust_cmd}`")
-    } else {
-        format!("{name} changed ({}); the environment is off until `{trust_cmd}`", changes.join(", "))
-    };
-    format!("cove: {}", escape(&text))
-}
-
-/// The hook's message when it starts a background build. Escaped.
-pub fn prebuild_started(project: &std::path::Path, log: &std::path::Path) -> String {
-    let text = format!(
-        "building the environment for {} in the background; `python` waits for it (log: {})",
-        project.display(),
-        log.display()
-    );
-    format!("cove: {}", escape(&text))
-}
-
-/// One of the hook's messages (made by the functions above), on stderr; escaped again, in case.
-pub fn said(message: &str) {
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{}", escape_but(message, &['\n']));
 }
