@@ -19,7 +19,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
 /// What stands for the environment's own path in the artifact.
 pub const PLACEHOLDER: &str = "/__cove_environment_path__";
@@ -43,7 +43,7 @@ pub struct Packed {
 /// Pack the environment at `env` into `out`.
 pub fn pack(env: &Path, out: &Path) -> std::io::Result<Packed> {
     let file = std::fs::File::create(out)?;
-    let hashing = Hashing { inner: std::io::BufWriter::new(file), hash: Sha256::new(), len: 0 };
+    let hashing = super::Hashing::new(std::io::BufWriter::new(file));
     let gz = flate2::GzBuilder::new().mtime(0).write(hashing, flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);
@@ -205,26 +205,6 @@ impl ModePrivate for std::fs::OpenOptions {
     /// Files are the user's own (`0o644`/`0o755` at most, like the installers make them).
     fn mode_private(&mut self, mode: u32) -> &mut Self {
         std::os::unix::fs::OpenOptionsExt::mode(self, 0o600 | mode)
-    }
-}
-
-/// A writer that hashes and counts what goes through it.
-struct Hashing<W: Write> {
-    inner: W,
-    hash: Sha256,
-    len: u64,
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
     }
 }
 

@@ -196,14 +196,16 @@ fn get_checked(store: &dyn Store, digest: &str, size: u64, to: &Path) -> Result<
     hashing.check(digest, size)
 }
 
-struct Hashing<W: Write> {
-    inner: W,
-    hash: Sha256,
-    len: u64,
+/// A writer that hashes and counts what goes through it: an artifact being packed, a blob being
+/// downloaded (then checked against its manifest).
+pub(super) struct Hashing<W: Write> {
+    pub(super) inner: W,
+    pub(super) hash: Sha256,
+    pub(super) len: u64,
 }
 
 impl<W: Write> Hashing<W> {
-    fn new(inner: W) -> Self {
+    pub(super) fn new(inner: W) -> Self {
         Hashing { inner, hash: Sha256::new(), len: 0 }
     }
 
