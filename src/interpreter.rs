@@ -203,8 +203,11 @@ impl<'a> Finder<'a> {
     /// in the cache (the hook puts the active one on PATH). Neither is ever an interpreter to
     /// build on or to pass through to, so what a project gets does not depend on which
     /// environment was active where `python` was typed (SPEC §2).
+    /// A relative entry (`.`, `bin`) counts too: it names a folder of wherever `python` was
+    /// typed, so a cloned checkout could put its own `python3` there to be probed before it is
+    /// trusted (SPEC §5). Such folders are skipped, never started.
     fn is_cove_dir(&self, dir: &Path) -> bool {
-        dir == self.shims_dir || dir.starts_with(self.cache_dir)
+        dir == self.shims_dir || dir.starts_with(self.cache_dir) || dir.is_relative()
     }
 
     /// Every executable named `name` on PATH, in order, skipping cove and its shims.

@@ -374,3 +374,19 @@ fn f1_trusted_at_the_prompt_builds_on_the_python_version_path() {
     assert_eq!(st["state"], "ready", "the environment built is the one for ./mypython: {st}");
     assert_eq!(t.envs().len(), 1);
 }
+
+/// A sibling of finding 1: a relative PATH entry (`.`) names the checkout itself, so its planted
+/// `python3` must not be probed (run) while cove chooses an interpreter for an untrusted project.
+#[test]
+fn f1_a_relative_path_entry_never_probes_the_checkouts_python() {
+    let t = TestEnv::new();
+    let p = t.project("dotpath", &["alpha==1.0"]);
+    let canary = t.path().join("canary-dotpath");
+    let evil = p.join("python3");
+    std::fs::write(&evil, format!("#!/bin/sh\ntouch '{}'\nexit 1\n", canary.display())).unwrap();
+    std::fs::set_permissions(&evil, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(".:{}", t.base_path);
+    let _ = t.cmd(COVE, &p).env("PATH", &path).args(["status"]).output().unwrap();
+    let _ = t.cmd(COVE, &p).env("PATH", &path).args(["python"]).output().unwrap();
+    assert!(!canary.exists(), "the checkout's python3 was run before trust");
+}
