@@ -240,11 +240,22 @@ mod tests {
             .env("VIRTUAL_ENV", cache.layers_dir().join("l1"))
             .spawn()
             .unwrap();
+        let own = std::fs::read_link("/proc/self").ok().and_then(|p| p.to_str()?.parse::<u32>().ok());
+        let cwd = std::fs::read_link(format!("/proc/{}/cwd", child.id()));
+        if own != Some(std::process::id()) || cwd.is_err() {
+            let _ = child.kill();
+            let _ = child.wait();
+            println!("SKIPPED: /proc does not show this system's processes (/proc/self {own:?}, cwd {cwd:?})");
+            return;
+        }
         let found = in_use(&cache);
         let _ = child.kill();
         let _ = child.wait();
-        assert!(found[&env].contains(&child.id()), "its working folder: {found:?}");
-        assert!(found[&cache.layers_dir().join("l1")].contains(&child.id()), "its VIRTUAL_ENV: {found:?}");
+        let real = std::fs::canonicalize(env.join("bin")).unwrap();
+        assert_eq!(cwd.unwrap(), real, "the kernel tells the working folder set");
+        assert!(found.get(&env).is_some_and(|p| p.contains(&child.id())), "its working folder: {found:?}");
+        let layer = cache.layers_dir().join("l1");
+        assert!(found.get(&layer).is_some_and(|p| p.contains(&child.id())), "its VIRTUAL_ENV: {found:?}");
         assert!(!found.contains_key(&cache.env_dir("k2")));
     }
 

@@ -289,6 +289,10 @@ fn gc_never_removes_an_environment_a_running_program_uses() {
     direct.env_remove("VIRTUAL_ENV");
     let (b, b_out) = waiting_program(direct);
     let (a_pid, b_pid) = (a.id(), b.id());
+    if let Some(why) = proc_hides(a_pid).or_else(|| proc_hides(b_pid)) {
+        eprintln!("SKIPPED: cove gc cannot see running programs on this system: {why}");
+        return;
+    }
 
     let out = t.cove(&dir, &["gc", "--older-than", "0m", "--max-size", "0"]);
     assert_ok(&out);
@@ -319,6 +323,10 @@ fn gc_keeps_a_layer_and_its_environment_while_a_program_runs_in_the_layer() {
     let (layer, env) = (PathBuf::from(t.status(&dir)["env"].as_str().unwrap()), env_of(&t, &dir));
     t.shims_on();
     let (p, p_out) = waiting_program(t.cmd(t.shims().join("python"), &dir));
+    if let Some(why) = proc_hides(p.id()) {
+        eprintln!("SKIPPED: cove gc cannot see running programs on this system: {why}");
+        return;
+    }
     let out = t.cove(&dir, &["gc", "--older-than", "0m", "--max-size", "0"]);
     assert_ok(&out);
     assert!(layer.exists() && env.exists(), "both kept: {}", stdout(&out));

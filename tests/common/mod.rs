@@ -217,3 +217,20 @@ pub fn write_package_pyproject(p: &Path, name: &str, version: &str, deps: &[&str
     );
     std::fs::write(p.join("pyproject.toml"), text).unwrap();
 }
+
+/// Why this system's `/proc` cannot tell what process `pid` (a child of the test) uses, or
+/// `None` when it can. `cove gc` reads `/proc/<pid>/{cwd,environ,exe,cmdline,maps}` to keep
+/// what runs; a sandbox can hide them (another pid namespace's `/proc`, unreadable details).
+#[allow(dead_code)]
+pub fn proc_hides(pid: u32) -> Option<String> {
+    let own = std::fs::read_link("/proc/self").ok().and_then(|p| p.to_str()?.parse::<u32>().ok());
+    if own != Some(std::process::id()) {
+        return Some(format!("/proc/self is {own:?}, not this process ({}): /proc is another pid namespace's", std::process::id()));
+    }
+    for detail in ["cwd", "exe"] {
+        if let Err(e) = std::fs::read_link(format!("/proc/{pid}/{detail}")) {
+            return Some(format!("/proc/{pid}/{detail} cannot be read here: {e}"));
+        }
+    }
+    None
+}
