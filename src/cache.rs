@@ -148,7 +148,7 @@ impl Cache {
     /// stats. An environment whose interpreter vanished is rebuilt rather than run into a
     /// loader error.
     pub fn is_usable(&self, key: &str) -> bool {
-        self.is_ready(key) && crate::backend::env_python(&self.env_dir(key)).exists()
+        self.is_ready(key) && env_python(&self.env_dir(key)).exists()
     }
 
     pub fn state(&self, key: &str) -> State {
@@ -202,25 +202,22 @@ pub fn check_private_dir(dir: &Path, setting: &'static str) -> Result<()> {
     // SAFETY: geteuid has no failure mode and touches no memory.
     let me = unsafe { libc::geteuid() };
     if meta.uid() != me {
-        return Err(Error::UnsafeFolder { path: dir.to_path_buf(), problem: CacheProblem::Owner(meta.uid()), setting });
+        return Err(Error::UnsafeFolder { path: dir.to_path_buf(), problem: crate::error::CacheProblem::Owner(meta.uid()), setting });
     }
     if meta.mode() & 0o022 != 0 {
         return Err(Error::UnsafeFolder {
             path: dir.to_path_buf(),
             setting,
-            problem: CacheProblem::Writable(meta.mode() & 0o7777),
+            problem: crate::error::CacheProblem::Writable(meta.mode() & 0o7777),
         });
     }
     Ok(())
 }
 
-/// Why a cache folder is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheProblem {
-    /// Owned by this uid, not the user.
-    Owner(u32),
-    /// Group- or world-writable (the mode bits).
-    Writable(u32),
+
+/// A venv's interpreter, `<venv>/bin/python`.
+pub fn env_python(env: &Path) -> PathBuf {
+    env.join("bin").join("python")
 }
 
 #[cfg(test)]
@@ -240,7 +237,7 @@ mod tests {
             cache.check_private_now().unwrap();
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
             let e = cache.check_private_now().unwrap_err();
-            assert!(matches!(e, Error::UnsafeFolder { problem: CacheProblem::Writable(0o777), .. }), "{sub}: {e}");
+            assert!(matches!(e, Error::UnsafeFolder { problem: crate::error::CacheProblem::Writable(0o777), .. }), "{sub}: {e}");
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
             cache.check_private_now().unwrap();
         }

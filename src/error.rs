@@ -42,6 +42,21 @@ impl fmt::Display for Pos {
     }
 }
 
+/// The exit statuses cove itself gives (a program it execs gives its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    Success = 0,
+    /// Any error not named below.
+    Failure = 1,
+    /// Wrong use of the command line or of a flag's value.
+    Usage = 2,
+    /// No program by that name (as a shell says "command not found").
+    NotFound = 127,
+    /// Stopped by Ctrl-C (128 + SIGINT), with what it was doing undone.
+    Interrupted = 130,
+}
+
 #[derive(Debug)]
 pub enum Error {
     /// Bad input in a manifest, config file or script block.
@@ -97,7 +112,7 @@ pub enum Error {
     DoctorFound { problems: usize },
     /// A cache or trust-store folder could be written by someone else (it could be used to
     /// plant an environment that `python` would run, or trust in a manifest); `setting` moves it.
-    UnsafeFolder { path: PathBuf, problem: crate::cache::CacheProblem, setting: &'static str },
+    UnsafeFolder { path: PathBuf, problem: CacheProblem, setting: &'static str },
     /// An environment variable or config value that must be an absolute path is not.
     BadPath { setting: String, value: String },
     /// `COVE_UV` names no executable file.
@@ -112,8 +127,52 @@ pub enum Error {
     NoRemote,
     /// An upload to the team cache failed.
     Push { key: String, url: String, why: String },
-    /// Anything else, with an optional hint.
-    Other { message: String, hint: Option<String> },
+    /// A manifest whose structure leaves no place for the edit asked for (`what`).
+    CannotEdit { path: PathBuf, what: String },
+    /// `cove remove` (or `pip uninstall`) named requirements the manifest does not have.
+    NoSuchRequirement { path: PathBuf, names: Vec<String> },
+    /// The requirement to change is a line of a file the manifest includes (`-r`), not its own.
+    InIncludedFile { requirement: String, file: PathBuf, manifest: PathBuf, removing: bool },
+    /// A command that edits a project's manifest was run for a PEP 723 script.
+    NotForScripts { command: &'static str },
+    /// uv is needed (asked for, or to lock) and cannot be found.
+    NoUv { asked: bool },
+    /// `cove lock` found neither uv nor a pip that locks (`has`: what the interpreter has).
+    NoLocker { has: String },
+    /// The resolver failed; its output was shown (and kept in `log`).
+    LockFailed { status: String, log: Option<PathBuf> },
+    /// The resolver's lock does not give what the manifest asks for (`why`).
+    LockMismatch { why: String },
+    /// The resolver wrote a lock file that is not TOML.
+    LockUnreadable { path: PathBuf, message: String },
+    /// `cove lock --check`: no lock file beside the manifest.
+    NoLockFile { dir: PathBuf },
+    /// `cove lock --check`: the lock file does not match the manifest (the lock's own words).
+    StaleLock { message: String },
+    /// `cove init` where a cove.toml already is.
+    AlreadyExists { path: PathBuf },
+    /// `cove init` beside a pyproject.toml that is the project's manifest (without `--force`).
+    PyprojectIsManifest { pyproject: PathBuf },
+    /// `cove init` could not import every line of a requirements file (`refused`: why, each).
+    CannotImport { file: PathBuf, refused: Vec<String> },
+    /// `cove pin --manifest` for a requirements.txt, which has no place for a Python pin.
+    NoPinPlace { manifest: PathBuf, version: String },
+    /// `cove pin --manifest`: `.python-version` (at `file`) picks `names`, which the new pin rules out.
+    PinRuledOut { file: PathBuf, names: String, version: String },
+    /// `cove push` of an environment that is not built.
+    NotBuilt { key: String },
+    /// `cove trust PATH` of a file cove does not read as a manifest.
+    NotAManifest { path: PathBuf },
+    /// HOME is not set, and the command writes into the home folder.
+    NoHome,
+    /// A venv without a `lib/pythonX.Y/site-packages` folder.
+    NoSitePackages { venv: PathBuf },
+    /// A program that does not run as a Python interpreter (`status`), or tells unexpected facts.
+    NotAnInterpreter { path: PathBuf, status: String },
+    /// An interpreter's facts were asked for from the cache only, and it has none yet.
+    FactsNotCached { path: PathBuf },
+    /// A config file others could have written (a config can grant trust).
+    UnsafeConfig { path: PathBuf },
 }
 
 impl Error {
@@ -125,14 +184,9 @@ impl Error {
         Error::Invalid { pos, message: message.into(), hint: None }
     }
 
-    pub fn other(message: impl Into<String>) -> Error {
-        Error::Other { message: message.into(), hint: None }
-    }
-
     pub fn with_hint(self, text: impl Into<String>) -> Error {
         match self {
             Error::Invalid { pos, message, .. } => Error::Invalid { pos, message, hint: Some(text.into()) },
-            Error::Other { message, .. } => Error::Other { message, hint: Some(text.into()) },
             e => e,
         }
     }
@@ -222,11 +276,11 @@ impl Error {
             }
             Error::Watch { .. } => None,
             Error::DoctorFound { .. } => Some("fix what is marked above, then run `cove doctor` again".into()),
-            Error::UnsafeFolder { path, problem: crate::cache::CacheProblem::Owner(_), setting } => Some(format!(
+            Error::UnsafeFolder { path, problem: CacheProblem::Owner(_), setting } => Some(format!(
                 "what others put there would run as you; `chown -R \"$(id -u)\" {}`, or set {setting} to a folder of your own",
                 path.display()
             )),
-            Error::UnsafeFolder { path, problem: crate::cache::CacheProblem::Writable(_), setting } => Some(format!(
+            Error::UnsafeFolder { path, problem: CacheProblem::Writable(_), setting } => Some(format!(
                 "what others put there would run as you; run `chmod go-w {}`, or set {setting} to a folder of your own",
                 path.display()
             )),
@@ -248,19 +302,76 @@ impl Error {
                     .into(),
             ),
             Error::Push { .. } => Some("`cove doctor` checks the remote; nothing local changed".into()),
-            Error::Other { hint, .. } => hint.clone(),
+            Error::CannotEdit { .. } => Some("edit the file by hand; cove changed nothing".into()),
+            Error::NoSuchRequirement { .. } => Some("see the names with `cove status`".into()),
+            Error::InIncludedFile { file, removing: true, .. } => Some(format!("remove it from {}", file.display())),
+            Error::InIncludedFile { file, .. } => Some(format!("change it there, in {}", file.display())),
+            Error::NotForScripts { command: "pin" } => {
+                Some("write `requires-python` in the script's `# /// script` block".into())
+            }
+            Error::NotForScripts { command: "lock" } => Some("run it in the folder of the project's manifest".into()),
+            Error::NotForScripts { .. } => Some("edit the script's `# /// script` block".into()),
+            Error::NoUv { .. } => Some(crate::backend::INSTALL_UV.into()),
+            Error::NoLocker { .. } => {
+                Some("install uv (`pip install uv`) or set COVE_UV to it; or upgrade that interpreter's pip".into())
+            }
+            Error::LockFailed { log: Some(log), .. } => {
+                Some(format!("the resolver's output is above and in {}", log.display()))
+            }
+            Error::LockFailed { log: None, .. } => {
+                Some("fix the requirement or index settings, then run `cove lock` again".into())
+            }
+            Error::LockMismatch { .. } | Error::LockUnreadable { .. } => {
+                Some("run `cove lock -v` to see the resolver's output".into())
+            }
+            Error::NoLockFile { .. } => Some("run `cove lock` to write pylock.toml".into()),
+            Error::StaleLock { .. } => None,
+            Error::AlreadyExists { .. } => Some("edit it, or use `cove add REQ` / `cove remove NAME`".into()),
+            Error::PyprojectIsManifest { .. } => Some(
+                "add requirements to it with `cove add REQ`, or run `cove init --force` to use a cove.toml instead"
+                    .into(),
+            ),
+            Error::CannotImport { .. } => Some(
+                "cove uses requirements.txt as the manifest as it is, no `cove init` needed; or rewrite those lines and run `cove init` again"
+                    .into(),
+            ),
+            Error::NoPinPlace { version, .. } => {
+                Some(format!("run `cove pin {version}` to write .python-version instead"))
+            }
+            Error::PinRuledOut { version, .. } => {
+                Some(format!("run `cove pin {version}` to change .python-version too, or remove it"))
+            }
+            Error::NotBuilt { .. } => Some("run `cove sync` first".into()),
+            Error::NotAManifest { .. } => Some(
+                "name a cove.toml, pyproject.toml, requirements.txt, a script with a `# /// script` block, or a project folder"
+                    .into(),
+            ),
+            Error::NoHome => Some("set HOME to your home folder".into()),
+            Error::NoSitePackages { .. } => Some("`cove sync --refresh` builds it again".into()),
+            Error::NotAnInterpreter { .. } => {
+                Some("check that file, or pick another interpreter (`cove python` lists them)".into())
+            }
+            Error::FactsNotCached { .. } => None,
+            Error::UnsafeConfig { path } => {
+                Some(format!("run `chmod go-w {}` (and chown it to yourself)", path.display()))
+            }
         }
     }
 
     /// The process exit status for this error.
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> Exit {
         match self {
-            Error::Usage(_) | Error::BadSize { .. } | Error::BadDuration { .. } => 2,
-            Error::NotFound { .. } | Error::CommandNotFound { .. } | Error::CommandNotBuilt { .. } => 127,
-            Error::Interrupted { .. } => 130,
-            _ => 1,
+            Error::Usage(_) | Error::BadSize { .. } | Error::BadDuration { .. } => Exit::Usage,
+            Error::NotFound { .. } | Error::CommandNotFound { .. } | Error::CommandNotBuilt { .. } => Exit::NotFound,
+            Error::Interrupted { .. } => Exit::Interrupted,
+            _ => Exit::Failure,
         }
     }
+}
+
+/// A path's last part, for messages that name a file beside another.
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 impl fmt::Display for Error {
@@ -330,10 +441,10 @@ impl fmt::Display for Error {
             Error::Watch { path, source } => write!(f, "cannot watch {}: {source}", path.display()),
             Error::DoctorFound { problems: 1 } => write!(f, "cove doctor found 1 problem"),
             Error::DoctorFound { problems } => write!(f, "cove doctor found {problems} problems"),
-            Error::UnsafeFolder { path, problem: crate::cache::CacheProblem::Owner(uid), .. } => {
+            Error::UnsafeFolder { path, problem: CacheProblem::Owner(uid), .. } => {
                 write!(f, "refusing to use {}: it belongs to another user (uid {uid})", path.display())
             }
-            Error::UnsafeFolder { path, problem: crate::cache::CacheProblem::Writable(mode), .. } => {
+            Error::UnsafeFolder { path, problem: CacheProblem::Writable(mode), .. } => {
                 write!(f, "refusing to use {}: others can write to it (mode {mode:o})", path.display())
             }
             Error::BadPath { setting, value } => write!(f, "{setting} must be an absolute path, not {value:?}"),
@@ -351,7 +462,62 @@ impl fmt::Display for Error {
             }
             Error::NoRemote => write!(f, "no team cache is set, so there is nowhere to push to"),
             Error::Push { key, url, why } => write!(f, "cannot push environment {key} to {url}: {why}"),
-            Error::Other { message, .. } => write!(f, "{message}"),
+            Error::CannotEdit { path, what } => write!(f, "{}: {what}", path.display()),
+            Error::NoSuchRequirement { path, names } => {
+                write!(f, "{} has no requirement named {}", path.display(), names.join(", "))
+            }
+            Error::InIncludedFile { requirement, file, manifest, removing: true } => write!(
+                f,
+                "{requirement} is not in {} itself but in {}, which it includes",
+                file_name(manifest),
+                file.display()
+            ),
+            Error::InIncludedFile { requirement, file, manifest, .. } => {
+                write!(f, "{requirement} is in {}, which {} includes", file.display(), file_name(manifest))
+            }
+            Error::NotForScripts { command: "pin" } => write!(f, "cove pin pins a project's Python, not a script's"),
+            Error::NotForScripts { command: "lock" } => write!(f, "cove lock locks a project, not a script"),
+            Error::NotForScripts { command } => write!(f, "cove {command} edit project manifests, not scripts"),
+            Error::NoUv { asked: true } => write!(f, "backend \"uv\" was asked for but uv is not installed"),
+            Error::NoUv { asked: false } => write!(f, "uv is not installed"),
+            Error::NoLocker { has } => write!(f, "cove lock needs uv, or pip 25.1 or newer (`pip lock`): {has}"),
+            Error::LockFailed { status, .. } => {
+                write!(f, "resolving the requirements failed ({status}); the lock file was left as it was")
+            }
+            Error::LockMismatch { why } => {
+                write!(f, "the resolver's lock does not match the manifest ({why}); nothing was written")
+            }
+            Error::LockUnreadable { path, message } => write!(f, "{}: invalid TOML: {message}", path.display()),
+            Error::NoLockFile { dir } => write!(f, "{} has no lock file", dir.display()),
+            Error::StaleLock { message } => write!(f, "{message}"),
+            Error::AlreadyExists { path } => write!(f, "{} already exists", path.display()),
+            Error::PyprojectIsManifest { pyproject } => write!(
+                f,
+                "{} is already this project's manifest; a cove.toml here would take precedence over it",
+                pyproject.display()
+            ),
+            Error::CannotImport { file, refused } => {
+                write!(f, "cove init cannot import {} as a cove.toml: {}", file_name(file), refused.join("; "))
+            }
+            Error::NoPinPlace { manifest, .. } => write!(f, "{} has no place for a Python pin", manifest.display()),
+            Error::PinRuledOut { file, names, version } => write!(
+                f,
+                "{} picks {names}, which the new python {version:?} rules out; nothing was written",
+                file.display()
+            ),
+            Error::NotBuilt { key } => write!(f, "environment {key} is not built yet"),
+            Error::NotAManifest { path } => write!(f, "{} is not a manifest cove reads", path.display()),
+            Error::NoHome => write!(f, "HOME is not set: cove setup writes into your home folder's shell files"),
+            Error::NoSitePackages { venv } => write!(f, "{} has no site-packages folder", venv.display()),
+            Error::NotAnInterpreter { path, status } => {
+                write!(f, "{} does not run as a Python interpreter ({status})", path.display())
+            }
+            Error::FactsNotCached { path } => write!(f, "the facts about {} are not cached yet", path.display()),
+            Error::UnsafeConfig { path } => write!(
+                f,
+                "refusing config file {}: it is not owned by you or others can write it",
+                path.display()
+            ),
         }
     }
 }
@@ -391,6 +557,15 @@ fn levenshtein(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// Why a cache folder is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheProblem {
+    /// Owned by this uid, not the user.
+    Owner(u32),
+    /// Group- or world-writable (the mode bits).
+    Writable(u32),
 }
 
 #[cfg(test)]

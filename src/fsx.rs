@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, Result};
 
@@ -89,7 +89,7 @@ pub fn make_private(dir: &Path) -> Result<()> {
 pub fn path_text(p: &Path) -> String {
     match p.to_str() {
         Some(s) => s.to_string(),
-        None => format!("bytes:{}", crate::manifest::hex(p.as_os_str().as_encoded_bytes())),
+        None => format!("bytes:{}", crate::digest::hex(p.as_os_str().as_encoded_bytes())),
     }
 }
 
@@ -142,6 +142,24 @@ pub fn disk_usage_with(dir: &Path, mut each: impl FnMut(&Path, &std::fs::Metadat
         }
     }
     total
+}
+
+/// `p` with `.` and `..` folded, without touching the filesystem.
+pub fn normal_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

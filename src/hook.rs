@@ -1,7 +1,7 @@
 //! The shell hook (SPEC §6). `cove hook SHELL` fills the script from `shell/` with the binary's
 //! absolute path and the shims folder; `cove hook-env SHELL` (or `--json`), run by that script at
 //! every prompt, decides once what makes the environment match the current folder
-//! ([`Changes`]), and each shell renders it (`shells.rs`).
+//! ([`Changes`](crate::shells::Changes)), and each shell renders it (`shells.rs`).
 //!
 //! What the hook did is kept in one exported variable, [`STATE_VAR`]: the project folder and
 //! manifest, the files whose identity decides the answer (and a fingerprint of their `stat`s),
@@ -35,7 +35,7 @@ use crate::cache::{self, Cache};
 use crate::error::{Error, IoContext, Result};
 use crate::project::Project;
 use crate::settings::{Flags, Locations, Settings};
-use crate::shells::Shell;
+use crate::shells::{Changes, Shell};
 
 /// The exported variable holding the hook's state (format [`FORMAT`]).
 pub const STATE_VAR: &str = "__COVE_STATE";
@@ -277,15 +277,6 @@ impl ShellVars {
     }
 }
 
-/// What the shell must change, decided once for every shell: PATH's new entries, variables to
-/// set (`Some`) or unset (`None`) in this order, and what to tell the user (one message each).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Changes {
-    pub path: Option<Vec<OsString>>,
-    pub vars: Vec<(&'static str, Option<OsString>)>,
-    pub messages: Vec<String>,
-}
-
 /// `cove hook-env`: what brings the shell up to date; nothing when nothing changed. The hook
 /// itself never fails the prompt: problems are messages, said once.
 pub fn hook_env() -> Changes {
@@ -412,7 +403,7 @@ pub fn fingerprint(watch: &[PathBuf]) -> String {
         }
         h.update(b"\0");
     }
-    crate::manifest::hex(&h.finalize()[..8])
+    crate::digest::hex(&h.finalize()[..8])
 }
 
 /// Decide the new state for `project` from scratch (settings, manifest, trust, key, cache),
@@ -543,7 +534,7 @@ fn invalid(mut next: State, e: &Error, say: &mut Vec<String>) -> State {
 
 fn prebuild_log(cache: &Cache, project_dir: &Path) -> PathBuf {
     let digest = Sha256::digest(project_dir.as_os_str().as_bytes());
-    cache.root.join("logs").join(format!("prebuild-{}.log", crate::manifest::hex(&digest[..6])))
+    cache.root.join("logs").join(format!("prebuild-{}.log", crate::digest::hex(&digest[..6])))
 }
 
 fn start_prebuild(

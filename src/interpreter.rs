@@ -123,7 +123,7 @@ fn facts_file(cache_dir: &Path, path: &Path) -> Result<(PathBuf, [u64; 4], PathB
     let real = inputs::canonicalize(path).ctx("find interpreter", path)?;
     let meta = inputs::metadata(&real).ctx("read", &real)?;
     let digest = Sha256::digest(real.as_os_str().as_encoded_bytes());
-    let file = cache_dir.join("interpreters").join(format!("{}.json", crate::manifest::hex(&digest[..12])));
+    let file = cache_dir.join("interpreters").join(format!("{}.json", crate::digest::hex(&digest[..12])));
     Ok((real, identity(&meta), file))
 }
 
@@ -133,8 +133,8 @@ fn read_cached(real: &Path, id: [u64; 4], file: &Path) -> Option<Interpreter> {
 }
 
 fn probe(real: &Path) -> Result<Facts> {
-    let mut cmd = crate::backend::python(real);
-    crate::backend::isolate(&mut cmd);
+    let mut cmd = crate::isolated::python(real);
+    crate::isolated::isolate(&mut cmd);
     let out = cmd
         .args(["-c", PROBE])
         .stdin(Stdio::null())
@@ -142,10 +142,10 @@ fn probe(real: &Path) -> Result<Facts> {
         .output()
         .map_err(|source| Error::Spawn { program: real.to_path_buf(), source })?;
     if !out.status.success() {
-        return Err(Error::other(format!("{} does not run as a Python interpreter ({})", real.display(), out.status)));
+        return Err(Error::NotAnInterpreter { path: real.to_path_buf(), status: out.status.to_string() });
     }
     serde_json::from_slice(&out.stdout)
-        .map_err(|e| Error::other(format!("{} gave unexpected facts: {e}", real.display())))
+        .map_err(|e| Error::NotAnInterpreter { path: real.to_path_buf(), status: format!("unexpected facts: {e}") })
 }
 
 /// Where interpreters are looked for, and how to tell a cove shim from a real program.
@@ -179,7 +179,7 @@ impl<'a> Finder<'a> {
         let (real, id, file) = facts_file(self.cache_dir, path)?;
         read_cached(&real, id, &file).ok_or_else(|| {
             self.missed.set(true);
-            Error::other(format!("the facts about {} are not cached yet", real.display()))
+            Error::FactsNotCached { path: real.to_path_buf() }
         })
     }
 

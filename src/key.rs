@@ -22,7 +22,6 @@
 //! dependencies are dynamic (a `setup.py`) is installed into an environment of its own:
 //! `project: /path (dynamic)` makes that key unshared.
 
-use sha2::{Digest, Sha256};
 
 use crate::interpreter::Interpreter;
 use crate::manifest::Index;
@@ -57,7 +56,7 @@ pub fn compute(
 impl Key {
     /// The key of a canonical text.
     pub fn of(canonical: String) -> Key {
-        let hex = crate::manifest::hex(&Sha256::digest(canonical.as_bytes()));
+        let hex = crate::digest::sha256_hex(canonical.as_bytes());
         Key { hex, canonical }
     }
 }

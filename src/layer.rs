@@ -17,7 +17,6 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 
 use crate::backend::{self, Install, Output};
 use crate::cache::Cache;
@@ -36,7 +35,7 @@ pub fn key(shared_key: &str, projects: &[LocalProject]) -> String {
         let dir = crate::fsx::path_text(&p.dir);
         text.push_str(&format!("project: {dir} [{}] {}\n", p.extras.join(","), p.tables_digest));
     }
-    crate::manifest::hex(&Sha256::digest(text.as_bytes()))
+    crate::digest::sha256_hex(text.as_bytes())
 }
 
 pub fn dir(cache: &Cache, layer_key: &str) -> PathBuf {
@@ -112,7 +111,7 @@ fn build(
     let site = site_packages(layer, plan);
     let base_site = site_packages(&plan.env_dir, plan);
     if !site.is_dir() {
-        return Err(Error::other(format!("{} has no site-packages folder", layer.display())));
+        return Err(Error::NoSitePackages { venv: layer.to_path_buf() });
     }
     // A .pth line naming a folder puts it on sys.path after the layer's own site-packages.
     // Not flushed, like everything in an attempt: the size listing tells a file a power loss

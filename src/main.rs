@@ -10,6 +10,7 @@ mod build;
 mod cache;
 mod cli;
 mod commands;
+mod digest;
 mod error;
 mod exec;
 mod fsx;
@@ -19,6 +20,7 @@ mod hook;
 mod inputs;
 mod interpreter;
 mod inventory;
+mod isolated;
 mod key;
 mod layer;
 mod link;
@@ -73,7 +75,7 @@ fn run() -> u8 {
     let result = if name == "cove" || name.starts_with("cove-") || name.starts_with("cove.") {
         // SAFETY: setting a signal's disposition to "ignore" before any thread starts.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-        commands::main()
+        commands::main().map(|()| error::Exit::Success as u8)
     } else {
         shim::run(&name, args.collect())
     };
@@ -86,5 +88,5 @@ fn run() -> u8 {
 #[cfg_attr(test, allow(dead_code))]
 fn report(e: &error::Error) -> u8 {
     ui::error(e);
-    e.exit_code()
+    e.exit_code() as u8
 }

@@ -75,7 +75,7 @@ fn file(project: &Project, settings: &Settings) -> Option<PathBuf> {
     h.update(project.manifest.as_os_str().as_encoded_bytes());
     h.update([0]);
     h.update(cwd.as_os_str().as_encoded_bytes());
-    Some(plans_dir(&settings.cache_dir).join(crate::manifest::hex(&h.finalize()[..16])))
+    Some(plans_dir(&settings.cache_dir).join(crate::digest::hex(&h.finalize()[..16])))
 }
 
 pub fn plans_dir(cache_dir: &Path) -> PathBuf {

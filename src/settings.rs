@@ -309,10 +309,7 @@ fn check_config_owner(path: &Path) -> Result<()> {
     let meta = std::fs::metadata(path).ctx("read config file", path)?;
     let me = unsafe { libc::geteuid() };
     if meta.uid() != me || meta.mode() & 0o022 != 0 {
-        return Err(Error::Other {
-            message: format!("refusing config file {}: it is not owned by you or others can write it", path.display()),
-            hint: Some(format!("run `chmod go-w {}` (and chown it to yourself)", path.display())),
-        });
+        return Err(Error::UnsafeConfig { path: path.to_path_buf() });
     }
     Ok(())
 }
@@ -347,7 +344,7 @@ fn absolute_setting(var: &str, v: &std::ffi::OsStr) -> Result<PathBuf> {
     if !path.is_absolute() {
         return Err(Error::BadPath { setting: var.to_string(), value: text.into_owned() });
     }
-    Ok(crate::manifest::normal_path(&path))
+    Ok(crate::fsx::normal_path(&path))
 }
 
 pub fn absolute(p: &Path) -> PathBuf {

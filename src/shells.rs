@@ -6,10 +6,18 @@
 //! Values are quoted byte-exactly: PATH is restored byte for byte, so an entry that is not UTF-8
 //! is written with the shell's byte escapes rather than lossily (JSON carries text only).
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
-use crate::hook::Changes;
+/// What the shell must change, decided once for every shell: PATH's new entries, variables to
+/// set (`Some`) or unset (`None`) in this order, and what to tell the user (one message each).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub path: Option<Vec<OsString>>,
+    pub vars: Vec<(&'static str, Option<OsString>)>,
+    pub messages: Vec<String>,
+}
+
 
 /// The shells `cove hook` and `cove hook-env` know.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,8 @@ use std::path::{Component, Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
-use crate::manifest::{Manifest, hex};
+use crate::digest::hex;
+use crate::manifest::Manifest;
 use crate::settings::Settings;
 
 fn store(settings: &Settings) -> PathBuf {
@@ -146,7 +147,7 @@ fn record_text(manifest: &Manifest) -> String {
 }
 
 fn file_digest(path: &Path) -> Option<String> {
-    crate::fsx::read_manifest(path).ok().map(|bytes| hex(&Sha256::digest(bytes)))
+    crate::fsx::read_manifest(path).ok().map(|bytes| crate::digest::sha256_hex(&bytes))
 }
 
 /// What changed since `manifest`'s path was last trusted: each file changed, added or removed

@@ -44,7 +44,7 @@ pub fn last_used(env: &Path) -> Option<SystemTime> {
 
 fn record_path(cache: &Cache, user: &Path) -> PathBuf {
     let digest = Sha256::digest(user.as_os_str().as_encoded_bytes());
-    cache.projects_dir().join(crate::manifest::hex(&digest[..16]))
+    cache.projects_dir().join(crate::digest::hex(&digest[..16]))
 }
 
 const PYTHON_LINE: &str = "python: ";

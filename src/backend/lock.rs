@@ -91,11 +91,7 @@ fn run(mut cmd: Command, r: &Resolve, out: &Output) -> Result<()> {
     cmd.current_dir(&work);
     out.run(cmd, "the lock").map_err(|e| match e {
         Error::Install { status, log, .. } => {
-            Error::other(format!("resolving the requirements failed ({status}); the lock file was left as it was"))
-                .with_hint(match log {
-                    Some(log) => format!("the resolver's output is above and in {}", log.display()),
-                    None => "fix the requirement or index settings, then run `cove lock` again".into(),
-                })
+            Error::LockFailed { status: status.to_string(), log: log.clone() }
         }
         e => e,
     })

@@ -51,7 +51,7 @@ pub fn select(settings: &Settings) -> Result<Box<dyn Backend>> {
         BackendChoice::Pip => Ok(Box::new(pip_backend(settings))),
         BackendChoice::Uv => match find_uv(&settings.home_dir)? {
             Some(uv) => Ok(Box::new(Uv { exe: uv })),
-            None => Err(Error::other("backend \"uv\" was asked for but uv is not installed").with_hint(INSTALL_UV)),
+            None => Err(Error::NoUv { asked: true }),
         },
         BackendChoice::Auto => Ok(match find_uv(&settings.home_dir)? {
             Some(uv) => Box::new(Uv { exe: uv }),
@@ -112,7 +112,7 @@ impl Output {
         let (mut reader, writer) = std::io::pipe().map_err(|e| Error::io("write log", &self.log, e))?;
         let writer2 = writer.try_clone().map_err(|e| Error::io("write log", &self.log, e))?;
         cmd.stdin(Stdio::null()).stdout(writer).stderr(writer2);
-        isolate(&mut cmd);
+        crate::isolated::isolate(&mut cmd);
         let program = PathBuf::from(cmd.get_program());
         die_with_parent(&mut cmd);
         if let Some(fd) = self.hand_down {
@@ -160,34 +160,6 @@ impl Output {
             None => "killed by a signal".into(),
         };
         Err(Error::Install { what: what.to_string(), status, log: Some(self.log.clone()) })
-    }
-}
-
-/// `python -I`: the interpreter at `python` in isolated mode, for running an installer or
-/// venv. Neither its working folder nor a script's folder goes on `sys.path`, `PYTHON*`
-/// variables and the user's site-packages are ignored, so a project's own `venv.py`,
-/// `pip/__main__.py` or `sitecustomize.py` never stands in for the interpreter's (issue 16).
-pub fn python(python: &Path) -> Command {
-    let mut cmd = Command::new(python);
-    cmd.arg("-I");
-    cmd
-}
-
-/// Keep an installer (and what it starts: build backends, pip's subprocesses, uv's interpreter
-/// queries) away from the project's files and the caller's Python settings: it runs in `/`,
-/// with every path it is given absolute (find-links, requirements and project folders are made
-/// absolute when the manifest is read), and without `PYTHON*`, `VIRTUAL_ENV` or conda's
-/// variables. The user's `PIP_*` and `UV_*` settings stay: they are the user's, not the
-/// project's.
-pub fn isolate(cmd: &mut Command) {
-    cmd.current_dir("/");
-    for (var, _) in std::env::vars_os() {
-        if var.as_encoded_bytes().starts_with(b"PYTHON") {
-            cmd.env_remove(var);
-        }
-    }
-    for var in ["VIRTUAL_ENV", "CONDA_PREFIX", "__PYVENV_LAUNCHER__"] {
-        cmd.env_remove(var);
     }
 }
 
@@ -305,6 +277,4 @@ pub fn bundled_pip(base: &Interpreter) -> Option<PathBuf> {
     })
 }
 
-pub fn env_python(env: &Path) -> PathBuf {
-    env.join("bin").join("python")
-}
+pub use crate::cache::env_python;

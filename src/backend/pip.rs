@@ -20,7 +20,7 @@ pub struct Pip {
 }
 
 fn pip_cmd(python: &Path) -> Command {
-    let mut cmd = super::python(python);
+    let mut cmd = crate::isolated::python(python);
     cmd.env("PIP_DISABLE_PIP_VERSION_CHECK", "1").env("PIP_NO_INPUT", "1");
     cmd
 }
@@ -31,7 +31,7 @@ impl Backend for Pip {
     }
 
     fn create(&self, base: &Interpreter, env: &Path, out: &Output) -> Result<()> {
-        let mut cmd = super::python(&base.path);
+        let mut cmd = crate::isolated::python(&base.path);
         cmd.args(["-m", "venv"]);
         if bundled_pip(base).is_some() {
             cmd.arg("--without-pip");

@@ -39,7 +39,6 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::Output;
 use crate::cache::{self, Cache};
@@ -63,7 +62,7 @@ pub fn name(base: &Interpreter, wheel: &Path) -> String {
         crate::fsx::path_text(&base.path),
         crate::fsx::path_text(wheel),
     );
-    let digest = crate::manifest::hex(&Sha256::digest(text.as_bytes()));
+    let digest = crate::digest::sha256_hex(text.as_bytes());
     format!(
         "pip-{}-{}{}-{}",
         wheel_version(wheel).unwrap_or("unknown"),
@@ -120,11 +119,11 @@ fn make(cache: &Cache, name: &str, base: &Interpreter, wheel: &Path, dir: &Path,
     let staging = crate::staging::Staging::new(cache, &lock_name(name))?;
     let seed = &staging.dir;
     let what = format!("pip (the seed for {})", base.describe());
-    let mut venv = super::python(&base.path);
+    let mut venv = crate::isolated::python(&base.path);
     venv.args(["-m", "venv", "--without-pip"]).arg(seed);
     out.run(venv, &what)?;
 
-    let mut pip = super::python(&super::env_python(seed));
+    let mut pip = crate::isolated::python(&super::env_python(seed));
     pip.arg(wheel.join("pip"));
     pip.args(["install", "--isolated", "--no-cache-dir", "--disable-pip-version-check", "--no-warn-script-location"]);
     match (wheel.parent(), wheel_version(wheel)) {
@@ -162,7 +161,7 @@ pub fn site_packages(venv: &Path) -> Result<PathBuf> {
         .filter(|e| e.file_name().to_string_lossy().starts_with("python"))
         .map(|e| e.path().join("site-packages"))
         .find(|p| p.is_dir())
-        .ok_or_else(|| Error::other(format!("{} has no site-packages folder", venv.display())))
+        .ok_or_else(|| Error::NoSitePackages { venv: venv.to_path_buf() })
 }
 
 /// How many files a link step placed, and how many of those it had to copy.

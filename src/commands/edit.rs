@@ -51,8 +51,7 @@ struct Planned {
 /// fails or the process is interrupted.
 pub fn apply(settings: &Settings, project: &Project, change: Change, target: &Target) -> Result<()> {
     if project.kind == Kind::Script {
-        return Err(Error::other("cove add/remove edit project manifests, not scripts")
-            .with_hint("edit the script's `# /// script` block"));
+        return Err(Error::NotForScripts { command: "add/remove" });
     }
     let path = &project.manifest;
     let old_text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
@@ -149,12 +148,12 @@ fn plan_edit(project: &Project, text: &str, manifest: &Manifest, change: &Change
                         said.push(format!("{old} is already in {}; nothing changed", file.display()));
                         continue;
                     }
-                    return Err(Error::other(format!(
-                        "{old} is in {}, which {} includes",
-                        file.display(),
-                        file_name(path)
-                    ))
-                    .with_hint(format!("change it there, in {}", file.display())));
+                    return Err(Error::InIncludedFile {
+                        requirement: old,
+                        file,
+                        manifest: path.to_path_buf(),
+                        removing: false,
+                    });
                 }
                 match find(&parsed.name)? {
                     None => {
@@ -268,16 +267,10 @@ fn not_here(project: &Project, manifest: &Manifest, absent: &[String]) -> Error 
     let path = &project.manifest;
     for n in absent {
         if let Some((file, _)) = in_include(manifest, n) {
-            return Error::other(format!(
-                "{n} is not in {} itself but in {}, which it includes",
-                file_name(path),
-                file.display()
-            ))
-            .with_hint(format!("remove it from {}", file.display()));
+            return Error::InIncludedFile { requirement: n.clone(), file, manifest: path.to_path_buf(), removing: true };
         }
     }
-    Error::other(format!("{} has no requirement named {}", path.display(), absent.join(", ")))
-        .with_hint("see the names with `cove status`")
+    Error::NoSuchRequirement { path: path.to_path_buf(), names: absent.to_vec() }
 }
 
 /// Say so when the group or extra just edited is not one the environment is made with.

@@ -16,18 +16,11 @@ pub fn run(settings: &Settings, python: Option<String>, requirements: Vec<String
     let dir = std::env::current_dir().map_err(|e| Error::io("read", "the current folder", e))?;
     let path = dir.join("cove.toml");
     if path.exists() {
-        return Err(Error::other(format!("{} already exists", path.display()))
-            .with_hint("edit it, or use `cove add REQ` / `cove remove NAME`"));
+        return Err(Error::AlreadyExists { path });
     }
     let shadowed = crate::project::in_dir(&dir).filter(|p| p.kind == Kind::Pyproject);
     if let (Some(p), false) = (&shadowed, force) {
-        return Err(Error::other(format!(
-            "{} is already this project's manifest; a cove.toml here would take precedence over it",
-            p.manifest.display()
-        ))
-        .with_hint(
-            "add requirements to it with `cove add REQ`, or run `cove init --force` to use a cove.toml instead",
-        ));
+        return Err(Error::PyprojectIsManifest { pyproject: p.manifest.clone() });
     }
     let arg_pos = Pos { file: "command line".into(), line: 1, column: 1 };
     if let Some(p) = &python {

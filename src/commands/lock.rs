@@ -32,8 +32,7 @@ pub const FILE: &str = "pylock.toml";
 pub fn run(settings: &Settings, opts: Options) -> Result<()> {
     let project = crate::resolve::require_project()?;
     if project.kind == crate::project::Kind::Script {
-        return Err(Error::other("cove lock locks a project, not a script")
-            .with_hint("run it in the folder of the project's manifest"));
+        return Err(Error::NotForScripts { command: "lock" });
     }
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
     if opts.check {
@@ -92,13 +91,12 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
     };
     let backend = crate::backend::select(settings)?;
     let resolver = if backend.name() == "uv" {
-        let uv = crate::backend::find_uv(&settings.home_dir)?.ok_or_else(|| Error::other("uv is not installed"))?;
+        let uv = crate::backend::find_uv(&settings.home_dir)?.ok_or(Error::NoUv { asked: false })?;
         crate::backend::lock::uv(&uv, &resolve, &out)?;
         "uv"
     } else {
         if let Err(has) = crate::backend::lock::pip_that_locks(interp) {
-            return Err(Error::other(format!("cove lock needs uv, or pip 25.1 or newer (`pip lock`): {has}"))
-                .with_hint("install uv (`pip install uv`) or set COVE_UV to it; or upgrade that interpreter's pip"));
+            return Err(Error::NoLocker { has });
         }
         crate::backend::lock::pip(&resolve, &out)?;
         "pip"
@@ -108,9 +106,7 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
     // Read back as a build will read it: it must parse and match the manifest.
     let lock = locks::load(&target, locks::Kind::Pylock, &text, &plan.manifest.lock_selection, &interp.markers())?;
     if let Some(why) = locks::stale(&lock, &plan.manifest.requirements, &interp.markers()) {
-        return Err(Error::other(format!(
-            "the resolver's lock does not match the manifest ({why}); nothing was written"
-        )));
+        return Err(Error::LockMismatch { why });
     }
     crate::fsx::write_atomic(&target, text.as_bytes())?;
     drop(work);
@@ -141,9 +137,8 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
 /// `--check`: the lock in use, read as a build reads it.
 fn check(settings: &Settings, plan: &crate::resolve::Plan) -> Result<()> {
     match locks::resolve(&settings.cache_dir, &plan.manifest, plan.interpreter())? {
-        None => Err(Error::other(format!("{} has no lock file", plan.project.dir.display()))
-            .with_hint("run `cove lock` to write pylock.toml")),
-        Some(Use::Stale { message }) => Err(Error::other(message)),
+        None => Err(Error::NoLockFile { dir: plan.project.dir.clone() }),
+        Some(Use::Stale { message }) => Err(Error::StaleLock { message }),
         Some(Use::Pins { path, pins }) => {
             let name = plan.manifest.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             super::out(&format!("{} is current for {name} ({} pins)\n", path.display(), pins.len()));
@@ -156,7 +151,7 @@ fn check(settings: &Settings, plan: &crate::resolve::Plan) -> Result<()> {
 /// message turns into the command that refreshes it) and a header saying how it was made.
 fn mark_as_cove(path: &Path, text: &str, resolver: &str) -> Result<String> {
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        Error::other(format!("{}: invalid TOML: {}", path.display(), e.message()))
+        Error::LockUnreadable { path: path.to_path_buf(), message: e.message().to_string() }
     })?;
     doc.insert("created-by", toml_edit::value("cove"));
     let body = doc.to_string();

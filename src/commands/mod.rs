@@ -27,7 +27,7 @@ use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
 use crate::settings::{BackendChoice, Flags, Settings};
 
-pub fn main() -> Result<u8> {
+pub fn main() -> Result<()> {
     // The shell hook runs `cove hook-env SHELL` at every prompt: answer before clap and settings,
     // since the steady case reads no file at all.
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
@@ -36,10 +36,10 @@ pub fn main() -> Result<u8> {
         && let Some(shell) = shell.to_str()
     {
         if shell == "--json" {
-            return hook::hook_env(None, true).map(|()| 0);
+            return hook::hook_env(None, true);
         }
         if let Some(kind) = crate::shells::ShellKind::by_name(shell) {
-            return hook::hook_env(Some(kind), false).map(|()| 0);
+            return hook::hook_env(Some(kind), false);
         }
     }
     let cli = match Cli::try_parse() {
@@ -48,7 +48,7 @@ pub fn main() -> Result<u8> {
         // form (`cove: error: …` + hint), exit status 2.
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return Ok(0);
+            return Ok(());
         }
         Err(e) => return Err(Error::Usage(usage_message(&e))),
     };
@@ -68,7 +68,7 @@ pub fn main() -> Result<u8> {
     };
     if let Some(Command::Doctor) = cli.command {
         // Before the settings: a config file that does not parse is one of the things it checks.
-        return doctor::run(&flags).map(|()| 0);
+        return doctor::run(&flags);
     }
     let mut settings = Settings::load(&flags)?;
     if let Some(Command::Sync { no_lock: true, .. } | Command::Run { no_lock: true, .. }) = &cli.command {
@@ -84,7 +84,7 @@ pub fn main() -> Result<u8> {
         } else {
             out(OVERVIEW);
         }
-        return Ok(0);
+        return Ok(());
     };
     match command {
         Command::Init { requirements, force } => init::run(&settings, cli.global.python.clone(), requirements, force),
@@ -112,8 +112,7 @@ pub fn main() -> Result<u8> {
         Command::Off => hook::off_on(false),
         Command::On => hook::off_on(true),
         Command::PinLock(c) => pin_lock(&settings, c),
-    }?;
-    Ok(0)
+    }
 }
 
 /// Whether `command` reads or writes the cache (and so first checks that it is private).

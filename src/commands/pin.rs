@@ -55,12 +55,10 @@ fn pin(settings: &Settings, version: &str, to_manifest: bool) -> Result<()> {
     let request = parse_pin(version, to_manifest)?;
     let project = crate::resolve::require_project()?;
     if project.kind == Kind::Script {
-        return Err(Error::other("cove pin pins a project's Python, not a script's")
-            .with_hint("write `requires-python` in the script's `# /// script` block"));
+        return Err(Error::NotForScripts { command: "pin" });
     }
     if to_manifest && project.kind == Kind::Requirements {
-        return Err(Error::other(format!("{} has no place for a Python pin", project.manifest.display()))
-            .with_hint(format!("run `cove pin {version}` to write .python-version instead")));
+        return Err(Error::NoPinPlace { manifest: project.manifest.clone(), version: version.to_string() });
     }
     let manifest = crate::manifest::load(&project)?;
     let was_trusted = crate::trust::is_trusted(&manifest, settings);
@@ -116,11 +114,9 @@ fn pin(settings: &Settings, version: &str, to_manifest: bool) -> Result<()> {
         Err(e) => {
             restore(&file, old.as_deref())?;
             return Err(match python_version_file(&project.dir) {
-                Some((names, pv)) if to_manifest && settings.python.is_none() => Error::other(format!(
-                    "{} picks {names}, which the new python {version:?} rules out; nothing was written",
-                    pv.display()
-                ))
-                .with_hint(format!("run `cove pin {version}` to change .python-version too, or remove it")),
+                Some((names, pv)) if to_manifest && settings.python.is_none() => {
+                    Error::PinRuledOut { file: pv, names, version: version.to_string() }
+                }
                 _ => e,
             });
         }

@@ -28,8 +28,7 @@ pub fn run(settings: &Settings, all: bool, key: Option<String>) -> Result<()> {
         let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
         let plan = crate::resolve::plan(project, settings, &finder)?;
         if !cache.is_usable(&plan.key.hex) {
-            return Err(Error::other(format!("environment {} is not built yet", plan.key.short()))
-                .with_hint("run `cove sync` first"));
+            return Err(Error::NotBuilt { key: plan.key.short().to_string() });
         }
         if plan.layer_dir.is_some() {
             super::note(

@@ -84,7 +84,7 @@ fn home() -> Result<PathBuf> {
     std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .map(PathBuf::from)
-        .ok_or_else(|| Error::other("HOME is not set: cove setup writes into your home folder's shell files"))
+        .ok_or(Error::NoHome)
 }
 
 fn shown(path: &Path, home: &Path) -> String {

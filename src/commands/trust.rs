@@ -21,8 +21,7 @@ fn target(path: Option<PathBuf>) -> Result<Project> {
         Some("requirements.txt") => Kind::Requirements,
         _ if crate::manifest::script::from_args(&[abs.clone().into_os_string()]).is_some() => Kind::Script,
         _ => {
-            return Err(Error::other(format!("{} is not a manifest cove reads", abs.display()))
-                .with_hint("name a cove.toml, pyproject.toml, requirements.txt, a script with a `# /// script` block, or a project folder"));
+            return Err(Error::NotAManifest { path: abs });
         }
     };
     Ok(Project { dir, manifest: abs, kind })

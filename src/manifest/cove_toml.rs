@@ -79,7 +79,7 @@ mod tests {
         parse(&path, &mut Reader::new()).map_err(|e| {
             // Keep messages stable by naming the file only.
             let s = e.to_string().replace(&dir.path().display().to_string(), "DIR");
-            crate::error::Error::other(s)
+            crate::error::Error::Usage(s)
         })
     }
 

@@ -43,7 +43,7 @@ fn toml_error(path: &Path, text: &str, e: toml_edit::TomlError) -> Error {
 
 /// The array the target names, created if missing (only for groups and extras).
 fn target_array<'d>(doc: &'d mut DocumentMut, kind: Kind, target: &Target, path: &Path) -> Result<&'d mut Array> {
-    let wrong = |what: &str| Error::other(format!("{}: {what}", path.display()));
+    let wrong = |what: &str| Error::CannotEdit { path: path.to_path_buf(), what: what.to_string() };
     let item: &mut Item = match (kind, target) {
         (Kind::CoveToml | Kind::Script, Target::Main) => {
             doc.entry("dependencies").or_insert(Item::Value(Value::Array(Array::new())))
@@ -191,9 +191,7 @@ fn remove_keeping_comments(array: &mut Array, i: usize, multiline: bool) {
 }
 
 fn not_found(path: &Path, missing: &[&String]) -> Error {
-    let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-    Error::other(format!("{} has no requirement named {}", path.display(), list.join(", ")))
-        .with_hint("see the names with `cove status`")
+    Error::NoSuchRequirement { path: path.to_path_buf(), names: missing.iter().map(|s| s.to_string()).collect() }
 }
 
 fn is_multiline(array: &Array) -> bool {
@@ -231,7 +229,7 @@ fn new_string(text: &str, single_quotes: bool) -> Value {
 /// to `value`, keeping comments, layout and the old value's quoting.
 pub fn set_python(path: &Path, text: &str, kind: Kind, value: &str) -> Result<String> {
     let mut doc: DocumentMut = text.parse().map_err(|e| toml_error(path, text, e))?;
-    let wrong = |what: &str| Error::other(format!("{}: {what}", path.display()));
+    let wrong = |what: &str| Error::CannotEdit { path: path.to_path_buf(), what: what.to_string() };
     let table: &mut dyn toml_edit::TableLike = match kind {
         Kind::CoveToml => doc.as_table_mut(),
         Kind::Pyproject => {

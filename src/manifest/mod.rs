@@ -176,7 +176,7 @@ impl Reader {
     }
 
     pub fn finish(self) -> (Vec<PathBuf>, String) {
-        (self.files, hex(&self.hasher.finalize()))
+        (self.files, crate::digest::hex(&self.hasher.finalize()))
     }
 }
 
@@ -204,14 +204,6 @@ impl Default for Reader {
 /// (SPEC §8), since a remote decides what gets installed.
 pub const REMOTE_IGNORED: &str =
     "the manifest's `remote` setting is ignored: a team cache is set only in your config file or COVE_REMOTE";
-
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
 
 /// The parts each format fills in.
 #[derive(Debug, Default)]
@@ -330,25 +322,8 @@ pub fn resolve_link(entry: &str, base: &Path) -> String {
     if entry.contains("://") {
         entry.to_string()
     } else {
-        let p = normal_path(&crate::settings::expand_home_from(entry, base));
+        let p = crate::fsx::normal_path(&crate::settings::expand_home_from(entry, base));
         p.to_string_lossy().into_owned()
     }
 }
 
-/// `p` with `.` and `..` folded, without touching the filesystem.
-pub fn normal_path(p: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}

@@ -9,12 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use toml_edit::{Item, TableLike, Value};
 
 use crate::error::{Error, Pos, Result, nearest};
 use crate::manifest::groups::Groups;
-use crate::manifest::{Index, LocalProject, Parsed, PythonConstraint, Reader, hex, requirements_txt};
+use crate::manifest::{Index, LocalProject, Parsed, PythonConstraint, Reader, requirements_txt};
 use crate::requirement::{Requirement, normalise_name};
 use crate::tomlx::Doc;
 
@@ -408,7 +407,7 @@ fn tables_digest(project: Option<&Item>, build: Option<&Item>) -> String {
     if let Some(b) = build {
         canonical_item(b, &mut text);
     }
-    hex(&Sha256::digest(text.as_bytes()))
+    crate::digest::sha256_hex(text.as_bytes())
 }
 
 fn canonical_item(item: &Item, out: &mut String) {

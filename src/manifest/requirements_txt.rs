@@ -16,7 +16,8 @@ use pep508_rs::{TracingReporter, UnnamedRequirement, VerbatimUrl};
 
 use crate::error::{Error, Pos, Result, nearest};
 use crate::manifest::pyproject::{self, ProjectTable};
-use crate::manifest::{Parsed, Reader, normal_path, resolve_link};
+use crate::fsx::normal_path;
+use crate::manifest::{Parsed, Reader, resolve_link};
 use crate::requirement::{self, Requirement};
 
 /// Read `path` as the project's manifest.
@@ -629,14 +630,7 @@ pub fn import(path: &Path) -> Result<Imported> {
         }
     }
     if !refused.is_empty() {
-        return Err(Error::other(format!(
-            "cove init cannot import {} as a cove.toml: {}",
-            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            refused.join("; ")
-        ))
-        .with_hint(
-            "cove uses requirements.txt as the manifest as it is, no `cove init` needed; or rewrite those lines and run `cove init` again",
-        ));
+        return Err(Error::CannotImport { file: path.to_path_buf(), refused });
     }
     let mut requirements: Vec<String> = Vec::new();
     for r in parsed.requirements {

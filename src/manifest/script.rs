@@ -199,7 +199,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("s.py");
         std::fs::write(&p, text).unwrap();
-        parse(&p, &mut Reader::new()).map_err(|e| Error::other(e.to_string().replace(&p.display().to_string(), "s.py")))
+        parse(&p, &mut Reader::new()).map_err(|e| Error::Usage(e.to_string().replace(&p.display().to_string(), "s.py")))
     }
 
     #[test]

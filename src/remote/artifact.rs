@@ -105,7 +105,7 @@ pub fn pack(env: &Path, out: &Path) -> std::io::Result<Packed> {
     let gz = tar.into_inner()?;
     let mut hashing = gz.finish()?;
     hashing.inner.flush()?;
-    let digest = format!("sha256:{}", crate::manifest::hex(&hashing.hash.finalize()));
+    let digest = format!("sha256:{}", crate::digest::hex(&hashing.hash.finalize()));
     Ok(Packed { digest, size: hashing.len, content_size })
 }
 

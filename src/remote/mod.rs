@@ -213,7 +213,7 @@ impl<W: Write> Hashing<W> {
         if self.len != size {
             return Err(Fault(format!("the download is {} bytes, not the {size} its manifest says", self.len)));
         }
-        let got = format!("sha256:{}", crate::manifest::hex(&self.hash.finalize()));
+        let got = format!("sha256:{}", crate::digest::hex(&self.hash.finalize()));
         if got != digest {
             return Err(Fault(format!("the download's digest is {got}, not {digest}")));
         }
@@ -291,7 +291,7 @@ fn upload(
         placeholder: artifact::PLACEHOLDER.to_string(),
     };
     let config_bytes = serde_json::to_vec(&config).expect("plain data");
-    let config_digest = format!("sha256:{}", crate::manifest::hex(&Sha256::digest(&config_bytes)));
+    let config_digest = format!("sha256:{}", crate::digest::sha256_hex(&config_bytes));
     let config_path = work.join("config.json");
     std::fs::write(&config_path, &config_bytes).map_err(|e| Fault(e.to_string()))?;
     for (digest, path) in [(&packed.digest, &layer_path), (&config_digest, &config_path)] {
