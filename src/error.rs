@@ -42,6 +42,10 @@ impl fmt::Display for Pos {
     }
 }
 
+/// How to get uv, said where it is missing. Not `pip install uv`: in a project that would be
+/// `pip` through cove's shim, which edits the project's manifest.
+pub const INSTALL_UV: &str = "rerun cove's `./install.sh` (it puts uv in cove's data folder), put uv on PATH (https://docs.astral.sh/uv/), set COVE_UV to its path, or use `--backend pip`";
+
 /// The exit statuses cove itself gives (a program it execs gives its own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -311,10 +315,8 @@ impl Error {
             }
             Error::NotForScripts { command: "lock" } => Some("run it in the folder of the project's manifest".into()),
             Error::NotForScripts { .. } => Some("edit the script's `# /// script` block".into()),
-            Error::NoUv { .. } => Some(crate::backend::INSTALL_UV.into()),
-            Error::NoLocker { .. } => {
-                Some("install uv (`pip install uv`) or set COVE_UV to it; or upgrade that interpreter's pip".into())
-            }
+            Error::NoUv { .. } => Some(INSTALL_UV.into()),
+            Error::NoLocker { .. } => Some(format!("{INSTALL_UV}; or upgrade that interpreter's pip")),
             Error::LockFailed { log: Some(log), .. } => {
                 Some(format!("the resolver's output is above and in {}", log.display()))
             }

@@ -64,10 +64,6 @@ fn pip_backend(settings: &Settings) -> Pip {
     Pip { cache: crate::cache::Cache::new(&settings.cache_dir), quiet: settings.quiet }
 }
 
-/// How to get uv, said where it is missing. Not `pip install uv`: in a project that would be
-/// `pip` through cove's shim, which edits the project's manifest.
-pub const INSTALL_UV: &str = "rerun cove's `./install.sh` (it puts uv in cove's data folder), put uv on PATH (https://docs.astral.sh/uv/), set COVE_UV to its path, or use `--backend pip`";
-
 /// Where `install.sh` puts uv when none is found, under cove's data folder.
 pub fn bundled_uv(home: &Path) -> PathBuf {
     home.join("tools").join("uv").join("bin").join("uv")

@@ -308,13 +308,13 @@ fn backend(settings: &Settings, r: &mut Report) {
             r.problem(
                 "backend",
                 "backend \"uv\" is set but uv is not found (COVE_UV, PATH, cove's data folder)",
-                Some(crate::backend::INSTALL_UV.into()),
+                Some(crate::error::INSTALL_UV.into()),
             );
         } else {
             r.note(
                 "backend",
                 "pip (backend auto and uv not found; builds use the base interpreter's venv and pip, about 10x slower)",
-                crate::backend::INSTALL_UV,
+                crate::error::INSTALL_UV,
             );
         }
         return;
