@@ -271,6 +271,22 @@ pub enum PinLock {
     },
 }
 
+/// The completion script for `shell`, from the CLI definition.
+pub fn completion_script(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "cove", &mut buf);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    match shell {
+        // Sourced (not autoloaded), zsh's script must register itself rather than run.
+        clap_complete::Shell::Zsh => text.replace(
+            "if [ \"$funcstack[1]\" = \"_cove\" ]; then\n    _cove \"$@\"\nelse\n    compdef _cove cove\nfi",
+            "(( $+functions[compdef] )) && compdef _cove cove",
+        ),
+        _ => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -20,7 +20,7 @@ pub fn run() -> Result<()> {
         out.push_str(&describe(&line).to_string());
         out.push('\n');
     }
-    super::out(&out);
+    crate::ui::out(&out);
     Ok(())
 }
 

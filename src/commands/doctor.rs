@@ -65,7 +65,7 @@ pub fn run(flags: &Flags) -> Result<()> {
     if problems == 0 {
         r.text.push_str("all good\n");
     }
-    super::out(&r.text);
+    crate::ui::out(&r.text);
     if problems > 0 { Err(Error::DoctorFound { problems }) } else { Ok(()) }
 }
 

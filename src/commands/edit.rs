@@ -59,11 +59,11 @@ pub fn apply(settings: &Settings, project: &Project, change: Change, target: &Ta
     let was_trusted = crate::trust::is_trusted(&old_manifest, settings);
     let planned = plan_edit(project, &old_text, &old_manifest, &change, target)?;
     for line in &planned.said {
-        super::note(settings, line);
+        crate::ui::note(settings.quiet, line);
     }
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
     if !was_trusted && !crate::trust::can_ask() {
-        super::note(settings, &format!("{} is not trusted, so it was not changed", file_name(path)));
+        crate::ui::note(settings.quiet, &format!("{} is not trusted, so it was not changed", file_name(path)));
         return crate::trust::require(&old_manifest, settings, false);
     }
     if planned.text == old_text && !planned.refresh {
@@ -96,7 +96,7 @@ pub fn apply(settings: &Settings, project: &Project, change: Change, target: &Ta
                 _ => String::new(),
             };
             if planned.text != old_text {
-                super::note(settings, &format!("{} updated{keys}", file_name(path)));
+                crate::ui::note(settings.quiet, &format!("{} updated{keys}", file_name(path)));
             }
             unselected(settings, &plan.manifest, target);
             Ok(())
@@ -107,7 +107,7 @@ pub fn apply(settings: &Settings, project: &Project, change: Change, target: &Ta
             if interrupted {
                 return Err(Error::Interrupted { manifest: path.clone() });
             }
-            super::note(settings, &format!("the sync failed; {} is back as it was", path.display()));
+            crate::ui::note(settings.quiet, &format!("the sync failed; {} is back as it was", path.display()));
             result.map(drop)
         }
     }
@@ -290,8 +290,8 @@ fn unselected(settings: &Settings, manifest: &Manifest, target: &Target) {
     }
     let mut list: Vec<String> = chosen.iter().map(|c| format!("{c:?}")).collect();
     list.push(format!("{name:?}"));
-    super::note(
-        settings,
+    crate::ui::note(
+        settings.quiet,
         &format!(
             "the {what} `{name}` is not selected, so nothing of it was installed; select it in {} with `[tool.cove] {how} = [{}]`",
             file_name(&manifest.path),

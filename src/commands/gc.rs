@@ -229,7 +229,7 @@ pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<Str
             plural(left)
         ));
     }
-    super::out(&gc.text);
+    crate::ui::out(&gc.text);
     Ok(())
 }
 

@@ -11,9 +11,9 @@ pub fn hook(settings: &Settings, kind: ShellKind) -> Result<()> {
     let mut text = crate::hook::render(kind.shell(), &exe, &shims);
     // Tab completion comes with the hook, so one rc line sets everything up.
     if let Some(completions) = kind.completions() {
-        text.push_str(&super::completion_script(completions));
+        text.push_str(&crate::cli::completion_script(completions));
     }
-    super::out(&text);
+    crate::ui::out(&text);
     Ok(())
 }
 
@@ -33,10 +33,10 @@ pub fn hook_env(kind: Option<ShellKind>, json: bool) -> Result<()> {
             }
             let code = shell.render(&changes);
             if !code.is_empty() {
-                super::out(&code);
+                crate::ui::out(&code);
             }
         }
-        _ => super::out(&crate::shells::json(&changes)),
+        _ => crate::ui::out(&crate::shells::json(&changes)),
     }
     Ok(())
 }

@@ -43,24 +43,24 @@ pub fn run(settings: &Settings, python: Option<String>, requirements: Vec<String
     let manifest = crate::manifest::load_with(&project, &text)?;
     if let Some(import) = &import {
         let name = file_name(&imported);
-        super::note(settings, &format!("imported from {name} ({} requirements):", import.requirements.len()));
+        crate::ui::note(settings.quiet, &format!("imported from {name} ({} requirements):", import.requirements.len()));
         for r in &import.requirements {
-            super::note(settings, &format!("  {}", shown(r)));
+            crate::ui::note(settings.quiet, &format!("  {}", shown(r)));
         }
         if index != Index::default() {
-            super::note(settings, "  and its index options, as [index]");
+            crate::ui::note(settings.quiet, "  and its index options, as [index]");
         }
         for n in &import.notes {
-            super::note(settings, n);
+            crate::ui::note(settings.quiet, n);
         }
     }
     crate::fsx::write_atomic(&path, text.as_bytes())?;
     crate::trust::trust(&manifest, settings)?;
     let from = if import.is_some() { format!(" (imported {})", file_name(&imported)) } else { String::new() };
-    super::note(settings, &format!("wrote and trusted {}{from}", path.display()));
+    crate::ui::note(settings.quiet, &format!("wrote and trusted {}{from}", path.display()));
     if let Some(p) = &shadowed {
-        super::note(
-            settings,
+        crate::ui::note(
+            settings.quiet,
             &format!(
                 "warning: cove.toml now takes precedence over {}: cove reads only cove.toml here; delete it to go back",
                 p.manifest.display()

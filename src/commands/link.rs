@@ -17,9 +17,9 @@ pub fn run(settings: &Settings, remove: bool) -> Result<()> {
     let at = project.dir.join(link::NAME);
     if remove {
         if link::remove(&project.dir, &cache)? {
-            super::out(&format!("removed the link {}\n", at.display()));
+            crate::ui::out(&format!("removed the link {}\n", at.display()));
         } else {
-            super::out(&format!("no .venv link in {}\n", project.dir.display()));
+            crate::ui::out(&format!("no .venv link in {}\n", project.dir.display()));
         }
         return Ok(());
     }
@@ -40,9 +40,9 @@ pub fn run(settings: &Settings, remove: bool) -> Result<()> {
         Venv::Ours(_) => "repointed",
         _ => "linked",
     };
-    super::out(&format!("{verb} {} → {}\n", at.display(), plan.run_dir().display()));
+    crate::ui::out(&format!("{verb} {} → {}\n", at.display(), plan.run_dir().display()));
     if !is_ignored(&plan.project.dir) {
-        super::note(settings, "hint: .venv is not ignored by git; add it: echo .venv >> .gitignore");
+        crate::ui::note(settings.quiet, "hint: .venv is not ignored by git; add it: echo .venv >> .gitignore");
     }
     Ok(())
 }

@@ -21,9 +21,9 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
         let list: Vec<Value> = entries.iter().map(to_json).collect();
         crate::ui::json(&Value::Array(list));
     } else if entries.is_empty() {
-        super::out(&format!("no cached environments in {}\n", shown(cache.envs_dir().display())));
+        crate::ui::out(&format!("no cached environments in {}\n", shown(cache.envs_dir().display())));
     } else {
-        super::out(&table(&entries, SystemTime::now()));
+        crate::ui::out(&table(&entries, SystemTime::now()));
     }
     Ok(())
 }

@@ -130,7 +130,7 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
     if after.lock.is_none() {
         t.push_str("note: lock files are turned off here (use-lock = false, or --no-lock), so builds do not use it\n");
     }
-    super::out(&t);
+    crate::ui::out(&t);
     Ok(())
 }
 
@@ -141,7 +141,7 @@ fn check(settings: &Settings, plan: &crate::resolve::Plan) -> Result<()> {
         Some(Use::Stale { message }) => Err(Error::StaleLock { message }),
         Some(Use::Pins { path, pins }) => {
             let name = plan.manifest.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            super::out(&format!("{} is current for {name} ({} pins)\n", path.display(), pins.len()));
+            crate::ui::out(&format!("{} is current for {name} ({} pins)\n", path.display(), pins.len()));
             Ok(())
         }
     }

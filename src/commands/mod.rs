@@ -82,7 +82,7 @@ pub fn main() -> Result<()> {
         if cli.version {
             version(&settings, cli.global.verbose);
         } else {
-            out(OVERVIEW);
+            crate::ui::out(OVERVIEW);
         }
         return Ok(());
     };
@@ -186,17 +186,7 @@ fn version(settings: &Settings, verbose: bool) {
             Err(e) => text.push_str(&format!("python: none ({e})\n")),
         }
     }
-    out(&text);
-}
-
-/// Print to stdout (see [`crate::ui::out`]).
-pub fn out(text: &str) {
-    crate::ui::out(text);
-}
-
-/// A one-line note on stderr, unless quiet.
-pub fn note(settings: &Settings, text: &str) {
-    crate::ui::note(settings.quiet, text);
+    crate::ui::out(&text);
 }
 
 impl From<crate::cli::TargetArgs> for crate::manifest::edit::Target {
@@ -211,28 +201,12 @@ impl From<crate::cli::TargetArgs> for crate::manifest::edit::Target {
 
 fn completions(shell: crate::cli::CompletionShell) -> Result<()> {
     use clap_complete::Shell;
-    out(&completion_script(match shell {
+    crate::ui::out(&crate::cli::completion_script(match shell {
         crate::cli::CompletionShell::Bash => Shell::Bash,
         crate::cli::CompletionShell::Zsh => Shell::Zsh,
         crate::cli::CompletionShell::Fish => Shell::Fish,
     }));
     Ok(())
-}
-
-/// The completion script for `shell`, from the CLI definition.
-pub fn completion_script(shell: clap_complete::Shell) -> String {
-    use clap::CommandFactory;
-    let mut buf = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "cove", &mut buf);
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    match shell {
-        // Sourced (not autoloaded), zsh's script must register itself rather than run.
-        clap_complete::Shell::Zsh => text.replace(
-            "if [ \"$funcstack[1]\" = \"_cove\" ]; then\n    _cove \"$@\"\nelse\n    compdef _cove cove\nfi",
-            "(( $+functions[compdef] )) && compdef _cove cove",
-        ),
-        _ => text,
-    }
 }
 
 /// clap's error as one line: "unrecognized subcommand 'x'" (and its tip, when it has one).

@@ -124,7 +124,7 @@ fn pin(settings: &Settings, version: &str, to_manifest: bool) -> Result<()> {
     if was_trusted {
         crate::trust::trust(&plan.manifest, settings)?;
     }
-    super::out(&report(&file, version, chosen, before.as_ref(), &plan, settings, was_trusted));
+    crate::ui::out(&report(&file, version, chosen, before.as_ref(), &plan, settings, was_trusted));
     Ok(())
 }
 
@@ -248,7 +248,7 @@ fn show(settings: &Settings) -> Result<()> {
         }
         Err(e) => t.push_str(&format!("python:  none ({e})\n")),
     }
-    super::out(&t);
+    crate::ui::out(&t);
     Ok(())
 }
 

@@ -31,8 +31,8 @@ pub fn run(settings: &Settings, all: bool, key: Option<String>) -> Result<()> {
             return Err(Error::NotBuilt { key: plan.key.short().to_string() });
         }
         if plan.layer_dir.is_some() {
-            super::note(
-                settings,
+            crate::ui::note(
+                settings.quiet,
                 "the project's own layer (its editable install) stays on this machine; pushing the environment under it",
             );
         }
@@ -48,16 +48,16 @@ pub fn run(settings: &Settings, all: bool, key: Option<String>) -> Result<()> {
         }
         // One upload per key at a time; another one running does the work.
         let Some(_guard) = crate::lock::try_exclusive(&cache.lock_path(&format!("push-{key}")))? else {
-            super::note(settings, &format!("environment {short} is being pushed by another process"));
+            crate::ui::note(settings.quiet, &format!("environment {short} is being pushed by another process"));
             continue;
         };
         match crate::remote::push(store.as_ref(), &cache, &cache.env_dir(&key)) {
-            Ok(Pushed::Uploaded(size)) => super::note(
-                settings,
+            Ok(Pushed::Uploaded(size)) => crate::ui::note(
+                settings.quiet,
                 &format!("pushed environment {short} to {} ({})", remote.url, crate::units::format_size(size)),
             ),
             Ok(Pushed::AlreadyThere) => {
-                super::note(settings, &format!("environment {short} is already in {}", remote.url));
+                crate::ui::note(settings.quiet, &format!("environment {short} is already in {}", remote.url));
             }
             Err(Fault(why)) => {
                 let e = Error::Push { key: short.into(), url: remote.url.clone(), why };

@@ -22,6 +22,6 @@ pub fn run(settings: &Settings) -> Result<()> {
             "no Python interpreters found (looked on PATH, in pyenv, uv's pythons, /usr/bin, /usr/local/bin)",
         );
     }
-    super::out(&text);
+    crate::ui::out(&text);
     Ok(())
 }

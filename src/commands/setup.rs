@@ -77,7 +77,7 @@ pub fn run(settings: &Settings, undo: bool) -> Result<()> {
 }
 
 fn say(line: &str) {
-    crate::commands::out(&format!("{line}\n"));
+    crate::ui::out(&format!("{line}\n"));
 }
 
 fn home() -> Result<PathBuf> {

@@ -5,6 +5,6 @@ use crate::settings::Settings;
 
 pub fn run(settings: &Settings, rebuild: bool) -> Result<()> {
     let dir = if rebuild { crate::shims::rebuild(settings)? } else { crate::shims::ensure(settings)? };
-    super::out(&format!("{}\n", dir.display()));
+    crate::ui::out(&format!("{}\n", dir.display()));
     Ok(())
 }

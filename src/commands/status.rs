@@ -21,9 +21,9 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
                 "python_version": Value::Null, "key": Value::Null, "canonical": Value::Null, "env": Value::Null,
                 "state": Value::Null, "lock": Value::Null, "installs_project": false,
             });
-            super::out(&format!("{v:#}\n"));
+            crate::ui::out(&format!("{v:#}\n"));
         } else {
-            super::out("no project here (no cove.toml, pyproject.toml or requirements.txt in this folder or above)\n");
+            crate::ui::out("no project here (no cove.toml, pyproject.toml or requirements.txt in this folder or above)\n");
         }
         return Ok(());
     };
@@ -126,7 +126,7 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     for line in plan.key.canonical.lines() {
         t.push_str(&format!("  {}\n", shown(line)));
     }
-    super::out(&t);
+    crate::ui::out(&t);
     Ok(())
 }
 

@@ -11,7 +11,7 @@ pub fn run(settings: &Settings, refresh: bool) -> Result<()> {
     let plan = crate::resolve::plan_to_build(project, settings, &finder, true)?;
     let outcome = build::ensure(&plan, settings, Options { refresh, prompt: true, repair: true })?;
     if outcome == Outcome::AlreadyReady {
-        super::note(settings, &format!("environment {} is ready: {}", plan.key.short(), plan.run_dir().display()));
+        crate::ui::note(settings.quiet, &format!("environment {} is ready: {}", plan.key.short(), plan.run_dir().display()));
     }
     Ok(())
 }

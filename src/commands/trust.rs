@@ -39,7 +39,7 @@ pub fn trust(settings: &Settings, path: Option<PathBuf>) -> Result<()> {
         .map(|f| f.strip_prefix(&manifest.dir).unwrap_or(f).display().to_string())
         .collect();
     let also = if others.is_empty() { String::new() } else { format!(" (and {})", others.join(", ")) };
-    super::note(settings, &format!("trusted {}{also}", manifest.path.display()));
+    crate::ui::note(settings.quiet, &format!("trusted {}{also}", manifest.path.display()));
     Ok(())
 }
 
@@ -47,9 +47,9 @@ pub fn untrust(settings: &Settings, path: Option<PathBuf>) -> Result<()> {
     let project = target(path)?;
     let digest = crate::manifest::load(&project).ok().map(|m| m.digest);
     if crate::trust::untrust(&project.manifest, digest.as_deref(), settings)? {
-        super::note(settings, &format!("untrusted {}", project.manifest.display()));
+        crate::ui::note(settings.quiet, &format!("untrusted {}", project.manifest.display()));
     } else {
-        super::note(settings, &format!("{} was not trusted", project.manifest.display()));
+        crate::ui::note(settings.quiet, &format!("{} was not trusted", project.manifest.display()));
     }
     Ok(())
 }

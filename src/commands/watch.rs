@@ -60,12 +60,12 @@ pub fn run(settings: &Settings) -> Result<()> {
     };
     let targets = w.evaluate(None, project);
     w.rewatch(&mut watcher, targets)?;
-    super::out(&format!("watching {} (Ctrl-C to stop)\n", w.describe_targets()));
+    crate::ui::out(&format!("watching {} (Ctrl-C to stop)\n", w.describe_targets()));
 
     while !STOP.load(Ordering::SeqCst) {
         let Some(changed) = w.next_change(&rx) else { continue };
         let Some(project) = crate::project::in_dir(&w.dir) else {
-            super::out(&format!("{changed}: no manifest in {} any more; waiting for one\n", w.dir.display()));
+            crate::ui::out(&format!("{changed}: no manifest in {} any more; waiting for one\n", w.dir.display()));
             continue;
         };
         let targets = w.evaluate(Some(&changed), project);
@@ -116,7 +116,7 @@ impl Watch<'_> {
         let event = match event {
             Ok(e) => e,
             Err(e) => {
-                super::out(&format!("watch error: {e}\n"));
+                crate::ui::out(&format!("watch error: {e}\n"));
                 return;
             }
         };
@@ -147,7 +147,7 @@ impl Watch<'_> {
                 for (dir, names) in &self.targets {
                     targets.entry(dir.clone()).or_default().extend(names.iter().cloned());
                 }
-                super::out(&format!("{prefix}{}\n", error_line(&e)));
+                crate::ui::out(&format!("{prefix}{}\n", error_line(&e)));
                 return targets;
             }
         };
@@ -163,7 +163,7 @@ impl Watch<'_> {
         let key_changed = self.key.as_deref() != Some(plan.key.hex.as_str());
         self.key = Some(plan.key.hex.clone());
         if let Err(e) = crate::trust::require(&plan.manifest, self.settings, false) {
-            super::out(&format!("{prefix}{transition}; nothing built: {}\n", error_line(&e)));
+            crate::ui::out(&format!("{prefix}{transition}; nothing built: {}\n", error_line(&e)));
             // `cove trust` writes the trust store: watch it (any name) to build once trusted.
             if crate::fsx::create_private_dir(&self.trust_store).is_ok() {
                 targets.entry(self.trust_store.clone()).or_default();
@@ -174,19 +174,19 @@ impl Watch<'_> {
         if cache.is_usable(&plan.key.hex) {
             if key_changed || changed.is_none() {
                 let _ = build::ensure(&plan, self.settings, Options::default());
-                super::out(&format!("{prefix}{transition}, already built\n"));
+                crate::ui::out(&format!("{prefix}{transition}, already built\n"));
             } else {
-                super::out(&format!("{prefix}key unchanged ({new})\n"));
+                crate::ui::out(&format!("{prefix}key unchanged ({new})\n"));
             }
             return targets;
         }
         let started = Instant::now();
         match build::ensure(&plan, self.settings, Options::default()) {
             Ok(Outcome::Built) => {
-                super::out(&format!("{prefix}{transition}, built in {:.1}s\n", started.elapsed().as_secs_f64()))
+                crate::ui::out(&format!("{prefix}{transition}, built in {:.1}s\n", started.elapsed().as_secs_f64()))
             }
-            Ok(Outcome::AlreadyReady) => super::out(&format!("{prefix}{transition}, already built\n")),
-            Err(e) => super::out(&format!("{prefix}{transition}: {}\n", error_line(&e))),
+            Ok(Outcome::AlreadyReady) => crate::ui::out(&format!("{prefix}{transition}, already built\n")),
+            Err(e) => crate::ui::out(&format!("{prefix}{transition}: {}\n", error_line(&e))),
         }
         targets
     }
@@ -206,7 +206,7 @@ impl Watch<'_> {
                 if *dir == self.dir {
                     return Err(e);
                 }
-                super::out(&format!("{}\n", error_line(&e)));
+                crate::ui::out(&format!("{}\n", error_line(&e)));
             }
         }
         self.targets = targets;

@@ -11,13 +11,13 @@ pub fn run(settings: &Settings, name: &str) -> Result<()> {
         let found = plan.venv().find(name);
         let core = crate::shims::CORE.contains(&name);
         if let Some(program) = found.or_else(|| core.then(|| plan.run_dir().join("bin").join(name))) {
-            super::out(&format!("{}\n", program.display()));
+            crate::ui::out(&format!("{}\n", program.display()));
             return Ok(());
         }
     }
     match finder.path_candidates(name).next() {
         Some(p) => {
-            super::out(&format!("{}\n", p.display()));
+            crate::ui::out(&format!("{}\n", p.display()));
             Ok(())
         }
         None => Err(Error::NotFound { name: name.to_string() }),
