@@ -75,10 +75,10 @@ fn ensure_env(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
     let outcome = if !opts.refresh && cache.is_usable(&plan.key.hex) && !damaged() {
         Outcome::AlreadyReady
     } else {
-        if plan.manifest.notes.iter().any(|n| n == crate::manifest::REMOTE_IGNORED) {
+        if plan.manifest.notes.iter().any(|n| n == crate::manifest::parts::REMOTE_IGNORED) {
             crate::ui::note(
                 settings.quiet,
-                &format!("{}: {}", plan.manifest.path.display(), crate::manifest::REMOTE_IGNORED),
+                &format!("{}: {}", plan.manifest.path.display(), crate::manifest::parts::REMOTE_IGNORED),
             );
         }
         // The team cache first (SPEC §8): published as a build is, or nothing and a build.

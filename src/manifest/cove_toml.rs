@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::Result;
-use crate::manifest::{Index, Parsed, PythonConstraint, Reader};
+use crate::manifest::parts::{Index, Parsed, PythonConstraint, Reader};
 use crate::requirement::Requirement;
 use crate::tomlx::Doc;
 
@@ -30,7 +30,7 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
         parsed.index = index_table(&doc, item, "index", dir)?;
     }
     if root.contains_key("remote") {
-        parsed.notes.push(crate::manifest::REMOTE_IGNORED.to_string());
+        parsed.notes.push(crate::manifest::parts::REMOTE_IGNORED.to_string());
     }
     Ok(parsed)
 }
@@ -59,7 +59,7 @@ pub fn index_table(doc: &Doc, item: &toml_edit::Item, name: &str, dir: &Path) ->
         index.find_links = doc
             .strings(i, &format!("{prefix}find-links"))?
             .into_iter()
-            .map(|(s, _)| super::resolve_link(&s, dir))
+            .map(|(s, _)| crate::manifest::parts::resolve_link(&s, dir))
             .collect();
     }
     if let Some(i) = table.get("no-index") {

@@ -2,7 +2,7 @@
 //! continuations, `-r`/`-c` includes (relative to the including file, read through the
 //! [`Reader`] so they count toward trust), the index options, `--hash` (dropped, with a note),
 //! and `-e PATH[extras]` / `PATH[extras]` lines naming a local project, whose dependencies
-//! join the requirements (see `pyproject::local`).
+//! join the requirements (see `project_table::local`).
 //!
 //! Lines are processed as pip does: continuations joined, then comments (`#` at the start or
 //! after whitespace) removed; a line's first token starting with `-` begins its options. Every
@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use pep508_rs::{TracingReporter, UnnamedRequirement, VerbatimUrl};
 
 use crate::error::{Error, Pos, Result, nearest};
-use crate::manifest::pyproject::{self, ProjectTable};
+use crate::manifest::project_table::{self, ProjectTable};
 use crate::fsx::normal_path;
-use crate::manifest::{Parsed, Reader, resolve_link};
+use crate::manifest::parts::{Parsed, Reader, resolve_link};
 use crate::requirement::{self, Requirement};
 
 /// Read `path` as the project's manifest.
@@ -285,7 +285,7 @@ impl Walk<'_> {
         let path = (url.scheme() == "file").then(|| url.to_file_path().ok()).flatten();
         if let Some(dir) = path.as_ref().filter(|p| crate::inputs::is_dir(p)) {
             let extras: Vec<(String, Pos)> = r.extras.iter().map(|e| (e.to_string(), at(0))).collect();
-            let (project, reqs) = pyproject::local(&normal_path(dir), &extras, &at(0), self.reader, self.own)?;
+            let (project, reqs) = project_table::local(&normal_path(dir), &extras, &at(0), self.reader, self.own)?;
             if r.marker.contents().is_some() {
                 self.parsed.notes.push(format!("{}: the marker on `{text}` is ignored", self.show(file.path)));
             }
@@ -594,7 +594,7 @@ pub(crate) fn tokens(text: &str, start: usize, end: usize) -> std::result::Resul
 /// place), in the file's order, and its index options.
 pub struct Imported {
     pub requirements: Vec<String>,
-    pub index: crate::manifest::Index,
+    pub index: crate::manifest::parts::Index,
     /// What was read but not kept (`--hash`, ignored options).
     pub notes: Vec<String>,
 }

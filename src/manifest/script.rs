@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Pos, Result};
-use crate::manifest::{Parsed, PythonConstraint, Reader};
+use crate::manifest::parts::{Parsed, PythonConstraint, Reader};
 use crate::project::{Kind, Project};
 use crate::requirement::Requirement;
 use crate::tomlx::Doc;
