@@ -43,7 +43,7 @@ pub struct Packed {
 /// Pack the environment at `env` into `out`.
 pub fn pack(env: &Path, out: &Path) -> std::io::Result<Packed> {
     let file = std::fs::File::create(out)?;
-    let hashing = super::Hashing::new(std::io::BufWriter::new(file));
+    let hashing = super::store::Hashing::new(std::io::BufWriter::new(file));
     let gz = flate2::GzBuilder::new().mtime(0).write(hashing, flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);

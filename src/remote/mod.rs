@@ -21,39 +21,23 @@
 mod artifact;
 mod folder;
 mod oci;
+mod store;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use sha2::{Digest, Sha256};
 
 use crate::cache::Cache;
 use crate::resolve::Plan;
 use crate::settings::{RemoteSettings, Settings};
+pub use store::{Fault, Store};
+use store::{Hashing, nanos};
 
 pub const LAYER_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const CONFIG_TYPE: &str = "application/vnd.cove.env.config.v1+json";
 const ANN_KEY: &str = "dev.cove.key";
 const ANN_CANONICAL: &str = "dev.cove.canonical";
-
-/// Why the remote could not serve or take an environment: one line.
-#[derive(Debug, Clone)]
-pub struct Fault(pub String);
-
-/// A team cache: one repository of manifests (by tag) and blobs (by digest).
-pub trait Store {
-    fn url(&self) -> &str;
-    /// The manifest tagged `tag`, `None` when there is none.
-    fn manifest(&self, tag: &str) -> Result<Option<Vec<u8>>, Fault>;
-    /// The blob's bytes (checked by the caller).
-    fn blob(&self, digest: &str, size: u64) -> Result<Box<dyn Read>, Fault>;
-    fn has_blob(&self, digest: &str) -> Result<bool, Fault>;
-    fn put_blob(&self, digest: &str, file: &Path) -> Result<(), Fault>;
-    fn put_manifest(&self, tag: &str, bytes: &[u8]) -> Result<(), Fault>;
-    /// For `cove doctor`: what works, or what does not.
-    fn check(&self, push: bool) -> Result<String, Fault>;
-}
 
 pub fn open(remote: &RemoteSettings) -> Box<dyn Store> {
     if let Some(rest) = remote.url.strip_prefix("oci://") {
@@ -62,10 +46,6 @@ pub fn open(remote: &RemoteSettings) -> Box<dyn Store> {
         let path = remote.url.strip_prefix("file://").unwrap_or(&remote.url);
         Box::new(folder::Folder { root: PathBuf::from(path), url: remote.url.clone() })
     }
-}
-
-fn nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
 }
 
 /// Whether an environment of this canonical text may be shared: one holding a local project
@@ -194,44 +174,6 @@ fn get_checked(store: &dyn Store, digest: &str, size: u64, to: &Path) -> Result<
         .map_err(|e| Fault(format!("the download broke off: {e}")))?;
     hashing.inner.flush().map_err(|e| Fault(e.to_string()))?;
     hashing.check(digest, size)
-}
-
-/// A writer that hashes and counts what goes through it: an artifact being packed, a blob being
-/// downloaded (then checked against its manifest).
-pub(super) struct Hashing<W: Write> {
-    pub(super) inner: W,
-    pub(super) hash: Sha256,
-    pub(super) len: u64,
-}
-
-impl<W: Write> Hashing<W> {
-    pub(super) fn new(inner: W) -> Self {
-        Hashing { inner, hash: Sha256::new(), len: 0 }
-    }
-
-    fn check(self, digest: &str, size: u64) -> Result<(), Fault> {
-        if self.len != size {
-            return Err(Fault(format!("the download is {} bytes, not the {size} its manifest says", self.len)));
-        }
-        let got = format!("sha256:{}", crate::digest::hex(&self.hash.finalize()));
-        if got != digest {
-            return Err(Fault(format!("the download's digest is {got}, not {digest}")));
-        }
-        Ok(())
-    }
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 /// What a push did.

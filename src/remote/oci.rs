@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use ureq::http::{self, Response};
 
-use super::{Fault, Store};
+use super::store::{Fault, Store};
 
 pub const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 
