@@ -143,7 +143,8 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
         format!("building environment {} ({}, {counted}) with {}", plan.key.short(), interp.describe(), backend.name());
     let label = format!("env {}", plan.key.short());
     let progress = Progress::start(label, Some(&header), "creating the venv", settings.quiet, settings.verbose);
-    let out = Output { log, verbose: settings.verbose, hand_down: staging.slot_lock() };
+    let shown_paths = vec![(staging.dir.clone(), plan.env_dir.clone()), (through.clone(), plan.env_dir.clone())];
+    let out = Output { log, verbose: settings.verbose, hand_down: staging.slot_lock(), shown_paths };
     let requirements: Vec<String> = plan.install.iter().map(|r| r.canonical.clone()).collect();
     let constraints: Vec<String> = plan.manifest.constraints.iter().map(|r| r.canonical.clone()).collect();
     let install = Install {
@@ -167,11 +168,11 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
         })
         .map(|()| crate::usage::touch(env))
         .and_then(|()| {
-            staging.publish_with_info(&plan.env_dir, cache::INFO, |size| info(plan, backend.name(), size, "built"))
+            staging.publish_with_info(&plan.env_dir, cache::INFO, |usage| info(plan, backend.name(), usage, "built"))
         });
     if let Err(e) = result {
         progress.fail();
-        return Err(e);
+        return Err(backend::blame(e, &plan.manifest, settings.offline));
     }
     if plan.overlay.is_none() {
         crate::shims::link_env_scripts(settings, &plan.env_dir);
@@ -193,9 +194,10 @@ fn note_changed_manifest(plan: &Plan) {
 }
 
 /// `cove-env.json`: what the environment was built from, and its size (measured once, at
-/// publish, so `cove list` need not walk every environment); `origin` is `built` or `pulled
-/// from <remote>`.
-pub fn info(plan: &Plan, backend: &str, size: u64, origin: &str) -> Vec<u8> {
+/// publish, so `cove list` need not walk an environment that shares no file with another:
+/// `linked`, the part in hard-linked files, is 0); `origin` is `built` or `pulled from
+/// <remote>`.
+pub fn info(plan: &Plan, backend: &str, usage: crate::fsx::Usage, origin: &str) -> Vec<u8> {
     serde_json::json!({
         "key": plan.key.hex,
         "canonical": plan.key.canonical,
@@ -208,7 +210,8 @@ pub fn info(plan: &Plan, backend: &str, size: u64, origin: &str) -> Vec<u8> {
         "with": plan.overlay.as_ref().map(|o| o.with.iter().map(|r| r.canonical.as_str()).collect::<Vec<_>>()),
         "over": plan.overlay.as_ref().map(|o| o.base_key.as_str()),
         "origin": origin,
-        "size": size,
+        "size": usage.size,
+        "linked": usage.linked,
         "created": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
     })
     .to_string()

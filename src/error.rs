@@ -82,8 +82,17 @@ pub enum Error {
     Untrusted { manifest: PathBuf, changes: Vec<String>, trust_cmd: String },
     /// The user declined the trust prompt.
     TrustDeclined { manifest: PathBuf },
-    /// The installer failed; its output has been shown.
-    Install { what: String, status: String, log: Option<PathBuf> },
+    /// The installer failed; its output has been shown. `failed`: the packages its output
+    /// says it found no version of; `at`: where the manifest asks for the first of them;
+    /// `offline`: offline mode was on (no index was asked).
+    Install {
+        what: String,
+        status: String,
+        log: Option<PathBuf>,
+        failed: Vec<String>,
+        at: Option<Box<crate::manifest::locate::Written>>,
+        offline: bool,
+    },
     /// A program cove runs could not be started.
     Spawn { program: PathBuf, source: std::io::Error },
     /// Waited too long for a lock.
@@ -239,8 +248,18 @@ impl Error {
             Error::TrustDeclined { manifest } => {
                 Some(format!("run `cove trust {}` when you are ready", manifest.display()))
             }
-            Error::Install { log: Some(log), .. } => Some(format!("the full log is in {}", log.display())),
-            Error::Install { .. } => Some("fix the requirement or index settings, then run `cove sync`".into()),
+            Error::Install { log, offline, .. } => {
+                let offline = offline.then_some(
+                    "offline mode is on (COVE_OFFLINE, --offline or `offline = true`), so no index was asked: that may be why",
+                );
+                let log = log.as_ref().map(|log| format!("the full log is in {}", log.display()));
+                Some(match (offline, log) {
+                    (Some(o), Some(l)) => format!("{o}; {l}"),
+                    (Some(o), None) => o.to_string(),
+                    (None, Some(l)) => l,
+                    (None, None) => "fix the requirement or index settings, then run `cove sync`".into(),
+                })
+            }
             Error::Spawn { .. } => Some("install it, or set `backend` (see `cove doctor`)".into()),
             Error::LockTimeout { .. } => {
                 Some("is another cove process stuck? set COVE_LOCK_TIMEOUT (seconds) to wait longer".into())
@@ -412,6 +431,13 @@ impl fmt::Display for Error {
                 }
             }
             Error::TrustDeclined { manifest } => write!(f, "not trusted: {}; nothing was built", manifest.display()),
+            Error::Install { what, status, at: Some(at), .. } => write!(
+                f,
+                "{}:{}: {}: no version of it could be installed (installing {what} failed, {status}); no environment was kept",
+                at.file.display(),
+                at.line,
+                at.text
+            ),
             Error::Install { what, status, .. } => {
                 write!(f, "installing {what} failed ({status}); no environment was kept")
             }

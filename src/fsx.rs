@@ -110,18 +110,41 @@ pub fn remove_tree(dir: &Path) -> Result<()> {
 /// Disk usage of `dir` in bytes (allocated blocks, as `du` counts them), each hard-linked file
 /// counted once. Unreadable parts are skipped: this is for reports and the gc size cap.
 pub fn disk_usage(dir: &Path) -> u64 {
-    disk_usage_with(dir, |_, _| {})
+    disk_usage_counted(dir, &mut Counted::default())
+}
+
+/// Hard-linked files already counted, by (device, inode), so that several folders measured as
+/// one listing (`cove list`, `cove gc`) count a file linked into many of them (pip from the
+/// seed, a wheel uv linked from its cache) once, in the first one measured: the sum is what
+/// they take on disk (issue 18, finding 10).
+#[derive(Debug, Default)]
+pub struct Counted(std::collections::HashSet<(u64, u64)>);
+
+/// [`disk_usage`] of one folder of a listing: files `counted` already are not counted again.
+pub fn disk_usage_counted(dir: &Path, counted: &mut Counted) -> u64 {
+    walk(dir, counted, |_, _| {}).size
+}
+
+/// A folder's disk usage, and the part of it in files with more than one link (shared with
+/// another folder, or not: a folder with none can be counted apart from any other).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub size: u64,
+    pub linked: u64,
 }
 
 /// [`disk_usage`], calling `each` with the path and metadata (not following symlinks) of
 /// everything in the tree that is not a folder, so one walk can also list the files.
-pub fn disk_usage_with(dir: &Path, mut each: impl FnMut(&Path, &std::fs::Metadata)) -> u64 {
+pub fn disk_usage_with(dir: &Path, each: impl FnMut(&Path, &std::fs::Metadata)) -> Usage {
+    walk(dir, &mut Counted::default(), each)
+}
+
+fn walk(dir: &Path, counted: &mut Counted, mut each: impl FnMut(&Path, &std::fs::Metadata)) -> Usage {
     use std::os::unix::fs::MetadataExt;
-    let mut seen = std::collections::HashSet::new();
-    let mut total = 0;
+    let mut usage = Usage::default();
     let mut stack = vec![dir.to_path_buf()];
     if let Ok(meta) = std::fs::symlink_metadata(dir) {
-        total += meta.blocks() * 512;
+        usage.size += meta.blocks() * 512;
     }
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
@@ -130,18 +153,21 @@ pub fn disk_usage_with(dir: &Path, mut each: impl FnMut(&Path, &std::fs::Metadat
             let Ok(meta) = entry.metadata() else { continue };
             let path = entry.path();
             if meta.is_dir() {
-                total += meta.blocks() * 512;
+                usage.size += meta.blocks() * 512;
                 stack.push(path);
                 continue;
             }
             each(&path, &meta);
-            if meta.nlink() > 1 && !seen.insert((meta.dev(), meta.ino())) {
-                continue;
+            if meta.nlink() > 1 {
+                if !counted.0.insert((meta.dev(), meta.ino())) {
+                    continue;
+                }
+                usage.linked += meta.blocks() * 512;
             }
-            total += meta.blocks() * 512;
+            usage.size += meta.blocks() * 512;
         }
     }
-    total
+    usage
 }
 
 /// `p` with `.` and `..` folded, without touching the filesystem.
@@ -176,5 +202,23 @@ mod tests {
         assert_eq!(disk_usage(t.path()), one);
         std::fs::write(t.path().join("c"), &big).unwrap();
         assert!(disk_usage(t.path()) >= one + 64 * 1024);
+    }
+
+    #[test]
+    fn a_file_linked_into_two_folders_counts_once_in_a_listing() {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = (t.path().join("a"), t.path().join("b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(a.join("f"), vec![7u8; 64 * 1024]).unwrap();
+        let alone = disk_usage(&b);
+        std::fs::hard_link(a.join("f"), b.join("f")).unwrap();
+        assert!(disk_usage(&b) >= alone + 64 * 1024, "measured alone, b holds the file");
+        let mut counted = Counted::default();
+        let first = disk_usage_counted(&a, &mut counted);
+        assert_eq!(disk_usage_counted(&b, &mut counted), alone, "in one listing, a counted it");
+        assert_eq!(first, disk_usage(&a));
+        let usage = disk_usage_with(&b, |_, _| {});
+        assert!(usage.linked >= 64 * 1024 && usage.size >= alone + usage.linked, "{usage:?}");
     }
 }

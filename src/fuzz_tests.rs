@@ -337,6 +337,7 @@ fn facts() -> crate::interpreter::Interpreter {
         python_full_version: "3.11.7".into(),
         python_version: "3.11".into(),
         sys_platform: "linux".into(),
+        pip_wheel_dirs: Vec::new(),
     };
     crate::interpreter::Interpreter { path: "/usr/bin/python3.11".into(), facts: f }
 }

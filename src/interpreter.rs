@@ -31,6 +31,12 @@ pub struct Facts {
     pub python_full_version: String,
     pub python_version: String,
     pub sys_platform: String,
+    /// Where the interpreter's own `ensurepip` takes pip's wheel from, in its order: the
+    /// build's `WHEEL_PKG_DIR` (a distribution's shared wheels), then `ensurepip/_bundled` in
+    /// its standard library. Learned from the interpreter rather than guessed from its path,
+    /// so that a binary copied over another (upgraded in place) still finds its own pip
+    /// (issue 18, finding 8). Not a marker value: no part of an environment's key.
+    pub pip_wheel_dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,12 +76,18 @@ impl Interpreter {
 }
 
 const PROBE: &str = r#"
-import json, os, platform, sys
+import json, os, platform, sys, sysconfig
 def fv(i):
     v = "%d.%d.%d" % (i.major, i.minor, i.micro)
     if i.releaselevel != "final":
         v += i.releaselevel[0] + str(i.serial)
     return v
+def wheel_dirs():
+    dirs = [sysconfig.get_config_var("WHEEL_PKG_DIR")]
+    stdlib = sysconfig.get_path("stdlib")
+    if stdlib:
+        dirs.append(os.path.join(stdlib, "ensurepip", "_bundled"))
+    return [d for d in dirs if d]
 impl = getattr(sys, "implementation", None)
 print(json.dumps({
     "implementation_name": impl.name if impl else "cpython",
@@ -89,9 +101,12 @@ print(json.dumps({
     "python_full_version": platform.python_version(),
     "python_version": ".".join(platform.python_version_tuple()[:2]),
     "sys_platform": sys.platform,
+    "pip_wheel_dirs": wheel_dirs(),
 }))
 "#;
 
+/// Facts as cached. Ones an older cove wrote, lacking a field, do not read: they are learned
+/// again.
 #[derive(Serialize, Deserialize)]
 struct CachedFacts {
     path: PathBuf,
@@ -99,7 +114,9 @@ struct CachedFacts {
     facts: Facts,
 }
 
-fn identity(meta: &std::fs::Metadata) -> [u64; 4] {
+/// What tells an interpreter's file from its past selves (device, inode, size, mtime): facts
+/// are learned again, and a pip seed is made anew, when it changes.
+pub fn identity(meta: &std::fs::Metadata) -> [u64; 4] {
     [meta.dev(), meta.ino(), meta.size(), meta.mtime() as u64 * 1_000_000_000 + meta.mtime_nsec() as u64]
 }
 

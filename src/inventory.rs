@@ -23,6 +23,8 @@ pub struct Info {
     pub python_version: Option<String>,
     pub requirements: Option<usize>,
     pub size: Option<u64>,
+    /// The part of `size` in hard-linked files (none from an older cove).
+    pub linked: Option<u64>,
     /// For a `cove run --with` overlay: its extra requirements, and the key it is over.
     pub with: Option<Vec<String>>,
     pub over: Option<String>,
@@ -172,14 +174,19 @@ impl Entry {
             .unwrap_or(SystemTime::UNIX_EPOCH)
     }
 
-    /// The size recorded at build time, else measured now.
-    pub fn size(&self) -> u64 {
-        self.info.size.unwrap_or_else(|| self.measure())
+    /// Its size in a listing (see [`crate::fsx::Counted`]): the one recorded at build time
+    /// when it has no hard-linked file, which no other folder can share then; else measured
+    /// now, without the files `counted` already.
+    pub fn size(&self, counted: &mut crate::fsx::Counted) -> u64 {
+        match (self.info.size, self.info.linked) {
+            (Some(size), Some(0)) => size,
+            _ => self.measure(counted),
+        }
     }
 
-    /// The size on disk now.
-    pub fn measure(&self) -> u64 {
-        crate::fsx::disk_usage(&self.path)
+    /// Its size on disk now, without the files `counted` already.
+    pub fn measure(&self, counted: &mut crate::fsx::Counted) -> u64 {
+        crate::fsx::disk_usage_counted(&self.path, counted)
     }
 }
 

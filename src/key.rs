@@ -147,6 +147,7 @@ mod tests {
                 python_full_version: version.into(),
                 python_version: version[..4].into(),
                 sys_platform: "linux".into(),
+                pip_wheel_dirs: Vec::new(),
             },
         }
     }

@@ -82,7 +82,7 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
         build(plan, &projects, settings, &cache, &mut staging, &layer, &log).and_then(|()| staging.publish(&layer));
     if let Err(e) = result {
         progress.fail();
-        return Err(e);
+        return Err(crate::backend::blame(e, &plan.manifest, settings.offline));
     }
     if plan.overlay.is_none() {
         crate::shims::link_env_scripts(settings, &layer);
@@ -106,7 +106,8 @@ fn build(
     let through =
         if backend.remembers_interpreters_by_path() { staging.stable_path(cache, target) } else { staging.dir.clone() };
     let layer = &staging.dir;
-    let out = Output { log: log.to_path_buf(), verbose: settings.verbose, hand_down: staging.slot_lock() };
+    let shown_paths = vec![(layer.clone(), target.to_path_buf()), (through.clone(), target.to_path_buf())];
+    let out = Output { log: log.to_path_buf(), verbose: settings.verbose, hand_down: staging.slot_lock(), shown_paths };
     backend.create(plan.interpreter(), layer, &out)?;
     let site = site_packages(layer, plan);
     let base_site = site_packages(&plan.env_dir, plan);

@@ -114,16 +114,25 @@ impl Staging {
     /// Seal the finished folder and move it onto `target` (swapping out what is there): rewrite
     /// its paths, list its files' sizes and measure its disk usage in one walk, write `info_file`
     /// (made from the disk usage), the ready marker and the listing, then rename.
-    pub fn publish_with_info(self, target: &Path, info_file: &str, info: impl FnOnce(u64) -> Vec<u8>) -> Result<()> {
+    pub fn publish_with_info(
+        self,
+        target: &Path,
+        info_file: &str,
+        info: impl FnOnce(crate::fsx::Usage) -> Vec<u8>,
+    ) -> Result<()> {
         self.seal_and_swap(target, Some((info_file, info)))
     }
 
     /// [`Staging::publish_with_info`] for a folder whose info file its builder wrote.
     pub fn publish(self, target: &Path) -> Result<()> {
-        self.seal_and_swap(target, None::<(&str, fn(u64) -> Vec<u8>)>)
+        self.seal_and_swap(target, None::<(&str, fn(crate::fsx::Usage) -> Vec<u8>)>)
     }
 
-    fn seal_and_swap(mut self, target: &Path, info: Option<(&str, impl FnOnce(u64) -> Vec<u8>)>) -> Result<()> {
+    fn seal_and_swap(
+        mut self,
+        target: &Path,
+        info: Option<(&str, impl FnOnce(crate::fsx::Usage) -> Vec<u8>)>,
+    ) -> Result<()> {
         let mut from = vec![self.dir.as_path()];
         from.extend(self.slot.as_ref().map(|s| s.link.as_path()));
         relocate(&self.dir, &from, target)?;
@@ -406,7 +415,7 @@ mod tests {
         let s = Staging::new(&cache, "k").unwrap();
         std::fs::create_dir_all(&s.dir).unwrap();
         std::fs::write(s.dir.join("new"), "").unwrap();
-        s.publish_with_info(&target, "info.json", |size| format!("{size}").into_bytes()).unwrap();
+        s.publish_with_info(&target, "info.json", |usage| format!("{}", usage.size).into_bytes()).unwrap();
         assert!(target.join("new").exists() && !target.join("old").exists());
         assert!(crate::cache::ready_at(&target), "sealed: ready marker written");
         let size: u64 = std::fs::read_to_string(target.join("info.json")).unwrap().parse().unwrap();

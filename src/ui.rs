@@ -146,17 +146,67 @@ pub fn clear_line() {
     let _ = write!(std::io::stderr(), "\r\x1b[2K");
 }
 
-/// An installer's output passed through (`--verbose`, or the end of it when it failed): its
-/// lines and tabs kept, any other control character escaped, so a package's build output
-/// cannot draw over what cove says. `carry` holds a UTF-8 lead byte split from its next byte
-/// between two calls.
-pub fn installer_output(bytes: &[u8], carry: &mut Vec<u8>) {
-    let mut data = std::mem::take(carry);
-    data.extend_from_slice(bytes);
-    // A C1 control is 0xC2 0x80..=0x9F in UTF-8: keep a trailing 0xC2 for the next call.
-    if data.last() == Some(&0xc2) {
-        data.pop();
-        carry.push(0xc2);
+/// An installer's output passed through (`--verbose`, or the end of it when it failed), a line
+/// at a time: each of cove's internal paths in it (an attempt's folder, the slot it is built
+/// through, see `staging`) written as the path it is published at, so what the user reads
+/// names the environment, not a folder that is gone once the build ends (issue 18, finding
+/// 10); its lines and tabs kept, any other control character escaped, so a package's build
+/// output cannot draw over what cove says.
+pub struct InstallerOutput<'a> {
+    /// Each internal path, with the path to show in its place.
+    paths: &'a [(std::path::PathBuf, std::path::PathBuf)],
+    /// The line begun but not ended yet.
+    pending: Vec<u8>,
+}
+
+/// A line longer than this is shown without waiting for its end (a progress bar drawn with
+/// carriage returns, or no newline at all).
+const LONG_LINE: usize = 16 << 10;
+
+impl<'a> InstallerOutput<'a> {
+    pub fn new(paths: &'a [(std::path::PathBuf, std::path::PathBuf)]) -> InstallerOutput<'a> {
+        InstallerOutput { paths, pending: Vec::new() }
+    }
+
+    /// Show every line `bytes` completes; keep the last, unfinished one for later.
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+        let cut = match self.pending.iter().rposition(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            // A C1 control is 0xC2 0x80..=0x9F in UTF-8: a trailing 0xC2 waits for its byte.
+            None if self.pending.len() > LONG_LINE => self.pending.len() - usize::from(self.pending.ends_with(&[0xc2])),
+            None => return,
+        };
+        let rest = self.pending.split_off(cut);
+        let lines = std::mem::replace(&mut self.pending, rest);
+        self.show(&lines);
+    }
+
+    /// Show what is left (the output ended without a newline).
+    pub fn finish(&mut self) {
+        let rest = std::mem::take(&mut self.pending);
+        self.show(&rest);
+    }
+
+    fn show(&self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let _ = std::io::stderr().lock().write_all(&installer_text(bytes, self.paths));
+    }
+}
+
+/// `data` as [`InstallerOutput`] shows it: paths replaced, then controls escaped.
+fn installer_text(data: &[u8], paths: &[(std::path::PathBuf, std::path::PathBuf)]) -> Vec<u8> {
+    let mut data = Cow::Borrowed(data);
+    // The longest first: one internal path may begin another.
+    let mut paths: Vec<_> = paths.iter().collect();
+    paths.sort_by_key(|(from, _)| std::cmp::Reverse(from.as_os_str().len()));
+    for (from, to) in paths {
+        let (from, to) = (from.as_os_str().as_encoded_bytes(), to.as_os_str().as_encoded_bytes());
+        if !from.is_empty() && data.windows(from.len()).any(|w| w == from) {
+            data = Cow::Owned(replace_bytes(&data, from, to));
+        }
     }
     let mut out = Vec::with_capacity(data.len());
     let mut i = 0;
@@ -175,7 +225,23 @@ pub fn installer_output(bytes: &[u8], carry: &mut Vec<u8>) {
         }
         i += 1;
     }
-    let _ = std::io::stderr().lock().write_all(&out);
+    out
+}
+
+/// `data` with every `from` replaced by `to`.
+fn replace_bytes(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut i = 0;
+    while i < data.len() {
+        if data[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(data[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Print to stdout, every control character escaped but the newlines and tabs of the layout;
@@ -334,6 +400,24 @@ mod tests {
         assert_eq!(text.lines().count(), 2);
         let changed = trust_review(std::path::Path::new("/p/cove.toml"), &["~a>=1 → a==\x1b1".into()], &[]);
         assert_eq!(changed, "cove: /p/cove.toml changed since you trusted it:\ncove:   ~a>=1 → a==\\u{1b}1\n");
+    }
+
+    #[test]
+    fn installer_output_names_the_published_path_and_escapes_controls() {
+        let paths = [
+            ("/c/slots/slot-0-000".into(), "/c/envs/k".into()),
+            ("/c/tmp/k.1.2".into(), "/c/envs/k".into()),
+            ("/c/tmp/k.1.2/lib".into(), "/c/envs/k/lib".into()),
+        ];
+        let text = installer_text(
+            b"Using Python 3.12 environment at: /c/slots/slot-0-000\r\nbad\x1b[2K /c/tmp/k.1.2/lib/x\n",
+            &paths,
+        );
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            "Using Python 3.12 environment at: /c/envs/k\nbad\\u{1b}[2K /c/envs/k/lib/x\n"
+        );
+        assert_eq!(replace_bytes(b"aXbXX", b"X", b"yy"), b"ayybyyyy");
     }
 
     #[test]

@@ -273,3 +273,232 @@ fn a_project_gets_one_environment_from_every_context() {
     assert!(st["canonical"].as_str().is_some());
     assert_eq!(t.envs().len(), 2, "A's and B's environments only: {:?}", t.envs());
 }
+
+/// The newest installed pyenv CPython `X.Y.*`'s `bin/pythonX.Y`.
+fn pyenv_python(minor: &str) -> Option<std::path::PathBuf> {
+    let root = std::env::var_os("PYENV_ROOT")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".pyenv")))?;
+    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("versions"))
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&format!("{minor}.")))
+        .map(|e| e.path().join(format!("bin/python{minor}")))
+        .filter(|p| p.is_file())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+/// Put a copy of `from` at `to` the way an upgrade does: written aside, renamed over.
+fn install_binary(from: &std::path::Path, to: &std::path::Path) {
+    let aside = to.with_extension("new");
+    std::fs::copy(from, &aside).unwrap();
+    std::fs::rename(&aside, to).unwrap();
+}
+
+/// The `cove-seed.json` of every pip seed, by folder name.
+fn seed_infos(t: &TestEnv) -> Vec<(String, serde_json::Value)> {
+    let mut v: Vec<(String, serde_json::Value)> = std::fs::read_dir(t.cache.join("seeds"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| {
+            let info = std::fs::read(e.path().join("cove-seed.json")).unwrap_or_default();
+            (e.file_name().to_string_lossy().into_owned(), serde_json::from_slice(&info).unwrap_or_default())
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// An interpreter upgraded in place — the file at one path a CPython 3.12 where a 3.11 was —
+/// gets a pip seed of its own, made from the pip its own `ensurepip` ships, found from its
+/// standard library rather than its path: never the 3.11 seed, nor Debian's pip 23.0.1 from
+/// `/usr/share/python-wheels`, which fails on 3.12 (issue 18, finding 8). A symlink repointed
+/// from one pyenv Python to another resolves to the other's real path, and so its own prefix:
+/// a copy of the binary is what an in-place upgrade leaves.
+#[test]
+fn an_interpreter_upgraded_in_place_gets_a_pip_seed_it_can_run() {
+    let (Some(old), Some(new)) = (pyenv_python("3.11"), pyenv_python("3.12")) else {
+        eprintln!("SKIPPED: needs pyenv CPython 3.11.* and 3.12.* (~/.pyenv/versions)");
+        return;
+    };
+    let t = TestEnv::with_backend("pip");
+    let bin = t.path().join("upgraded/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let python = bin.join("python3");
+    install_binary(&old, &python);
+    let p = t.project("proj", &["alpha==1.0"]);
+    std::fs::write(p.join(".python-version"), format!("{}\n", python.display())).unwrap();
+    t.trust(&p);
+    assert_ok(&t.cove(&p, &["sync"]));
+    let before = seed_infos(&t);
+    assert_eq!(before.len(), 1, "{before:?}");
+    let own = |interp: &std::path::Path, info: &serde_json::Value| {
+        let prefix = interp.parent().unwrap().parent().unwrap();
+        info["wheel"].as_str().is_some_and(|w| std::path::Path::new(w).starts_with(prefix))
+    };
+    assert!(own(&old, &before[0].1), "the 3.11 seed is made from 3.11's own pip wheel: {before:?}");
+
+    install_binary(&new, &python);
+    let out = t.cove(&p, &["sync"]);
+    assert_ok(&out);
+    let env = t.status(&p)["env"].as_str().unwrap().to_string();
+    let pip = t.cmd(format!("{env}/bin/pip"), &p).arg("--version").output().unwrap();
+    assert_ok(&pip);
+    assert!(stdout(&pip).contains("(python 3.12)"), "{}", stdout(&pip));
+    let after = seed_infos(&t);
+    let (name, info) = after
+        .iter()
+        .find(|(_, i)| i["python_version"].as_str().is_some_and(|v| v.starts_with("3.12.")))
+        .unwrap_or_else(|| panic!("no seed for 3.12: {after:?}"));
+    assert_ne!(name, &before[0].0);
+    assert!(own(&new, info), "the 3.12 seed is made from 3.12's own pip wheel: {info}");
+    let log = std::fs::read_to_string(t.cache.join("logs").join(format!("{}.log", env.rsplit('/').next().unwrap())))
+        .unwrap_or_default();
+    assert!(log.contains(&format!("/seeds/{name} (")), "the env's pip came from the 3.12 seed: {log}");
+}
+
+/// A project asking for `alpha` and, on the manifest's third line, a package the wheelhouse
+/// lacks: its install fails, offline (`no-index`).
+fn project_with_a_missing_package(t: &TestEnv) -> std::path::PathBuf {
+    let p = t.path().join("missing");
+    std::fs::create_dir_all(&p).unwrap();
+    let text = format!(
+        "dependencies = [\n  \"alpha==1.0\",\n  \"Nosuch_Pkg>=2\",\n]\n\n[index]\nfind-links = [{:?}]\nno-index = true\n",
+        wheelhouse().display().to_string()
+    );
+    std::fs::write(p.join("cove.toml"), text).unwrap();
+    t.trust(&p);
+    p
+}
+
+/// A failing install names the manifest line of the requirement the installer found nothing
+/// for, as written, and under COVE_OFFLINE=1 says that offline mode may be why (issue 18,
+/// finding 10).
+#[test]
+fn a_failing_install_names_the_manifest_line_and_offline_mode() {
+    for backend in ["pip", "uv"] {
+        if backend == "uv" && uv().is_none() {
+            eprintln!("SKIPPED (uv backend): uv is not installed");
+            continue;
+        }
+        let t = TestEnv::with_backend(backend);
+        let p = project_with_a_missing_package(&t);
+        let at = format!("{}:3: Nosuch_Pkg>=2: ", p.join("cove.toml").display());
+        let out = t.cmd(COVE, &p).env("COVE_OFFLINE", "1").arg("sync").output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{backend}: {}", stderr(&out));
+        let err = stderr(&out);
+        let error = err.lines().find(|l| l.starts_with("cove: error:")).unwrap_or_default();
+        assert!(error.starts_with(&format!("cove: error: {at}")), "{backend}: {err}");
+        let hint = err.lines().find(|l| l.trim_start().starts_with("hint:")).unwrap_or_default();
+        assert!(hint.contains("offline mode is on") && hint.contains("may be why"), "{backend}: {err}");
+        let out = t.cove(&p, &["sync"]);
+        let err = stderr(&out);
+        assert!(err.contains(&format!("cove: error: {at}")), "{backend}: {err}");
+        assert!(!err.contains("offline mode"), "{backend}: not offline: {err}");
+    }
+}
+
+/// What uv says about the environment it installs into names the environment's own path, not
+/// the slot (`slots/slot-0-000…`) or attempt folder it is built through, with `-v` and in a
+/// failure's output (issue 18, finding 10).
+#[test]
+fn installer_output_names_the_environment_not_the_staging_path() {
+    if uv().is_none() {
+        eprintln!("SKIPPED: uv is not installed");
+        return;
+    }
+    let t = TestEnv::with_backend("uv");
+    let p = t.project("proj", &["alpha==1.0"]);
+    t.trust(&p);
+    let out = t.cove(&p, &["-v", "sync"]);
+    assert_ok(&out);
+    let env = t.status(&p)["env"].as_str().unwrap().to_string();
+    let err = stderr(&out);
+    assert!(err.contains(&format!("environment at: {env}\n")), "{err}");
+    let internal = [format!("{}/slots/", t.cache.display()), format!("{}/tmp/", t.cache.display())];
+    assert!(!internal.iter().any(|i| err.contains(i)), "{err}");
+
+    let p = project_with_a_missing_package(&t);
+    let out = t.cove(&p, &["sync"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("environment at: ") && err.contains("/envs/"), "{err}");
+    assert!(!internal.iter().any(|i| err.contains(i)), "{err}");
+}
+
+/// Disk usage of `dirs` as `du` counts it (blocks), each inode once across all of them.
+fn on_disk(dirs: &[std::path::PathBuf]) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0;
+    for dir in dirs {
+        total += std::fs::symlink_metadata(dir).unwrap().blocks() * 512;
+        let mut stack = vec![dir.clone()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).unwrap().flatten() {
+                let meta = entry.metadata().unwrap();
+                if meta.is_dir() {
+                    stack.push(entry.path());
+                } else if meta.nlink() > 1 && !seen.insert((meta.dev(), meta.ino())) {
+                    continue;
+                }
+                total += meta.blocks() * 512;
+            }
+        }
+    }
+    total
+}
+
+/// cove's `format_size`.
+fn format_size(bytes: u64) -> String {
+    if bytes < 1024 {
+        return bytes.to_string();
+    }
+    let (mut value, mut unit) = (bytes as f64, "");
+    for u in ["K", "M", "G", "T", "P"] {
+        value /= 1024.0;
+        unit = u;
+        if value < 1024.0 {
+            break;
+        }
+    }
+    if value < 9.95 { format!("{value:.1}{unit}") } else { format!("{value:.0}{unit}") }
+}
+
+/// `cove list` and `cove gc` count pip's files, hard-linked from the seed into every pip-backend
+/// environment, once: the sizes listed add up to what the environments take on disk, and a gc
+/// cap of exactly that removes nothing (issue 18, finding 10).
+#[test]
+fn list_and_gc_count_files_hard_linked_into_several_environments_once() {
+    let t = TestEnv::with_backend("pip");
+    for (name, dep) in [("one", "alpha==1.0"), ("two", "gamma==1.0")] {
+        let p = t.project(name, &[dep]);
+        t.trust(&p);
+        assert_ok(&t.cove(&p, &["sync"]));
+    }
+    let envs = t.envs();
+    assert_eq!(envs.len(), 2);
+    let disk = on_disk(&envs);
+    let apart: u64 = envs.iter().map(|e| on_disk(std::slice::from_ref(e))).sum();
+    assert!(apart > disk + 1_000_000, "pip is linked into both: {apart} apart, {disk} on disk");
+
+    let out = t.cove(t.path(), &["list", "--json"]);
+    assert_ok(&out);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sizes: u64 = list.as_array().unwrap().iter().map(|e| e["size"].as_u64().unwrap()).sum();
+    assert_eq!(sizes, disk, "{list}");
+    let out = t.cove(t.path(), &["list"]);
+    assert_ok(&out);
+    let table = stdout(&out);
+    let total = table.lines().last().unwrap_or_default();
+    assert!(total.starts_with(&format!("2 environments, {} in all (on disk", format_size(disk))), "{table}");
+    assert!(total.contains("counts once"), "{table}");
+
+    let out = t.cove(t.path(), &["gc", "--max-size", &disk.to_string()]);
+    assert_ok(&out);
+    assert_eq!(t.envs().len(), 2, "the cache fits the cap on disk: {}", stdout(&out));
+    assert!(stdout(&out).contains("nothing to remove"), "{}", stdout(&out));
+}

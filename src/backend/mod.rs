@@ -2,22 +2,25 @@
 //! uv when found (`COVE_UV`, then PATH), else the base interpreter's venv and pip (SPEC §8).
 //! Installer output goes to the build log (and stderr with `--verbose`), never to stdout.
 
+mod blame;
 pub mod lock;
 mod pip;
+mod pip_wheel;
 pub mod seed;
 mod uv;
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::str::FromStr;
 
 use crate::error::{Error, Result};
 use crate::interpreter::Interpreter;
 use crate::manifest::Index;
 use crate::settings::{BackendChoice, Settings};
 
+pub use blame::blame;
 pub use pip::Pip;
+pub use pip_wheel::bundled_pip;
 pub use uv::Uv;
 
 /// What to install.
@@ -93,9 +96,19 @@ pub struct Output {
     /// A lock the installer inherits, so that it stays held while the installer runs, even
     /// when cove is killed: the slot its attempt is built through (see `staging`).
     pub hand_down: Option<std::os::fd::RawFd>,
+    /// Internal paths the installer is given (an attempt's folder, its slot), each with the
+    /// path to show in its place: where the folder is published (see `ui::InstallerOutput`).
+    pub shown_paths: Vec<(PathBuf, PathBuf)>,
 }
 
 impl Output {
+    /// This output, with `from` also shown as `to` (a seed's attempt folder as the seed's).
+    pub fn showing(&self, from: &Path, to: &Path) -> Output {
+        let mut shown_paths = self.shown_paths.clone();
+        shown_paths.push((from.to_path_buf(), to.to_path_buf()));
+        Output { log: self.log.clone(), verbose: self.verbose, hand_down: self.hand_down, shown_paths }
+    }
+
     /// Run `cmd` with its output sent here; fail with the installer's status.
     pub fn run(&self, mut cmd: Command, what: &str) -> Result<()> {
         let log = std::fs::OpenOptions::new()
@@ -125,7 +138,7 @@ impl Output {
         // "No space left on device" must still reach the user.
         let mut kept = Vec::new();
         let mut buf = [0u8; 8192];
-        let mut carry = Vec::new();
+        let mut live = crate::ui::InstallerOutput::new(&self.shown_paths);
         loop {
             let n = match reader.read(&mut buf) {
                 Ok(0) => break,
@@ -139,9 +152,10 @@ impl Output {
                 kept.drain(..kept.len() - MAX_SHOWN);
             }
             if self.verbose {
-                crate::ui::installer_output(&buf[..n], &mut carry);
+                live.write(&buf[..n]);
             }
         }
+        live.finish();
         let status = child.wait();
         RUNNING.store(0, std::sync::atomic::Ordering::SeqCst);
         let status = status.map_err(|e| Error::io("wait for", &self.log, e))?;
@@ -149,13 +163,23 @@ impl Output {
             return Ok(());
         }
         if !self.verbose {
-            crate::ui::installer_output(&kept, &mut Vec::new());
+            let mut shown = crate::ui::InstallerOutput::new(&self.shown_paths);
+            shown.write(&kept);
+            shown.finish();
         }
         let status = match status.code() {
             Some(c) => format!("exit status {c}"),
             None => "killed by a signal".into(),
         };
-        Err(Error::Install { what: what.to_string(), status, log: Some(self.log.clone()) })
+        let failed = blame::named_in(&String::from_utf8_lossy(&kept));
+        Err(Error::Install {
+            what: what.to_string(),
+            status,
+            log: Some(self.log.clone()),
+            failed,
+            at: None,
+            offline: false,
+        })
     }
 }
 
@@ -239,38 +263,6 @@ pub fn constraint_args(env: &Path, what: &Install) -> Result<Vec<std::ffi::OsStr
     let text: String = what.constraints.iter().map(|c| format!("{c}\n")).collect();
     crate::fsx::write_atomic(&file, text.as_bytes())?;
     Ok(vec!["-c".into(), file.into_os_string()])
-}
-
-/// pip's own wheel as shipped with the interpreter (`ensurepip`), so a venv gets pip without
-/// ensurepip's slow subprocess and without the network.
-pub fn bundled_pip(base: &Interpreter) -> Option<PathBuf> {
-    let prefix = base.path.parent()?.parent()?;
-    let v = &base.facts.python_version;
-    let dirs = [
-        prefix.join(format!("lib/python{v}/ensurepip/_bundled")),
-        PathBuf::from(format!("/usr/lib/python{v}/ensurepip/_bundled")),
-        PathBuf::from("/usr/share/python-wheels"),
-    ];
-    dirs.iter().find_map(|d| {
-        let mut wheels: Vec<PathBuf> = std::fs::read_dir(d)
-            .ok()?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name().is_some_and(|n| {
-                    let n = n.to_string_lossy();
-                    n.starts_with("pip-") && n.ends_with(".whl")
-                })
-            })
-            .collect();
-        // The newest by version (`pip-24.0` after `pip-9.0`, which a text sort gets wrong).
-        wheels.sort_by_key(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let version = name.trim_start_matches("pip-").split('-').next().unwrap_or_default().to_string();
-            pep440_rs::Version::from_str(&version).ok()
-        });
-        wheels.pop()
-    })
 }
 
 pub use crate::cache::env_python;

@@ -23,9 +23,11 @@
 //!   the next build removes it and starts over. Readiness is [`crate::cache::ready_at`] (the
 //!   marker; after a reboot, also the sizes recorded at publish), so a seed a power loss cut
 //!   short is made again rather than linked.
-//! - `<digest>` covers the interpreter's real path and exact version and the wheel's path, size
-//!   and mtime: the bytecode, the site-packages layout and the `pipX.Y` script name all follow
-//!   from those, and an interpreter upgraded in place gets a seed of its own.
+//! - `<digest>` covers the interpreter's real path, its file's identity (device, inode, size,
+//!   mtime) and exact version, and the wheel's path, size and mtime: the bytecode, the
+//!   site-packages layout and the `pipX.Y` script name all follow from those, and an
+//!   interpreter upgraded in place gets a seed of its own, never the one made for what was
+//!   there before. The wheel is the interpreter's own (see `pip_wheel`).
 //! - A hard link is safe because nothing writes into an installed file in place: pip replaces a
 //!   file by unlinking it first (`ZipBackedFile.save`), uninstalls by moving files away, and
 //!   Python writes bytecode through a temp file and a rename. The seed's `__pycache__` files are
@@ -55,8 +57,11 @@ pub fn name(base: &Interpreter, wheel: &Path) -> String {
         use std::os::unix::fs::MetadataExt;
         (m.size(), m.mtime() as u64 * 1_000_000_000 + m.mtime_nsec() as u64)
     });
+    // The interpreter's file as well as its version: a binary replaced in place is another
+    // interpreter, whatever it reports (issue 18, finding 8).
+    let python = std::fs::metadata(&base.path).map_or([0; 4], |m| crate::interpreter::identity(&m));
     let text = format!(
-        "cove-seed-v1\npython: {} {} {}\nwheel: {} {size} {mtime}\n",
+        "cove-seed-v2\npython: {} {} {} {python:?}\nwheel: {} {size} {mtime}\n",
         base.facts.implementation_name,
         base.facts.python_full_version,
         crate::fsx::path_text(&base.path),
@@ -118,6 +123,7 @@ fn make(cache: &Cache, name: &str, base: &Interpreter, wheel: &Path, dir: &Path,
     cache::check_private_dir(&cache.seeds_dir(), "COVE_CACHE_DIR")?;
     let staging = crate::staging::Staging::new(cache, &lock_name(name))?;
     let seed = &staging.dir;
+    let out = &out.showing(seed, dir);
     let what = format!("pip (the seed for {})", base.describe());
     let mut venv = crate::isolated::python(&base.path);
     venv.args(["-m", "venv", "--without-pip"]).arg(seed);
@@ -295,7 +301,7 @@ pub fn list(cache: &Cache) -> Vec<Seed> {
 impl Seed {
     /// Why `cove gc` should remove this seed, or `None` to keep it. A seed is kept while a
     /// build could use it: its interpreter is there and, asked today, would get this very
-    /// seed (same version, same bundled pip wheel). Python is started only for an interpreter
+    /// seed (same file, same version, same pip wheel). Python is started only for an interpreter
     /// whose facts are not cached.
     pub fn stale(&self, cache: &Cache) -> Option<&'static str> {
         if !self.ready {

@@ -369,7 +369,8 @@ fn cache(settings: &Settings, r: &mut Report) {
         return;
     }
     let entries = crate::inventory::scan(&cache).unwrap_or_default();
-    let size: u64 = entries.iter().map(|e| e.size()).sum();
+    let mut counted = crate::fsx::Counted::default();
+    let size: u64 = entries.iter().map(|e| e.size(&mut counted)).sum();
     let broken = entries.iter().filter(|e| e.broken.is_some()).count();
     let summary = format!(
         "{}: writable, {} in {} environment{}",

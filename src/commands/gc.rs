@@ -129,6 +129,10 @@ pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<Str
         pids.dedup();
         pids
     };
+    // Sizes on disk, a file hard-linked into several environments counted once: in the most
+    // recently used of them (the scan's order), which the cap removes last, so that removing
+    // the others frees what they are credited with.
+    let mut counted = crate::fsx::Counted::default();
     let candidates: Vec<Candidate> = entries
         .iter()
         .map(|e| Candidate {
@@ -136,7 +140,7 @@ pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<Str
             in_use: !users(e).is_empty(),
             broken: e.broken,
             last_activity: e.last_activity(),
-            size: e.measure(),
+            size: e.measure(&mut counted),
         })
         .collect();
     let mut total: u64 = candidates.iter().map(|c| c.size).sum();

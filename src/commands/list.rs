@@ -1,7 +1,10 @@
 //! `cove list [--json]`: every cached environment with its key, interpreter, requirement count,
 //! size, last use, projects (those whose folder is gone marked) and state.
 //!
-//! The table shows the size measured at build time; `--json` measures each environment now.
+//! Sizes are disk usage, a file hard-linked into several environments (pip from the seed, a
+//! wheel uv linked from its cache) counted once, in the first listed: the total is what the
+//! environments take on disk. The table takes the size measured at build time of an
+//! environment with no hard-linked file; `--json` measures each environment now.
 
 use std::time::SystemTime;
 
@@ -17,18 +20,20 @@ use crate::units::{format_age, format_size, rfc3339};
 pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     let cache = Cache::new(&settings.cache_dir);
     let entries = inventory::scan(&cache)?;
+    let mut counted = crate::fsx::Counted::default();
     if as_json {
-        let list: Vec<Value> = entries.iter().map(to_json).collect();
+        let list: Vec<Value> = entries.iter().map(|e| to_json(e, e.measure(&mut counted))).collect();
         crate::ui::json(&Value::Array(list));
     } else if entries.is_empty() {
         crate::ui::out(&format!("no cached environments in {}\n", shown(cache.envs_dir().display())));
     } else {
-        crate::ui::out(&table(&entries, SystemTime::now()));
+        let sizes: Vec<u64> = entries.iter().map(|e| e.size(&mut counted)).collect();
+        crate::ui::out(&table(&entries, &sizes, SystemTime::now()));
     }
     Ok(())
 }
 
-fn to_json(e: &Entry) -> Value {
+fn to_json(e: &Entry, size: u64) -> Value {
     let folders = |gone: bool| -> Vec<String> {
         e.projects.iter().filter(|p| !gone || p.is_gone()).map(|p| p.folder.display().to_string()).collect()
     };
@@ -38,7 +43,7 @@ fn to_json(e: &Entry) -> Value {
         "python": e.info.python.as_ref().map(crate::fsx::lossy),
         "python_version": e.info.python_version,
         "requirements": e.info.requirements,
-        "size": e.measure(),
+        "size": size,
         "last_used": e.last_used.map(rfc3339),
         "projects": folders(false),
         "projects_gone": folders(true),
@@ -57,13 +62,13 @@ fn to_json(e: &Entry) -> Value {
     })
 }
 
-fn table(entries: &[Entry], now: SystemTime) -> String {
+fn table(entries: &[Entry], sizes: &[u64], now: SystemTime) -> String {
     let header = ["KEY", "PYTHON", "REQS", "SIZE", "LAST USED", "STATE", "PROJECTS"];
     let mut total = 0;
     let rows: Vec<[String; 7]> = entries
         .iter()
-        .map(|e| {
-            let size = e.size();
+        .zip(sizes)
+        .map(|(e, &size)| {
             total += size;
             let projects: Vec<String> = e
                 .projects
@@ -132,6 +137,10 @@ fn table(entries: &[Entry], now: SystemTime) -> String {
         }
     }
     let n = entries.len();
-    text.push_str(&format!("{n} environment{}, {} in all\n", if n == 1 { "" } else { "s" }, format_size(total)));
+    text.push_str(&format!(
+        "{n} environment{}, {} in all (on disk: a file hard-linked into several, such as pip from the seed, counts once)\n",
+        if n == 1 { "" } else { "s" },
+        format_size(total)
+    ));
     text
 }

@@ -78,7 +78,12 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
     let log = cache.log_path("lock");
     crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
     std::fs::File::create(&log).map_err(|e| Error::io("write log", &log, e))?;
-    let out = crate::backend::Output { log, verbose: settings.verbose, hand_down: None };
+    let out = crate::backend::Output {
+        log,
+        verbose: settings.verbose,
+        hand_down: None,
+        shown_paths: vec![(output.clone(), target.clone())],
+    };
     let resolve = Resolve {
         interpreter: interp,
         input: &input,

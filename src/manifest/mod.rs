@@ -8,6 +8,7 @@
 pub mod cove_toml;
 pub mod edit;
 pub mod groups;
+pub mod locate;
 pub mod locks;
 pub mod parts;
 pub mod project_table;

@@ -119,7 +119,9 @@ fn fetch(store: &dyn Store, plan: &Plan, cache: &Cache) -> Result<Option<u64>, F
     let origin = format!("pulled from {}", store.url());
     let backend = config.backend.clone().unwrap_or_else(|| "?".into());
     staging
-        .publish_with_info(&plan.env_dir, crate::cache::INFO, |size| crate::build::info(plan, &backend, size, &origin))
+        .publish_with_info(&plan.env_dir, crate::cache::INFO, |usage| {
+            crate::build::info(plan, &backend, usage, &origin)
+        })
         .map_err(local)?;
     Ok(Some(layer_size))
 }
