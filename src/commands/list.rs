@@ -7,9 +7,9 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
-use crate::cache::Cache;
+use crate::cache::{Cache, Kind};
 use crate::error::Result;
-use crate::inventory::{self, Entry};
+use crate::inventory::{self, Env};
 use crate::settings::Settings;
 use crate::ui::shown;
 use crate::units::{format_age, format_size, rfc3339};
@@ -21,21 +21,22 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
         let list: Vec<Value> = entries.iter().map(to_json).collect();
         crate::ui::json(&Value::Array(list));
     } else if entries.is_empty() {
-        crate::ui::out(&format!("no cached environments in {}\n", shown(cache.envs_dir().display())));
+        let dir = Kind::Env.bucket().under(&cache.root);
+        crate::ui::out(&format!("no cached environments in {}\n", shown(dir.display())));
     } else {
         crate::ui::out(&table(&entries, SystemTime::now()));
     }
     Ok(())
 }
 
-fn to_json(e: &Entry) -> Value {
+fn to_json(e: &Env) -> Value {
     let folders = |gone: bool| -> Vec<String> {
         e.projects.iter().filter(|p| !gone || p.is_gone()).map(|p| p.folder.display().to_string()).collect()
     };
     json!({
-        "key": e.key,
-        "path": crate::fsx::lossy(&e.path),
-        "python": e.info.python.as_ref().map(crate::fsx::lossy),
+        "key": e.entry.key(),
+        "path": crate::fsx::lossy(e.entry.dir()),
+        "python": e.info.python,
         "python_version": e.info.python_version,
         "requirements": e.info.requirements,
         "size": e.measure(),
@@ -48,8 +49,8 @@ fn to_json(e: &Entry) -> Value {
         "origin": e.info.origin,
         "broken": e.broken.map(|b| b.describe()),
         "layers": e.layers.iter().map(|l| json!({
-            "key": l.key,
-            "path": l.path,
+            "key": l.entry.key(),
+            "path": l.entry.dir(),
             "project": l.project,
             "project_gone": l.project_gone(),
             "state": if l.ready { "ready" } else { "broken" },
@@ -57,7 +58,7 @@ fn to_json(e: &Entry) -> Value {
     })
 }
 
-fn table(entries: &[Entry], now: SystemTime) -> String {
+fn table(entries: &[Env], now: SystemTime) -> String {
     let header = ["KEY", "PYTHON", "REQS", "SIZE", "LAST USED", "STATE", "PROJECTS"];
     let mut total = 0;
     let rows: Vec<[String; 7]> = entries
@@ -79,7 +80,7 @@ fn table(entries: &[Entry], now: SystemTime) -> String {
                 (None, _) => e.state.as_str().to_string(),
             };
             [
-                e.key[..e.key.len().min(12)].to_string(),
+                e.entry.key()[..e.entry.key().len().min(12)].to_string(),
                 e.info.python_version.clone().unwrap_or_else(|| "?".into()),
                 e.info.requirements.map_or_else(|| "?".into(), |n| n.to_string()),
                 format_size(size),
@@ -126,7 +127,7 @@ fn table(entries: &[Entry], now: SystemTime) -> String {
             let state = if l.ready { "" } else { " (unfinished)" };
             text.push_str(&format!(
                 "  └ layer {}  {}{gone}{state}\n",
-                &l.key[..l.key.len().min(12)],
+                &l.entry.key()[..l.entry.key().len().min(12)],
                 shown(l.project.display())
             ));
         }
