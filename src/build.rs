@@ -1,21 +1,23 @@
 //! Build an environment on a cache miss, so that it is never seen half-built (SPEC §3).
 //!
-//! Under the key's lock: re-check, then build in an attempt folder of its own (`staging`):
-//! create the venv, install, then seal it (`cove-env.json`, the size listing, the ready marker)
-//! and rename the folder onto `envs/<key>` (swapping out an old one on `--refresh`, so
-//! processes running it are never left without one). A failed install removes the attempt. Any
-//! number of processes asking for one key build it once; the rest wait.
+//! Through [`crate::staging::ensure`], under the key's lock: pull it from the team cache, or
+//! build it in an attempt folder of its own: create the venv, install, then seal it
+//! (`cove-env.json`, the size listing, the ready marker) and rename the folder onto
+//! `envs/<key>` (swapping out an old one on `--refresh`, so processes running it are never left
+//! without one). A failed install removes the attempt. Any number of processes asking for one
+//! key build it once; the rest wait.
 //!
 //! Every use that finds the environment ready or builds it also records the use and keeps a
 //! `.venv` link cove made current (see [`after_use`]): a few stats, a small read and a readlink.
 
 use crate::backend::{self, Install, Output};
-use crate::cache::{self, Cache};
+use crate::cache::{self, Cache, Entry, EnvInfo};
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::project::Kind;
 use crate::resolve::Plan;
 use crate::settings::Settings;
+use crate::staging::{Published, Staging, Wait};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Options {
@@ -63,18 +65,11 @@ pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
 fn ensure_env(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome> {
     let cache = Cache::new(&settings.cache_dir);
     cache.check_private()?;
+    let entry = cache.entry(cache::Kind::Env, &plan.key.hex);
     // A damaged environment is rebuilt (swapped in like a refresh, see `staging`).
-    let damaged = || opts.repair && cache::missing_file(&plan.env_dir).is_some();
-    if !opts.refresh && cache.is_usable(&plan.key.hex) && !damaged() {
-        after_use(plan, &cache);
-        return Ok(Outcome::AlreadyReady);
-    }
-    cache.prepare()?;
-    let what = format!("environment {}", plan.key.short());
-    let guard = crate::lock::exclusive(&cache.lock_path(&plan.key.hex), &what, settings.quiet)?;
-    let outcome = if !opts.refresh && cache.is_usable(&plan.key.hex) && !damaged() {
-        Outcome::AlreadyReady
-    } else {
+    let ready = || !opts.refresh && entry.is_usable() && !(opts.repair && cache::missing_file(entry.dir()).is_some());
+    let wait = Wait { what: &|| format!("environment {}", plan.key.short()), quiet: settings.quiet, hold: false };
+    let ensured = crate::staging::ensure(&cache, &entry, &wait, ready, |staging| {
         if plan.manifest.notes.iter().any(|n| n == crate::manifest::parts::REMOTE_IGNORED) {
             crate::ui::note(
                 settings.quiet,
@@ -82,19 +77,26 @@ fn ensure_env(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
             );
         }
         // The team cache first (SPEC §8): published as a build is, or nothing and a build.
-        if !opts.refresh && settings.remote.is_some() && crate::remote::pull(plan, settings, &cache) {
-            crate::shims::link_env_scripts(settings, &plan.env_dir);
+        let staging = if opts.refresh || settings.remote.is_none() {
+            staging
         } else {
-            build_locked(plan, settings, &cache)?;
-            if settings.remote.as_ref().is_some_and(|r| r.push) && crate::remote::shareable(&plan.key.canonical) {
-                crate::remote::push_in_background(settings, &plan.key.hex);
+            match crate::remote::pull(plan, settings, staging) {
+                Some(published) => {
+                    crate::shims::link_env_scripts(settings, entry.dir());
+                    return Ok(published);
+                }
+                None => Staging::new(&cache, &entry)?,
             }
+        };
+        let published = build_locked(plan, settings, &cache, &entry, staging)?;
+        if settings.remote.as_ref().is_some_and(|r| r.push) && crate::remote::shareable(&plan.key.canonical) {
+            crate::remote::push_in_background(settings, &plan.key.hex);
         }
-        Outcome::Built
-    };
-    drop(guard);
+        Ok(published)
+    })?;
+    drop(ensured.guard);
     after_use(plan, &cache);
-    Ok(outcome)
+    Ok(if ensured.built { Outcome::Built } else { Outcome::AlreadyReady })
 }
 
 /// Record the use (stamp, project → key) and repoint the project's `.venv` link if cove made
@@ -112,21 +114,21 @@ fn after_use(plan: &Plan, cache: &Cache) {
     }
 }
 
-fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
-    let mut staging = crate::staging::Staging::new(cache, &plan.key.hex)?;
+/// Build the environment in `staging` and publish it (its lock held).
+fn build_locked(
+    plan: &Plan,
+    settings: &Settings,
+    cache: &Cache,
+    entry: &Entry,
+    mut staging: Staging,
+) -> Result<Published> {
     let backend = backend::select(settings)?;
     // The venv is made in the attempt's folder; installs go through a stable path to it when
     // the installer profits (see `staging`).
-    let through = if backend.remembers_interpreters_by_path() {
-        staging.stable_path(cache, &plan.env_dir)
-    } else {
-        staging.dir.clone()
-    };
+    let through =
+        if backend.remembers_interpreters_by_path() { staging.stable_path(cache) } else { staging.dir.clone() };
     let env = &staging.dir;
-    let log = cache.log_path(&plan.key.hex);
-    crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
-    // Emptied, not removed: keeps its file (making one is slow on a filesystem busy deleting).
-    std::fs::File::create(&log).map_err(|e| crate::error::Error::io("write log", &log, e))?;
+    let log = entry.fresh_log()?;
     let interp = plan.interpreter();
     if let Some(note) = &plan.lock_note {
         crate::ui::warn(note);
@@ -167,19 +169,20 @@ fn build_locked(plan: &Plan, settings: &Settings, cache: &Cache) -> Result<()> {
             })
         })
         .map(|()| crate::usage::touch(env))
-        .and_then(|()| {
-            staging.publish_with_info(&plan.env_dir, cache::INFO, |usage| info(plan, backend.name(), usage, "built"))
-        });
-    if let Err(e) = result {
-        progress.fail();
-        return Err(backend::blame(e, &plan.manifest, settings.offline));
-    }
+        .and_then(|()| staging.publish(|usage| info(plan, backend.name(), usage, "built")));
+    let published = match result {
+        Ok(published) => published,
+        Err(e) => {
+            progress.fail();
+            return Err(backend::blame(e, &plan.manifest, settings.offline));
+        }
+    };
     if plan.overlay.is_none() {
         crate::shims::link_env_scripts(settings, &plan.env_dir);
     }
     progress.finish(&format!("{}, {counted}", interp.describe()));
     note_changed_manifest(plan);
-    Ok(())
+    Ok(published)
 }
 
 /// The build used the manifest as read before it started; say so when it changed meanwhile
@@ -193,27 +196,26 @@ fn note_changed_manifest(plan: &Plan) {
     }
 }
 
-/// `cove-env.json`: what the environment was built from, and its size (measured once, at
+/// What the environment was built from (its `cove-env.json`), and its size (measured once, at
 /// publish, so `cove list` need not walk an environment that shares no file with another:
 /// `linked`, the part in hard-linked files, is 0); `origin` is `built` or `pulled from
 /// <remote>`.
-pub fn info(plan: &Plan, backend: &str, usage: crate::fsx::Usage, origin: &str) -> Vec<u8> {
-    serde_json::json!({
-        "key": plan.key.hex,
-        "canonical": plan.key.canonical,
-        "python": crate::fsx::lossy(&plan.interpreter().path),
-        "python_version": plan.interpreter().facts.python_full_version,
-        "requirements": plan.install.len(),
-        "lock": plan.lock.as_ref().map(crate::fsx::lossy),
-        "manifest": crate::fsx::lossy(&plan.manifest.path),
-        "backend": backend,
-        "with": plan.overlay.as_ref().map(|o| o.with.iter().map(|r| r.canonical.as_str()).collect::<Vec<_>>()),
-        "over": plan.overlay.as_ref().map(|o| o.base_key.as_str()),
-        "origin": origin,
-        "size": usage.size,
-        "linked": usage.linked,
-        "created": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
-    })
-    .to_string()
-    .into_bytes()
+pub fn info(plan: &Plan, backend: &str, usage: crate::fsx::Usage, origin: &str) -> EnvInfo {
+    let lossy = |p: &std::path::Path| Some(crate::fsx::lossy(p));
+    EnvInfo {
+        key: Some(plan.key.hex.clone()),
+        canonical: Some(plan.key.canonical.clone()),
+        python: lossy(&plan.interpreter().path),
+        python_version: Some(plan.interpreter().facts.python_full_version.clone()),
+        requirements: Some(plan.install.len()),
+        lock: plan.lock.as_deref().and_then(lossy),
+        manifest: lossy(&plan.manifest.path),
+        backend: Some(backend.to_string()),
+        with: plan.overlay.as_ref().map(|o| o.with.iter().map(|r| r.canonical.clone()).collect()),
+        over: plan.overlay.as_ref().map(|o| o.base_key.clone()),
+        origin: Some(origin.to_string()),
+        size: Some(usage.size),
+        linked: Some(usage.linked),
+        created: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).ok(),
+    }
 }

@@ -1,28 +1,35 @@
-//! The cache layout under `$COVE_CACHE_DIR`, and what state an environment is in.
+//! The cache layout under `$COVE_CACHE_DIR`, and what state an environment is in. This module
+//! alone spells the layout: a folder's name is a [`Bucket`]'s, an environment, layer or seed is
+//! an [`Entry`] of a [`Kind`] that names its folder, lock, log and info file, and each info file
+//! has one type ([`EnvInfo`], [`LayerInfo`], [`SeedInfo`]) for writing and reading it.
 //!
 //! ```text
 //! CACHEDIR.TAG  .gitignore
 //! envs/<key>/               one venv per key; ready only once `envs/<key>/.cove-ready` exists
 //! envs/<key>/cove-env.json  what it was built from (canonical text, interpreter, manifest, size)
 //! envs/<key>/.cove-used     its mtime is the last use (see `usage`)
-//! locks/<key>.lock          held while the key is built or removed
-//! logs/<key>.log            the last build's installer output
+//! layers/<key>/             a project's editable install over an environment (see `layer`)
+//! layers/<key>/cove-layer.json  its environment and project (for list and gc)
+//! seeds/<name>/             pip installed once per interpreter, linked into pip-backend venvs
+//!                           (see `backend::seed`)
+//! seeds/<name>/cove-seed.json   the interpreter and wheel it was made from (for gc)
+//! locks/<name>.lock         held while an entry is built, linked from or removed; <name> is an
+//!                           environment's key, `layer-<key>` or `seed-<name>` ([`Entry::name`])
+//! logs/<name>.log           the last build's installer output
 //! interpreters/             cached interpreter facts
 //! projects/<sha>            which key each project last used (see `usage`)
 //! plans/<sha>               plans remembered per manifest and folder (see `memo`)
 //! lock-pins/<sha>           a lock file's pins that apply, per lock and interpreter
-//! tmp/<key>.<pid>.<nanos>/  a build attempt, renamed onto `envs/<key>` when complete
+//! tmp/<name>.<pid>.<nanos>/ a build attempt, renamed onto its entry when complete
 //! slots/slot-<i>-000…       a link to the attempt being built in slot <i> (see `staging`)
-//! trash/                    environments being removed by `cove gc`
-//! seeds/<name>/             pip installed once per interpreter, linked into pip-backend venvs
-//!                           (see `backend::seed`)
+//! trash/                    entries being removed by `cove gc`
 //! ```
 //!
-//! Invariants: an environment is built in `tmp/` and appears under `envs/` only by a rename,
-//! its ready marker written before (see `staging`), so no process ever runs one that is half
-//! built, and an installer orphaned by a killed build can only spoil its own attempt's folder.
-//! `cove gc` first renames an environment into `trash/` under its lock, so a removal cut short
-//! never leaves a half-deleted environment that looks ready.
+//! Invariants: an entry is built in `tmp/` and appears in its bucket only by a rename, its ready
+//! marker written before, all under its lock ([`crate::staging::ensure`]), so no process ever
+//! runs one that is half built, and an installer orphaned by a killed build can only spoil its
+//! own attempt's folder. `cove gc` first renames an entry into `trash/` under its lock
+//! ([`Entry::remove`]), so a removal cut short never leaves a half-deleted one that looks ready.
 //!
 //! The cache decides what `python` runs, so it must be the user's alone: its root and the
 //! folders that hold code or decide what runs (`envs/`, `layers/`, `plans/`, `interpreters/`)
@@ -31,6 +38,8 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
 use crate::error::{Error, Result};
 
 pub const READY: &str = ".cove-ready";
@@ -38,7 +47,237 @@ pub const READY: &str = ".cove-ready";
 pub const FILES: &str = ".cove-files";
 /// The first word of a listing that gives its count (see `staging.rs`).
 pub const FILES_HEADER: &str = "cove-files 2";
-pub const INFO: &str = "cove-env.json";
+
+/// A folder of the cache root; its name is spelled here only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bucket(&'static str);
+
+impl Bucket {
+    pub const ENVS: Bucket = Bucket("envs");
+    pub const LAYERS: Bucket = Bucket("layers");
+    pub const SEEDS: Bucket = Bucket("seeds");
+    pub const LOCKS: Bucket = Bucket("locks");
+    pub const LOGS: Bucket = Bucket("logs");
+    pub const INTERPRETERS: Bucket = Bucket("interpreters");
+    pub const PROJECTS: Bucket = Bucket("projects");
+    pub const PLANS: Bucket = Bucket("plans");
+    pub const LOCK_PINS: Bucket = Bucket("lock-pins");
+    pub const TMP: Bucket = Bucket("tmp");
+    pub const SLOTS: Bucket = Bucket("slots");
+    pub const TRASH: Bucket = Bucket("trash");
+
+    /// This folder of the cache whose root is `root`.
+    pub fn under(self, root: &Path) -> PathBuf {
+        root.join(self.0)
+    }
+}
+
+/// What an [`Entry`] is. All three are built aside and published under their lock
+/// ([`crate::staging::ensure`]) and removed the same way ([`Entry::remove`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Env,
+    Layer,
+    Seed,
+}
+
+impl Kind {
+    /// In the order `cove gc` walks them: a layer is looked at once its environment is.
+    pub const ALL: [Kind; 3] = [Kind::Env, Kind::Layer, Kind::Seed];
+
+    /// Its bucket, its info file, and how its lock, log and attempt names begin (the kinds share
+    /// `locks/`, `logs/` and `tmp/`).
+    fn layout(self) -> (Bucket, &'static str, &'static str) {
+        match self {
+            Kind::Env => (Bucket::ENVS, "cove-env.json", ""),
+            Kind::Layer => (Bucket::LAYERS, "cove-layer.json", "layer-"),
+            Kind::Seed => (Bucket::SEEDS, "cove-seed.json", "seed-"),
+        }
+    }
+
+    pub fn bucket(self) -> Bucket {
+        self.layout().0
+    }
+
+    pub fn info_file(self) -> &'static str {
+        self.layout().1
+    }
+}
+
+/// An environment, a layer or a seed: `<root>/<bucket>/<key>`, and the way to its lock, log and
+/// info file. Made only here, so its folder is always two levels below the cache root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    kind: Kind,
+    dir: PathBuf,
+}
+
+impl Entry {
+    /// The entry whose folder is `dir`, when `dir` is one (`<root>/envs/<key>`, …).
+    pub fn at(dir: &Path) -> Option<Entry> {
+        let bucket = dir.parent()?.file_name()?;
+        let kind = Kind::ALL.into_iter().find(|k| bucket == k.bucket().0)?;
+        dir.file_name()?.to_str()?;
+        Some(Entry { kind, dir: dir.to_path_buf() })
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    pub fn key(&self) -> &str {
+        self.dir.file_name().and_then(|n| n.to_str()).unwrap_or_default()
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn into_dir(self) -> PathBuf {
+        self.dir
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.parent().and_then(Path::parent).unwrap_or(Path::new(""))
+    }
+
+    /// The name of its lock, log and attempt folders: its key, after its kind's prefix.
+    pub fn name(&self) -> String {
+        format!("{}{}", self.kind.layout().2, self.key())
+    }
+
+    pub fn lock(&self) -> PathBuf {
+        named(self.root(), Bucket::LOCKS, &self.name(), "lock")
+    }
+
+    pub fn log(&self) -> PathBuf {
+        named(self.root(), Bucket::LOGS, &self.name(), "log")
+    }
+
+    /// Its log, emptied for a new build (not removed: keeps its file, and making one is slow on a
+    /// filesystem busy deleting).
+    pub fn fresh_log(&self) -> Result<PathBuf> {
+        let log = self.log();
+        crate::fsx::create_private_dir(&Bucket::LOGS.under(self.root()))?;
+        std::fs::File::create(&log).map_err(|e| Error::io("write log", &log, e))?;
+        Ok(log)
+    }
+
+    /// What its info file says ([`EnvInfo`], [`LayerInfo`], [`SeedInfo`]: one type per kind,
+    /// for writing it and reading it); `None` when it is missing or does not read as `T`.
+    pub fn info<T: DeserializeOwned>(&self) -> Option<T> {
+        serde_json::from_slice(&std::fs::read(self.dir.join(self.kind.info_file())).ok()?).ok()
+    }
+
+    /// Its ready marker is there: one stat, no check of the files (for listing many).
+    pub fn has_marker(&self) -> bool {
+        self.dir.join(READY).exists()
+    }
+
+    /// See [`ready_at`]: the warm-path check.
+    pub fn is_ready(&self) -> bool {
+        ready_at(&self.dir)
+    }
+
+    /// Ready, and its `python` still resolves (the base interpreter it links to is there): two
+    /// stats. An environment whose interpreter vanished is rebuilt rather than run into a
+    /// loader error.
+    pub fn is_usable(&self) -> bool {
+        self.is_ready() && env_python(&self.dir).exists()
+    }
+
+    pub fn state(&self) -> State {
+        if self.is_usable() {
+            State::Ready
+        } else if crate::lock::is_held(&self.lock()) {
+            State::Building
+        } else if self.dir.exists() {
+            State::Broken
+        } else {
+            State::Missing
+        }
+    }
+
+    /// Remove it: under its lock, its folder renamed into `trash/` first (so no crash leaves a
+    /// half-deleted one that looks ready), its log and lock file dropped, then the trash copy
+    /// deleted. `Ok(false)` when someone holds the lock (building it, or linking from a seed),
+    /// or when `unless_ready` and a build finished it since it was looked at.
+    pub fn remove(&self, unless_ready: bool) -> Result<bool> {
+        let Some(guard) = crate::lock::try_exclusive(&self.lock())? else {
+            return Ok(false);
+        };
+        if unless_ready && self.has_marker() {
+            return Ok(false);
+        }
+        let trash = Bucket::TRASH.under(self.root());
+        crate::fsx::create_private_dir(&trash)?;
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let aside = trash.join(format!("{}.{}.{nanos}", self.name(), std::process::id()));
+        match std::fs::rename(&self.dir, &aside) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io("move", &self.dir, e)),
+            _ => {}
+        }
+        let _ = std::fs::remove_file(self.log());
+        guard.remove_file();
+        drop(guard);
+        crate::fsx::remove_tree(&aside)?;
+        Ok(true)
+    }
+}
+
+/// `<root>/<bucket>/<name>.<ext>`.
+fn named(root: &Path, bucket: Bucket, name: &str, ext: &str) -> PathBuf {
+    bucket.under(root).join(format!("{name}.{ext}"))
+}
+
+/// `cove-env.json`: what the environment was built from, and its size (measured once, at
+/// publish, so `cove list` need not walk every environment). Every field may be missing when
+/// read, so a file from an older cove, or a damaged one, still lists.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct EnvInfo {
+    pub key: Option<String>,
+    pub canonical: Option<String>,
+    /// The base interpreter's path, and its exact version.
+    pub python: Option<String>,
+    pub python_version: Option<String>,
+    /// How many requirements it was built from.
+    pub requirements: Option<usize>,
+    /// The lock file in use, and the manifest.
+    pub lock: Option<String>,
+    pub manifest: Option<String>,
+    pub backend: Option<String>,
+    /// For a `cove run --with` overlay: its extra requirements, and the key it is over.
+    pub with: Option<Vec<String>>,
+    pub over: Option<String>,
+    /// `built`, or `pulled from <remote>` (SPEC §8); none from an older cove.
+    pub origin: Option<String>,
+    pub size: Option<u64>,
+    /// The part of `size` in files hard-linked into other folders too (the pip seed's, uv's
+    /// cache): 0 means the recorded size is the environment's own.
+    pub linked: Option<u64>,
+    /// When it was published, in seconds since 1970.
+    pub created: Option<u64>,
+}
+
+/// `cove-layer.json`: the environment a layer sits on, the project it is for and the projects it
+/// installs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LayerInfo {
+    pub env: String,
+    pub project: String,
+    #[serde(default)]
+    pub installs: Vec<String>,
+}
+
+/// `cove-seed.json`: the interpreter and pip wheel a seed was made from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeedInfo {
+    pub python: String,
+    #[serde(default)]
+    pub python_version: String,
+    #[serde(default)]
+    pub wheel: String,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -69,44 +308,45 @@ impl Cache {
         Cache { root: root.to_path_buf() }
     }
 
-    pub fn envs_dir(&self) -> PathBuf {
-        self.root.join("envs")
+    pub fn entry(&self, kind: Kind, key: &str) -> Entry {
+        Entry { kind, dir: kind.bucket().under(&self.root).join(key) }
     }
 
-    pub fn env_dir(&self, key: &str) -> PathBuf {
-        self.root.join("envs").join(key)
+    /// The entry whose lock, log or attempt is called `name` ([`Entry::name`]): a name no kind
+    /// claims by its prefix is an environment's.
+    pub fn entry_named(&self, name: &str) -> Entry {
+        let kind = [Kind::Layer, Kind::Seed].into_iter().find_map(|k| Some((k, name.strip_prefix(k.layout().2)?)));
+        kind.map_or_else(|| self.entry(Kind::Env, name), |(k, key)| self.entry(k, key))
     }
 
-    pub fn lock_path(&self, key: &str) -> PathBuf {
-        self.root.join("locks").join(format!("{key}.lock"))
+    /// Every entry of `kind` there is (a folder in its bucket; hidden names are not entries).
+    pub fn entries(&self, kind: Kind) -> Result<Vec<Entry>> {
+        let dir = kind.bucket().under(&self.root);
+        let read = match std::fs::read_dir(&dir) {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("read", &dir, e)),
+        };
+        let mut out = Vec::new();
+        for e in read {
+            let e = e.map_err(|err| Error::io("read", &dir, err))?;
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if !name.starts_with('.') && e.file_type().is_ok_and(|t| t.is_dir()) {
+                out.push(self.entry(kind, &name));
+            }
+        }
+        Ok(out)
     }
 
-    pub fn log_path(&self, key: &str) -> PathBuf {
-        self.root.join("logs").join(format!("{key}.log"))
+    /// A lock that belongs to no entry (`slot-<i>`, `push-<key>`, …).
+    pub fn lock_path(&self, name: &str) -> PathBuf {
+        named(&self.root, Bucket::LOCKS, name, "lock")
     }
 
-    pub fn projects_dir(&self) -> PathBuf {
-        self.root.join("projects")
-    }
-
-    pub fn trash_dir(&self) -> PathBuf {
-        self.root.join("trash")
-    }
-
-    pub fn tmp_dir(&self) -> PathBuf {
-        self.root.join("tmp")
-    }
-
-    pub fn slots_dir(&self) -> PathBuf {
-        self.root.join("slots")
-    }
-
-    pub fn layers_dir(&self) -> PathBuf {
-        self.root.join("layers")
-    }
-
-    pub fn seeds_dir(&self) -> PathBuf {
-        self.root.join("seeds")
+    /// A log that belongs to no entry (`lock`, `push-<key>`, `prebuild-<sha>`).
+    pub fn log_path(&self, name: &str) -> PathBuf {
+        named(&self.root, Bucket::LOGS, name, "log")
     }
 
     /// Refuse a cache that someone else could have planted an environment (or a plan, or the
@@ -133,34 +373,20 @@ impl Cache {
     /// [`Cache::check_private`], every time.
     fn check_private_now(&self) -> Result<()> {
         check_private_dir(&self.root, "COVE_CACHE_DIR")?;
-        for sub in ["envs", "layers", "plans", "interpreters"] {
-            check_private_dir(&self.root.join(sub), "COVE_CACHE_DIR")?;
+        for bucket in [Bucket::ENVS, Bucket::LAYERS, Bucket::PLANS, Bucket::INTERPRETERS] {
+            check_private_dir(&bucket.under(&self.root), "COVE_CACHE_DIR")?;
         }
         Ok(())
     }
 
-    /// The warm-path check: one stat.
-    pub fn is_ready(&self, key: &str) -> bool {
-        ready_at(&self.env_dir(key))
-    }
-
-    /// Ready, and its `python` still resolves (the base interpreter it links to is there): two
-    /// stats. An environment whose interpreter vanished is rebuilt rather than run into a
-    /// loader error.
+    /// The environment of `key` is usable ([`Entry::is_usable`]).
     pub fn is_usable(&self, key: &str) -> bool {
-        self.is_ready(key) && env_python(&self.env_dir(key)).exists()
+        self.entry(Kind::Env, key).is_usable()
     }
 
+    /// The state of the environment of `key`.
     pub fn state(&self, key: &str) -> State {
-        if self.is_usable(key) {
-            State::Ready
-        } else if crate::lock::is_held(&self.lock_path(key)) {
-            State::Building
-        } else if self.env_dir(key).exists() {
-            State::Broken
-        } else {
-            State::Missing
-        }
+        self.entry(Kind::Env, key).state()
     }
 
     /// Create the cache root, private to the user and marked as a cache.
@@ -214,7 +440,6 @@ pub fn check_private_dir(dir: &Path, setting: &'static str) -> Result<()> {
     Ok(())
 }
 
-
 /// A venv's interpreter, `<venv>/bin/python`.
 pub fn env_python(env: &Path) -> PathBuf {
     env.join("bin").join("python")
@@ -224,6 +449,24 @@ pub fn env_python(env: &Path) -> PathBuf {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn entries_keep_the_layout_and_are_found_from_their_folder() {
+        let cache = Cache::new(Path::new("/c"));
+        let cases = [
+            (Kind::Env, "/c/envs/k", "/c/locks/k.lock", "/c/logs/k.log"),
+            (Kind::Layer, "/c/layers/k", "/c/locks/layer-k.lock", "/c/logs/layer-k.log"),
+            (Kind::Seed, "/c/seeds/k", "/c/locks/seed-k.lock", "/c/logs/seed-k.log"),
+        ];
+        for (kind, dir, lock, log) in cases {
+            let e = cache.entry(kind, "k");
+            assert_eq!((e.dir(), e.lock(), e.log()), (Path::new(dir), lock.into(), log.into()));
+            assert_eq!(Entry::at(e.dir()), Some(e.clone()), "the hook finds an entry's lock from its folder");
+            assert_eq!(cache.entry_named(&e.name()), e, "a lock or log name names its entry");
+        }
+        assert_eq!(Entry::at(Path::new("/c/tmp/k")), None);
+        assert_eq!(cache.entry_named("slot-3").dir(), Path::new("/c/envs/slot-3"), "no entry's: no folder");
+    }
 
     #[test]
     fn a_cache_others_can_write_is_refused() {

@@ -335,7 +335,7 @@ pub fn is_steady(prev: &State, project: Option<&Project>, vars: &ShellVars) -> b
 /// A pending build is under way while its lock is held, or for a short while after the hook
 /// started it (before it takes the lock) as long as its process lives.
 fn still_building(prev: &State) -> bool {
-    let held = prev.env.as_deref().and_then(lock_of_env).is_some_and(|l| crate::lock::is_held(&l));
+    let held = prev.env.as_deref().and_then(cache::Entry::at).is_some_and(|e| crate::lock::is_held(&e.lock()));
     held || (prev.pid != 0 && process_alive(prev.pid) && now_secs().saturating_sub(prev.since) < START_GRACE_SECS)
 }
 
@@ -359,12 +359,6 @@ fn path_as_left(path: &OsStr, prev: &State) -> bool {
 fn foreign_venv(vars: &ShellVars, prev: &State) -> bool {
     let ours = prev.venv_set && vars.virtual_env.as_deref() == prev.env.as_deref().map(Path::as_os_str);
     vars.virtual_env.as_ref().is_some_and(|v| !v.is_empty()) && !ours
-}
-
-/// `envs/<key>` → `locks/<key>.lock` in the same cache.
-fn lock_of_env(env: &Path) -> Option<PathBuf> {
-    let key = env.file_name()?.to_str()?;
-    Some(Cache::new(env.parent()?.parent()?).lock_path(key))
 }
 
 fn process_alive(pid: u32) -> bool {
@@ -467,7 +461,7 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr, say: &mut
         // Either way the facts' folder is watched: once they are cached the key is known at the
         // next prompt, so a finished background build is seen there (and not after its grace).
         let attempted = same_place && prev.status == Status::Pending && prev.env.is_none();
-        next.watch.push(settings.cache_dir.join("interpreters"));
+        next.watch.push(cache::Bucket::INTERPRETERS.under(&settings.cache_dir));
         next.fingerprint = fingerprint(&next.watch);
         if settings.prebuild && !attempted {
             return start_prebuild(next, &project.dir, &settings, user_path, say);
@@ -534,7 +528,7 @@ fn invalid(mut next: State, e: &Error, say: &mut Vec<String>) -> State {
 
 fn prebuild_log(cache: &Cache, project_dir: &Path) -> PathBuf {
     let digest = Sha256::digest(project_dir.as_os_str().as_bytes());
-    cache.root.join("logs").join(format!("prebuild-{}.log", crate::digest::hex(&digest[..6])))
+    cache.log_path(&format!("prebuild-{}", crate::digest::hex(&digest[..6])))
 }
 
 fn start_prebuild(
@@ -936,6 +930,27 @@ mod tests {
         let p = Project { dir: "/p/a".into(), manifest: "/p/a/cove.toml".into(), kind: crate::project::Kind::CoveToml };
         assert!(!is_steady(&State::default(), Some(&p), &vars));
         assert!(!is_steady(&active("/p/a", "/nonexistent/envs/k"), None, &vars));
+    }
+
+    #[test]
+    fn a_layer_being_built_keeps_the_prompt_steady() {
+        let t = tempfile::tempdir().unwrap();
+        let cache = Cache::new(t.path());
+        let layer = cache.entry(cache::Kind::Layer, "k");
+        let p = Project { dir: "/p/a".into(), manifest: "/p/a/cove.toml".into(), kind: crate::project::Kind::CoveToml };
+        let prev = State {
+            status: Status::Pending,
+            dir: Some(p.dir.clone()),
+            manifest: Some(p.manifest.clone()),
+            fingerprint: fingerprint(&[]),
+            env: Some(layer.dir().to_path_buf()),
+            ..State::default()
+        };
+        let vars = ShellVars::default();
+        assert!(!is_steady(&prev, Some(&p), &vars), "nothing building: look again");
+        crate::fsx::create_private_dir(&crate::cache::Bucket::LOCKS.under(&cache.root)).unwrap();
+        let _building = crate::lock::exclusive(&layer.lock(), "the layer", true).unwrap();
+        assert!(is_steady(&prev, Some(&p), &vars), "its layer's lock is held: still building");
     }
 
     #[test]

@@ -140,7 +140,8 @@ fn facts_file(cache_dir: &Path, path: &Path) -> Result<(PathBuf, [u64; 4], PathB
     let real = inputs::canonicalize(path).ctx("find interpreter", path)?;
     let meta = inputs::metadata(&real).ctx("read", &real)?;
     let digest = Sha256::digest(real.as_os_str().as_encoded_bytes());
-    let file = cache_dir.join("interpreters").join(format!("{}.json", crate::digest::hex(&digest[..12])));
+    let facts = crate::cache::Bucket::INTERPRETERS.under(cache_dir);
+    let file = facts.join(format!("{}.json", crate::digest::hex(&digest[..12])));
     Ok((real, identity(&meta), file))
 }
 

@@ -6,8 +6,9 @@
 //! metadata and console scripts. Two projects with equal requirements share one environment
 //! and have a layer each. A layer's key covers the shared key, the project folder and its
 //! `[project]` + `[build-system]` tables, so a source edit needs nothing and a metadata change
-//! remakes only the layer. Built like an environment: under a lock, in an attempt folder of its
-//! own, sealed (ready marker, size listing), then renamed into place (see `staging`).
+//! remakes only the layer. Built like an environment ([`crate::staging::ensure`]): under its
+//! lock, in an attempt folder of its own, sealed (ready marker, size listing), then renamed into
+//! place.
 //!
 //! ```text
 //! layers/<layer key>/               the venv
@@ -17,15 +18,13 @@
 
 use std::path::{Path, PathBuf};
 
-
 use crate::backend::{self, Install, Output};
-use crate::cache::Cache;
+use crate::cache::{Cache, Kind, LayerInfo};
 use crate::error::{Error, Result};
 use crate::manifest::LocalProject;
 use crate::resolve::Plan;
 use crate::settings::Settings;
-
-pub const INFO: &str = "cove-layer.json";
+use crate::staging::{Staging, Wait};
 
 /// The layer's key: shared key + each project's folder, extras and the tables that make its
 /// metadata.
@@ -38,10 +37,6 @@ pub fn key(shared_key: &str, projects: &[LocalProject]) -> String {
     crate::digest::sha256_hex(text.as_bytes())
 }
 
-pub fn dir(cache: &Cache, layer_key: &str) -> PathBuf {
-    cache.layers_dir().join(layer_key)
-}
-
 /// The site-packages folder of a venv made on `plan`'s interpreter.
 fn site_packages(venv: &Path, plan: &Plan) -> PathBuf {
     let v = &plan.interpreter().facts.python_version;
@@ -51,60 +46,61 @@ fn site_packages(venv: &Path, plan: &Plan) -> PathBuf {
 /// Make sure the plan's layer over its (ready) environment exists.
 pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
     let projects = plan.layer_projects();
-    let Some(layer) = plan.layer_dir.clone() else { return Ok(()) };
+    if plan.layer_dir.is_none() {
+        return Ok(());
+    }
     let cache = Cache::new(&settings.cache_dir);
-    let lkey = key(&plan.key.hex, &projects);
-    if !refresh && crate::cache::ready_at(&layer) {
-        return Ok(());
-    }
-    let name = format!("layer-{lkey}");
-    let _guard = crate::lock::exclusive(
-        &cache.lock_path(&name),
-        &format!("the project layer of {}", plan.project.dir.display()),
-        settings.quiet,
+    let entry = cache.entry(Kind::Layer, &key(&plan.key.hex, &projects));
+    let what = || format!("the project layer of {}", plan.project.dir.display());
+    let wait = Wait { what: &what, quiet: settings.quiet, hold: false };
+    crate::staging::ensure(
+        &cache,
+        &entry,
+        &wait,
+        || !refresh && entry.is_ready(),
+        |mut staging| {
+            let log = entry.fresh_log()?;
+            let names: Vec<String> = projects.iter().map(|p| p.dir.display().to_string()).collect();
+            let progress = crate::progress::Progress::start(
+                format!("the project layer {}", &entry.key()[..12]),
+                None,
+                &format!("installing {} in editable mode", names.join(", ")),
+                settings.quiet,
+                settings.verbose,
+            );
+            let result = build(plan, &projects, settings, &cache, &mut staging, entry.dir(), &log)
+                .and_then(|info| staging.publish(|_| info));
+            let published = match result {
+                Ok(published) => published,
+                Err(e) => {
+                    progress.fail();
+                    return Err(crate::backend::blame(e, &plan.manifest, settings.offline));
+                }
+            };
+            if plan.overlay.is_none() {
+                crate::shims::link_env_scripts(settings, entry.dir());
+            }
+            progress.finish(&format!("{} editable", names.join(", ")));
+            Ok(published)
+        },
     )?;
-    if !refresh && crate::cache::ready_at(&layer) {
-        return Ok(());
-    }
-    let mut staging = crate::staging::Staging::new(&cache, &name)?;
-    let log = cache.log_path(&name);
-    crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
-    std::fs::File::create(&log).map_err(|e| Error::io("write log", &log, e))?;
-    let names: Vec<String> = projects.iter().map(|p| p.dir.display().to_string()).collect();
-    let progress = crate::progress::Progress::start(
-        format!("the project layer {}", &lkey[..12]),
-        None,
-        &format!("installing {} in editable mode", names.join(", ")),
-        settings.quiet,
-        settings.verbose,
-    );
-    let result =
-        build(plan, &projects, settings, &cache, &mut staging, &layer, &log).and_then(|()| staging.publish(&layer));
-    if let Err(e) = result {
-        progress.fail();
-        return Err(crate::backend::blame(e, &plan.manifest, settings.offline));
-    }
-    if plan.overlay.is_none() {
-        crate::shims::link_env_scripts(settings, &layer);
-    }
-    progress.finish(&format!("{} editable", names.join(", ")));
     Ok(())
 }
 
-/// Make the layer in `staging`'s folder, to be published at `target`.
+/// Make the layer in `staging`'s folder; returns its info file.
 fn build(
     plan: &Plan,
     projects: &[LocalProject],
     settings: &Settings,
     cache: &Cache,
-    staging: &mut crate::staging::Staging,
+    staging: &mut Staging,
     target: &Path,
     log: &Path,
-) -> Result<()> {
+) -> Result<LayerInfo> {
     let backend = backend::select(settings)?;
     // Installs go through a stable path to the folder when the installer profits (see `staging`).
     let through =
-        if backend.remembers_interpreters_by_path() { staging.stable_path(cache, target) } else { staging.dir.clone() };
+        if backend.remembers_interpreters_by_path() { staging.stable_path(cache) } else { staging.dir.clone() };
     let layer = &staging.dir;
     let shown_paths = vec![(layer.clone(), target.to_path_buf()), (through.clone(), target.to_path_buf())];
     let out = Output { log: log.to_path_buf(), verbose: settings.verbose, hand_down: staging.slot_lock(), shown_paths };
@@ -125,12 +121,11 @@ fn build(
         backend.install_editable(&through, &with_extras(project), false, &install, &out)?;
     }
     adopt_scripts(&plan.env_dir, layer)?;
-    let info = serde_json::json!({
-        "env": plan.key.hex,
-        "project": crate::fsx::lossy(&plan.project.dir),
-        "installs": projects.iter().map(|p| crate::fsx::lossy(&p.dir)).collect::<Vec<_>>(),
-    });
-    crate::fsx::write_atomic_unsynced(&layer.join(INFO), info.to_string().as_bytes())
+    Ok(LayerInfo {
+        env: plan.key.hex.clone(),
+        project: crate::fsx::lossy(&plan.project.dir),
+        installs: projects.iter().map(|p| crate::fsx::lossy(&p.dir)).collect(),
+    })
 }
 
 /// `dir[extra,…]`, the form installers take for a folder with extras.

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cache::Cache;
+use crate::cache::{Cache, Kind};
 use crate::error::{Error, IoContext, Result};
 
 pub const NAME: &str = ".venv";
@@ -27,7 +27,7 @@ pub enum Venv {
 pub fn inspect(project_dir: &Path, cache: &Cache) -> Venv {
     let at = project_dir.join(NAME);
     match std::fs::read_link(&at) {
-        Ok(target) if target.starts_with(cache.envs_dir()) || target.starts_with(cache.root.join("layers")) => {
+        Ok(target) if [Kind::Env, Kind::Layer].iter().any(|k| target.starts_with(k.bucket().under(&cache.root))) => {
             Venv::Ours(target)
         }
         Ok(target) => Venv::Foreign(target),
@@ -73,7 +73,7 @@ pub fn refresh(project_dir: &Path, env: &Path, cache: &Cache) {
     let at = project_dir.join(NAME);
     if let Ok(target) = std::fs::read_link(&at)
         && target != env
-        && target.starts_with(cache.envs_dir())
+        && target.starts_with(Kind::Env.bucket().under(&cache.root))
     {
         let _ = point(&at, env);
     }
@@ -95,7 +95,7 @@ mod tests {
     fn links_are_made_repointed_and_never_replace_what_cove_did_not_make() {
         let t = tempfile::tempdir().unwrap();
         let cache = Cache::new(&t.path().join("cache"));
-        let (a, b) = (cache.env_dir("a"), cache.env_dir("b"));
+        let (a, b) = (cache.entry(Kind::Env, "a").into_dir(), cache.entry(Kind::Env, "b").into_dir());
         let proj = t.path().join("proj");
         std::fs::create_dir_all(&proj).unwrap();
         assert_eq!(make(&proj, &a, &cache).unwrap(), Made::Created);

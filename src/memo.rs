@@ -10,7 +10,7 @@
 //! succeeded, with every input's interpreter facts known, and never while an input is younger
 //! than the file clock's granularity could tell apart.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -75,11 +75,7 @@ fn file(project: &Project, settings: &Settings) -> Option<PathBuf> {
     h.update(project.manifest.as_os_str().as_encoded_bytes());
     h.update([0]);
     h.update(cwd.as_os_str().as_encoded_bytes());
-    Some(plans_dir(&settings.cache_dir).join(crate::digest::hex(&h.finalize()[..16])))
-}
-
-pub fn plans_dir(cache_dir: &Path) -> PathBuf {
-    cache_dir.join("plans")
+    Some(crate::cache::Bucket::PLANS.under(&settings.cache_dir).join(crate::digest::hex(&h.finalize()[..16])))
 }
 
 fn fingerprint(settings: &Settings) -> String {

@@ -13,7 +13,7 @@
 //! stays its own environment's, for `cove list` and `cove gc`), the project's `.venv` link is
 //! left alone, and its console scripts get no shims (they belong to one run, not the project).
 
-use crate::cache::Cache;
+use crate::cache::{Cache, Kind};
 use crate::error::{Pos, Result};
 use crate::key::Key;
 use crate::requirement::Requirement;
@@ -42,10 +42,10 @@ pub fn plan(base: &Plan, with: &[String], cache_dir: &std::path::Path) -> Result
     let mut plan = base.clone();
     plan.key = Key::of(text);
     plan.install.extend(extra.iter().cloned());
-    plan.env_dir = cache.env_dir(&plan.key.hex);
+    plan.env_dir = cache.entry(Kind::Env, &plan.key.hex).into_dir();
     let layered = plan.layer_projects();
     plan.layer_dir =
-        (!layered.is_empty()).then(|| crate::layer::dir(&cache, &crate::layer::key(&plan.key.hex, &layered)));
+        (!layered.is_empty()).then(|| cache.entry(Kind::Layer, &crate::layer::key(&plan.key.hex, &layered)).into_dir());
     plan.overlay = Some(Overlay { with: extra, base_key: base.key.hex.clone() });
     Ok(plan)
 }

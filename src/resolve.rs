@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cache::Cache;
+use crate::cache::{Cache, Kind};
 use crate::error::Result;
 use crate::interpreter::{self, Choice, Finder};
 use crate::key::{self, Key};
@@ -142,12 +142,12 @@ pub fn plan_manifest(project: Project, manifest: Manifest, settings: &Settings, 
         dynamic.map(|p| p.dir.as_path()),
     );
     let cache = Cache::new(&settings.cache_dir);
-    let env_dir = cache.env_dir(&key.hex);
+    let env_dir = cache.entry(Kind::Env, &key.hex).into_dir();
     let mut plan =
         Plan { project, manifest, choice, install, lock, lock_note, key, env_dir, layer_dir: None, overlay: None };
     let layered = plan.layer_projects();
     if !layered.is_empty() {
-        plan.layer_dir = Some(crate::layer::dir(&cache, &crate::layer::key(&plan.key.hex, &layered)));
+        plan.layer_dir = Some(cache.entry(Kind::Layer, &crate::layer::key(&plan.key.hex, &layered)).into_dir());
     }
     Ok(plan)
 }

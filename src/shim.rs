@@ -112,8 +112,9 @@ fn provides(plan: &crate::resolve::Plan, settings: &Settings, name: &str) -> boo
     }
     let cache = crate::cache::Cache::new(&settings.cache_dir);
     let user = if plan.project.kind == Kind::Script { &plan.manifest.path } else { &plan.project.dir };
-    crate::usage::last_key(&cache, user)
-        .is_some_and(|key| crate::interpreter::is_executable(&cache.env_dir(&key).join("bin").join(name)))
+    crate::usage::last_key(&cache, user).is_some_and(|key| {
+        crate::interpreter::is_executable(&cache.entry(crate::cache::Kind::Env, &key).dir().join("bin").join(name))
+    })
 }
 
 /// The plan's environment, and its layer when it has one, are ready.

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cache::{EnvInfo, Kind};
 use crate::error::{Error, IoContext, Result};
 use crate::settings::Settings;
 
@@ -155,15 +156,12 @@ pub fn rebuild(settings: &Settings) -> Result<PathBuf> {
             remove(&entry.path())?;
         }
     }
-    for folder in [cache.envs_dir(), cache.layers_dir()] {
-        for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
+    for kind in [Kind::Env, Kind::Layer] {
+        for entry in cache.entries(kind).unwrap_or_default() {
             // A `cove run --with` overlay's scripts belong to one run, not to a project.
-            let overlay = std::fs::read(entry.path().join(crate::cache::INFO))
-                .ok()
-                .and_then(|b| serde_json::from_slice::<crate::inventory::Info>(&b).ok())
-                .is_some_and(|i| i.with.is_some());
-            if entry.path().join(crate::cache::READY).exists() && !overlay {
-                link_env_scripts(settings, &entry.path());
+            let overlay = kind == Kind::Env && entry.info::<EnvInfo>().is_some_and(|i| i.with.is_some());
+            if entry.has_marker() && !overlay {
+                link_env_scripts(settings, entry.dir());
             }
         }
     }

@@ -1,12 +1,16 @@
 //! Build aside, then publish by rename (SPEC §3: no process ever runs a half-built environment).
 //!
-//! Every build attempt of an environment (or a project layer) makes its venv in a folder of its
-//! own, `tmp/<name>.<pid>.<nanos>`, where `<name>` is the name of the lock the builder holds
-//! (the key, or `layer-<key>`). Only when it is complete and sealed (ready marker, size
-//! listing) is it renamed onto its place in `envs/` or `layers/`; if something is already there
-//! (a `--refresh`, or an environment whose interpreter went away) the two are swapped in one
+//! [`ensure`] is the one way an environment, a project layer or a pip seed is made: ready as it
+//! is, nothing is done; else under the entry's lock (so any number of processes build it once,
+//! the rest waiting) it is asked again, and only then built. Every build attempt makes its
+//! folder of its own, `tmp/<name>.<pid>.<nanos>`, where `<name>` is the entry's lock name (the
+//! key, `layer-<key>`, `seed-<name>`; see `cache`). Only when it is complete and sealed (info
+//! file, ready marker, size listing: [`Staging::publish`]) is it renamed onto its place in
+//! `envs/`, `layers/` or `seeds/`; if something is already there (a `--refresh`, or an
+//! environment whose interpreter went away) the two are swapped in one
 //! `renameat2(RENAME_EXCHANGE)`, so a process running the old environment never finds the path
-//! missing or half-filled, and the old copy is deleted after.
+//! missing or half-filled, and the old copy is deleted after. An attempt that fails, or is
+//! killed, is never published.
 //!
 //! Why not build in place: `kill -9` of cove does not kill its installer. The orphaned `uv` or
 //! `pip` goes on writing into the folder it was given; when that folder is the environment's
@@ -40,7 +44,7 @@
 //! for the journal, and so for every other program's pending writes: from a fraction of a
 //! millisecond to tens), each attempt records every file's size in `.cove-files` before it is
 //! published, headed by their count; the first use after a reboot checks them (see
-//! [`crate::cache::ready_at`]). That covers cove's own files too — `cove-env.json`, the
+//! [`crate::cache::ready_at`]). That covers cove's own files too — the info file, the
 //! rewritten scripts, the listing itself (short or empty, it no longer matches its count) — so
 //! none of them is flushed either. Only the folder's names (journalled metadata, committed in
 //! order) have to survive, and the ready marker is one of them.
@@ -52,13 +56,63 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::cache::Cache;
+use crate::cache::{Bucket, Cache, Entry};
 use crate::error::{IoContext, Result};
+
+/// How [`ensure`] waits for an entry whose lock another process holds.
+pub struct Wait<'a> {
+    /// Who is waited for, said once ("environment 3fd6a4…"); worded only when the entry is
+    /// not ready (the warm path formats nothing).
+    pub what: &'a dyn Fn() -> String,
+    pub quiet: bool,
+    /// Take the lock even when the entry is ready, and hand it back held: the caller uses the
+    /// entry under it (a seed is linked from under its lock, so gc never removes it midway).
+    pub hold: bool,
+}
+
+/// What [`ensure`] did, with the entry's lock when it took it (held until dropped).
+pub struct Ensured {
+    pub built: bool,
+    pub guard: Option<crate::lock::Guard>,
+}
+
+/// Proof that an attempt was published: what the build given to [`ensure`] returns.
+pub struct Published(());
+
+/// Make sure `entry` is there, complete and ready (SPEC §3), for environments, layers and seeds
+/// alike. `ready` says whether the entry as it is will do (false to rebuild it). When it will
+/// not: take the entry's lock (waiting for a build under way), ask `ready` again (that build may
+/// have made it), and only then `build` it in a fresh attempt folder, which nothing but
+/// [`Staging::publish`] makes visible. A build that fails or is killed leaves nothing that looks
+/// ready; the next one starts over.
+pub fn ensure(
+    cache: &Cache,
+    entry: &Entry,
+    wait: &Wait,
+    ready: impl Fn() -> bool,
+    build: impl FnOnce(Staging) -> Result<Published>,
+) -> Result<Ensured> {
+    let ready_before = ready();
+    if ready_before && !wait.hold {
+        return Ok(Ensured { built: false, guard: None });
+    }
+    cache.prepare()?;
+    // A ready entry's lock is held only while another build links from it: no need to say so.
+    let guard = crate::lock::exclusive(&entry.lock(), &(wait.what)(), wait.quiet || ready_before)?;
+    let built = !ready();
+    if built {
+        build(Staging::new(cache, entry)?)?;
+    }
+    Ok(Ensured { built, guard: Some(guard) })
+}
 
 /// One build attempt's folder; removed on drop unless published.
 #[derive(Debug)]
 pub struct Staging {
     pub dir: PathBuf,
+    /// The entry's folder, and its info file's name.
+    target: PathBuf,
+    info_file: &'static str,
     published: bool,
     slot: Option<Slot>,
 }
@@ -78,11 +132,12 @@ const MAX_SLOTS: usize = 64;
 const SLOT_NAME_LEN: usize = 66;
 
 impl Staging {
-    /// A fresh folder name under `tmp/` for an attempt at `name`, whose lock the caller holds.
-    /// Leftovers of earlier attempts at `name` are removed first. The folder itself is left for
-    /// the backend to create.
-    pub fn new(cache: &Cache, name: &str) -> Result<Staging> {
-        let tmp = cache.tmp_dir();
+    /// A fresh folder name under `tmp/` for an attempt at `entry`, whose lock the caller holds
+    /// (see [`ensure`]). Leftovers of earlier attempts at it are removed first. The folder
+    /// itself is left for the backend to create.
+    pub fn new(cache: &Cache, entry: &Entry) -> Result<Staging> {
+        let name = entry.name();
+        let tmp = Bucket::TMP.under(&cache.root);
         crate::fsx::create_private_dir(&tmp)?;
         for (path, of) in leftovers(cache) {
             if of == name {
@@ -91,17 +146,17 @@ impl Staging {
         }
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let dir = tmp.join(format!("{name}.{}.{nanos}", std::process::id()));
-        Ok(Staging { dir, published: false, slot: None })
+        let (target, info_file) = (entry.dir().to_path_buf(), entry.kind().info_file());
+        Ok(Staging { dir, target, info_file, published: false, slot: None })
     }
 
     /// A path for the attempt's folder that is the same from one build to the next, for an
-    /// installer that remembers interpreters by path (see the module notes); `target` is where
-    /// the folder will be published. The folder itself when no slot can be had (none free, a
-    /// slot's path would be shorter than `target`, or the link cannot be made): a slot only
-    /// saves time.
-    pub fn stable_path(&mut self, cache: &Cache, target: &Path) -> PathBuf {
+    /// installer that remembers interpreters by path (see the module notes). The folder itself
+    /// when no slot can be had (none free, a slot's path would be shorter than the entry's, or
+    /// the link cannot be made): a slot only saves time.
+    pub fn stable_path(&mut self, cache: &Cache) -> PathBuf {
         if self.slot.is_none() {
-            self.slot = take_slot(cache, &self.dir, target).unwrap_or(None);
+            self.slot = take_slot(cache, &self.dir, &self.target).unwrap_or(None);
         }
         self.slot.as_ref().map_or_else(|| self.dir.clone(), |s| s.link.clone())
     }
@@ -111,31 +166,14 @@ impl Staging {
         self.slot.as_ref().map(|s| s.lock.fd())
     }
 
-    /// Seal the finished folder and move it onto `target` (swapping out what is there): rewrite
-    /// its paths, list its files' sizes and measure its disk usage in one walk, write `info_file`
-    /// (made from the disk usage), the ready marker and the listing, then rename.
-    pub fn publish_with_info(
-        self,
-        target: &Path,
-        info_file: &str,
-        info: impl FnOnce(crate::fsx::Usage) -> Vec<u8>,
-    ) -> Result<()> {
-        self.seal_and_swap(target, Some((info_file, info)))
-    }
-
-    /// [`Staging::publish_with_info`] for a folder whose info file its builder wrote.
-    pub fn publish(self, target: &Path) -> Result<()> {
-        self.seal_and_swap(target, None::<(&str, fn(crate::fsx::Usage) -> Vec<u8>)>)
-    }
-
-    fn seal_and_swap(
-        mut self,
-        target: &Path,
-        info: Option<(&str, impl FnOnce(crate::fsx::Usage) -> Vec<u8>)>,
-    ) -> Result<()> {
+    /// Seal the finished folder and move it onto its entry (swapping out what is there): rewrite
+    /// its paths, list its files' sizes and measure its disk usage in one walk, write the info
+    /// file (made from the disk usage), the ready marker and the listing, then rename.
+    pub fn publish<I: serde::Serialize>(mut self, info: impl FnOnce(crate::fsx::Usage) -> I) -> Result<Published> {
+        let target = self.target.clone();
         let mut from = vec![self.dir.as_path()];
         from.extend(self.slot.as_ref().map(|s| s.link.as_path()));
-        relocate(&self.dir, &from, target)?;
+        relocate(&self.dir, &from, &target)?;
         let mut listing = Listing::default();
         let root = self.dir.as_os_str().len() + 1;
         let usage = crate::fsx::disk_usage_with(&self.dir, |path, meta| {
@@ -150,24 +188,23 @@ impl Staging {
             let path = self.dir.join(name);
             std::fs::write(&path, bytes).ctx("write", &path)
         };
-        if let Some((file, make)) = info {
-            let bytes = make(usage);
-            write(file, &bytes)?;
-            listing.add(Path::new(file), bytes.len() as u64);
-        }
+        // Plain strings and numbers: nothing to fail.
+        let info = serde_json::to_vec(&info(usage)).unwrap_or_default();
+        write(self.info_file, &info)?;
+        listing.add(Path::new(self.info_file), info.len() as u64);
         write(crate::cache::READY, b"")?;
         write(crate::cache::FILES, &listing.finish())?;
         if let Some(parent) = target.parent() {
             crate::fsx::create_private_dir(parent)?;
         }
-        let displaced = swap_into_place(&self.dir, target)?;
+        let displaced = swap_into_place(&self.dir, &target)?;
         self.published = true;
         if displaced {
             // The old copy now sits at the staging path; processes still running it keep the
             // files they have open.
             let _ = crate::fsx::remove_tree(&self.dir);
         }
-        Ok(())
+        Ok(Published(()))
     }
 }
 
@@ -182,7 +219,7 @@ impl Drop for Staging {
 /// Take the first free slot and point its link at `dir`; `None` when there is no free slot or
 /// its path would be shorter than `target`.
 fn take_slot(cache: &Cache, dir: &Path, target: &Path) -> Result<Option<Slot>> {
-    let slots = cache.slots_dir();
+    let slots = Bucket::SLOTS.under(&cache.root);
     for i in 0..MAX_SLOTS {
         let name = format!("slot-{i}-");
         let link = slots.join(format!("{name:0<SLOT_NAME_LEN$}"));
@@ -203,7 +240,7 @@ fn take_slot(cache: &Cache, dir: &Path, target: &Path) -> Result<Option<Slot>> {
 
 /// Every attempt folder under `tmp/`, with the lock name it belongs to.
 pub fn leftovers(cache: &Cache) -> Vec<(PathBuf, String)> {
-    std::fs::read_dir(cache.tmp_dir())
+    std::fs::read_dir(Bucket::TMP.under(&cache.root))
         .into_iter()
         .flatten()
         .flatten()
@@ -364,6 +401,7 @@ fn replace_all(text: &str, old: &[&str], new: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::{EnvInfo, Kind, LayerInfo};
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
@@ -409,23 +447,24 @@ mod tests {
     fn publish_swaps_out_what_is_there_and_drop_cleans_up() {
         let t = tempfile::tempdir().unwrap();
         let cache = Cache::new(t.path());
-        let target = cache.env_dir("k");
-        std::fs::create_dir_all(&target).unwrap();
+        let entry = cache.entry(Kind::Env, "k");
+        let target = entry.dir();
+        std::fs::create_dir_all(target).unwrap();
         std::fs::write(target.join("old"), "").unwrap();
-        let s = Staging::new(&cache, "k").unwrap();
+        let s = Staging::new(&cache, &entry).unwrap();
         std::fs::create_dir_all(&s.dir).unwrap();
         std::fs::write(s.dir.join("new"), "").unwrap();
-        s.publish_with_info(&target, "info.json", |usage| format!("{}", usage.size).into_bytes()).unwrap();
+        s.publish(|usage| EnvInfo { size: Some(usage.size), ..Default::default() }).unwrap();
         assert!(target.join("new").exists() && !target.join("old").exists());
-        assert!(crate::cache::ready_at(&target), "sealed: ready marker written");
-        let size: u64 = std::fs::read_to_string(target.join("info.json")).unwrap().parse().unwrap();
+        assert!(entry.is_ready(), "sealed: ready marker written");
+        let size = entry.info::<EnvInfo>().unwrap().size.unwrap();
         assert!(size > 0, "the info is made from the disk usage");
         let listing = std::fs::read_to_string(target.join(crate::cache::FILES)).unwrap();
-        let info_len = std::fs::metadata(target.join("info.json")).unwrap().len();
-        assert_eq!(listing, format!("{} 2\n0\tnew\n{info_len}\tinfo.json\n", crate::cache::FILES_HEADER));
+        let info_len = std::fs::metadata(target.join("cove-env.json")).unwrap().len();
+        assert_eq!(listing, format!("{} 2\n0\tnew\n{info_len}\tcove-env.json\n", crate::cache::FILES_HEADER));
         assert!(leftovers(&cache).is_empty());
 
-        let s = Staging::new(&cache, "k").unwrap();
+        let s = Staging::new(&cache, &entry).unwrap();
         std::fs::create_dir_all(&s.dir).unwrap();
         let dir = s.dir.clone();
         drop(s);
@@ -433,28 +472,56 @@ mod tests {
     }
 
     #[test]
+    fn ensure_builds_what_is_not_ready_once_and_a_failed_build_leaves_nothing() {
+        let t = tempfile::tempdir().unwrap();
+        let cache = Cache::new(t.path());
+        let entry = cache.entry(Kind::Layer, "k");
+        let wait = Wait { what: &|| "the layer k".into(), quiet: true, hold: false };
+        let fail = |s: Staging| {
+            std::fs::create_dir_all(s.dir.join("bin")).unwrap();
+            Err(crate::error::Error::io("write", &s.dir, std::io::ErrorKind::Other.into()))
+        };
+        assert!(ensure(&cache, &entry, &wait, || entry.is_ready(), fail).is_err());
+        assert!(!entry.dir().exists() && leftovers(&cache).is_empty(), "a failed build leaves nothing");
+        let build = |s: Staging| {
+            std::fs::create_dir_all(&s.dir).unwrap();
+            s.publish(|_| LayerInfo { env: "e".into(), project: "/p".into(), installs: vec![] })
+        };
+        let done = ensure(&cache, &entry, &wait, || entry.is_ready(), build).unwrap();
+        assert!(done.built && done.guard.is_some() && entry.is_ready());
+        assert_eq!(entry.info::<LayerInfo>().unwrap().env, "e");
+        drop(done);
+        let again = ensure(&cache, &entry, &wait, || entry.is_ready(), |_| unreachable!()).unwrap();
+        assert!(!again.built && again.guard.is_none(), "ready: no lock, no build");
+        let held = Wait { hold: true, ..wait };
+        let again = ensure(&cache, &entry, &held, || entry.is_ready(), |_| unreachable!()).unwrap();
+        assert!(!again.built && again.guard.is_some(), "held for its use");
+        assert!(crate::lock::is_held(&entry.lock()) && entry.lock().ends_with("locks/layer-k.lock"));
+    }
+
+    #[test]
     fn builds_at_once_take_slots_of_their_own_and_publish_rewrites_the_slot_path() {
         let t = tempfile::tempdir().unwrap();
         let cache = Cache::new(t.path());
-        let (ta, tb) = (cache.env_dir(&"a".repeat(64)), cache.env_dir(&"b".repeat(64)));
-        let mut a = Staging::new(&cache, "a").unwrap();
-        let mut b = Staging::new(&cache, "b").unwrap();
-        let (sa, sb) = (a.stable_path(&cache, &ta), b.stable_path(&cache, &tb));
+        let (ea, eb) = (cache.entry(Kind::Env, &"a".repeat(64)), cache.entry(Kind::Env, &"b".repeat(64)));
+        let ta = ea.dir().to_path_buf();
+        let mut a = Staging::new(&cache, &ea).unwrap();
+        let mut b = Staging::new(&cache, &eb).unwrap();
+        let (sa, sb) = (a.stable_path(&cache), b.stable_path(&cache));
         assert_ne!(sa, sb);
         assert!(sa.as_os_str().len() >= ta.as_os_str().len(), "as long as the final path, for #! lines");
         assert_eq!(std::fs::read_link(&sa).unwrap(), a.dir);
-        assert_eq!(a.stable_path(&cache, &ta), sa, "one slot per attempt");
+        assert_eq!(a.stable_path(&cache), sa, "one slot per attempt");
         std::fs::create_dir_all(a.dir.join("bin")).unwrap();
         std::fs::write(a.dir.join("bin/tool"), format!("#!{}/bin/python\n", sa.display())).unwrap();
-        a.publish(&ta).unwrap();
+        a.publish(|_| EnvInfo::default()).unwrap();
         assert_eq!(std::fs::read_to_string(ta.join("bin/tool")).unwrap(), format!("#!{}/bin/python\n", ta.display()));
         assert!(std::fs::metadata(&sa).is_err(), "the link is left dangling, for the slot's next build to repoint");
-        let mut c = Staging::new(&cache, "c").unwrap();
-        assert_eq!(c.stable_path(&cache, &ta), sa, "a slot is free again once its build is done");
+        let mut c = Staging::new(&cache, &cache.entry(Kind::Env, "c")).unwrap();
+        assert_eq!(c.stable_path(&cache), sa, "a slot is free again once its build is done");
         drop(b);
-        let long = t.path().join("x".repeat(200));
-        let mut d = Staging::new(&cache, "d").unwrap();
-        assert_eq!(d.stable_path(&cache, &long), d.dir, "no slot when its path would be shorter");
+        let mut d = Staging::new(&cache, &cache.entry(Kind::Env, &"x".repeat(200))).unwrap();
+        assert_eq!(d.stable_path(&cache), d.dir, "no slot when its path would be shorter");
         assert_eq!(d.slot_lock(), None);
     }
 
@@ -471,9 +538,10 @@ mod tests {
     fn a_new_attempt_removes_leftovers_of_its_own_name_only() {
         let t = tempfile::tempdir().unwrap();
         let cache = Cache::new(t.path());
-        std::fs::create_dir_all(cache.tmp_dir().join("k.1.1/bin")).unwrap();
-        std::fs::create_dir_all(cache.tmp_dir().join("other.1.1")).unwrap();
-        let _s = Staging::new(&cache, "k").unwrap();
+        let tmp = Bucket::TMP.under(&cache.root);
+        std::fs::create_dir_all(tmp.join("k.1.1/bin")).unwrap();
+        std::fs::create_dir_all(tmp.join("other.1.1")).unwrap();
+        let _s = Staging::new(&cache, &cache.entry(Kind::Env, "k")).unwrap();
         let left: Vec<String> = leftovers(&cache).into_iter().map(|(_, n)| n).collect();
         assert_eq!(left, vec!["other".to_string()]);
     }

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-use crate::cache::Cache;
+use crate::cache::{Bucket, Cache, Kind};
 
 /// The stamp file in an environment; its mtime is the last use.
 pub const USED: &str = ".cove-used";
@@ -44,7 +44,7 @@ pub fn last_used(env: &Path) -> Option<SystemTime> {
 
 fn record_path(cache: &Cache, user: &Path) -> PathBuf {
     let digest = Sha256::digest(user.as_os_str().as_encoded_bytes());
-    cache.projects_dir().join(crate::digest::hex(&digest[..16]))
+    Bucket::PROJECTS.under(&cache.root).join(crate::digest::hex(&digest[..16]))
 }
 
 const PYTHON_LINE: &str = "python: ";
@@ -106,7 +106,7 @@ fn parse_record(text: &str) -> Option<(&str, &str)> {
 /// Every project record in the cache.
 pub fn projects(cache: &Cache) -> Vec<ProjectRecord> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(cache.projects_dir()).into_iter().flatten().flatten() {
+    for entry in std::fs::read_dir(Bucket::PROJECTS.under(&cache.root)).into_iter().flatten().flatten() {
         let name = entry.file_name();
         if name.to_string_lossy().starts_with('.') {
             continue;
@@ -141,7 +141,7 @@ pub fn projects_by_key(cache: &Cache) -> HashMap<String, Vec<ProjectRecord>> {
 /// run the user's private cache. Linux only (`/proc`); elsewhere nothing is found.
 pub fn in_use(cache: &Cache) -> HashMap<PathBuf, Vec<u32>> {
     let mut roots = Vec::new();
-    for dir in [cache.envs_dir(), cache.layers_dir()] {
+    for dir in [Kind::Env, Kind::Layer].map(|k| k.bucket().under(&cache.root)) {
         if let Ok(real) = std::fs::canonicalize(&dir)
             && real != dir
         {
@@ -231,13 +231,13 @@ mod tests {
     fn a_process_running_in_an_environment_is_found_using_it() {
         let t = tempfile::tempdir().unwrap();
         let cache = Cache::new(t.path());
-        let env = cache.env_dir("k1");
+        let env = cache.entry(Kind::Env, "k1").into_dir();
         std::fs::create_dir_all(env.join("bin")).unwrap();
-        std::fs::create_dir_all(cache.env_dir("k2")).unwrap();
+        std::fs::create_dir_all(cache.entry(Kind::Env, "k2").into_dir()).unwrap();
         let mut child = std::process::Command::new("sleep")
             .arg("30")
             .current_dir(env.join("bin"))
-            .env("VIRTUAL_ENV", cache.layers_dir().join("l1"))
+            .env("VIRTUAL_ENV", cache.entry(Kind::Layer, "l1").into_dir())
             .spawn()
             .unwrap();
         let own = std::fs::read_link("/proc/self").ok().and_then(|p| p.to_str()?.parse::<u32>().ok());
@@ -254,9 +254,9 @@ mod tests {
         let real = std::fs::canonicalize(env.join("bin")).unwrap();
         assert_eq!(cwd.unwrap(), real, "the kernel tells the working folder set");
         assert!(found.get(&env).is_some_and(|p| p.contains(&child.id())), "its working folder: {found:?}");
-        let layer = cache.layers_dir().join("l1");
+        let layer = cache.entry(Kind::Layer, "l1").into_dir();
         assert!(found.get(&layer).is_some_and(|p| p.contains(&child.id())), "its VIRTUAL_ENV: {found:?}");
-        assert!(!found.contains_key(&cache.env_dir("k2")));
+        assert!(!found.contains_key(&cache.entry(Kind::Env, "k2").into_dir()));
     }
 
     #[test]

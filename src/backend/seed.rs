@@ -19,8 +19,8 @@
 //!
 //! Invariants:
 //! - A seed is made aside and published by rename, under its lock, like an environment
-//!   (`staging`): a seed build killed at any moment leaves an attempt folder, never a seed, and
-//!   the next build removes it and starts over. Readiness is [`crate::cache::ready_at`] (the
+//!   (`staging::ensure`): a seed build killed at any moment leaves an attempt folder, never a
+//!   seed, and the next build removes it and starts over. Readiness is [`crate::cache::ready_at`] (the
 //!   marker; after a reboot, also the sizes recorded at publish), so a seed a power loss cut
 //!   short is made again rather than linked.
 //! - `<digest>` covers the interpreter's real path, its file's identity (device, inode, size,
@@ -40,15 +40,11 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use super::Output;
-use crate::cache::{self, Cache};
+use crate::cache::{self, Bucket, Cache, Entry, Kind, SeedInfo};
 use crate::error::{Error, IoContext, Result};
 use crate::interpreter::Interpreter;
-
-/// What the seed records about its making.
-pub const INFO: &str = "cove-seed.json";
+use crate::staging::{Published, Staging, Wait};
 
 /// The seed's folder name for `base` and its pip `wheel`.
 pub fn name(base: &Interpreter, wheel: &Path) -> String {
@@ -83,29 +79,32 @@ fn wheel_version(wheel: &Path) -> Option<&str> {
     name.strip_prefix("pip-")?.split('-').next().filter(|v| !v.is_empty())
 }
 
-/// The lock (and attempt) name of the seed `name`.
-pub fn lock_name(name: &str) -> String {
-    format!("seed-{name}")
-}
-
 /// Give the venv at `env` (made with `--without-pip` on `base`) pip from the seed for `wheel`:
 /// make the seed first if there is none, link its site-packages in, write pip's scripts.
 /// Installer output goes to `out`.
 pub fn install(cache: &Cache, quiet: bool, base: &Interpreter, wheel: &Path, env: &Path, out: &Output) -> Result<()> {
     // A seed is code linked into every pip-backend venv: only from a folder that is the user's.
-    cache::check_private_dir(&cache.seeds_dir(), "COVE_CACHE_DIR")?;
-    let name = name(base, wheel);
-    let dir = cache.seeds_dir().join(&name);
-    let lock = cache.lock_path(&lock_name(&name));
-    // A ready seed's lock is held only while another build links from it (milliseconds): wait
-    // without saying so. Making one takes seconds: say who is waited for.
-    let ready = cache::ready_at(&dir);
-    let _guard = crate::lock::exclusive(&lock, &format!("pip's seed for {}", base.describe()), quiet || ready)?;
-    if !cache::ready_at(&dir) {
-        make(cache, &name, base, wheel, &dir, out)?;
-    }
-    let linked = link_site_packages(&dir, env)?;
-    write_scripts(&dir, env)?;
+    let seeds = Bucket::SEEDS.under(&cache.root);
+    cache::check_private_dir(&seeds, "COVE_CACHE_DIR")?;
+    let seed = cache.entry(Kind::Seed, &name(base, wheel));
+    // Linked from under its lock, so gc never removes it midway (making one takes seconds, and
+    // the wait for that is said; a link takes milliseconds, and is waited for in silence).
+    let what = || format!("pip's seed for {}", base.describe());
+    let wait = Wait { what: &what, quiet, hold: true };
+    let _held = crate::staging::ensure(
+        cache,
+        &seed,
+        &wait,
+        || seed.is_ready(),
+        |staging| {
+            crate::fsx::create_private_dir(&seeds)?;
+            cache::check_private_dir(&seeds, "COVE_CACHE_DIR")?;
+            make(base, wheel, staging, seed.dir(), out)
+        },
+    )?;
+    let dir = seed.dir();
+    let linked = link_site_packages(dir, env)?;
+    write_scripts(dir, env)?;
     let how = if linked.copied == 0 { "linked" } else { "copied (this filesystem cannot link)" };
     let note = format!("cove: pip {how} from the seed {} ({} files)\n", dir.display(), linked.files);
     // Best effort: the log is for people.
@@ -115,15 +114,12 @@ pub fn install(cache: &Cache, quiet: bool, base: &Interpreter, wheel: &Path, env
     Ok(())
 }
 
-/// Make the seed at `dir` (its lock held): a venv, then pip installed into it from `wheel` the
-/// way ensurepip does it (no index, the wheel's folder as the only source, pip's own settings
-/// and environment variables ignored), then published by rename.
-fn make(cache: &Cache, name: &str, base: &Interpreter, wheel: &Path, dir: &Path, out: &Output) -> Result<()> {
-    crate::fsx::create_private_dir(&cache.seeds_dir())?;
-    cache::check_private_dir(&cache.seeds_dir(), "COVE_CACHE_DIR")?;
-    let staging = crate::staging::Staging::new(cache, &lock_name(name))?;
+/// Make the seed in `staging` (its lock held), to be published at `target`: a venv, then pip installed into it from `wheel`
+/// the way ensurepip does it (no index, the wheel's folder as the only source, pip's own
+/// settings and environment variables ignored), then published by rename.
+fn make(base: &Interpreter, wheel: &Path, staging: Staging, target: &Path, out: &Output) -> Result<Published> {
     let seed = &staging.dir;
-    let out = &out.showing(seed, dir);
+    let out = &out.showing(seed, target);
     let what = format!("pip (the seed for {})", base.describe());
     let mut venv = crate::isolated::python(&base.path);
     venv.args(["-m", "venv", "--without-pip"]).arg(seed);
@@ -147,14 +143,11 @@ fn make(cache: &Cache, name: &str, base: &Interpreter, wheel: &Path, dir: &Path,
     out.run(pip, &what)?;
 
     site_packages(seed)?;
-    let info = serde_json::json!({
-        "python": crate::fsx::lossy(&base.path),
-        "python_version": base.facts.python_full_version,
-        "wheel": crate::fsx::lossy(wheel),
-    });
-    crate::fsx::write_atomic(&seed.join(INFO), info.to_string().as_bytes())?;
-    crate::fsx::write_atomic(&seed.join(cache::READY), b"")?;
-    staging.publish(dir)
+    staging.publish(|_| SeedInfo {
+        python: crate::fsx::lossy(&base.path),
+        python_version: base.facts.python_full_version.clone(),
+        wheel: crate::fsx::lossy(wheel),
+    })
 }
 
 /// The site-packages folder of the venv at `venv` (`lib/python3.12/site-packages`,
@@ -275,71 +268,22 @@ fn shebang(python: &Path) -> Vec<u8> {
     [b"#!/bin/sh\n'''exec' \"", path, b"\" \"$0\" \"$@\"\n' '''\n"].concat()
 }
 
-/// A seed in the cache, as `cove gc` sees it.
-#[derive(Debug)]
-pub struct Seed {
-    pub name: String,
-    pub path: PathBuf,
-    pub ready: bool,
-    /// The interpreter it was made for, from its info file.
-    pub python: Option<PathBuf>,
-}
-
-#[derive(Deserialize)]
-struct SeedInfo {
-    python: PathBuf,
-}
-
-/// Every seed folder.
-pub fn list(cache: &Cache) -> Vec<Seed> {
-    crate::inventory::folders::<SeedInfo>(&cache.seeds_dir(), INFO)
-        .into_iter()
-        .map(|f| Seed { name: f.name, ready: f.ready, python: f.info.map(|i| i.python), path: f.path })
-        .collect()
-}
-
-impl Seed {
-    /// Why `cove gc` should remove this seed, or `None` to keep it. A seed is kept while a
-    /// build could use it: its interpreter is there and, asked today, would get this very
-    /// seed (same file, same version, same pip wheel). Python is started only for an interpreter
-    /// whose facts are not cached.
-    pub fn stale(&self, cache: &Cache) -> Option<&'static str> {
-        if !self.ready {
-            return Some("unfinished pip seed");
-        }
-        let Some(python) = &self.python else { return Some("pip seed of an unknown interpreter") };
-        let Ok(interp) = crate::interpreter::inspect(&cache.root, python) else {
-            return Some("pip seed whose interpreter is gone");
-        };
-        match super::bundled_pip(&interp) {
-            Some(wheel) if name(&interp, &wheel) == self.name => None,
-            _ => Some("pip seed its interpreter no longer uses"),
-        }
+/// Why `cove gc` should remove the seed `seed`, or `None` to keep it. A seed is kept while a
+/// build could use it: its interpreter is there and, asked today, would get this very seed (same
+/// interpreter file, same version, same pip wheel). Python is started only for an interpreter whose facts are
+/// not cached.
+pub fn stale(cache: &Cache, seed: &Entry) -> Option<&'static str> {
+    if !seed.has_marker() {
+        return Some("unfinished pip seed");
     }
-
-    pub fn lock_path(&self, cache: &Cache) -> PathBuf {
-        cache.lock_path(&lock_name(&self.name))
-    }
-}
-
-/// Remove a seed: under its lock (`Ok(false)` when someone holds it: making it or linking from
-/// it), moved into `trash/` first so a removal cut short never leaves a partial seed that looks
-/// ready. Environments linked to it keep their files.
-pub fn remove(cache: &Cache, seed: &Seed) -> Result<bool> {
-    let Some(guard) = crate::lock::try_exclusive(&seed.lock_path(cache))? else {
-        return Ok(false);
+    let Some(info) = seed.info::<SeedInfo>() else { return Some("pip seed of an unknown interpreter") };
+    let Ok(interp) = crate::interpreter::inspect(&cache.root, Path::new(&info.python)) else {
+        return Some("pip seed whose interpreter is gone");
     };
-    let trash = cache.trash_dir();
-    crate::fsx::create_private_dir(&trash)?;
-    let aside = trash.join(format!("{}.{}", lock_name(&seed.name), std::process::id()));
-    match std::fs::rename(&seed.path, &aside) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io("move", &seed.path, e)),
-        _ => {}
+    match super::bundled_pip(&interp) {
+        Some(wheel) if name(&interp, &wheel) == seed.key() => None,
+        _ => Some("pip seed its interpreter no longer uses"),
     }
-    guard.remove_file();
-    drop(guard);
-    crate::fsx::remove_tree(&aside)?;
-    Ok(true)
 }
 
 #[cfg(test)]

@@ -16,11 +16,13 @@
 //! A seed goes when its interpreter is gone, was upgraded, or now bundles another pip; never
 //! while its lock is held (being made, or linked into a build).
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use crate::cache::{Cache, State};
+use crate::cache::{Bucket, Cache, Entry, Kind, State};
 use crate::error::{Error, Result};
-use crate::inventory::{self, Broken, Entry};
+use crate::inventory::{self, Broken, Env};
 use crate::settings::{Settings, parse_duration, parse_size};
 use crate::units::{format_duration, format_size};
 
@@ -74,6 +76,14 @@ fn select(c: &[Candidate], now: SystemTime, older_than: Duration) -> (Vec<(usize
     (doomed, rest)
 }
 
+/// An entry to remove, and why (as reported; an environment's reason too).
+struct Doomed {
+    entry: Entry,
+    size: u64,
+    why: String,
+    reason: Option<Reason>,
+}
+
 pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<String>, dry_run: bool) -> Result<()> {
     let older_than = match older_than {
         Some(v) => parse_duration(&v).ok_or(Error::BadDuration { value: v })?,
@@ -84,7 +94,9 @@ pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<Str
         None => settings.gc_max_size,
     };
     let cache = Cache::new(&settings.cache_dir);
-    let mut gc = Gc { cache: &cache, dry_run, text: String::new(), freed: 0, removed: 0 };
+    let envs = inventory::scan(&cache)?;
+    let in_use = crate::usage::in_use(&cache);
+    let mut gc = Gc { cache: &cache, dry_run, in_use, text: String::new(), freed: 0, removed: 0, total: 0 };
 
     for (path, size) in inventory::trash(&cache) {
         // Best effort: another gc may be removing it too.
@@ -115,108 +127,25 @@ pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<Str
         }
     }
 
-    let entries = inventory::scan(&cache)?;
-    let in_use = crate::usage::in_use(&cache);
-    // An environment's users and its layers'.
-    let users = |e: &Entry| -> Vec<u32> {
-        let mut pids: Vec<u32> = std::iter::once(&e.path)
-            .chain(e.layers.iter().map(|l| &l.path))
-            .filter_map(|p| in_use.get(p))
-            .flatten()
-            .copied()
-            .collect();
-        pids.sort_unstable();
-        pids.dedup();
-        pids
-    };
-    // Sizes on disk, a file hard-linked into several environments counted once: in the most
-    // recently used of them (the scan's order), which the cap removes last, so that removing
-    // the others frees what they are credited with.
-    let mut counted = crate::fsx::Counted::default();
-    let candidates: Vec<Candidate> = entries
-        .iter()
-        .map(|e| Candidate {
-            state: e.state,
-            in_use: !users(e).is_empty(),
-            broken: e.broken,
-            last_activity: e.last_activity(),
-            size: e.measure(&mut counted),
-        })
-        .collect();
-    let mut total: u64 = candidates.iter().map(|c| c.size).sum();
-    for (e, c) in entries.iter().zip(&candidates) {
-        if e.state == State::Building {
-            gc.skipped(e, c.size);
-        } else if c.in_use {
-            gc.kept(&e.key, c.size, &users(e));
-        }
-    }
-    let (doomed, rest) = select(&candidates, SystemTime::now(), Duration::from_secs(older_than));
-    for (i, reason) in doomed {
-        if gc.remove(&entries[i], candidates[i].size, reason)? {
-            total -= candidates[i].size;
-        }
-    }
-    if let Some(cap) = cap {
-        for i in rest {
-            if total <= cap {
-                break;
-            }
-            if gc.remove(&entries[i], candidates[i].size, Reason::OverSize { cap })? {
-                total -= candidates[i].size;
-            }
-        }
-    }
-
-    for layer in inventory::layers(&cache) {
-        let why = if layer.env.is_empty() || !layer.ready {
-            "unfinished build"
-        } else if !cache.env_dir(&layer.env).join(crate::cache::READY).exists() {
-            "its environment is gone"
-        } else if layer.project_gone() {
-            "its project folder is gone"
-        } else {
-            continue;
+    // Each kind's reasons are asked once the kind before is done: a layer goes with its
+    // environment in one run.
+    for kind in Kind::ALL {
+        let doomed = match kind {
+            Kind::Env => gc.envs(&envs, Duration::from_secs(older_than), cap),
+            Kind::Layer => gc.layers(),
+            Kind::Seed => seeds(&cache),
         };
-        if !layer.ready && crate::lock::is_held(&layer.lock_path(&cache)) {
-            continue;
-        }
-        let size = crate::fsx::disk_usage(&layer.path);
-        if let Some(pids) = in_use.get(&layer.path) {
-            gc.kept(&layer.key, size, pids);
-            continue;
-        }
-        let gone = if dry_run {
-            !crate::lock::is_held(&layer.lock_path(&cache))
-        } else {
-            inventory::remove_layer(&cache, &layer)?
-        };
-        if gone {
-            gc.freed += size;
-            let what = format!("layer of {} ({why})", layer.project.display());
-            gc.line(&layer.key, size, &what);
-        }
-    }
-
-    for seed in crate::backend::seed::list(&cache) {
-        let Some(why) = seed.stale(&cache) else { continue };
-        let size = crate::fsx::disk_usage(&seed.path);
-        let gone = if dry_run {
-            !crate::lock::is_held(&seed.lock_path(&cache))
-        } else {
-            crate::backend::seed::remove(&cache, &seed)?
-        };
-        if gone {
-            gc.freed += size;
-            gc.line("", size, &format!("{} ({why})", seed.name));
+        for d in doomed {
+            gc.remove(d)?;
         }
     }
 
     if !dry_run {
         tidy(&cache, Duration::from_secs(older_than));
     }
-    let left = entries.len() - gc.removed;
+    let left = envs.len() - gc.removed;
     let (verb, now) = if dry_run { ("would free", "would be") } else { ("freed", "is now") };
+    let total = gc.total;
     if gc.freed == 0 && gc.removed == 0 {
         gc.text.push_str(&format!(
             "nothing to remove; the cache holds {left} environment{} ({})\n",
@@ -240,9 +169,13 @@ pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<Str
 struct Gc<'a> {
     cache: &'a Cache,
     dry_run: bool,
+    /// Which entries' folders running processes use (see `usage::in_use`).
+    in_use: HashMap<PathBuf, Vec<u32>>,
     text: String,
     freed: u64,
+    /// Environments removed, and the size of those left.
     removed: usize,
+    total: u64,
 }
 
 impl Gc<'_> {
@@ -261,37 +194,132 @@ impl Gc<'_> {
         self.text.push_str(&format!("kept {key} {:>6}  in use by pid{s} {}\n", format_size(size), list.join(", ")));
     }
 
-    fn skipped(&mut self, e: &Entry, size: u64) {
-        let key = &e.key[..e.key.len().min(12)];
+    fn skipped(&mut self, key: &str, size: u64) {
+        let key = &key[..key.len().min(12)];
         self.text.push_str(&format!("skipped {key} {:>6}  being built (its lock is held)\n", format_size(size)));
     }
 
-    /// Remove (or, dry, check) one environment; false when its lock is held.
-    fn remove(&mut self, e: &Entry, size: u64, reason: Reason) -> Result<bool> {
-        let gone = if self.dry_run {
-            !crate::lock::is_held(&self.cache.lock_path(&e.key))
-        } else {
-            inventory::remove(self.cache, &e.key, reason == Reason::Broken(Broken::Unfinished))?
+    /// The environments to remove: broken, unused for `older_than`, then the least recently
+    /// used while over `cap`. Those being built or in use are reported, and kept.
+    fn envs(&mut self, envs: &[Env], older_than: Duration, cap: Option<u64>) -> Vec<Doomed> {
+        // An environment's users and its layers'.
+        let users = |e: &Env| -> Vec<u32> {
+            let dirs = std::iter::once(&e.entry).chain(e.layers.iter().map(|l| &l.entry));
+            let mut pids: Vec<u32> = dirs.filter_map(|d| self.in_use.get(d.dir())).flatten().copied().collect();
+            pids.sort_unstable();
+            pids.dedup();
+            pids
         };
+        let users: Vec<Vec<u32>> = envs.iter().map(users).collect();
+        // Sizes on disk, a file hard-linked into several environments counted once: in the most
+        // recently used of them (the scan's order), which the cap removes last, so that removing
+        // the others frees what they are credited with.
+        let mut counted = crate::fsx::Counted::default();
+        let candidates: Vec<Candidate> = envs
+            .iter()
+            .zip(&users)
+            .map(|(e, users)| Candidate {
+                state: e.state,
+                in_use: !users.is_empty(),
+                broken: e.broken,
+                last_activity: e.last_activity(),
+                size: e.measure(&mut counted),
+            })
+            .collect();
+        self.total = candidates.iter().map(|c| c.size).sum();
+        for ((e, c), users) in envs.iter().zip(&candidates).zip(&users) {
+            if e.state == State::Building {
+                self.skipped(e.entry.key(), c.size);
+            } else if c.in_use {
+                self.kept(e.entry.key(), c.size, users);
+            }
+        }
+        let (doomed, rest) = select(&candidates, SystemTime::now(), older_than);
+        let over = cap.map(|cap| rest.into_iter().map(move |i| (i, Reason::OverSize { cap })));
+        let doomed = doomed.into_iter().chain(over.into_iter().flatten());
+        doomed
+            .map(|(i, reason)| {
+                let mut why = reason.describe();
+                let users: Vec<String> =
+                    envs[i].projects.iter().filter(|p| !p.is_gone()).map(|p| p.folder.display().to_string()).collect();
+                if !users.is_empty() {
+                    why.push_str(&format!("; still used by {} (rebuilt on next use)", users.join(", ")));
+                }
+                Doomed { entry: envs[i].entry.clone(), size: candidates[i].size, why, reason: Some(reason) }
+            })
+            .collect()
+    }
+
+    /// The layers to remove: unfinished, or their environment or project folder gone. Those
+    /// being built are left alone; those in use are reported, and kept.
+    fn layers(&mut self) -> Vec<Doomed> {
+        let mut doomed = Vec::new();
+        for layer in inventory::layers(self.cache) {
+            let why = if layer.env.is_empty() || !layer.ready {
+                "unfinished build"
+            } else if !self.cache.entry(Kind::Env, &layer.env).has_marker() {
+                "its environment is gone"
+            } else if layer.project_gone() {
+                "its project folder is gone"
+            } else {
+                continue;
+            };
+            if !layer.ready && crate::lock::is_held(&layer.entry.lock()) {
+                continue;
+            }
+            let size = crate::fsx::disk_usage(layer.entry.dir());
+            if let Some(pids) = self.in_use.get(layer.entry.dir()).cloned() {
+                self.kept(layer.entry.key(), size, &pids);
+                continue;
+            }
+            let why = format!("layer of {} ({why})", layer.project.display());
+            doomed.push(Doomed { entry: layer.entry, size, why, reason: None });
+        }
+        doomed
+    }
+
+    /// Remove (or, dry, check) one entry; an environment whose lock is held is reported as
+    /// being built.
+    fn remove(&mut self, d: Doomed) -> Result<()> {
+        if let Some(Reason::OverSize { cap }) = d.reason
+            && self.total <= cap
+        {
+            return Ok(());
+        }
+        // An unfinished build that a build finished since stays.
+        let unless_ready = d.reason == Some(Reason::Broken(Broken::Unfinished));
+        let gone = if self.dry_run { !crate::lock::is_held(&d.entry.lock()) } else { d.entry.remove(unless_ready)? };
+        let env = d.entry.kind() == Kind::Env;
         if !gone {
-            self.skipped(e, size);
-            return Ok(false);
+            if env {
+                self.skipped(d.entry.key(), d.size);
+            }
+            return Ok(());
         }
-        let mut why = reason.describe();
-        let users: Vec<String> =
-            e.projects.iter().filter(|p| !p.is_gone()).map(|p| p.folder.display().to_string()).collect();
-        if !users.is_empty() {
-            why.push_str(&format!("; still used by {} (rebuilt on next use)", users.join(", ")));
+        if env {
+            self.removed += 1;
+            self.total -= d.size;
         }
-        self.line(&e.key, size, &why);
-        self.freed += size;
-        self.removed += 1;
-        Ok(true)
+        self.freed += d.size;
+        // A seed's name says what it is: its line names no key.
+        let key = if d.entry.kind() == Kind::Seed { "" } else { d.entry.key() };
+        self.line(key, d.size, &d.why);
+        Ok(())
     }
 }
 
-/// Forget projects whose folder is gone, and drop lock files and logs of keys with no
-/// environment. Best effort.
+/// The pip seeds to remove: those their interpreter would no longer use.
+fn seeds(cache: &Cache) -> Vec<Doomed> {
+    let seeds = cache.entries(Kind::Seed).unwrap_or_default().into_iter();
+    seeds
+        .filter_map(|entry| {
+            let why = format!("{} ({})", entry.key(), crate::backend::seed::stale(cache, &entry)?);
+            Some(Doomed { size: crate::fsx::disk_usage(entry.dir()), entry, why, reason: None })
+        })
+        .collect()
+}
+
+/// Forget projects whose folder is gone, and drop lock files and logs no entry owns. Best effort.
 fn tidy(cache: &Cache, older_than: Duration) {
     for p in crate::usage::projects(cache) {
         if p.is_gone() {
@@ -301,7 +329,7 @@ fn tidy(cache: &Cache, older_than: Duration) {
     // Remembered plans and lock pins are made again when missing: those not rewritten for as
     // long as an unused environment is kept go (a memo in use is rewritten when it changes).
     let now = SystemTime::now();
-    for dir in [crate::memo::plans_dir(&cache.root), cache.root.join("lock-pins")] {
+    for dir in [Bucket::PLANS, Bucket::LOCK_PINS].map(|b| b.under(&cache.root)) {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(now);
             if now.duration_since(modified).unwrap_or_default() > older_than {
@@ -309,19 +337,19 @@ fn tidy(cache: &Cache, older_than: Duration) {
             }
         }
     }
-    for dir in [cache.root.join("locks"), cache.root.join("logs")] {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let name = entry.file_name();
+    for dir in [Bucket::LOCKS, Bucket::LOGS].map(|b| b.under(&cache.root)) {
+        for file in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = file.file_name();
             let name = name.to_string_lossy();
-            let Some(key) = name.strip_suffix(".lock").or_else(|| name.strip_suffix(".log")) else { continue };
-            let seed = key.strip_prefix("seed-").map(|name| cache.seeds_dir().join(name));
-            if cache.env_dir(key).exists() || seed.is_some_and(|s| s.exists()) {
+            let Some(name) = name.strip_suffix(".lock").or_else(|| name.strip_suffix(".log")) else { continue };
+            let owner = cache.entry_named(name);
+            if owner.dir().exists() {
                 continue;
             }
-            if let Ok(Some(guard)) = crate::lock::try_exclusive(&cache.lock_path(key))
-                && !cache.env_dir(key).exists()
+            if let Ok(Some(guard)) = crate::lock::try_exclusive(&owner.lock())
+                && !owner.dir().exists()
             {
-                let _ = std::fs::remove_file(cache.log_path(key));
+                let _ = std::fs::remove_file(owner.log());
                 guard.remove_file();
             }
         }

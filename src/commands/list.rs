@@ -10,9 +10,9 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
-use crate::cache::Cache;
+use crate::cache::{Cache, Kind};
 use crate::error::Result;
-use crate::inventory::{self, Entry};
+use crate::inventory::{self, Env};
 use crate::settings::Settings;
 use crate::ui::shown;
 use crate::units::{format_age, format_size, rfc3339};
@@ -25,7 +25,8 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
         let list: Vec<Value> = entries.iter().map(|e| to_json(e, e.measure(&mut counted))).collect();
         crate::ui::json(&Value::Array(list));
     } else if entries.is_empty() {
-        crate::ui::out(&format!("no cached environments in {}\n", shown(cache.envs_dir().display())));
+        let dir = Kind::Env.bucket().under(&cache.root);
+        crate::ui::out(&format!("no cached environments in {}\n", shown(dir.display())));
     } else {
         let sizes: Vec<u64> = entries.iter().map(|e| e.size(&mut counted)).collect();
         crate::ui::out(&table(&entries, &sizes, SystemTime::now()));
@@ -33,14 +34,14 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     Ok(())
 }
 
-fn to_json(e: &Entry, size: u64) -> Value {
+fn to_json(e: &Env, size: u64) -> Value {
     let folders = |gone: bool| -> Vec<String> {
         e.projects.iter().filter(|p| !gone || p.is_gone()).map(|p| p.folder.display().to_string()).collect()
     };
     json!({
-        "key": e.key,
-        "path": crate::fsx::lossy(&e.path),
-        "python": e.info.python.as_ref().map(crate::fsx::lossy),
+        "key": e.entry.key(),
+        "path": crate::fsx::lossy(e.entry.dir()),
+        "python": e.info.python,
         "python_version": e.info.python_version,
         "requirements": e.info.requirements,
         "size": size,
@@ -53,8 +54,8 @@ fn to_json(e: &Entry, size: u64) -> Value {
         "origin": e.info.origin,
         "broken": e.broken.map(|b| b.describe()),
         "layers": e.layers.iter().map(|l| json!({
-            "key": l.key,
-            "path": l.path,
+            "key": l.entry.key(),
+            "path": l.entry.dir(),
             "project": l.project,
             "project_gone": l.project_gone(),
             "state": if l.ready { "ready" } else { "broken" },
@@ -62,7 +63,7 @@ fn to_json(e: &Entry, size: u64) -> Value {
     })
 }
 
-fn table(entries: &[Entry], sizes: &[u64], now: SystemTime) -> String {
+fn table(entries: &[Env], sizes: &[u64], now: SystemTime) -> String {
     let header = ["KEY", "PYTHON", "REQS", "SIZE", "LAST USED", "STATE", "PROJECTS"];
     let mut total = 0;
     let rows: Vec<[String; 7]> = entries
@@ -84,7 +85,7 @@ fn table(entries: &[Entry], sizes: &[u64], now: SystemTime) -> String {
                 (None, _) => e.state.as_str().to_string(),
             };
             [
-                e.key[..e.key.len().min(12)].to_string(),
+                e.entry.key()[..e.entry.key().len().min(12)].to_string(),
                 e.info.python_version.clone().unwrap_or_else(|| "?".into()),
                 e.info.requirements.map_or_else(|| "?".into(), |n| n.to_string()),
                 format_size(size),
@@ -131,7 +132,7 @@ fn table(entries: &[Entry], sizes: &[u64], now: SystemTime) -> String {
             let state = if l.ready { "" } else { " (unfinished)" };
             text.push_str(&format!(
                 "  └ layer {}  {}{gone}{state}\n",
-                &l.key[..l.key.len().min(12)],
+                &l.entry.key()[..l.entry.key().len().min(12)],
                 shown(l.project.display())
             ));
         }

@@ -18,10 +18,8 @@ pub fn run(settings: &Settings, all: bool, key: Option<String>) -> Result<()> {
         crate::inventory::scan(&cache)?
             .into_iter()
             .filter(|e| e.state == crate::cache::State::Ready)
-            .filter(|e| {
-                std::fs::read_to_string(e.path.join(crate::cache::INFO)).is_ok_and(|t| !t.contains("(dynamic)"))
-            })
-            .map(|e| e.key)
+            .filter(|e| e.info.canonical.as_ref().is_some_and(|c| !c.contains("(dynamic)")))
+            .map(|e| e.entry.key().to_string())
             .collect()
     } else {
         let project = crate::resolve::require_project()?;
@@ -51,7 +49,7 @@ pub fn run(settings: &Settings, all: bool, key: Option<String>) -> Result<()> {
             crate::ui::note(settings.quiet, &format!("environment {short} is being pushed by another process"));
             continue;
         };
-        match crate::remote::push(store.as_ref(), &cache, &cache.env_dir(&key)) {
+        match crate::remote::push(store.as_ref(), &cache, &cache.entry(crate::cache::Kind::Env, &key)) {
             Ok(Pushed::Uploaded(size)) => crate::ui::note(
                 settings.quiet,
                 &format!("pushed environment {short} to {} ({})", remote.url, crate::units::format_size(size)),

@@ -40,7 +40,8 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
         state = State::Broken;
     }
     let interp = plan.interpreter();
-    let origin = (state == State::Ready).then(|| crate::inventory::read_info(&plan.env_dir).origin).flatten();
+    let env = Cache::new(&settings.cache_dir).entry(crate::cache::Kind::Env, &plan.key.hex);
+    let origin = (state == State::Ready).then(|| env.info::<crate::cache::EnvInfo>()?.origin).flatten();
     if as_json {
         let local_projects = plan.manifest.install_project.iter().chain(&plan.manifest.other_projects);
         let v = StatusJson {

@@ -458,7 +458,8 @@ pub fn resolve(
         interp.facts.python_full_version,
         sel
     );
-    let memo = cache_dir.join("lock-pins").join(crate::digest::hex(&Sha256::digest(id.as_bytes())[..16]));
+    let pins = crate::cache::Bucket::LOCK_PINS.under(cache_dir);
+    let memo = pins.join(crate::digest::hex(&Sha256::digest(id.as_bytes())[..16]));
     if let Ok(text) = std::fs::read_to_string(&memo)
         && let Some(u) = decode(&path, &text)
     {

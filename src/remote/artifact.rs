@@ -117,7 +117,7 @@ fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> 
     for name in names {
         let bytes = name.as_bytes();
         let top = rel.as_os_str().is_empty();
-        if (top && (bytes.starts_with(b".cove-") || bytes == crate::cache::INFO.as_bytes()))
+        if (top && (bytes.starts_with(b".cove-") || bytes == crate::cache::Kind::Env.info_file().as_bytes()))
             || bytes == b"__pycache__"
             || bytes.ends_with(b".pyc")
         {

@@ -27,10 +27,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-
-use crate::cache::Cache;
+use crate::cache::{Bucket, Cache, Entry, EnvInfo};
 use crate::resolve::Plan;
 use crate::settings::{RemoteSettings, Settings};
+use crate::staging::{Published, Staging};
 pub use store::{Fault, Store};
 use store::{Hashing, nanos};
 
@@ -68,17 +68,17 @@ pub struct Config {
 }
 
 /// Before building `plan`'s environment (its lock held, the plan trusted): fetch it from the
-/// remote into an attempt folder and publish it. True when it was; false on a miss or any
-/// fault (said in one line), and the caller builds.
-pub fn pull(plan: &Plan, settings: &Settings, cache: &Cache) -> bool {
-    let Some(remote) = &settings.remote else { return false };
+/// remote into the attempt folder `staging` and publish it. `None` on a miss or any fault
+/// (said in one line), and the caller builds.
+pub fn pull(plan: &Plan, settings: &Settings, staging: Staging) -> Option<Published> {
+    let remote = settings.remote.as_ref()?;
     if !shareable(&plan.key.canonical) {
-        return false;
+        return None;
     }
     let store = open(remote);
     let started = Instant::now();
-    match fetch(store.as_ref(), plan, cache) {
-        Ok(Some(size)) => {
+    match fetch(store.as_ref(), plan, staging) {
+        Ok(Some((size, published))) => {
             crate::ui::note(
                 settings.quiet,
                 &format!(
@@ -89,26 +89,24 @@ pub fn pull(plan: &Plan, settings: &Settings, cache: &Cache) -> bool {
                     started.elapsed().as_secs_f64()
                 ),
             );
-            true
+            Some(published)
         }
-        Ok(None) => false,
+        Ok(None) => None,
         Err(Fault(why)) => {
             crate::ui::note(
                 settings.quiet,
                 &format!("not pulling environment {} from {}: {why}; building it here", plan.key.short(), store.url()),
             );
-            false
+            None
         }
     }
 }
 
 /// The manifest for `plan`'s key checked, the layer downloaded and checked, unpacked and
 /// published. `Ok(None)` when the remote does not have it. Returns the download's size.
-fn fetch(store: &dyn Store, plan: &Plan, cache: &Cache) -> Result<Option<u64>, Fault> {
-    let local = |e: crate::error::Error| Fault(e.to_string());
+fn fetch(store: &dyn Store, plan: &Plan, staging: Staging) -> Result<Option<(u64, Published)>, Fault> {
     let Some(bytes) = store.manifest(&plan.key.hex)? else { return Ok(None) };
     let (layer_digest, layer_size, config) = read_manifest(store, &bytes, &plan.key)?;
-    let staging = crate::staging::Staging::new(cache, &plan.key.hex).map_err(local)?;
     std::fs::create_dir(&staging.dir).map_err(|e| Fault(format!("cannot create {}: {e}", staging.dir.display())))?;
     let download = staging.dir.join(".cove-download");
     get_checked(store, &layer_digest, layer_size, &download)?;
@@ -118,12 +116,9 @@ fn fetch(store: &dyn Store, plan: &Plan, cache: &Cache) -> Result<Option<u64>, F
     let _ = std::fs::remove_file(&download);
     let origin = format!("pulled from {}", store.url());
     let backend = config.backend.clone().unwrap_or_else(|| "?".into());
-    staging
-        .publish_with_info(&plan.env_dir, crate::cache::INFO, |usage| {
-            crate::build::info(plan, &backend, usage, &origin)
-        })
-        .map_err(local)?;
-    Ok(Some(layer_size))
+    let published =
+        staging.publish(|usage| crate::build::info(plan, &backend, usage, &origin)).map_err(|e| Fault(e.to_string()))?;
+    Ok(Some((layer_size, published)))
 }
 
 /// Check a manifest against `key`: its annotations name the key and the same canonical text, and
@@ -186,17 +181,15 @@ pub enum Pushed {
     AlreadyThere,
 }
 
-/// Upload the ready environment `env_dir` (its `cove-env.json` names its key and text).
-pub fn push(store: &dyn Store, cache: &Cache, env_dir: &Path) -> Result<Pushed, Fault> {
-    let info_path = env_dir.join(crate::cache::INFO);
-    let info: serde_json::Value = std::fs::read(&info_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| Fault(format!("{} cannot be read", info_path.display())))?;
-    let text = |name: &str| info.get(name).and_then(|v| v.as_str()).map(str::to_string);
-    let canonical = text("canonical").unwrap_or_default();
+/// Upload the ready environment `env` (its `cove-env.json` names its key and text).
+pub fn push(store: &dyn Store, cache: &Cache, env: &Entry) -> Result<Pushed, Fault> {
+    let env_dir = env.dir();
+    let info: EnvInfo = env
+        .info()
+        .ok_or_else(|| Fault(format!("{} cannot be read", env_dir.join(env.kind().info_file()).display())))?;
+    let canonical = info.canonical.clone().unwrap_or_default();
     let key = crate::key::Key::of(canonical.clone());
-    if Some(key.hex.as_str()) != env_dir.file_name().and_then(|n| n.to_str()) {
+    if key.hex != env.key() {
         return Err(Fault(format!("{} is not the environment of its canonical text", env_dir.display())));
     }
     if !shareable(&canonical) {
@@ -207,9 +200,9 @@ pub fn push(store: &dyn Store, cache: &Cache, env_dir: &Path) -> Result<Pushed, 
     {
         return Ok(Pushed::AlreadyThere);
     }
-    let work = cache.tmp_dir().join(format!("push-{}.{}.{}", key.hex, std::process::id(), nanos()));
+    let work = Bucket::TMP.under(&cache.root).join(format!("push-{}.{}.{}", key.hex, std::process::id(), nanos()));
     std::fs::create_dir_all(&work).map_err(|e| Fault(format!("cannot create {}: {e}", work.display())))?;
-    let result = upload(store, &key, &info, env_dir, &work);
+    let result = upload(store, &key, info, env_dir, &work);
     let _ = crate::fsx::remove_tree(&work);
     result
 }
@@ -217,20 +210,19 @@ pub fn push(store: &dyn Store, cache: &Cache, env_dir: &Path) -> Result<Pushed, 
 fn upload(
     store: &dyn Store,
     key: &crate::key::Key,
-    info: &serde_json::Value,
+    info: EnvInfo,
     env_dir: &Path,
     work: &Path,
 ) -> Result<Pushed, Fault> {
     let layer_path = work.join("layer.tar.gz");
     let packed = artifact::pack(env_dir, &layer_path).map_err(|e| Fault(format!("cannot pack it: {e}")))?;
-    let text = |name: &str| info.get(name).and_then(|v| v.as_str()).map(str::to_string);
     let config = Config {
         key: key.hex.clone(),
         canonical: key.canonical.clone(),
-        python: text("python"),
-        python_version: text("python_version"),
-        requirements: info.get("requirements").and_then(|v| v.as_u64()).map(|n| n as usize),
-        backend: text("backend"),
+        python: info.python,
+        python_version: info.python_version,
+        requirements: info.requirements,
+        backend: info.backend,
         cove: env!("CARGO_PKG_VERSION").to_string(),
         placeholder: artifact::PLACEHOLDER.to_string(),
     };
@@ -265,7 +257,7 @@ fn upload(
 pub fn push_in_background(settings: &Settings, key: &str) {
     use std::os::unix::process::CommandExt;
     let cache = Cache::new(&settings.cache_dir);
-    let log = cache.root.join("logs").join(format!("push-{key}.log"));
+    let log = cache.log_path(&format!("push-{key}"));
     let spawn = || -> std::io::Result<()> {
         let exe = std::env::current_exe()?;
         let out = std::fs::File::create(&log)?;
