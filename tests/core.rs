@@ -89,7 +89,8 @@ fn a_failed_install_leaves_no_environment_and_shows_the_error() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("doesnotexist"), "installer error shown: {err}");
-    assert!(err.contains("cove: error: installing"), "{err}");
+    assert!(err.contains("cove: error: ") && err.contains("installing the requirements failed"), "{err}");
+    assert!(err.contains("cove.toml:1: doesnotexist==9.9"), "the manifest line of the failing requirement: {err}");
     assert!(err.contains("hint: the full log is in "), "the failure names its log: {err}");
     assert!(stdout(&out).is_empty());
     assert!(t.envs().is_empty(), "no env left: {:?}", t.envs());
