@@ -11,7 +11,7 @@
 //! `.venv` link cove made current (see [`after_use`]): a few stats, a small read and a readlink.
 
 use crate::backend::{self, Install, Output};
-use crate::cache::{self, Cache, Entry, EnvInfo};
+use crate::cache::{self, Cache, Entry};
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::project::Kind;
@@ -169,7 +169,7 @@ fn build_locked(
             })
         })
         .map(|()| crate::usage::touch(env))
-        .and_then(|()| staging.publish(|usage| info(plan, backend.name(), usage, "built")));
+        .and_then(|()| staging.publish(|usage| plan.env_info(backend.name(), usage, "built")));
     let published = match result {
         Ok(published) => published,
         Err(e) => {
@@ -193,29 +193,5 @@ fn note_changed_manifest(plan: &Plan) {
             "{} changed during the build; this run uses what was read before, the next one the new content",
             plan.manifest.path.display()
         ));
-    }
-}
-
-/// What the environment was built from (its `cove-env.json`), and its size (measured once, at
-/// publish, so `cove list` need not walk an environment that shares no file with another:
-/// `linked`, the part in hard-linked files, is 0); `origin` is `built` or `pulled from
-/// <remote>`.
-pub fn info(plan: &Plan, backend: &str, usage: crate::fsx::Usage, origin: &str) -> EnvInfo {
-    let lossy = |p: &std::path::Path| Some(crate::fsx::lossy(p));
-    EnvInfo {
-        key: Some(plan.key.hex.clone()),
-        canonical: Some(plan.key.canonical.clone()),
-        python: lossy(&plan.interpreter().path),
-        python_version: Some(plan.interpreter().facts.python_full_version.clone()),
-        requirements: Some(plan.install.len()),
-        lock: plan.lock.as_deref().and_then(lossy),
-        manifest: lossy(&plan.manifest.path),
-        backend: Some(backend.to_string()),
-        with: plan.overlay.as_ref().map(|o| o.with.iter().map(|r| r.canonical.clone()).collect()),
-        over: plan.overlay.as_ref().map(|o| o.base_key.clone()),
-        origin: Some(origin.to_string()),
-        size: Some(usage.size),
-        linked: Some(usage.linked),
-        created: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).ok(),
     }
 }

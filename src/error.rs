@@ -46,6 +46,15 @@ impl fmt::Display for Pos {
 /// `pip` through cove's shim, which edits the project's manifest.
 pub const INSTALL_UV: &str = "rerun cove's `./install.sh` (it puts uv in cove's data folder), put uv on PATH (https://docs.astral.sh/uv/), set COVE_UV to its path, or use `--backend pip`";
 
+/// A requirement as written, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub file: PathBuf,
+    /// 1-based.
+    pub line: usize,
+    pub text: String,
+}
+
 /// The exit statuses cove itself gives (a program it execs gives its own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -90,7 +99,7 @@ pub enum Error {
         status: String,
         log: Option<PathBuf>,
         failed: Vec<String>,
-        at: Option<Box<crate::manifest::locate::Written>>,
+        at: Option<Box<Written>>,
         offline: bool,
     },
     /// A program cove runs could not be started.

@@ -35,6 +35,30 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// What the environment was built from (its `cove-env.json`), and its size (measured once, at
+    /// publish, so `cove list` need not walk an environment that shares no file with another:
+    /// `linked`, the part in hard-linked files, is 0); `origin` is `built` or `pulled from
+    /// <remote>`.
+    pub fn env_info(&self, backend: &str, usage: crate::fsx::Usage, origin: &str) -> crate::cache::EnvInfo {
+        let lossy = |p: &std::path::Path| Some(crate::fsx::lossy(p));
+        crate::cache::EnvInfo {
+            key: Some(self.key.hex.clone()),
+            canonical: Some(self.key.canonical.clone()),
+            python: lossy(&self.interpreter().path),
+            python_version: Some(self.interpreter().facts.python_full_version.clone()),
+            requirements: Some(self.install.len()),
+            lock: self.lock.as_deref().and_then(lossy),
+            manifest: lossy(&self.manifest.path),
+            backend: Some(backend.to_string()),
+            with: self.overlay.as_ref().map(|o| o.with.iter().map(|r| r.canonical.clone()).collect()),
+            over: self.overlay.as_ref().map(|o| o.base_key.clone()),
+            origin: Some(origin.to_string()),
+            size: Some(usage.size),
+            linked: Some(usage.linked),
+            created: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).ok(),
+        }
+    }
+
     pub fn interpreter(&self) -> &interpreter::Interpreter {
         &self.choice.interpreter
     }

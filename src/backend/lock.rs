@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{Output, index_args};
+use super::installer::{Output, index_args};
 use crate::error::{Error, Result};
 use crate::interpreter::Interpreter;
 use crate::manifest::Index;

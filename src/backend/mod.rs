@@ -3,50 +3,22 @@
 //! Installer output goes to the build log (and stderr with `--verbose`), never to stdout.
 
 mod blame;
+mod installer;
 pub mod lock;
 mod pip;
 mod pip_wheel;
 pub mod seed;
 mod uv;
 
-use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
-use crate::interpreter::Interpreter;
-use crate::manifest::Index;
 use crate::settings::{BackendChoice, Settings};
 
 pub use blame::blame;
+pub use installer::{Backend, Install, Output, RUNNING};
 pub use pip::Pip;
-pub use pip_wheel::bundled_pip;
 pub use uv::Uv;
-
-/// What to install.
-pub struct Install<'a> {
-    pub requirements: &'a [String],
-    /// `-c` constraints: written to a file in the environment and passed as `-c FILE`.
-    pub constraints: &'a [String],
-    pub index: &'a Index,
-    pub offline: bool,
-}
-
-pub trait Backend {
-    fn name(&self) -> &'static str;
-    /// Create an empty venv at `env` on `base`.
-    fn create(&self, base: &Interpreter, env: &Path, out: &Output) -> Result<()>;
-    /// Give the venv at `env` pip, then install the requirements into it.
-    fn install(&self, base: &Interpreter, env: &Path, what: &Install, out: &Output) -> Result<()>;
-    /// Install the folder `project` in editable mode (PEP 660), without its dependencies.
-    fn install_editable(&self, env: &Path, project: &Path, deps: bool, what: &Install, out: &Output) -> Result<()>;
-    /// Whether the installer remembers what it learns about an environment's interpreter by
-    /// the interpreter's path (uv does, in its cache), so that installing through a path used
-    /// before spares it starting Python to ask (see `staging::Staging::stable_path`).
-    fn remembers_interpreters_by_path(&self) -> bool {
-        false
-    }
-}
 
 /// The backend the settings choose.
 pub fn select(settings: &Settings) -> Result<Box<dyn Backend>> {
@@ -88,181 +60,3 @@ pub fn find_uv(home: &Path) -> Result<Option<PathBuf>> {
     Ok(on_path.or_else(|| Some(bundled_uv(home)).filter(|p| crate::interpreter::is_executable(p))))
 }
 
-/// Where installer output goes: always the build log (named when a build fails); also the
-/// user's stderr, live, with `--verbose`. On failure the log is shown in full.
-pub struct Output {
-    pub log: PathBuf,
-    pub verbose: bool,
-    /// A lock the installer inherits, so that it stays held while the installer runs, even
-    /// when cove is killed: the slot its attempt is built through (see `staging`).
-    pub hand_down: Option<std::os::fd::RawFd>,
-    /// Internal paths the installer is given (an attempt's folder, its slot), each with the
-    /// path to show in its place: where the folder is published (see `ui::InstallerOutput`).
-    pub shown_paths: Vec<(PathBuf, PathBuf)>,
-}
-
-impl Output {
-    /// This output, with `from` also shown as `to` (a seed's attempt folder as the seed's).
-    pub fn showing(&self, from: &Path, to: &Path) -> Output {
-        let mut shown_paths = self.shown_paths.clone();
-        shown_paths.push((from.to_path_buf(), to.to_path_buf()));
-        Output { log: self.log.clone(), verbose: self.verbose, hand_down: self.hand_down, shown_paths }
-    }
-
-    /// Run `cmd` with its output sent here; fail with the installer's status.
-    pub fn run(&self, mut cmd: Command, what: &str) -> Result<()> {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .map_err(|e| Error::io("write log", &self.log, e))?;
-        // One pipe for both streams, read here until the installer (and anything it left
-        // running) closes it: its lines stay in the order written, and no thread is needed.
-        let (mut reader, writer) = std::io::pipe().map_err(|e| Error::io("write log", &self.log, e))?;
-        let writer2 = writer.try_clone().map_err(|e| Error::io("write log", &self.log, e))?;
-        cmd.stdin(Stdio::null()).stdout(writer).stderr(writer2);
-        crate::isolated::isolate(&mut cmd);
-        let program = PathBuf::from(cmd.get_program());
-        die_with_parent(&mut cmd);
-        if let Some(fd) = self.hand_down {
-            inherit(&mut cmd, fd);
-        }
-        let spawned = cmd.spawn();
-        // The command holds this process's copies of the pipe's write end: closed now, so the
-        // read below ends when the installer's copies do.
-        drop(cmd);
-        let mut child = spawned.map_err(|source| Error::Spawn { program, source })?;
-        RUNNING.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
-        let mut log = log;
-        // Kept in memory too: on a full disk the log cannot be written, and the installer's
-        // "No space left on device" must still reach the user.
-        let mut kept = Vec::new();
-        let mut buf = [0u8; 8192];
-        let mut live = crate::ui::InstallerOutput::new(&self.shown_paths);
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => break,
-            };
-            let _ = log.write_all(&buf[..n]);
-            kept.extend_from_slice(&buf[..n]);
-            if kept.len() > MAX_SHOWN {
-                kept.drain(..kept.len() - MAX_SHOWN);
-            }
-            if self.verbose {
-                live.write(&buf[..n]);
-            }
-        }
-        live.finish();
-        let status = child.wait();
-        RUNNING.store(0, std::sync::atomic::Ordering::SeqCst);
-        let status = status.map_err(|e| Error::io("wait for", &self.log, e))?;
-        if status.success() {
-            return Ok(());
-        }
-        if !self.verbose {
-            let mut shown = crate::ui::InstallerOutput::new(&self.shown_paths);
-            shown.write(&kept);
-            shown.finish();
-        }
-        let status = match status.code() {
-            Some(c) => format!("exit status {c}"),
-            None => "killed by a signal".into(),
-        };
-        let failed = blame::named_in(&String::from_utf8_lossy(&kept));
-        Err(Error::Install {
-            what: what.to_string(),
-            status,
-            log: Some(self.log.clone()),
-            failed,
-            at: None,
-            offline: false,
-        })
-    }
-}
-
-/// The installer running now (0: none), so an interrupted `cove add` can stop it (see
-/// `commands::edit`) and put the manifest back.
-pub static RUNNING: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
-
-/// How much of a failed installer's output is shown (the end of it; the log has it all).
-const MAX_SHOWN: usize = 256 << 10;
-
-/// Have the installer stopped (SIGTERM) when cove dies, so `kill -9` of a build does not leave
-/// `uv` or `pip` running on. Correctness does not depend on it (an orphan can only write into
-/// its own attempt's folder, see `staging`); it saves the work and the disk. Linux only.
-#[cfg(target_os = "linux")]
-fn die_with_parent(cmd: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: getpid/prctl/getppid are async-signal-safe and the closure allocates nothing.
-    let parent = unsafe { libc::getpid() };
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // cove died between fork and prctl: the signal will never come.
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_parent(_: &mut Command) {}
-
-/// Have the installer inherit `fd` (cove opens every file close-on-exec).
-fn inherit(cmd: &mut Command, fd: std::os::fd::RawFd) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: fcntl is async-signal-safe; it changes the child's own descriptor table only.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
-/// Index options in pip's spelling (uv accepts the same).
-pub fn index_args(index: &Index, offline: bool, pip_style: bool) -> Vec<String> {
-    let mut a = Vec::new();
-    if let Some(url) = &index.url {
-        a.extend(["--index-url".to_string(), url.clone()]);
-    }
-    for url in &index.extra_urls {
-        a.extend(["--extra-index-url".to_string(), url.clone()]);
-    }
-    for link in &index.find_links {
-        a.extend(["--find-links".to_string(), link.clone()]);
-    }
-    if index.no_index || (offline && pip_style) {
-        a.push("--no-index".into());
-    }
-    if offline && !pip_style {
-        a.push("--offline".into());
-    }
-    a
-}
-
-/// The file holding the constraints, inside the environment being built.
-pub const CONSTRAINTS_FILE: &str = "cove-constraints.txt";
-
-/// `-c FILE` for the installer, after writing the constraints to `env`/[`CONSTRAINTS_FILE`];
-/// nothing when there are none.
-pub fn constraint_args(env: &Path, what: &Install) -> Result<Vec<std::ffi::OsString>> {
-    if what.constraints.is_empty() {
-        return Ok(Vec::new());
-    }
-    let file = env.join(CONSTRAINTS_FILE);
-    let text: String = what.constraints.iter().map(|c| format!("{c}\n")).collect();
-    crate::fsx::write_atomic(&file, text.as_bytes())?;
-    Ok(vec!["-c".into(), file.into_os_string()])
-}
-
-pub use crate::cache::env_python;

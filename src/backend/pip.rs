@@ -7,7 +7,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{Backend, Install, Output, bundled_pip, constraint_args, env_python, index_args, seed};
+use super::installer::{Backend, Install, Output, constraint_args, index_args};
+use super::pip_wheel::bundled_pip;
+use super::seed;
+use crate::cache::env_python;
 use crate::cache::Cache;
 use crate::error::Result;
 use crate::interpreter::Interpreter;

@@ -40,7 +40,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::Output;
+use super::installer::Output;
 use crate::cache::{self, Bucket, Cache, Entry, Kind, SeedInfo};
 use crate::error::{Error, IoContext, Result};
 use crate::interpreter::Interpreter;
@@ -125,7 +125,7 @@ fn make(base: &Interpreter, wheel: &Path, staging: Staging, target: &Path, out: 
     venv.args(["-m", "venv", "--without-pip"]).arg(seed);
     out.run(venv, &what)?;
 
-    let mut pip = crate::isolated::python(&super::env_python(seed));
+    let mut pip = crate::isolated::python(&crate::cache::env_python(seed));
     pip.arg(wheel.join("pip"));
     pip.args(["install", "--isolated", "--no-cache-dir", "--disable-pip-version-check", "--no-warn-script-location"]);
     match (wheel.parent(), wheel_version(wheel)) {
@@ -230,7 +230,7 @@ fn copy_keeping_mtime(src: &Path, dst: &Path) -> Result<()> {
 /// `staging::relocate` rewrites that path when the env is published.
 fn write_scripts(seed: &Path, env: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let python = super::env_python(env);
+    let python = crate::cache::env_python(env);
     let bin = seed.join("bin");
     for entry in std::fs::read_dir(&bin).ctx("read", &bin)?.flatten() {
         if !entry.file_name().to_string_lossy().starts_with("pip") {
@@ -280,7 +280,7 @@ pub fn stale(cache: &Cache, seed: &Entry) -> Option<&'static str> {
     let Ok(interp) = crate::interpreter::inspect(&cache.root, Path::new(&info.python)) else {
         return Some("pip seed whose interpreter is gone");
     };
-    match super::bundled_pip(&interp) {
+    match super::pip_wheel::bundled_pip(&interp) {
         Some(wheel) if name(&interp, &wheel) == seed.key() => None,
         _ => Some("pip seed its interpreter no longer uses"),
     }

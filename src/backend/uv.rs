@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{Backend, Install, Output, bundled_pip, constraint_args, env_python, index_args};
+use super::installer::{Backend, Install, Output, constraint_args, index_args};
+use super::pip_wheel::bundled_pip;
+use crate::cache::env_python;
 use crate::error::Result;
 use crate::interpreter::Interpreter;
 

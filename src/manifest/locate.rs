@@ -4,19 +4,9 @@
 //! Requirements keep no position once parsed (they are sorted and de-duplicated into the key);
 //! searching the text again is done only when an install has failed.
 
-use std::path::PathBuf;
-
 use super::Manifest;
+use crate::error::Written;
 use crate::requirement::normalise_name;
-
-/// A requirement as written, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Written {
-    pub file: PathBuf,
-    /// 1-based.
-    pub line: usize,
-    pub text: String,
-}
 
 impl Manifest {
     /// Where the requirement on the package `name` was written, if in one of its files.

@@ -117,7 +117,7 @@ fn fetch(store: &dyn Store, plan: &Plan, staging: Staging) -> Result<Option<(u64
     let origin = format!("pulled from {}", store.url());
     let backend = config.backend.clone().unwrap_or_else(|| "?".into());
     let published =
-        staging.publish(|usage| crate::build::info(plan, &backend, usage, &origin)).map_err(|e| Fault(e.to_string()))?;
+        staging.publish(|usage| plan.env_info(&backend, usage, &origin)).map_err(|e| Fault(e.to_string()))?;
     Ok(Some((layer_size, published)))
 }
 
