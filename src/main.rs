@@ -37,6 +37,7 @@ mod shells;
 mod shim;
 mod shims;
 mod staging;
+mod stamp;
 mod tomlx;
 mod trust;
 mod ui;

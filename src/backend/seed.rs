@@ -23,9 +23,10 @@
 //!   the next build removes it and starts over. Readiness is [`crate::cache::ready_at`] (the
 //!   marker; after a reboot, also the sizes recorded at publish), so a seed a power loss cut
 //!   short is made again rather than linked.
-//! - `<digest>` covers the interpreter's real path and exact version and the wheel's path, size
-//!   and mtime: the bytecode, the site-packages layout and the `pipX.Y` script name all follow
-//!   from those, and an interpreter upgraded in place gets a seed of its own.
+//! - `<digest>` covers the interpreter's real path and exact version and the wheel's path and
+//!   [`Stamp`](crate::stamp::Stamp): the bytecode, the site-packages layout and the `pipX.Y`
+//!   script name all follow from those, and an interpreter upgraded in place gets a seed of its
+//!   own.
 //! - A hard link is safe because nothing writes into an installed file in place: pip replaces a
 //!   file by unlinking it first (`ZipBackedFile.save`), uninstalls by moving files away, and
 //!   Python writes bytecode through a temp file and a rename. The seed's `__pycache__` files are
@@ -51,19 +52,17 @@ pub const INFO: &str = "cove-seed.json";
 
 /// The seed's folder name for `base` and its pip `wheel`.
 pub fn name(base: &Interpreter, wheel: &Path) -> String {
-    let meta = std::fs::metadata(wheel).ok();
-    let (size, mtime) = meta.map_or((0, 0), |m| {
-        use std::os::unix::fs::MetadataExt;
-        (m.size(), m.mtime() as u64 * 1_000_000_000 + m.mtime_nsec() as u64)
-    });
     let text = format!(
-        "cove-seed-v1\npython: {} {} {}\nwheel: {} {size} {mtime}\n",
+        "cove-seed-v2\npython: {} {} {}\nwheel: {}\n",
         base.facts.implementation_name,
         base.facts.python_full_version,
         crate::fsx::path_text(&base.path),
         crate::fsx::path_text(wheel),
     );
-    let digest = crate::manifest::hex(&Sha256::digest(text.as_bytes()));
+    let mut h = Sha256::new();
+    h.update(text.as_bytes());
+    crate::stamp::hash(&mut h, crate::stamp::Stamp::at(wheel));
+    let digest = crate::manifest::hex(&h.finalize());
     format!(
         "pip-{}-{}{}-{}",
         wheel_version(wheel).unwrap_or("unknown"),
