@@ -14,8 +14,8 @@ use crate::backend::{self, Install, Output};
 use crate::cache::{self, Cache, Entry};
 use crate::error::Result;
 use crate::progress::Progress;
-use crate::project::Kind;
-use crate::resolve::Plan;
+use crate::project::{Kind, Project};
+use crate::resolve::{Brief, Plan};
 use crate::settings::Settings;
 use crate::staging::{Published, Staging, Wait};
 
@@ -45,10 +45,11 @@ pub enum Outcome {
 }
 
 /// Make sure the plan's environment (and the project's layer over it) is ready, building what
-/// is missing. The warm path: a trust stat, two that `COVE_HOME` and its trust store are
-/// private, the cache's check (done already by the plan), a ready stat, and with a layer a
-/// layer-ready stat.
+/// is missing. The warm path is [`reuse`].
 pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome> {
+    if !opts.refresh && !opts.repair && reuse(&plan.brief(), settings)? {
+        return Ok(Outcome::AlreadyReady);
+    }
     crate::trust::require(&plan.manifest, settings, opts.prompt)?;
     Cache::new(&settings.cache_dir).check_private()?;
     let layer_ready = plan.layer_dir.as_ref().is_none_or(|l| cache::ready_at(l));
@@ -95,22 +96,49 @@ fn ensure_env(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
         Ok(published)
     })?;
     drop(ensured.guard);
-    after_use(plan, &cache);
+    after_use(&plan.brief(), &cache);
     Ok(if ensured.built { Outcome::Built } else { Outcome::AlreadyReady })
+}
+
+/// The warm path, for a plan in brief (a remembered one, see `memo`): when it is trusted and
+/// its environment (and layer) ready, record the use as [`ensure`] does and say so; else
+/// `false`, and [`ensure`] with the whole plan asks, refuses or builds. A trust stat, two that
+/// `COVE_HOME` and its trust store are private, the cache's check (once per process), a ready
+/// stat and a `python` stat, and with a layer a layer-ready stat.
+pub fn reuse(brief: &Brief, settings: &Settings) -> Result<bool> {
+    if !crate::trust::allows(&brief.project.manifest, &brief.digest, settings) {
+        return Ok(false);
+    }
+    let cache = Cache::new(&settings.cache_dir);
+    cache.check_private()?;
+    let ready = brief.layer_dir.as_ref().is_none_or(|l| cache::ready_at(l)) && cache.is_usable(&brief.key);
+    if ready {
+        after_use(brief, &cache);
+    }
+    Ok(ready)
+}
+
+/// The warm path of the shim and `cove run`: the plan remembered for `project` (see `memo`), in
+/// brief, when [`reuse`] takes it; `None` when the whole plan must be made.
+pub fn reuse_remembered(project: &Project, settings: &Settings) -> Result<Option<Brief>> {
+    match crate::resolve::remembered(project, settings)? {
+        Some(brief) if reuse(&brief, settings)? => Ok(Some(brief)),
+        _ => Ok(None),
+    }
 }
 
 /// Record the use (stamp, project → key) and repoint the project's `.venv` link if cove made
 /// one and it is stale. Cheap enough for the shim's warm path; writes only when something changed.
-fn after_use(plan: &Plan, cache: &Cache) {
-    crate::usage::touch(&plan.env_dir);
-    if plan.overlay.is_some() {
+fn after_use(brief: &Brief, cache: &Cache) {
+    crate::usage::touch(&brief.env_dir);
+    if brief.overlay {
         return; // one run's overlay: the project's own environment stays its record and its link
     }
-    if plan.project.kind == Kind::Script {
-        crate::usage::record_project(cache, &plan.manifest.path, &plan.key.hex, &plan.interpreter().path);
+    if brief.project.kind == Kind::Script {
+        crate::usage::record_project(cache, &brief.project.manifest, &brief.key, &brief.python);
     } else {
-        crate::usage::record_project(cache, &plan.project.dir, &plan.key.hex, &plan.interpreter().path);
-        crate::link::refresh(&plan.project.dir, plan.run_dir(), cache);
+        crate::usage::record_project(cache, &brief.project.dir, &brief.key, &brief.python);
+        crate::link::refresh(&brief.project.dir, brief.venv().dir, cache);
     }
 }
 

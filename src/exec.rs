@@ -17,7 +17,15 @@ pub struct Venv<'a> {
     pub under: Option<&'a Path>,
 }
 
-impl Venv<'_> {
+impl<'a> Venv<'a> {
+    /// The venv of the environment at `env`, or of the project's layer over it.
+    pub fn of(env: &'a Path, layer: Option<&'a Path>) -> Venv<'a> {
+        match layer {
+            Some(layer) => Venv { dir: layer, under: Some(env) },
+            None => Venv { dir: env, under: None },
+        }
+    }
+
     /// `name` from the layer's `bin`, else the shared environment's.
     pub fn find(&self, name: &str) -> Option<PathBuf> {
         std::iter::once(self.dir)

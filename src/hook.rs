@@ -4,7 +4,7 @@
 //! ([`Changes`](crate::shells::Changes)), and each shell renders it (`shells.rs`).
 //!
 //! What the hook did is kept in one exported variable, [`STATE_VAR`]: the project folder and
-//! manifest, the files whose identity decides the answer (and a fingerprint of their `stat`s),
+//! manifest, the files whose stamps decide the answer (and a fingerprint of those stamps),
 //! the environment, the PATH entry it inserted (and those it inserted before), whether it set
 //! `VIRTUAL_ENV`, and the folders already told they are untrusted. So:
 //!
@@ -24,7 +24,6 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -36,6 +35,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::project::Project;
 use crate::settings::{Flags, Locations, Settings};
 use crate::shells::{Changes, Shell};
+use crate::stamp::Stamp;
 
 /// The exported variable holding the hook's state (format [`FORMAT`]).
 pub const STATE_VAR: &str = "__COVE_STATE";
@@ -120,7 +120,7 @@ pub struct State {
     /// The project folder and its manifest.
     pub dir: Option<PathBuf>,
     pub manifest: Option<PathBuf>,
-    /// Files whose identity decides the answer, and the fingerprint of their `stat`s.
+    /// Files whose stamps decide the answer, and the fingerprint of those stamps.
     pub watch: Vec<PathBuf>,
     pub fingerprint: String,
     /// The environment (when the key is known).
@@ -371,20 +371,13 @@ fn now_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// SHA-256 over each watched path's identity (device, inode, size, mtime) and the
-/// [`FINGERPRINT_VARS`]; a missing file counts too, so creating it is a change.
+/// SHA-256 over each watched path's [`Stamp`] and the [`FINGERPRINT_VARS`]; a missing file
+/// counts too, so creating it is a change.
 pub fn fingerprint(watch: &[PathBuf]) -> String {
     let mut h = Sha256::new();
     for p in watch {
         h.update(p.as_os_str().as_bytes());
-        match std::fs::metadata(p) {
-            Ok(m) => {
-                for n in [m.dev(), m.ino(), m.size(), m.mtime() as u64, m.mtime_nsec() as u64] {
-                    h.update(n.to_le_bytes());
-                }
-            }
-            Err(_) => h.update(b"\0missing"),
-        }
+        crate::stamp::hash(&mut h, Stamp::at(p));
     }
     for var in FINGERPRINT_VARS {
         h.update(var.as_bytes());

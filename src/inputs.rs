@@ -9,35 +9,11 @@
 use std::cell::RefCell;
 use std::ffi::OsString;
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// What tells a file apart from its past selves without reading it: device, inode, size,
-/// mode, and mtime and ctime in nanoseconds. Any write changes the ctime; a file replaced by
-/// rename has another inode; a folder's times change when an entry is added or removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stamp([u64; 6]);
-
-impl Stamp {
-    pub fn of(meta: &std::fs::Metadata) -> Stamp {
-        let ns = |s: i64, n: i64| (s as u64).wrapping_mul(1_000_000_000).wrapping_add(n as u64);
-        Stamp([
-            meta.dev(),
-            meta.ino(),
-            meta.size(),
-            u64::from(meta.mode()),
-            ns(meta.mtime(), meta.mtime_nsec()),
-            ns(meta.ctime(), meta.ctime_nsec()),
-        ])
-    }
-
-    /// The later of the modification and change times, in nanoseconds since the epoch.
-    fn changed_ns(&self) -> u64 {
-        self.0[4].max(self.0[5])
-    }
-}
+use crate::stamp::Stamp;
 
 /// Everything one [`record`] saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,7 +31,7 @@ impl Inputs {
     pub fn unchanged(&self) -> bool {
         self.cwd.as_ref().is_none_or(|cwd| std::env::current_dir().is_ok_and(|now| now == *cwd))
             && self.vars.iter().all(|(name, value)| var_text(std::env::var_os(name)) == *value)
-            && self.paths.iter().all(|(path, stamp)| std::fs::metadata(path).ok().map(|m| Stamp::of(&m)) == *stamp)
+            && self.paths.iter().all(|(path, stamp)| Stamp::at(path) == *stamp)
     }
 
     /// Whether every file seen was last changed before `cutoff_ns`: a file changed within the

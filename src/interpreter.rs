@@ -1,9 +1,9 @@
 //! Find Python interpreters and know their facts without starting them.
 //!
 //! Facts (implementation, exact version, PEP 508 marker values) are learned once by running the
-//! interpreter and cached under `$COVE_CACHE_DIR/interpreters/`, keyed by the real file's identity
-//! (device, inode, size, mtime): an interpreter upgraded in place is probed again, so its new
-//! version gives a new key, and the warm path never starts Python.
+//! interpreter and cached under `$COVE_CACHE_DIR/interpreters/`, kept with the real file's
+//! [`Stamp`]: an interpreter upgraded in place is probed again, so its new version gives a new
+//! key, and the warm path never starts Python.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, IoContext, Result};
 use crate::inputs;
 use crate::manifest::PythonConstraint;
+use crate::stamp::Stamp;
 
 /// PEP 508 marker values plus what cove needs to key an environment.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -39,7 +40,7 @@ pub struct Facts {
     pub pip_wheel_dirs: Vec<PathBuf>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Interpreter {
     /// The real path (symlinks resolved).
     pub path: PathBuf,
@@ -110,31 +111,25 @@ print(json.dumps({
 #[derive(Serialize, Deserialize)]
 struct CachedFacts {
     path: PathBuf,
-    identity: [u64; 4],
+    stamp: Stamp,
     facts: Facts,
-}
-
-/// What tells an interpreter's file from its past selves (device, inode, size, mtime): facts
-/// are learned again, and a pip seed is made anew, when it changes.
-pub fn identity(meta: &std::fs::Metadata) -> [u64; 4] {
-    [meta.dev(), meta.ino(), meta.size(), meta.mtime() as u64 * 1_000_000_000 + meta.mtime_nsec() as u64]
 }
 
 /// Facts about the interpreter at `path` (any path; symlinks are resolved).
 pub fn inspect(cache_dir: &Path, path: &Path) -> Result<Interpreter> {
-    let (real, id, file) = facts_file(cache_dir, path)?;
-    if let Some(found) = read_cached(&real, id, &file) {
+    let (real, stamp, file) = facts_file(cache_dir, path)?;
+    if let Some(found) = read_cached(&real, stamp, &file) {
         return Ok(found);
     }
     let facts = probe(&real)?;
-    let cached = CachedFacts { path: real.clone(), identity: id, facts: facts.clone() };
+    let cached = CachedFacts { path: real.clone(), stamp, facts: facts.clone() };
     // Best effort: a read-only cache only costs a probe next time.
     let _ = crate::fsx::write_atomic(&file, serde_json::to_string(&cached).unwrap_or_default().as_bytes());
     Ok(Interpreter { path: real, facts })
 }
 
-/// The real path, its identity and where its facts are cached.
-fn facts_file(cache_dir: &Path, path: &Path) -> Result<(PathBuf, [u64; 4], PathBuf)> {
+/// The real path, its stamp and where its facts are cached.
+fn facts_file(cache_dir: &Path, path: &Path) -> Result<(PathBuf, Stamp, PathBuf)> {
     // Nothing is read from or written to a cache others could write (see `cache`).
     crate::cache::Cache::new(cache_dir).check_private()?;
     let real = inputs::canonicalize(path).ctx("find interpreter", path)?;
@@ -142,12 +137,12 @@ fn facts_file(cache_dir: &Path, path: &Path) -> Result<(PathBuf, [u64; 4], PathB
     let digest = Sha256::digest(real.as_os_str().as_encoded_bytes());
     let facts = crate::cache::Bucket::INTERPRETERS.under(cache_dir);
     let file = facts.join(format!("{}.json", crate::digest::hex(&digest[..12])));
-    Ok((real, identity(&meta), file))
+    Ok((real, Stamp::of(&meta), file))
 }
 
-fn read_cached(real: &Path, id: [u64; 4], file: &Path) -> Option<Interpreter> {
+fn read_cached(real: &Path, stamp: Stamp, file: &Path) -> Option<Interpreter> {
     let c = serde_json::from_slice::<CachedFacts>(&std::fs::read(file).ok()?).ok()?;
-    (c.identity == id && c.path == real).then(|| Interpreter { path: real.to_path_buf(), facts: c.facts })
+    (c.stamp == stamp && c.path == real).then(|| Interpreter { path: real.to_path_buf(), facts: c.facts })
 }
 
 fn probe(real: &Path) -> Result<Facts> {
@@ -194,8 +189,8 @@ impl<'a> Finder<'a> {
         if self.probe {
             return inspect(self.cache_dir, path);
         }
-        let (real, id, file) = facts_file(self.cache_dir, path)?;
-        read_cached(&real, id, &file).ok_or_else(|| {
+        let (real, stamp, file) = facts_file(self.cache_dir, path)?;
+        read_cached(&real, stamp, &file).ok_or_else(|| {
             self.missed.set(true);
             Error::FactsNotCached { path: real.to_path_buf() }
         })
@@ -372,13 +367,12 @@ impl Request {
 }
 
 /// How the interpreter was chosen, for `cove status`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Choice {
     pub interpreter: Interpreter,
     pub reason: String,
     /// `.python-version` names an interpreter path that was left out because the project is not
     /// trusted (SPEC §5): once it is, the choice may differ.
-    #[serde(default)]
     pub withheld: bool,
 }
 

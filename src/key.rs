@@ -29,7 +29,7 @@ use crate::requirement::Requirement;
 
 pub const FORMAT: &str = "cove-env-v1";
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key {
     pub hex: String,
     pub canonical: String,

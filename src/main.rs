@@ -39,6 +39,7 @@ mod shells;
 mod shim;
 mod shims;
 mod staging;
+mod stamp;
 mod tomlx;
 mod trust;
 mod ui;

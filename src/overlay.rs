@@ -20,7 +20,7 @@ use crate::requirement::Requirement;
 use crate::resolve::Plan;
 
 /// What makes a plan an overlay.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Overlay {
     /// The extra requirements, canonical, sorted.
     pub with: Vec<Requirement>,

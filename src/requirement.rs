@@ -18,7 +18,7 @@ use pep508_rs::{MarkerEnvironment, MarkerTree, Requirement as Pep508, VersionOrU
 
 use crate::error::{Error, Pos, Result};
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Requirement {
     /// Canonical text; also what the installer is given.
     pub canonical: String,

@@ -13,7 +13,7 @@ use crate::project::Project;
 use crate::requirement::Requirement;
 use crate::settings::Settings;
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     pub project: Project,
     pub manifest: Manifest,
@@ -30,8 +30,32 @@ pub struct Plan {
     /// The project's own layer over it (SPEC §2 "The project itself"), if it has one.
     pub layer_dir: Option<PathBuf>,
     /// Set for a `cove run --with` overlay (see `overlay`): not the project's own environment.
-    #[serde(default)]
     pub overlay: Option<crate::overlay::Overlay>,
+}
+
+/// A plan in brief: what checking, using and recording a ready environment needs, not what
+/// building one does. The warm path needs no more, and a remembered plan keeps no more (see
+/// `memo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Brief {
+    pub project: Project,
+    /// The manifest's digest, what trust is recorded against.
+    pub digest: String,
+    /// The environment's key (hex).
+    pub key: String,
+    pub env_dir: PathBuf,
+    pub layer_dir: Option<PathBuf>,
+    /// The base interpreter's real path.
+    pub python: PathBuf,
+    /// A `cove run --with` overlay: its use is not the project's.
+    pub overlay: bool,
+}
+
+impl Brief {
+    /// The venv `python` runs here (see [`Plan::venv`]).
+    pub fn venv(&self) -> crate::exec::Venv<'_> {
+        crate::exec::Venv::of(&self.env_dir, self.layer_dir.as_deref())
+    }
 }
 
 impl Plan {
@@ -65,14 +89,23 @@ impl Plan {
 
     /// Where `python` runs from: the project's layer when it has one, else the environment.
     pub fn run_dir(&self) -> &Path {
-        self.layer_dir.as_deref().unwrap_or(&self.env_dir)
+        self.venv().dir
     }
 
     /// The venv `python` runs here, as the exec step needs it.
     pub fn venv(&self) -> crate::exec::Venv<'_> {
-        match &self.layer_dir {
-            Some(layer) => crate::exec::Venv { dir: layer, under: Some(&self.env_dir) },
-            None => crate::exec::Venv { dir: &self.env_dir, under: None },
+        crate::exec::Venv::of(&self.env_dir, self.layer_dir.as_deref())
+    }
+
+    pub fn brief(&self) -> Brief {
+        Brief {
+            project: self.project.clone(),
+            digest: self.manifest.digest.clone(),
+            key: self.key.hex.clone(),
+            env_dir: self.env_dir.clone(),
+            layer_dir: self.layer_dir.clone(),
+            python: self.interpreter().path.clone(),
+            overlay: self.overlay.is_some(),
         }
     }
 
@@ -104,14 +137,18 @@ impl Plan {
     }
 }
 
-/// Load the manifest, choose the interpreter and compute the key; or, when nothing they depend
-/// on has changed since, the plan remembered from last time (see `memo`).
-pub fn plan(project: Project, settings: &Settings, finder: &Finder) -> Result<Plan> {
+/// The plan remembered for `project` from the current folder, in brief (see `memo`): `None`
+/// when nothing was kept or anything it was made from changed since.
+pub fn remembered(project: &Project, settings: &Settings) -> Result<Option<Brief>> {
     // Before the memo is read: a plan planted in someone else's cache names what runs.
     Cache::new(&settings.cache_dir).check_private()?;
-    if let Some(plan) = crate::memo::recall(&project, settings) {
-        return Ok(plan);
-    }
+    Ok(crate::memo::recall(project, settings))
+}
+
+/// Load the manifest, choose the interpreter and compute the key, and remember the plan in
+/// brief for the warm path (see `memo`).
+pub fn plan(project: Project, settings: &Settings, finder: &Finder) -> Result<Plan> {
+    Cache::new(&settings.cache_dir).check_private()?;
     let (plan, inputs) = crate::inputs::record(|| {
         let manifest = manifest::load(&project)?;
         plan_manifest(project, manifest, settings, finder)

@@ -28,18 +28,32 @@ fn path_record(settings: &Settings, manifest: &Path) -> PathBuf {
 
 /// Whether `manifest` may be built and used. The warm path: one stat.
 pub fn is_trusted(manifest: &Manifest, settings: &Settings) -> bool {
-    record(manifest, settings).is_none_or(|r| r.exists())
+    is_trusted_at(&manifest.path, &manifest.digest, settings)
+}
+
+/// [`is_trusted`], for the manifest at `path` whose files have the digest `digest`.
+pub fn is_trusted_at(path: &Path, digest: &str, settings: &Settings) -> bool {
+    record_at(path, digest, settings).is_none_or(|r| r.exists())
 }
 
 /// The file whose existence decides trust in `manifest` in its current content, or `None` when
 /// the settings trust it whatever it holds (`trusted-dirs`, `COVE_TRUST_ALL`). The shell hook
 /// keeps this path so that noticing `cove trust`/`cove untrust` costs one stat.
 pub fn record(manifest: &Manifest, settings: &Settings) -> Option<PathBuf> {
-    if settings.trust_all || in_trusted_dir(&manifest.path, settings) {
-        None
-    } else {
-        Some(store(settings).join(&manifest.digest))
-    }
+    record_at(&manifest.path, &manifest.digest, settings)
+}
+
+fn record_at(path: &Path, digest: &str, settings: &Settings) -> Option<PathBuf> {
+    if settings.trust_all || in_trusted_dir(path, settings) { None } else { Some(store(settings).join(digest)) }
+}
+
+/// Whether [`require`] passes without asking for the manifest at `path` with `digest`: the
+/// settings trust it, or a trust store that is the user's records it. The warm path: the
+/// store's two stats and the record's one.
+pub fn allows(path: &Path, digest: &str, settings: &Settings) -> bool {
+    settings.trust_all
+        || in_trusted_dir(path, settings)
+        || (check_store(settings).is_ok() && store(settings).join(digest).exists())
 }
 
 /// Whether `manifest` is trusted, asked while a plan is made (before an interpreter path the
@@ -238,13 +252,10 @@ pub fn can_ask() -> bool {
 /// Fail unless `manifest` is trusted. On a terminal (`prompt`), ask first. A trust store that
 /// others could write is refused ([`check_store`]).
 pub fn require(manifest: &Manifest, settings: &Settings, prompt: bool) -> Result<()> {
-    if settings.trust_all || in_trusted_dir(&manifest.path, settings) {
+    if allows(&manifest.path, &manifest.digest, settings) {
         return Ok(());
     }
     check_store(settings)?;
-    if is_trusted(manifest, settings) {
-        return Ok(());
-    }
     let changes = changes(manifest, settings);
     let error = Error::Untrusted { manifest: manifest.path.clone(), changes, trust_cmd: trust_command(manifest) };
     if !prompt || !std::io::stderr().is_terminal() {

@@ -169,3 +169,41 @@ fn a_remembered_plan_sees_a_file_that_appears() {
     t.trust(&p);
     assert_eq!(alpha_version(&t, &p), "1.0");
 }
+
+#[test]
+fn cove_run_takes_the_remembered_plan_as_the_shim_does() {
+    let Some(strace) = strace() else {
+        eprintln!("SKIPPED: strace not installed (.ci/run installs it)");
+        return;
+    };
+    let t = TestEnv::new();
+    let p = t.path().join("proj");
+    std::fs::create_dir_all(&p).unwrap();
+    let index = format!("--no-index\n--find-links {}\n", wheelhouse().display());
+    std::fs::write(p.join("requirements.txt"), format!("{index}alpha==1.0\n")).unwrap();
+    t.trust(&p);
+    assert_ok(&t.cove(&p, &["sync", "--quiet"]));
+    std::thread::sleep(SETTLE);
+    // The first run makes the plan and keeps it; the next one takes it.
+    assert_ok(&t.cove(&p, &["run", "python", "-c", "pass"]));
+    let log = t.path().join("strace.log");
+    let out = t
+        .cmd(&strace, &p)
+        .args(["-f", "-e", "trace=open,openat", "-o"])
+        .arg(&log)
+        .arg(COVE)
+        .args(["run", "python", "-c", "import alpha; print(alpha.__version__)"])
+        .output()
+        .unwrap();
+    if !out.status.success() && stderr(&out).contains("ptrace") {
+        eprintln!("SKIPPED: strace cannot trace here: {}", stderr(&out).trim());
+        return;
+    }
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "1.0\n");
+    let trace = std::fs::read_to_string(&log).unwrap();
+    // Only opens are traced (no execve): the whole trace, cove's and python's.
+    let calls = shim_calls(&trace, Path::new("/"));
+    let read: Vec<&String> = calls.iter().filter(|c| c.contains("requirements.txt")).collect();
+    assert!(read.is_empty(), "`cove run` with a remembered plan read the manifest again:\n{read:#?}");
+}

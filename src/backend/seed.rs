@@ -23,11 +23,11 @@
 //!   seed, and the next build removes it and starts over. Readiness is [`crate::cache::ready_at`] (the
 //!   marker; after a reboot, also the sizes recorded at publish), so a seed a power loss cut
 //!   short is made again rather than linked.
-//! - `<digest>` covers the interpreter's real path, its file's identity (device, inode, size,
-//!   mtime) and exact version, and the wheel's path, size and mtime: the bytecode, the
-//!   site-packages layout and the `pipX.Y` script name all follow from those, and an
-//!   interpreter upgraded in place gets a seed of its own, never the one made for what was
-//!   there before. The wheel is the interpreter's own (see `pip_wheel`).
+//! - `<digest>` covers the interpreter's real path, its file's [`Stamp`](crate::stamp::Stamp)
+//!   and exact version, and the wheel's path and stamp: the bytecode, the site-packages layout
+//!   and the `pipX.Y` script name all follow from those, and an interpreter upgraded in place
+//!   gets a seed of its own, never the one made for what was there before. The wheel is the
+//!   interpreter's own (see `pip_wheel`).
 //! - A hard link is safe because nothing writes into an installed file in place: pip replaces a
 //!   file by unlinking it first (`ZipBackedFile.save`), uninstalls by moving files away, and
 //!   Python writes bytecode through a temp file and a rename. The seed's `__pycache__` files are
@@ -40,6 +40,8 @@
 
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
 use super::installer::Output;
 use crate::cache::{self, Bucket, Cache, Entry, Kind, SeedInfo};
 use crate::error::{Error, IoContext, Result};
@@ -48,22 +50,20 @@ use crate::staging::{Published, Staging, Wait};
 
 /// The seed's folder name for `base` and its pip `wheel`.
 pub fn name(base: &Interpreter, wheel: &Path) -> String {
-    let meta = std::fs::metadata(wheel).ok();
-    let (size, mtime) = meta.map_or((0, 0), |m| {
-        use std::os::unix::fs::MetadataExt;
-        (m.size(), m.mtime() as u64 * 1_000_000_000 + m.mtime_nsec() as u64)
-    });
-    // The interpreter's file as well as its version: a binary replaced in place is another
-    // interpreter, whatever it reports (issue 18, finding 8).
-    let python = std::fs::metadata(&base.path).map_or([0; 4], |m| crate::interpreter::identity(&m));
     let text = format!(
-        "cove-seed-v2\npython: {} {} {} {python:?}\nwheel: {} {size} {mtime}\n",
+        "cove-seed-v2\npython: {} {} {}\nwheel: {}\n",
         base.facts.implementation_name,
         base.facts.python_full_version,
         crate::fsx::path_text(&base.path),
         crate::fsx::path_text(wheel),
     );
-    let digest = crate::digest::sha256_hex(text.as_bytes());
+    let mut h = Sha256::new();
+    h.update(text.as_bytes());
+    // The interpreter's file as well as its version: a binary replaced in place is another
+    // interpreter, whatever it reports (issue 18, finding 8).
+    crate::stamp::hash(&mut h, crate::stamp::Stamp::at(&base.path));
+    crate::stamp::hash(&mut h, crate::stamp::Stamp::at(wheel));
+    let digest = crate::digest::hex(&h.finalize());
     format!(
         "pip-{}-{}{}-{}",
         wheel_version(wheel).unwrap_or("unknown"),

@@ -16,14 +16,22 @@ pub fn run(settings: &Settings, command: Vec<OsString>, with: Vec<String>) -> Re
         Some(p) => p,
         None => crate::resolve::require_project()?,
     };
-    let mut plan = crate::resolve::plan_to_build(project, settings, &finder, true)?;
-    if !with.is_empty() {
-        plan = crate::overlay::plan(&plan, &with, &settings.cache_dir)?;
-    }
-    crate::build::ensure(&plan, settings, crate::build::Options { prompt: true, ..Default::default() })?;
+    // The warm path, as the shim's; an overlay is always planned in full.
+    let ready = if with.is_empty() { crate::build::reuse_remembered(&project, settings)? } else { None };
+    let brief = match ready {
+        Some(brief) => brief,
+        None => {
+            let mut plan = crate::resolve::plan_to_build(project, settings, &finder, true)?;
+            if !with.is_empty() {
+                plan = crate::overlay::plan(&plan, &with, &settings.cache_dir)?;
+            }
+            crate::build::ensure(&plan, settings, crate::build::Options { prompt: true, ..Default::default() })?;
+            plan.brief()
+        }
+    };
     let mut command = command;
-    if is_script && plan.project.kind == crate::project::Kind::Script {
+    if is_script && brief.project.kind == crate::project::Kind::Script {
         command.insert(0, "python".into());
     }
-    match crate::exec::command_in_env(plan.venv(), &command, &plan.manifest.path)? {}
+    match crate::exec::command_in_env(brief.venv(), &command, &brief.project.manifest)? {}
 }

@@ -16,6 +16,7 @@ use toml_edit::{Item, Table};
 
 use crate::error::{Error, Pos, Result};
 use crate::requirement::{Requirement, normalise_name};
+use crate::stamp::Stamp;
 use crate::tomlx::Doc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +26,7 @@ pub enum Kind {
 }
 
 /// What the manifest selects.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Selection {
     /// The project's own name (PEP 503), if it has one.
     pub project: Option<String>,
@@ -433,33 +434,31 @@ pub enum Use {
 }
 
 /// The lock file's meaning for `manifest` on `interp`, remembered in the cache against the lock
-/// file's identity (device, inode, size, mtime), the manifest's digest and the interpreter, so
-/// the warm path costs a stat and a small read instead of parsing a large lock.
+/// file's [`Stamp`], the manifest's digest and the interpreter, so a plan made again (the plan
+/// memo's inputs changed, or a command) costs a stat and a small read instead of parsing a large
+/// lock.
 pub fn resolve(
     cache_dir: &Path,
     manifest: &super::Manifest,
     interp: &crate::interpreter::Interpreter,
 ) -> Result<Option<Use>> {
     use sha2::{Digest, Sha256};
-    use std::os::unix::fs::MetadataExt;
     let Some((path, kind)) = find(&manifest.dir) else { return Ok(None) };
     let meta = crate::inputs::metadata(&path).map_err(|e| Error::io("read", &path, e))?;
     let sel = &manifest.lock_selection;
     let id = format!(
-        "v1\n{}\n{} {} {} {} {}\n{}\n{} {}\n{:?}\n",
+        "v2\n{}\n{}\n{} {}\n{:?}\n",
         path.display(),
-        meta.dev(),
-        meta.ino(),
-        meta.size(),
-        meta.mtime(),
-        meta.mtime_nsec(),
         manifest.digest,
         interp.path.display(),
         interp.facts.python_full_version,
         sel
     );
     let pins = crate::cache::Bucket::LOCK_PINS.under(cache_dir);
-    let memo = pins.join(crate::digest::hex(&Sha256::digest(id.as_bytes())[..16]));
+    let mut h = Sha256::new();
+    h.update(id.as_bytes());
+    crate::stamp::hash(&mut h, Some(Stamp::of(&meta)));
+    let memo = pins.join(crate::digest::hex(&h.finalize()[..16]));
     if let Ok(text) = std::fs::read_to_string(&memo)
         && let Some(u) = decode(&path, &text)
     {

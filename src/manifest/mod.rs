@@ -25,7 +25,7 @@ use crate::requirement::Requirement;
 
 pub use parts::{Index, LocalProject, Parsed, PythonConstraint, Reader};
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Manifest {
     pub kind: Kind,
     /// The manifest file (or the script).

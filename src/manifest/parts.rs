@@ -13,7 +13,7 @@ use crate::manifest::locks;
 use crate::requirement::Requirement;
 
 /// Index settings, passed to the installer and part of the key.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Index {
     pub url: Option<String>,
     pub extra_urls: Vec<String>,
@@ -23,8 +23,7 @@ pub struct Index {
 }
 
 /// A `python` constraint: a PEP 440 specifier set, or "3.12" meaning 3.12.*.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(into = "ConstraintText", try_from = "ConstraintText")]
+#[derive(Debug, Clone)]
 pub struct PythonConstraint {
     pub text: String,
     pub specs: VersionSpecifiers,
@@ -51,29 +50,9 @@ impl PythonConstraint {
     }
 }
 
-/// How a [`PythonConstraint`] is remembered (see `memo`): its text, parsed again when read.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct ConstraintText {
-    text: String,
-    pos: Pos,
-}
-
-impl From<PythonConstraint> for ConstraintText {
-    fn from(c: PythonConstraint) -> Self {
-        ConstraintText { text: c.text, pos: c.pos }
-    }
-}
-
-impl TryFrom<ConstraintText> for PythonConstraint {
-    type Error = String;
-    fn try_from(c: ConstraintText) -> std::result::Result<Self, String> {
-        PythonConstraint::parse(&c.text, c.pos).map_err(|e| e.to_string())
-    }
-}
-
 /// A local project folder (`-e .[test]`, or a pyproject.toml project that is a package), to be
 /// installed in editable mode (PEP 660) in a thin layer over the shared environment.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalProject {
     /// Absolute.
     pub dir: PathBuf,
