@@ -134,17 +134,15 @@ mod tests {
     use super::*;
 
     fn interp(version: &str, dirs: Vec<PathBuf>) -> Interpreter {
-        let mut i: Interpreter = serde_json::from_value(serde_json::json!({
-            "path": "/nowhere/bin/python3",
-            "facts": {
-                "implementation_name": "cpython", "implementation_version": version, "os_name": "posix",
-                "platform_machine": "x86_64", "platform_python_implementation": "CPython",
-                "platform_release": "", "platform_system": "Linux", "platform_version": "",
-                "python_full_version": version, "python_version": version[..4].to_string(),
-                "sys_platform": "linux", "pip_wheel_dirs": [],
-            }
+        let facts = serde_json::from_value(serde_json::json!({
+            "implementation_name": "cpython", "implementation_version": version, "os_name": "posix",
+            "platform_machine": "x86_64", "platform_python_implementation": "CPython",
+            "platform_release": "", "platform_system": "Linux", "platform_version": "",
+            "python_full_version": version, "python_version": version[..4].to_string(),
+            "sys_platform": "linux", "pip_wheel_dirs": [],
         }))
         .unwrap();
+        let mut i = Interpreter { path: PathBuf::from("/nowhere/bin/python3"), facts };
         i.facts.pip_wheel_dirs = dirs;
         i
     }
