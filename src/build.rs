@@ -15,7 +15,7 @@ use crate::cache::{self, Cache, Entry};
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::project::{Kind, Project};
-use crate::resolve::{Brief, Plan};
+use crate::plan::{Brief, Plan};
 use crate::settings::Settings;
 use crate::staging::{Published, Staging, Wait};
 

@@ -43,6 +43,17 @@ impl Key {
 
 /// The key for `requirements` and `constraints` (each sorted, de-duplicated) on `interpreter`
 /// with `index`.
+/// The layer's key: shared key + each project's folder, extras and the tables that make its
+/// metadata.
+pub fn layer_key(shared_key: &str, projects: &[crate::manifest::LocalProject]) -> String {
+    let mut text = format!("cove-layer-v1\nenv: {shared_key}\n");
+    for p in projects {
+        let dir = crate::fsx::path_text(&p.dir);
+        text.push_str(&format!("project: {dir} [{}] {}\n", p.extras.join(","), p.tables_digest));
+    }
+    crate::digest::sha256_hex(text.as_bytes())
+}
+
 #[cfg(test)]
 pub fn compute(
     interpreter: &Interpreter,

@@ -22,20 +22,9 @@ use crate::backend::{self, Install, Output};
 use crate::cache::{Cache, Kind, LayerInfo};
 use crate::error::{Error, Result};
 use crate::manifest::LocalProject;
-use crate::resolve::Plan;
+use crate::plan::Plan;
 use crate::settings::Settings;
 use crate::staging::{Staging, Wait};
-
-/// The layer's key: shared key + each project's folder, extras and the tables that make its
-/// metadata.
-pub fn key(shared_key: &str, projects: &[LocalProject]) -> String {
-    let mut text = format!("cove-layer-v1\nenv: {shared_key}\n");
-    for p in projects {
-        let dir = crate::fsx::path_text(&p.dir);
-        text.push_str(&format!("project: {dir} [{}] {}\n", p.extras.join(","), p.tables_digest));
-    }
-    crate::digest::sha256_hex(text.as_bytes())
-}
 
 /// The site-packages folder of a venv made on `plan`'s interpreter.
 fn site_packages(venv: &Path, plan: &Plan) -> PathBuf {
@@ -50,7 +39,7 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
         return Ok(());
     }
     let cache = Cache::new(&settings.cache_dir);
-    let entry = cache.entry(Kind::Layer, &key(&plan.key.hex, &projects));
+    let entry = cache.entry(Kind::Layer, &crate::key::layer_key(&plan.key.hex, &projects));
     let what = || format!("the project layer of {}", plan.project.dir.display());
     let wait = Wait { what: &what, quiet: settings.quiet, hold: false };
     crate::staging::ensure(

@@ -29,6 +29,7 @@ mod manifest;
 mod memo;
 mod overlay;
 mod pip;
+mod plan;
 mod progress;
 mod project;
 mod remote;

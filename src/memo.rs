@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::inputs::Inputs;
 use crate::interpreter::Finder;
 use crate::project::Project;
-use crate::resolve::{Brief, Plan};
+use crate::plan::{Brief, Plan};
 use crate::settings::Settings;
 
 /// Inputs changed less than this long ago are not trusted to show their next change.

@@ -17,16 +17,7 @@ use crate::cache::{Cache, Kind};
 use crate::error::{Pos, Result};
 use crate::key::Key;
 use crate::requirement::Requirement;
-use crate::resolve::Plan;
-
-/// What makes a plan an overlay.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Overlay {
-    /// The extra requirements, canonical, sorted.
-    pub with: Vec<Requirement>,
-    /// The key of the project's own environment.
-    pub base_key: String,
-}
+use crate::plan::{Overlay, Plan};
 
 /// The plan of `base` with `with` layered over it.
 pub fn plan(base: &Plan, with: &[String], cache_dir: &std::path::Path) -> Result<Plan> {
@@ -45,7 +36,7 @@ pub fn plan(base: &Plan, with: &[String], cache_dir: &std::path::Path) -> Result
     plan.env_dir = cache.entry(Kind::Env, &plan.key.hex).into_dir();
     let layered = plan.layer_projects();
     plan.layer_dir =
-        (!layered.is_empty()).then(|| cache.entry(Kind::Layer, &crate::layer::key(&plan.key.hex, &layered)).into_dir());
+        (!layered.is_empty()).then(|| cache.entry(Kind::Layer, &crate::key::layer_key(&plan.key.hex, &layered)).into_dir());
     plan.overlay = Some(Overlay { with: extra, base_key: base.key.hex.clone() });
     Ok(plan)
 }

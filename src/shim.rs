@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::exec::Venv;
 use crate::interpreter::Finder;
 use crate::project::{Kind, Project};
-use crate::resolve::Brief;
+use crate::plan::Brief;
 use crate::settings::{Flags, Settings};
 
 /// How deep pass-throughs may nest before cove calls it a loop.

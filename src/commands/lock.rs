@@ -140,7 +140,7 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
 }
 
 /// `--check`: the lock in use, read as a build reads it.
-fn check(settings: &Settings, plan: &crate::resolve::Plan) -> Result<()> {
+fn check(settings: &Settings, plan: &crate::plan::Plan) -> Result<()> {
     match locks::resolve(&settings.cache_dir, &plan.manifest, plan.interpreter())? {
         None => Err(Error::NoLockFile { dir: plan.project.dir.clone() }),
         Some(Use::Stale { message }) => Err(Error::StaleLock { message }),

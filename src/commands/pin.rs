@@ -139,8 +139,8 @@ fn report(
     file: &Path,
     version: &str,
     chosen: &Interpreter,
-    before: Option<&crate::resolve::Plan>,
-    plan: &crate::resolve::Plan,
+    before: Option<&crate::plan::Plan>,
+    plan: &crate::plan::Plan,
     settings: &Settings,
     trusted: bool,
 ) -> String {

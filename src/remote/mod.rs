@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::cache::{Bucket, Cache, Entry, EnvInfo};
-use crate::resolve::Plan;
+use crate::plan::Plan;
 use crate::settings::{RemoteSettings, Settings};
 use crate::staging::{Published, Staging};
 pub use store::{Fault, Store};
