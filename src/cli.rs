@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::shells::ShellKind;
+use crate::hook::shells::ShellKind;
 
 #[derive(Parser, Debug)]
 #[command(

@@ -550,11 +550,9 @@ impl fmt::Display for Error {
                 write!(f, "{} does not run as a Python interpreter ({status})", path.display())
             }
             Error::FactsNotCached { path } => write!(f, "the facts about {} are not cached yet", path.display()),
-            Error::UnsafeConfig { path } => write!(
-                f,
-                "refusing config file {}: it is not owned by you or others can write it",
-                path.display()
-            ),
+            Error::UnsafeConfig { path } => {
+                write!(f, "refusing config file {}: it is not owned by you or others can write it", path.display())
+            }
         }
     }
 }

@@ -324,8 +324,8 @@ const LOCK_PIECES: &[&str] = &[
     "\n",
 ];
 
-fn facts() -> crate::interpreter::Interpreter {
-    let f = crate::interpreter::Facts {
+fn facts() -> crate::plan::interpreter::Interpreter {
+    let f = crate::plan::interpreter::Facts {
         implementation_name: "cpython".into(),
         implementation_version: "3.11.7".into(),
         os_name: "posix".into(),
@@ -339,7 +339,7 @@ fn facts() -> crate::interpreter::Interpreter {
         sys_platform: "linux".into(),
         pip_wheel_dirs: Vec::new(),
     };
-    crate::interpreter::Interpreter { path: "/usr/bin/python3.11".into(), facts: f }
+    crate::plan::interpreter::Interpreter { path: "/usr/bin/python3.11".into(), facts: f }
 }
 
 /// A requirement shaped like a real one (name, extras, specifiers, marker), now and then with a
@@ -437,10 +437,10 @@ fn requirement_strings_and_constraints_never_panic() {
     let pos = crate::error::Pos { file: file.to_path_buf(), line: 1, column: 1 };
     let input = prop_oneof![1 => "\\PC{0,60}", 4 => proptest::collection::vec(fragment(REQ_PIECES), 0..14).prop_map(|v| v.concat())];
     run("requirement", input, |text| {
-        let r = crate::requirement::Requirement::parse(&text, &pos, Path::new("/p"));
+        let r = crate::manifest::requirement::Requirement::parse(&text, &pos, Path::new("/p"));
         if let Ok(r) = &r {
             // The canonical form is what the installer gets: it must parse again, to itself.
-            let again = crate::requirement::Requirement::parse(&r.canonical, &pos, Path::new("/p"));
+            let again = crate::manifest::requirement::Requirement::parse(&r.canonical, &pos, Path::new("/p"));
             prop_assert!(again.as_ref().is_ok_and(|a| a.canonical == r.canonical), "{text:?} → {r:?} → {again:?}");
             let _ = r.applies(&facts().markers());
             let _ = r.allows_version("1.0");
@@ -465,14 +465,14 @@ fn requirements_read_in_two_parts_as_in_one() {
         // for a non-ASCII character right after a marker expression (`x; os_name == 'nt' é`):
         // `pep508_rs` 0.9 panics on that either way (slicing by a count of characters).
         let marker_non_ascii = text.split_once(';').is_some_and(|(_, m)| !m.is_ascii());
-        let guarded = crate::requirement::guard(&text).map_err(|e| (e.offset, e.message));
-        let fully = crate::requirement::guard_fully(&text).map_err(|e| (e.offset, e.message));
+        let guarded = crate::manifest::requirement::guard(&text).map_err(|e| (e.offset, e.message));
+        let fully = crate::manifest::requirement::guard_fully(&text).map_err(|e| (e.offset, e.message));
         prop_assert_eq!(&guarded, &fully, "the guards' shortcut, on {:?}", text);
         if guarded.is_err() || marker_non_ascii {
             return Ok(());
         }
-        let fast = crate::requirement::parse_pep508(&text, base);
-        let whole = crate::requirement::parse_whole(&text, base);
+        let fast = crate::manifest::requirement::parse_pep508(&text, base);
+        let whole = crate::manifest::requirement::parse_whole(&text, base);
         let (fast, whole) = match (fast, whole) {
             (Ok(fast), Ok(whole)) => (fast, whole),
             (Err(f), Err(w)) => {
@@ -485,7 +485,7 @@ fn requirements_read_in_two_parts_as_in_one() {
         if let Some(pep508_rs::VersionOrUrl::VersionSpecifier(specs)) = &fast.version_or_url {
             for spec in specs.iter() {
                 let mut spelled = String::new();
-                crate::requirement::push_specifier(&mut spelled, spec);
+                crate::manifest::requirement::push_specifier(&mut spelled, spec);
                 prop_assert_eq!(spelled, spec.to_string());
             }
         }
@@ -547,7 +547,7 @@ fn the_manifest_editor_never_panics_and_keeps_valid_toml() {
             _ => Target::Group("Dev".into()),
         };
         let new = [NewReq { name: manifest::edit::name_of(&req), text: req.clone() }];
-        for kind in [crate::project::Kind::Pyproject, crate::project::Kind::CoveToml] {
+        for kind in [crate::plan::project::Kind::Pyproject, crate::plan::project::Kind::CoveToml] {
             if let Ok(out) = manifest::edit::add_toml(path, &text, kind, &target, &new) {
                 prop_assert!(out.parse::<toml_edit::DocumentMut>().is_ok(), "edit broke the TOML:\n{out}");
                 let _ = manifest::edit::remove_toml(path, &out, kind, &target, &[new[0].name.clone()]);

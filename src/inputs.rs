@@ -1,5 +1,5 @@
 //! What a plan is made from: every path looked at (stat'ed, read or listed) and every
-//! environment variable consulted while [`record`] runs, so that [`crate::memo`] can later tell
+//! environment variable consulted while [`record`] runs, so that [`crate::plan::memo`] can later tell
 //! with stats alone whether the same plan would be made again.
 //!
 //! The functions here are the `std` calls they are named after; inside [`record`] they also

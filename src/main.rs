@@ -5,47 +5,26 @@
 // The test harness brings its own `main`; see `main` below for why cove has its own on glibc.
 #![cfg_attr(all(not(test), target_os = "linux", target_env = "gnu"), no_main)]
 
-mod backend;
 mod build;
 mod cache;
 mod cli;
 mod commands;
 mod digest;
 mod error;
-mod exec;
 mod fsx;
 #[cfg(test)]
 mod fuzz_tests;
 mod hook;
 mod inputs;
-mod interpreter;
-mod inventory;
 mod isolated;
-mod key;
-mod layer;
-mod link;
-mod lock;
 mod manifest;
-mod memo;
-mod overlay;
-mod pip;
 mod plan;
-mod progress;
-mod project;
 mod remote;
-mod requirement;
-mod resolve;
 mod settings;
-mod shells;
 mod shim;
-mod shims;
-mod staging;
 mod stamp;
 mod tomlx;
-mod trust;
 mod ui;
-mod units;
-mod usage;
 
 /// cove's own `main`, in place of std's: the shim's warm path is a few stats and an exec, and
 /// std's runtime set-up (reading `/proc/self/maps` to find the main thread's stack guard, an

@@ -25,11 +25,11 @@ pub fn run() -> Result<()> {
 }
 
 fn describe(text: &str) -> Value {
-    let r = match crate::requirement::parse_pep508(text, Path::new("/")) {
+    let r = match crate::manifest::requirement::parse_pep508(text, Path::new("/")) {
         Ok(r) => r,
         Err(e) => return json!({ "input": text, "ok": false, "error": e.message, "offset": e.offset }),
     };
-    let canonical = crate::requirement::Requirement::from_pep508(&r, text).canonical;
+    let canonical = crate::manifest::requirement::Requirement::from_pep508(&r, text).canonical;
     let marker = canonical.split_once(" ; ").map(|(_, m)| m.to_string());
     let mut extras: Vec<String> = r.extras.iter().map(ToString::to_string).collect();
     extras.sort();

@@ -8,9 +8,9 @@ use std::process::{Command, Stdio};
 
 use crate::cache::Cache;
 use crate::error::{Error, Result};
-use crate::interpreter::Finder;
+use crate::plan::interpreter::Finder;
 use crate::settings::{BackendChoice, Flags, Settings};
-use crate::units::format_size;
+use crate::ui::units::format_size;
 
 /// Variables the shell hook sets; any of them means it ran in this shell.
 const HOOK_VARS: &[&str] = &["__COVE_STATE", "__COVE_EXE", "COVE_PROJECT"];
@@ -106,13 +106,13 @@ fn shims_and_path(settings: &Settings, r: &mut Report) -> bool {
         r.problem("shims", e.to_string(), e.hint());
     } else {
         let me = cove_exe();
-        let wrong: Vec<String> = crate::shims::CORE
+        let wrong: Vec<String> = crate::shim::links::CORE
             .iter()
             .filter(|name| std::fs::canonicalize(dir.join(name)).ok() != me)
             .map(|name| name.to_string())
             .collect();
         if wrong.is_empty() {
-            r.ok("shims", format!("{} ({})", dir.display(), crate::shims::CORE.join(", ")));
+            r.ok("shims", format!("{} ({})", dir.display(), crate::shim::links::CORE.join(", ")));
         } else {
             r.problem(
                 "shims",
@@ -139,7 +139,7 @@ fn shims_and_path(settings: &Settings, r: &mut Report) -> bool {
         .iter()
         .filter_map(|d| {
             let found: Vec<&str> =
-                names.iter().copied().filter(|n| crate::interpreter::is_executable(&d.join(n))).collect();
+                names.iter().copied().filter(|n| crate::plan::interpreter::is_executable(&d.join(n))).collect();
             (!found.is_empty()).then(|| format!("{} ({})", d.display(), found.join(", ")))
         })
         .collect();
@@ -193,8 +193,8 @@ fn contexts(settings: &Settings, r: &mut Report) {
         ("bash -lc", "bash", vec!["-lc", ask]),
         ("zsh -c", "zsh", vec!["-c", ask]),
     ] {
-        if crate::interpreter::is_executable(&PathBuf::from("/bin").join(program))
-            || crate::interpreter::is_executable(&PathBuf::from("/usr/bin").join(program))
+        if crate::plan::interpreter::is_executable(&PathBuf::from("/bin").join(program))
+            || crate::plan::interpreter::is_executable(&PathBuf::from("/usr/bin").join(program))
         {
             let mut c = Command::new(program);
             c.args(args);
@@ -296,7 +296,7 @@ fn backend(settings: &Settings, r: &mut Report) {
         r.ok("backend", "pip (the base interpreter's venv and pip; backend pip is set)");
         return;
     }
-    let found = match crate::backend::find_uv(&settings.home_dir) {
+    let found = match crate::build::backend::find_uv(&settings.home_dir) {
         Ok(found) => found,
         Err(e) => {
             r.problem("backend", e.to_string(), e.hint());
@@ -325,7 +325,9 @@ fn backend(settings: &Settings, r: &mut Report) {
             let why = match settings.backend {
                 BackendChoice::Uv => "backend uv",
                 _ if std::env::var_os("COVE_UV").is_some_and(|v| !v.is_empty()) => "backend auto, uv from COVE_UV",
-                _ if uv == crate::backend::bundled_uv(&settings.home_dir) => "backend auto, uv from cove's data folder",
+                _ if uv == crate::build::backend::bundled_uv(&settings.home_dir) => {
+                    "backend auto, uv from cove's data folder"
+                }
                 _ => "backend auto, uv found on PATH",
             };
             r.ok("backend", format!("{} ({}; {why})", String::from_utf8_lossy(&o.stdout).trim(), uv.display()))
@@ -368,7 +370,7 @@ fn cache(settings: &Settings, r: &mut Report) {
         );
         return;
     }
-    let entries = crate::inventory::scan(&cache).unwrap_or_default();
+    let entries = crate::cache::inventory::scan(&cache).unwrap_or_default();
     let mut counted = crate::fsx::Counted::default();
     let size: u64 = entries.iter().map(|e| e.size(&mut counted)).sum();
     let broken = entries.iter().filter(|e| e.broken.is_some()).count();
@@ -403,7 +405,7 @@ fn trust_store(settings: &Settings, r: &mut Report) {
             return;
         }
     };
-    if let Err(e) = crate::trust::check_store(settings) {
+    if let Err(e) = crate::plan::trust::check_store(settings) {
         r.problem("trust", format!("{e}, so others could trust manifests for you"), e.hint());
         return;
     }

@@ -11,11 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::build::{self, Options};
 use crate::error::{Error, Pos, Result};
-use crate::interpreter::Finder;
 use crate::manifest::Manifest;
 use crate::manifest::edit::{self, NewReq, Target};
-use crate::project::{Kind, Project};
-use crate::requirement::{Requirement, normalise_name};
+use crate::manifest::requirement::{Requirement, normalise_name};
+use crate::plan::interpreter::Finder;
+use crate::plan::project::{Kind, Project};
 use crate::settings::Settings;
 
 pub enum Change {
@@ -34,7 +34,7 @@ pub enum Change {
 const INSTALLERS: &[&str] = &["pip", "uv"];
 
 pub fn run(settings: &Settings, change: Change, target: Target) -> Result<()> {
-    let project = crate::resolve::require_project()?;
+    let project = crate::plan::resolve::require_project()?;
     apply(settings, &project, change, &target)
 }
 
@@ -56,19 +56,19 @@ pub fn apply(settings: &Settings, project: &Project, change: Change, target: &Ta
     let path = &project.manifest;
     let old_text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
     let old_manifest = crate::manifest::load(project)?;
-    let was_trusted = crate::trust::is_trusted(&old_manifest, settings);
+    let was_trusted = crate::plan::trust::is_trusted(&old_manifest, settings);
     let planned = plan_edit(project, &old_text, &old_manifest, &change, target)?;
     for line in &planned.said {
         crate::ui::note(settings.quiet, line);
     }
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
-    if !was_trusted && !crate::trust::can_ask() {
+    if !was_trusted && !crate::plan::trust::can_ask() {
         crate::ui::note(settings.quiet, &format!("{} is not trusted, so it was not changed", file_name(path)));
-        return crate::trust::require(&old_manifest, settings, false);
+        return crate::plan::trust::require(&old_manifest, settings, false);
     }
     if planned.text == old_text && !planned.refresh {
         if was_trusted {
-            let plan = crate::resolve::plan(project.clone(), settings, &finder)?;
+            let plan = crate::plan::resolve::plan(project.clone(), settings, &finder)?;
             build::ensure(&plan, settings, Options::default())?;
         }
         return Ok(());
@@ -76,15 +76,15 @@ pub fn apply(settings: &Settings, project: &Project, change: Change, target: &Ta
     // What the edited manifest asks for, read before anything is written: on a terminal an
     // untrusted project is shown all of it and asked.
     let proposed = crate::manifest::load_with(project, &planned.text)?;
-    let records = crate::trust::snapshot(path, Some(&old_manifest.digest), settings);
+    let records = crate::plan::trust::snapshot(path, Some(&old_manifest.digest), settings);
     if !was_trusted {
-        crate::trust::require(&proposed, settings, true)?;
+        crate::plan::trust::require(&proposed, settings, true)?;
     }
-    let old_plan = if was_trusted { crate::resolve::plan(project.clone(), settings, &finder).ok() } else { None };
+    let old_plan = if was_trusted { crate::plan::resolve::plan(project.clone(), settings, &finder).ok() } else { None };
     let guard = Interrupt::arm();
     let result = crate::fsx::write_atomic(path, planned.text.as_bytes()).and_then(|()| {
-        crate::trust::trust(&proposed, settings)?;
-        let plan = crate::resolve::plan(project.clone(), settings, &finder)?;
+        crate::plan::trust::trust(&proposed, settings)?;
+        let plan = crate::plan::resolve::plan(project.clone(), settings, &finder)?;
         build::ensure(&plan, settings, Options { refresh: planned.refresh, ..Options::default() })?;
         Ok(plan)
     });
@@ -222,7 +222,7 @@ enum Decision {
 /// what the manifest says (its pin stays); so does the same requirement however spelled; and for
 /// `pip install`, a specifier the manifest's exact pin satisfies.
 fn decide(old: &str, new: &str, pip: bool, dir: &std::path::Path) -> Decision {
-    let parse = |t: &str| crate::requirement::parse_pep508(t, dir).ok();
+    let parse = |t: &str| crate::manifest::requirement::parse_pep508(t, dir).ok();
     let (Some(o), Some(n)) = (parse(old), parse(new)) else { return Decision::Replace };
     let (oc, nc) = (Requirement::from_pep508(&o, old).canonical, Requirement::from_pep508(&n, new).canonical);
     if oc == nc || nc == n.name.as_ref() {
@@ -250,7 +250,7 @@ fn pinned_version(r: &pep508_rs::Requirement<pep508_rs::VerbatimUrl>) -> Option<
 }
 
 fn is_pin(text: &str, dir: &std::path::Path) -> bool {
-    crate::requirement::parse_pep508(text, dir).ok().is_some_and(|r| pinned_version(&r).is_some())
+    crate::manifest::requirement::parse_pep508(text, dir).ok().is_some_and(|r| pinned_version(&r).is_some())
 }
 
 /// The included requirements file (`-r`) that has a line for `name`, and that line.
@@ -267,7 +267,12 @@ fn not_here(project: &Project, manifest: &Manifest, absent: &[String]) -> Error 
     let path = &project.manifest;
     for n in absent {
         if let Some((file, _)) = in_include(manifest, n) {
-            return Error::InIncludedFile { requirement: n.clone(), file, manifest: path.to_path_buf(), removing: true };
+            return Error::InIncludedFile {
+                requirement: n.clone(),
+                file,
+                manifest: path.to_path_buf(),
+                removing: true,
+            };
         }
     }
     Error::NoSuchRequirement { path: path.to_path_buf(), names: absent.to_vec() }
@@ -310,7 +315,7 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 extern "C" fn on_signal(sig: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
     // Stop the installer, so the sync ends now and the edit is rolled back.
-    let child = crate::backend::RUNNING.load(Ordering::SeqCst);
+    let child = crate::build::backend::RUNNING.load(Ordering::SeqCst);
     if child > 0 {
         // SAFETY: kill is async-signal-safe.
         unsafe { libc::kill(child, sig) };

@@ -20,11 +20,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use crate::cache::inventory::{self, Broken, Env};
 use crate::cache::{Bucket, Cache, Entry, Kind, State};
 use crate::error::{Error, Result};
-use crate::inventory::{self, Broken, Env};
 use crate::settings::{Settings, parse_duration, parse_size};
-use crate::units::{format_duration, format_size};
+use crate::ui::units::{format_duration, format_size};
 
 const DEFAULT_OLDER_THAN: u64 = 30 * 86400;
 
@@ -95,7 +95,7 @@ pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<Str
     };
     let cache = Cache::new(&settings.cache_dir);
     let envs = inventory::scan(&cache)?;
-    let in_use = crate::usage::in_use(&cache);
+    let in_use = crate::cache::usage::in_use(&cache);
     let mut gc = Gc { cache: &cache, dry_run, in_use, text: String::new(), freed: 0, removed: 0, total: 0 };
 
     for (path, size) in inventory::trash(&cache) {
@@ -106,15 +106,15 @@ pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<Str
         gc.freed += size;
         gc.line("", size, &format!("{} (left by an interrupted gc)", path.display()));
     }
-    for (path, name) in crate::staging::leftovers(&cache) {
+    for (path, name) in crate::cache::staging::leftovers(&cache) {
         let size = crate::fsx::disk_usage(&path);
         let short = &name[..name.len().min(18)];
         // The attempt's lock is held while it builds: never remove one in progress.
         let lock = cache.lock_path(&name);
         let free = if dry_run {
-            !crate::lock::is_held(&lock)
+            !crate::cache::filelock::is_held(&lock)
         } else {
-            match crate::lock::try_exclusive(&lock)? {
+            match crate::cache::filelock::try_exclusive(&lock)? {
                 Some(_guard) => crate::fsx::remove_tree(&path).is_ok(),
                 None => false,
             }
@@ -264,7 +264,7 @@ impl Gc<'_> {
             } else {
                 continue;
             };
-            if !layer.ready && crate::lock::is_held(&layer.entry.lock()) {
+            if !layer.ready && crate::cache::filelock::is_held(&layer.entry.lock()) {
                 continue;
             }
             let size = crate::fsx::disk_usage(layer.entry.dir());
@@ -288,7 +288,11 @@ impl Gc<'_> {
         }
         // An unfinished build that a build finished since stays.
         let unless_ready = d.reason == Some(Reason::Broken(Broken::Unfinished));
-        let gone = if self.dry_run { !crate::lock::is_held(&d.entry.lock()) } else { d.entry.remove(unless_ready)? };
+        let gone = if self.dry_run {
+            !crate::cache::filelock::is_held(&d.entry.lock())
+        } else {
+            d.entry.remove(unless_ready)?
+        };
         let env = d.entry.kind() == Kind::Env;
         if !gone {
             if env {
@@ -313,7 +317,7 @@ fn seeds(cache: &Cache) -> Vec<Doomed> {
     let seeds = cache.entries(Kind::Seed).unwrap_or_default().into_iter();
     seeds
         .filter_map(|entry| {
-            let why = format!("{} ({})", entry.key(), crate::backend::seed::stale(cache, &entry)?);
+            let why = format!("{} ({})", entry.key(), crate::build::backend::seed::stale(cache, &entry)?);
             Some(Doomed { size: crate::fsx::disk_usage(entry.dir()), entry, why, reason: None })
         })
         .collect()
@@ -321,7 +325,7 @@ fn seeds(cache: &Cache) -> Vec<Doomed> {
 
 /// Forget projects whose folder is gone, and drop lock files and logs no entry owns. Best effort.
 fn tidy(cache: &Cache, older_than: Duration) {
-    for p in crate::usage::projects(cache) {
+    for p in crate::cache::usage::projects(cache) {
         if p.is_gone() {
             let _ = std::fs::remove_file(&p.record);
         }
@@ -346,7 +350,7 @@ fn tidy(cache: &Cache, older_than: Duration) {
             if owner.dir().exists() {
                 continue;
             }
-            if let Ok(Some(guard)) = crate::lock::try_exclusive(&owner.lock())
+            if let Ok(Some(guard)) = crate::cache::filelock::try_exclusive(&owner.lock())
                 && !owner.dir().exists()
             {
                 let _ = std::fs::remove_file(owner.log());

@@ -2,12 +2,12 @@
 //! `cove hook-env SHELL` / `--json` prints what the shell must change for the current folder.
 
 use crate::error::{Error, Result};
+use crate::hook::shells::ShellKind;
 use crate::settings::Settings;
-use crate::shells::ShellKind;
 
 pub fn hook(settings: &Settings, kind: ShellKind) -> Result<()> {
-    let shims = crate::shims::ensure(settings)?;
-    let exe = crate::shims::cove_exe()?;
+    let shims = crate::shim::links::ensure(settings)?;
+    let exe = crate::shim::links::cove_exe()?;
     let mut text = crate::hook::render(kind.shell(), &exe, &shims);
     // Tab completion comes with the hook, so one rc line sets everything up.
     if let Some(completions) = kind.completions() {
@@ -36,7 +36,7 @@ pub fn hook_env(kind: Option<ShellKind>, json: bool) -> Result<()> {
                 crate::ui::out(&code);
             }
         }
-        _ => crate::ui::out(&crate::shells::json(&changes)),
+        _ => crate::ui::out(&crate::hook::shells::json(&changes)),
     }
     Ok(())
 }

@@ -7,9 +7,9 @@
 use std::path::Path;
 
 use crate::error::{Error, Pos, Result};
+use crate::manifest::requirement::Requirement;
 use crate::manifest::{Index, PythonConstraint};
-use crate::project::{Kind, Project};
-use crate::requirement::Requirement;
+use crate::plan::project::{Kind, Project};
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, python: Option<String>, requirements: Vec<String>, force: bool) -> Result<()> {
@@ -18,7 +18,7 @@ pub fn run(settings: &Settings, python: Option<String>, requirements: Vec<String
     if path.exists() {
         return Err(Error::AlreadyExists { path });
     }
-    let shadowed = crate::project::in_dir(&dir).filter(|p| p.kind == Kind::Pyproject);
+    let shadowed = crate::plan::project::in_dir(&dir).filter(|p| p.kind == Kind::Pyproject);
     if let (Some(p), false) = (&shadowed, force) {
         return Err(Error::PyprojectIsManifest { pyproject: p.manifest.clone() });
     }
@@ -55,7 +55,7 @@ pub fn run(settings: &Settings, python: Option<String>, requirements: Vec<String
         }
     }
     crate::fsx::write_atomic(&path, text.as_bytes())?;
-    crate::trust::trust(&manifest, settings)?;
+    crate::plan::trust::trust(&manifest, settings)?;
     let from = if import.is_some() { format!(" (imported {})", file_name(&imported)) } else { String::new() };
     crate::ui::note(settings.quiet, &format!("wrote and trusted {}{from}", path.display()));
     if let Some(p) = &shadowed {

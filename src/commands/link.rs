@@ -4,15 +4,15 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::build::link::{self, Venv};
 use crate::build::{self, Options};
 use crate::cache::Cache;
 use crate::error::{Error, Result};
-use crate::interpreter::Finder;
-use crate::link::{self, Venv};
+use crate::plan::interpreter::Finder;
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, remove: bool) -> Result<()> {
-    let project = crate::resolve::require_project()?;
+    let project = crate::plan::resolve::require_project()?;
     let cache = Cache::new(&settings.cache_dir);
     let at = project.dir.join(link::NAME);
     if remove {
@@ -24,7 +24,7 @@ pub fn run(settings: &Settings, remove: bool) -> Result<()> {
         return Ok(());
     }
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
-    let plan = crate::resolve::plan_to_build(project, settings, &finder, true)?;
+    let plan = crate::plan::resolve::plan_to_build(project, settings, &finder, true)?;
     // Refuse before building anything when `.venv` is not ours to replace.
     let before = link::inspect(&plan.project.dir, &cache);
     match &before {

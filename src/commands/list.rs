@@ -10,12 +10,12 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
+use crate::cache::inventory::{self, Env};
 use crate::cache::{Cache, Kind};
 use crate::error::Result;
-use crate::inventory::{self, Env};
 use crate::settings::Settings;
 use crate::ui::shown;
-use crate::units::{format_age, format_size, rfc3339};
+use crate::ui::units::{format_age, format_size, rfc3339};
 
 pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     let cache = Cache::new(&settings.cache_dir);

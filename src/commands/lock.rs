@@ -15,10 +15,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::backend::lock::Resolve;
+use crate::build::backend::lock::Resolve;
 use crate::error::{Error, Result};
-use crate::interpreter::Finder;
 use crate::manifest::locks::{self, Use};
+use crate::plan::interpreter::Finder;
 use crate::settings::Settings;
 
 pub struct Options {
@@ -30,25 +30,25 @@ pub struct Options {
 pub const FILE: &str = "pylock.toml";
 
 pub fn run(settings: &Settings, opts: Options) -> Result<()> {
-    let project = crate::resolve::require_project()?;
-    if project.kind == crate::project::Kind::Script {
+    let project = crate::plan::resolve::require_project()?;
+    if project.kind == crate::plan::project::Kind::Script {
         return Err(Error::NotForScripts { command: "lock" });
     }
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
     if opts.check {
-        return check(settings, &crate::resolve::plan(project, settings, &finder)?);
+        return check(settings, &crate::plan::resolve::plan(project, settings, &finder)?);
     }
     // A lock that does not read (damaged, cut short) must not stop `cove lock` from replacing it.
-    let plan = match crate::resolve::plan(project.clone(), settings, &finder) {
+    let plan = match crate::plan::resolve::plan(project.clone(), settings, &finder) {
         Ok(plan) => plan,
         Err(e) if crate::manifest::locks::find(&project.dir).is_some() => {
             let unlocked = Settings { use_lock: false, ..settings.clone() };
-            crate::resolve::plan(project.clone(), &unlocked, &finder).map_err(|_| e)?
+            crate::plan::resolve::plan(project.clone(), &unlocked, &finder).map_err(|_| e)?
         }
         Err(e) => return Err(e),
     };
-    crate::trust::require(&plan.manifest, settings, true)?;
-    let was_trusted = crate::trust::is_trusted(&plan.manifest, settings);
+    crate::plan::trust::require(&plan.manifest, settings, true)?;
+    let was_trusted = crate::plan::trust::is_trusted(&plan.manifest, settings);
     let interp = plan.interpreter();
 
     let work = WorkDir::new()?;
@@ -78,7 +78,7 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
     let log = cache.log_path("lock");
     crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
     std::fs::File::create(&log).map_err(|e| Error::io("write log", &log, e))?;
-    let out = crate::backend::Output {
+    let out = crate::build::backend::Output {
         log,
         verbose: settings.verbose,
         hand_down: None,
@@ -94,16 +94,16 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
         upgrade: opts.upgrade,
         upgrade_packages: &opts.upgrade_packages,
     };
-    let backend = crate::backend::select(settings)?;
+    let backend = crate::build::backend::select(settings)?;
     let resolver = if backend.name() == "uv" {
-        let uv = crate::backend::find_uv(&settings.home_dir)?.ok_or(Error::NoUv { asked: false })?;
-        crate::backend::lock::uv(&uv, &resolve, &out)?;
+        let uv = crate::build::backend::find_uv(&settings.home_dir)?.ok_or(Error::NoUv { asked: false })?;
+        crate::build::backend::lock::uv(&uv, &resolve, &out)?;
         "uv"
     } else {
-        if let Err(has) = crate::backend::lock::pip_that_locks(interp) {
+        if let Err(has) = crate::build::backend::lock::pip_that_locks(interp) {
             return Err(Error::NoLocker { has });
         }
-        crate::backend::lock::pip(&resolve, &out)?;
+        crate::build::backend::lock::pip(&resolve, &out)?;
         "pip"
     };
     let written = std::fs::read_to_string(&output).map_err(|e| Error::io("read", &output, e))?;
@@ -116,9 +116,9 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
     crate::fsx::write_atomic(&target, text.as_bytes())?;
     drop(work);
 
-    let after = crate::resolve::plan(project, settings, &finder)?;
+    let after = crate::plan::resolve::plan(project, settings, &finder)?;
     if was_trusted {
-        crate::trust::trust(&after.manifest, settings)?;
+        crate::plan::trust::trust(&after.manifest, settings)?;
     }
     let n = lock.pins.len();
     let mut t = format!(
@@ -155,8 +155,9 @@ fn check(settings: &Settings, plan: &crate::plan::Plan) -> Result<()> {
 /// The resolver's lock with cove named as its maker (PEP 751 `created-by`, which the stale
 /// message turns into the command that refreshes it) and a header saying how it was made.
 fn mark_as_cove(path: &Path, text: &str, resolver: &str) -> Result<String> {
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        Error::LockUnreadable { path: path.to_path_buf(), message: e.message().to_string() }
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| Error::LockUnreadable {
+        path: path.to_path_buf(),
+        message: e.message().to_string(),
     })?;
     doc.insert("created-by", toml_edit::value("cove"));
     let body = doc.to_string();

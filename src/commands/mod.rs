@@ -38,7 +38,7 @@ pub fn main() -> Result<()> {
         if shell == "--json" {
             return hook::hook_env(None, true);
         }
-        if let Some(kind) = crate::shells::ShellKind::by_name(shell) {
+        if let Some(kind) = crate::hook::shells::ShellKind::by_name(shell) {
             return hook::hook_env(Some(kind), false);
         }
     }
@@ -169,16 +169,16 @@ More: cove status, cove add, cove sync, cove --help
 fn version(settings: &Settings, verbose: bool) {
     let mut text = format!("cove {}\n", env!("CARGO_PKG_VERSION"));
     if verbose {
-        let backend = match crate::backend::select(settings) {
+        let backend = match crate::build::backend::select(settings) {
             Ok(b) => b.name().to_string(),
             Err(e) => format!("none ({e})"),
         };
         text.push_str(&format!("backend: {backend}\n"));
-        let finder = crate::interpreter::Finder::new(&settings.cache_dir, settings.shims_dir());
-        let project = crate::resolve::current_project().ok().flatten();
+        let finder = crate::plan::interpreter::Finder::new(&settings.cache_dir, settings.shims_dir());
+        let project = crate::plan::resolve::current_project().ok().flatten();
         let python = match project {
-            Some(p) => crate::resolve::plan(p, settings, &finder).map(|plan| plan.choice.interpreter),
-            None => crate::interpreter::choose(&finder, None, settings.python.as_deref(), None, &|| true)
+            Some(p) => crate::plan::resolve::plan(p, settings, &finder).map(|plan| plan.choice.interpreter),
+            None => crate::plan::interpreter::choose(&finder, None, settings.python.as_deref(), None, &|| true)
                 .map(|c| c.interpreter),
         };
         match python {

@@ -11,9 +11,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::interpreter::{Finder, Interpreter, Request};
 use crate::manifest::PythonConstraint;
-use crate::project::{Kind, Project};
+use crate::plan::interpreter::{Finder, Interpreter, Request};
+use crate::plan::project::{Kind, Project};
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, version: Option<String>, to_manifest: bool) -> Result<()> {
@@ -53,7 +53,7 @@ fn parse_pin(text: &str, to_manifest: bool) -> Result<Request> {
 fn pin(settings: &Settings, version: &str, to_manifest: bool) -> Result<()> {
     let version = version.trim();
     let request = parse_pin(version, to_manifest)?;
-    let project = crate::resolve::require_project()?;
+    let project = crate::plan::resolve::require_project()?;
     if project.kind == Kind::Script {
         return Err(Error::NotForScripts { command: "pin" });
     }
@@ -61,9 +61,9 @@ fn pin(settings: &Settings, version: &str, to_manifest: bool) -> Result<()> {
         return Err(Error::NoPinPlace { manifest: project.manifest.clone(), version: version.to_string() });
     }
     let manifest = crate::manifest::load(&project)?;
-    let was_trusted = crate::trust::is_trusted(&manifest, settings);
+    let was_trusted = crate::plan::trust::is_trusted(&manifest, settings);
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
-    let before = crate::resolve::plan(project.clone(), settings, &finder).ok();
+    let before = crate::plan::resolve::plan(project.clone(), settings, &finder).ok();
 
     // The constraint the pin must fall within: written in --manifest's place, it replaces the
     // manifest's own `python`, so only pyproject's `requires-python` still bounds it.
@@ -86,7 +86,7 @@ fn pin(settings: &Settings, version: &str, to_manifest: bool) -> Result<()> {
         }
     }
     let Some(chosen) = matching.iter().find(|i| allowed(i)) else {
-        let uv = crate::backend::select(settings).is_ok_and(|b| b.name() == "uv");
+        let uv = crate::build::backend::select(settings).is_ok_and(|b| b.name() == "uv");
         return Err(Error::PinUnsatisfied {
             pin: version.to_string(),
             constraint: None,
@@ -108,7 +108,7 @@ fn pin(settings: &Settings, version: &str, to_manifest: bool) -> Result<()> {
         (path, old)
     };
     // The project as it now reads; a plan that fails with the pin puts the file back.
-    let plan = crate::resolve::plan(project.clone(), settings, &finder);
+    let plan = crate::plan::resolve::plan(project.clone(), settings, &finder);
     let plan = match plan {
         Ok(plan) => plan,
         Err(e) => {
@@ -122,7 +122,7 @@ fn pin(settings: &Settings, version: &str, to_manifest: bool) -> Result<()> {
         }
     };
     if was_trusted {
-        crate::trust::trust(&plan.manifest, settings)?;
+        crate::plan::trust::trust(&plan.manifest, settings)?;
     }
     crate::ui::out(&report(&file, version, chosen, before.as_ref(), &plan, settings, was_trusted));
     Ok(())
@@ -162,10 +162,10 @@ fn report(
         }
         _ => t.push_str(&format!("key: {} (unchanged)\n", plan.key.short())),
     }
-    if !trusted && !crate::trust::is_trusted(&plan.manifest, settings) {
+    if !trusted && !crate::plan::trust::is_trusted(&plan.manifest, settings) {
         t.push_str(&format!(
             "the project is not trusted; review it, then run `{}`\n",
-            crate::trust::trust_command(&plan.manifest)
+            crate::plan::trust::trust_command(&plan.manifest)
         ));
     }
     t
@@ -216,7 +216,7 @@ fn python_version_file(dir: &Path) -> Option<(String, PathBuf)> {
 /// `cove pin` alone: the pin, where it comes from, and the interpreter it gives here.
 fn show(settings: &Settings) -> Result<()> {
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
-    let project = crate::resolve::current_project()?;
+    let project = crate::plan::resolve::current_project()?;
     let manifest = project.as_ref().and_then(|p| crate::manifest::load(p).ok());
     let constraint = manifest.as_ref().and_then(|m| m.python.as_ref());
     let pin = if let Some(s) = &settings.python {
@@ -238,8 +238,8 @@ fn show(settings: &Settings) -> Result<()> {
         t.push_str(&format!("bounds:  {:?} ({})\n", c.text, c.pos));
     }
     let choice = match project {
-        Some(p) => crate::resolve::plan(p, settings, &finder).map(|plan| plan.choice),
-        None => crate::interpreter::choose(&finder, None, settings.python.as_deref(), None, &|| false),
+        Some(p) => crate::plan::resolve::plan(p, settings, &finder).map(|plan| plan.choice),
+        None => crate::plan::interpreter::choose(&finder, None, settings.python.as_deref(), None, &|| false),
     };
     match choice {
         Ok(c) => {

@@ -4,7 +4,7 @@
 
 use crate::cache::Cache;
 use crate::error::{Error, Result};
-use crate::interpreter::Finder;
+use crate::plan::interpreter::Finder;
 use crate::remote::{Fault, Pushed};
 use crate::settings::Settings;
 
@@ -15,16 +15,16 @@ pub fn run(settings: &Settings, all: bool, key: Option<String>) -> Result<()> {
     let keys: Vec<String> = if let Some(key) = key {
         vec![key]
     } else if all {
-        crate::inventory::scan(&cache)?
+        crate::cache::inventory::scan(&cache)?
             .into_iter()
             .filter(|e| e.state == crate::cache::State::Ready)
             .filter(|e| e.info.canonical.as_ref().is_some_and(|c| !c.contains("(dynamic)")))
             .map(|e| e.entry.key().to_string())
             .collect()
     } else {
-        let project = crate::resolve::require_project()?;
+        let project = crate::plan::resolve::require_project()?;
         let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
-        let plan = crate::resolve::plan(project, settings, &finder)?;
+        let plan = crate::plan::resolve::plan(project, settings, &finder)?;
         if !cache.is_usable(&plan.key.hex) {
             return Err(Error::NotBuilt { key: plan.key.short().to_string() });
         }
@@ -45,14 +45,14 @@ pub fn run(settings: &Settings, all: bool, key: Option<String>) -> Result<()> {
             continue;
         }
         // One upload per key at a time; another one running does the work.
-        let Some(_guard) = crate::lock::try_exclusive(&cache.lock_path(&format!("push-{key}")))? else {
+        let Some(_guard) = crate::cache::filelock::try_exclusive(&cache.lock_path(&format!("push-{key}")))? else {
             crate::ui::note(settings.quiet, &format!("environment {short} is being pushed by another process"));
             continue;
         };
         match crate::remote::push(store.as_ref(), &cache, &cache.entry(crate::cache::Kind::Env, &key)) {
             Ok(Pushed::Uploaded(size)) => crate::ui::note(
                 settings.quiet,
-                &format!("pushed environment {short} to {} ({})", remote.url, crate::units::format_size(size)),
+                &format!("pushed environment {short} to {} ({})", remote.url, crate::ui::units::format_size(size)),
             ),
             Ok(Pushed::AlreadyThere) => {
                 crate::ui::note(settings.quiet, &format!("environment {short} is already in {}", remote.url));

@@ -1,7 +1,7 @@
 //! `cove python`: the interpreters found, with version and path.
 
 use crate::error::Result;
-use crate::interpreter::Finder;
+use crate::plan::interpreter::Finder;
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings) -> Result<()> {

@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 
 use crate::error::Result;
-use crate::interpreter::Finder;
+use crate::plan::interpreter::Finder;
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, command: Vec<OsString>, with: Vec<String>) -> Result<()> {
@@ -14,24 +14,24 @@ pub fn run(settings: &Settings, command: Vec<OsString>, with: Vec<String>) -> Re
     let script = if is_script { crate::manifest::script::from_args(&command) } else { None };
     let project = match script {
         Some(p) => p,
-        None => crate::resolve::require_project()?,
+        None => crate::plan::resolve::require_project()?,
     };
     // The warm path, as the shim's; an overlay is always planned in full.
     let ready = if with.is_empty() { crate::build::reuse_remembered(&project, settings)? } else { None };
     let brief = match ready {
         Some(brief) => brief,
         None => {
-            let mut plan = crate::resolve::plan_to_build(project, settings, &finder, true)?;
+            let mut plan = crate::plan::resolve::plan_to_build(project, settings, &finder, true)?;
             if !with.is_empty() {
-                plan = crate::overlay::plan(&plan, &with, &settings.cache_dir)?;
+                plan = crate::plan::overlay::plan(&plan, &with, &settings.cache_dir)?;
             }
             crate::build::ensure(&plan, settings, crate::build::Options { prompt: true, ..Default::default() })?;
             plan.brief()
         }
     };
     let mut command = command;
-    if is_script && brief.project.kind == crate::project::Kind::Script {
+    if is_script && brief.project.kind == crate::plan::project::Kind::Script {
         command.insert(0, "python".into());
     }
-    match crate::exec::command_in_env(brief.venv(), &command, &brief.project.manifest)? {}
+    match crate::shim::exec::command_in_env(brief.venv(), &command, &brief.project.manifest)? {}
 }

@@ -34,7 +34,7 @@ struct Target {
 
 pub fn run(settings: &Settings, undo: bool) -> Result<()> {
     let home = home()?;
-    let shims = if undo { settings.shims_dir() } else { crate::shims::ensure(settings)? };
+    let shims = if undo { settings.shims_dir() } else { crate::shim::links::ensure(settings)? };
     for target in targets(&home, &shims) {
         let shown = shown(&target.path, &home);
         let old = match std::fs::read(&target.path) {
@@ -81,10 +81,7 @@ fn say(line: &str) {
 }
 
 fn home() -> Result<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
-        .ok_or(Error::NoHome)
+    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from).ok_or(Error::NoHome)
 }
 
 fn shown(path: &Path, home: &Path) -> String {

@@ -4,7 +4,7 @@ use crate::error::Result;
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, rebuild: bool) -> Result<()> {
-    let dir = if rebuild { crate::shims::rebuild(settings)? } else { crate::shims::ensure(settings)? };
+    let dir = if rebuild { crate::shim::links::rebuild(settings)? } else { crate::shim::links::ensure(settings)? };
     crate::ui::out(&format!("{}\n", dir.display()));
     Ok(())
 }

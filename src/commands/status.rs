@@ -7,14 +7,14 @@ use serde_json::{Value, json};
 use crate::cache::{Cache, State};
 use crate::error::Result;
 use crate::fsx::lossy;
-use crate::interpreter::Finder;
-use crate::requirement::Requirement;
+use crate::manifest::requirement::Requirement;
+use crate::plan::interpreter::Finder;
 use crate::settings::Settings;
 use crate::ui::shown;
 
 pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
-    let Some(project) = crate::resolve::current_project()? else {
+    let Some(project) = crate::plan::resolve::current_project()? else {
         if as_json {
             let v = json!({
                 "project": Value::Null, "manifest": Value::Null, "trusted": false, "python": Value::Null,
@@ -23,13 +23,15 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
             });
             crate::ui::out(&format!("{v:#}\n"));
         } else {
-            crate::ui::out("no project here (no cove.toml, pyproject.toml or requirements.txt in this folder or above)\n");
+            crate::ui::out(
+                "no project here (no cove.toml, pyproject.toml or requirements.txt in this folder or above)\n",
+            );
         }
         return Ok(());
     };
     let reason = project.reason();
-    let plan = crate::resolve::plan(project, settings, &finder)?;
-    let trusted = crate::trust::is_trusted(&plan.manifest, settings);
+    let plan = crate::plan::resolve::plan(project, settings, &finder)?;
+    let trusted = crate::plan::trust::is_trusted(&plan.manifest, settings);
     let mut state = Cache::new(&settings.cache_dir).state(&plan.key.hex);
     if state == State::Ready && plan.layer_dir.as_ref().is_some_and(|l| !crate::cache::ready_at(l)) {
         state = State::Missing;
@@ -95,7 +97,7 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
         if trusted {
             "yes".to_string()
         } else {
-            format!("no (run `{}`)", shown(crate::trust::trust_command(&plan.manifest)))
+            format!("no (run `{}`)", shown(crate::plan::trust::trust_command(&plan.manifest)))
         }
     ));
     t.push_str(&format!(

@@ -21,8 +21,8 @@ use notify::{EventKind, RecursiveMode, Watcher};
 use crate::build::{self, Options, Outcome};
 use crate::cache::Cache;
 use crate::error::{Error, Result};
-use crate::interpreter::Finder;
-use crate::project::Project;
+use crate::plan::interpreter::Finder;
+use crate::plan::project::Project;
 use crate::settings::Settings;
 
 const QUIET: Duration = Duration::from_millis(200);
@@ -41,7 +41,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 type Targets = BTreeMap<PathBuf, BTreeSet<OsString>>;
 
 pub fn run(settings: &Settings) -> Result<()> {
-    let project = crate::resolve::require_project()?;
+    let project = crate::plan::resolve::require_project()?;
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     unsafe {
         libc::signal(libc::SIGINT, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
@@ -64,7 +64,7 @@ pub fn run(settings: &Settings) -> Result<()> {
 
     while !STOP.load(Ordering::SeqCst) {
         let Some(changed) = w.next_change(&rx) else { continue };
-        let Some(project) = crate::project::in_dir(&w.dir) else {
+        let Some(project) = crate::plan::project::in_dir(&w.dir) else {
             crate::ui::out(&format!("{changed}: no manifest in {} any more; waiting for one\n", w.dir.display()));
             continue;
         };
@@ -139,7 +139,7 @@ impl Watch<'_> {
         let prefix = changed.map(|c| format!("{c} changed: ")).unwrap_or_default();
         let mut targets = base_targets(&self.dir);
         let cache = Cache::new(&self.settings.cache_dir);
-        let plan = match crate::resolve::plan(project.clone(), self.settings, &self.finder) {
+        let plan = match crate::plan::resolve::plan(project.clone(), self.settings, &self.finder) {
             Ok(plan) => plan,
             Err(e) => {
                 // Keep watching what the manifest read last time, and the manifest itself.
@@ -162,7 +162,7 @@ impl Watch<'_> {
         };
         let key_changed = self.key.as_deref() != Some(plan.key.hex.as_str());
         self.key = Some(plan.key.hex.clone());
-        if let Err(e) = crate::trust::require(&plan.manifest, self.settings, false) {
+        if let Err(e) = crate::plan::trust::require(&plan.manifest, self.settings, false) {
             crate::ui::out(&format!("{prefix}{transition}; nothing built: {}\n", error_line(&e)));
             // `cove trust` writes the trust store: watch it (any name) to build once trusted.
             if crate::fsx::create_private_dir(&self.trust_store).is_ok() {

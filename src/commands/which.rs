@@ -1,15 +1,15 @@
 //! `cove which [NAME]`: the path that NAME would run here.
 
 use crate::error::{Error, Result};
-use crate::interpreter::Finder;
+use crate::plan::interpreter::Finder;
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, name: &str) -> Result<()> {
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
-    if let Some(project) = crate::resolve::current_project()? {
-        let plan = crate::resolve::plan(project, settings, &finder)?;
+    if let Some(project) = crate::plan::resolve::current_project()? {
+        let plan = crate::plan::resolve::plan(project, settings, &finder)?;
         let found = plan.venv().find(name);
-        let core = crate::shims::CORE.contains(&name);
+        let core = crate::shim::links::CORE.contains(&name);
         if let Some(program) = found.or_else(|| core.then(|| plan.run_dir().join("bin").join(name))) {
             crate::ui::out(&format!("{}\n", program.display()));
             return Ok(());

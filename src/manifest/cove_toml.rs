@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::manifest::parts::{Index, Parsed, PythonConstraint, Reader};
-use crate::requirement::Requirement;
+use crate::manifest::requirement::Requirement;
 use crate::tomlx::Doc;
 
 const KEYS: &[&str] = &["python", "dependencies", "index", "remote"];

@@ -7,8 +7,8 @@ use std::path::Path;
 use toml_edit::{Array, DocumentMut, Item, Value};
 
 use crate::error::{Error, Pos, Result};
-use crate::project::Kind;
-use crate::requirement::normalise_name;
+use crate::manifest::requirement::normalise_name;
+use crate::plan::project::Kind;
 
 /// Where in the manifest requirements go.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

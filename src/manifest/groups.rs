@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use toml_edit::Value;
 
 use crate::error::{Error, Pos, Result, nearest};
-use crate::requirement::normalise_name;
+use crate::manifest::requirement::normalise_name;
 use crate::tomlx::{Doc, value_kind};
 
 /// One entry of a group.

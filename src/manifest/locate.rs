@@ -6,7 +6,7 @@
 
 use super::Manifest;
 use crate::error::Written;
-use crate::requirement::normalise_name;
+use crate::manifest::requirement::normalise_name;
 
 impl Manifest {
     /// Where the requirement on the package `name` was written, if in one of its files.

@@ -15,7 +15,7 @@ use pep508_rs::{ExtraName, MarkerEnvironment, MarkerTree};
 use toml_edit::{Item, Table};
 
 use crate::error::{Error, Pos, Result};
-use crate::requirement::{Requirement, normalise_name};
+use crate::manifest::requirement::{Requirement, normalise_name};
 use crate::stamp::Stamp;
 use crate::tomlx::Doc;
 
@@ -66,7 +66,7 @@ pub fn load(path: &Path, kind: Kind, text: &str, sel: &Selection, env: &MarkerEn
         .into_iter()
         .map(|(name, version)| Requirement::parse(&format!("{name}=={version}"), &pos, dir))
         .collect::<Result<_>>()?;
-    crate::requirement::normalise_set(&mut reqs);
+    crate::manifest::requirement::normalise_set(&mut reqs);
     Ok(Lock { pins: reqs, refresh })
 }
 
@@ -166,7 +166,7 @@ fn uv_lock(doc: &Doc, sel: &Selection, env: &MarkerEnvironment) -> Result<Vec<(S
             let Some(t) = dep.as_inline_table() else { continue };
             let name = t.get("name").and_then(|v| v.as_str()).unwrap_or_default();
             if let Some(m) = t.get("marker").and_then(|v| v.as_str()) {
-                crate::requirement::guard_marker_size(m).map_err(|e| {
+                crate::manifest::requirement::guard_marker_size(m).map_err(|e| {
                     Error::invalid(
                         doc.pos(t.get("marker").and_then(|v| v.span())),
                         format!("invalid marker: {}", e.message),
@@ -249,7 +249,7 @@ fn active_extras(extras: &[String], groups: &[String]) -> Vec<ExtraName> {
 
 fn marker_holds(doc: &Doc, item: &Item, text: &str, env: &MarkerEnvironment, active: &[ExtraName]) -> Result<bool> {
     let mapped = map_pep751_variables(text);
-    crate::requirement::guard_marker_size(&mapped)
+    crate::manifest::requirement::guard_marker_size(&mapped)
         .map_err(|e| doc.error(item, format!("invalid marker: {}", e.message)))?;
     let tree = MarkerTree::from_str(&mapped)
         .map_err(|e| doc.error(item, format!("invalid marker {text:?}: {}", e.message)))?;
@@ -440,7 +440,7 @@ pub enum Use {
 pub fn resolve(
     cache_dir: &Path,
     manifest: &super::Manifest,
-    interp: &crate::interpreter::Interpreter,
+    interp: &crate::plan::interpreter::Interpreter,
 ) -> Result<Option<Use>> {
     use sha2::{Digest, Sha256};
     let Some((path, kind)) = find(&manifest.dir) else { return Ok(None) };

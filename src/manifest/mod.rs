@@ -13,15 +13,15 @@ pub mod locks;
 pub mod parts;
 pub mod project_table;
 pub mod pyproject;
+pub mod requirement;
 pub mod requirements_txt;
 pub mod script;
 
 use std::path::{Path, PathBuf};
 
-
 use crate::error::Result;
-use crate::project::{Kind, Project};
-use crate::requirement::Requirement;
+use crate::manifest::requirement::Requirement;
+use crate::plan::project::{Kind, Project};
 
 pub use parts::{Index, LocalProject, Parsed, PythonConstraint, Reader};
 
@@ -116,8 +116,8 @@ pub fn is_decisive_file(dir: &Path, file: &Path) -> bool {
 }
 
 pub fn finish(project: &Project, mut parsed: Parsed, reader: Reader) -> Manifest {
-    crate::requirement::normalise_set(&mut parsed.requirements);
-    crate::requirement::normalise_set(&mut parsed.constraints);
+    crate::manifest::requirement::normalise_set(&mut parsed.requirements);
+    crate::manifest::requirement::normalise_set(&mut parsed.constraints);
     parsed.prefer_project_in(&project.dir);
     let (files, digest) = reader.finish();
     Manifest {
@@ -136,5 +136,3 @@ pub fn finish(project: &Project, mut parsed: Parsed, reader: Reader) -> Manifest
         digest,
     }
 }
-
-

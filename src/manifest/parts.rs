@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Pos, Result};
 use crate::manifest::locks;
-use crate::requirement::Requirement;
+use crate::manifest::requirement::Requirement;
 
 /// Index settings, passed to the installer and part of the key.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

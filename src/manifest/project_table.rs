@@ -8,7 +8,7 @@ use toml_edit::{Item, TableLike, Value};
 
 use crate::error::{Error, Pos, Result, nearest};
 use crate::manifest::parts::{LocalProject, Reader};
-use crate::requirement::{Requirement, normalise_name};
+use crate::manifest::requirement::{Requirement, normalise_name};
 use crate::tomlx::Doc;
 
 /// A string as written, with where it was written.
@@ -98,8 +98,8 @@ impl ProjectTable {
             let list = self.extra(&extra, &pos)?;
             seen.push(norm);
             for (s, p) in list {
-                let r = crate::requirement::parse_pep508(s, &self.dir)
-                    .map_err(|e| crate::requirement::invalid(p.clone(), s, &e.message))?;
+                let r = crate::manifest::requirement::parse_pep508(s, &self.dir)
+                    .map_err(|e| crate::manifest::requirement::invalid(p.clone(), s, &e.message))?;
                 if self.is_self(r.name.as_ref()) {
                     queue.extend(r.extras.iter().map(|x| (x.to_string(), p.clone())));
                 } else {

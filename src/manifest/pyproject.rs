@@ -9,12 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
-
 use crate::error::{Error, Pos, Result};
 use crate::manifest::groups::Groups;
 use crate::manifest::parts::{Index, Parsed, PythonConstraint, Reader};
+use crate::manifest::requirement::{Requirement, normalise_name};
 use crate::manifest::requirements_txt;
-use crate::requirement::{Requirement, normalise_name};
 use crate::tomlx::Doc;
 
 /// The keys of `[tool.cove]`.
@@ -176,8 +175,8 @@ fn group_requirements(
     let mut extras = Vec::new();
     for (group, pos) in &selection.groups {
         for (s, p) in groups.resolve(group, pos, "selected")? {
-            let r = crate::requirement::parse_pep508(&s, &table.dir)
-                .map_err(|e| crate::requirement::invalid(p.clone(), &s, &e.message))?;
+            let r = crate::manifest::requirement::parse_pep508(&s, &table.dir)
+                .map_err(|e| crate::manifest::requirement::invalid(p.clone(), &s, &e.message))?;
             if table.is_self(r.name.as_ref()) {
                 extras.extend(r.extras.iter().map(|x| (x.to_string(), p.clone())));
             } else {

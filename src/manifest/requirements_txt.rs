@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 use pep508_rs::{TracingReporter, UnnamedRequirement, VerbatimUrl};
 
 use crate::error::{Error, Pos, Result, nearest};
-use crate::manifest::project_table::{self, ProjectTable};
 use crate::fsx::normal_path;
 use crate::manifest::parts::{Parsed, Reader, resolve_link};
-use crate::requirement::{self, Requirement};
+use crate::manifest::project_table::{self, ProjectTable};
+use crate::manifest::requirement::{self, Requirement};
 
 /// Read `path` as the project's manifest.
 pub fn parse_root(path: &Path, reader: &mut Reader) -> Result<Parsed> {

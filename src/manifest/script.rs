@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Pos, Result};
 use crate::manifest::parts::{Parsed, PythonConstraint, Reader};
-use crate::project::{Kind, Project};
-use crate::requirement::Requirement;
+use crate::manifest::requirement::Requirement;
+use crate::plan::project::{Kind, Project};
 use crate::tomlx::Doc;
 
 /// The script `python ARGS…` would run, when it carries a `script` block.

@@ -27,10 +27,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::cache::staging::{Published, Staging};
 use crate::cache::{Bucket, Cache, Entry, EnvInfo};
 use crate::plan::Plan;
 use crate::settings::{RemoteSettings, Settings};
-use crate::staging::{Published, Staging};
 pub use store::{Fault, Store};
 use store::{Hashing, nanos};
 
@@ -85,7 +85,7 @@ pub fn pull(plan: &Plan, settings: &Settings, staging: Staging) -> Option<Publis
                     "pulled environment {} from {} ({}, {:.1}s)",
                     plan.key.short(),
                     store.url(),
-                    crate::units::format_size(size),
+                    crate::ui::units::format_size(size),
                     started.elapsed().as_secs_f64()
                 ),
             );
@@ -123,7 +123,7 @@ fn fetch(store: &dyn Store, plan: &Plan, staging: Staging) -> Result<Option<(u64
 
 /// Check a manifest against `key`: its annotations name the key and the same canonical text, and
 /// its config blob says so too. Returns the layer's digest and size, and the config.
-fn read_manifest(store: &dyn Store, bytes: &[u8], key: &crate::key::Key) -> Result<(String, u64, Config), Fault> {
+fn read_manifest(store: &dyn Store, bytes: &[u8], key: &crate::plan::key::Key) -> Result<(String, u64, Config), Fault> {
     let m: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| Fault(format!("its manifest is not JSON ({e})")))?;
     let ann = |name: &str| m.get("annotations").and_then(|a| a.get(name)).and_then(|v| v.as_str());
@@ -188,7 +188,7 @@ pub fn push(store: &dyn Store, cache: &Cache, env: &Entry) -> Result<Pushed, Fau
         .info()
         .ok_or_else(|| Fault(format!("{} cannot be read", env_dir.join(env.kind().info_file()).display())))?;
     let canonical = info.canonical.clone().unwrap_or_default();
-    let key = crate::key::Key::of(canonical.clone());
+    let key = crate::plan::key::Key::of(canonical.clone());
     if key.hex != env.key() {
         return Err(Fault(format!("{} is not the environment of its canonical text", env_dir.display())));
     }
@@ -209,7 +209,7 @@ pub fn push(store: &dyn Store, cache: &Cache, env: &Entry) -> Result<Pushed, Fau
 
 fn upload(
     store: &dyn Store,
-    key: &crate::key::Key,
+    key: &crate::plan::key::Key,
     info: EnvInfo,
     env_dir: &Path,
     work: &Path,

@@ -8,6 +8,9 @@
 //! stdout too, but for the newlines and tabs of its layout (values in it are escaped with
 //! [`shown`]).
 
+pub mod progress;
+pub mod units;
+
 use std::borrow::Cow;
 use std::fmt;
 use std::io::{IsTerminal, Write};

@@ -15,8 +15,8 @@
 
 use crate::cache::{Cache, Kind};
 use crate::error::{Pos, Result};
-use crate::key::Key;
-use crate::requirement::Requirement;
+use crate::manifest::requirement::Requirement;
+use crate::plan::key::Key;
 use crate::plan::{Overlay, Plan};
 
 /// The plan of `base` with `with` layered over it.
@@ -24,7 +24,7 @@ pub fn plan(base: &Plan, with: &[String], cache_dir: &std::path::Path) -> Result
     let pos = Pos { file: "--with".into(), line: 1, column: 1 };
     let cwd = crate::inputs::current_dir().unwrap_or_else(|_| "/".into());
     let mut extra = with.iter().map(|r| Requirement::parse(r, &pos, &cwd)).collect::<Result<Vec<_>>>()?;
-    crate::requirement::normalise_set(&mut extra);
+    crate::manifest::requirement::normalise_set(&mut extra);
     let mut text = base.key.canonical.clone();
     for r in &extra {
         text.push_str(&format!("with: {}\n", r.canonical));
@@ -35,8 +35,8 @@ pub fn plan(base: &Plan, with: &[String], cache_dir: &std::path::Path) -> Result
     plan.install.extend(extra.iter().cloned());
     plan.env_dir = cache.entry(Kind::Env, &plan.key.hex).into_dir();
     let layered = plan.layer_projects();
-    plan.layer_dir =
-        (!layered.is_empty()).then(|| cache.entry(Kind::Layer, &crate::key::layer_key(&plan.key.hex, &layered)).into_dir());
+    plan.layer_dir = (!layered.is_empty())
+        .then(|| cache.entry(Kind::Layer, &crate::plan::key::layer_key(&plan.key.hex, &layered)).into_dir());
     plan.overlay = Some(Overlay { with: extra, base_key: base.key.hex.clone() });
     Ok(plan)
 }

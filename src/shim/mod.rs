@@ -8,16 +8,20 @@
 //! (a stat) → ready (a stat) → exec. No process is spawned, and once the environment is ready
 //! nothing is written but the plan memo, once, when a plan had to be made again.
 
+pub mod exec;
+pub mod links;
+pub mod pip_args;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::build::Options;
 use crate::error::{Error, Result};
-use crate::exec::Venv;
-use crate::interpreter::Finder;
-use crate::project::{Kind, Project};
 use crate::plan::Brief;
+use crate::plan::interpreter::Finder;
+use crate::plan::project::{Kind, Project};
 use crate::settings::{Flags, Settings};
+use crate::shim::exec::Venv;
 
 /// How deep pass-throughs may nest before cove calls it a loop.
 const MAX_DEPTH: u32 = 8;
@@ -75,16 +79,16 @@ impl Launch {
     fn exec(self) -> Result<std::convert::Infallible> {
         match self {
             Launch::InEnv { program, dir, under, args } => {
-                crate::exec::in_env(Venv { dir: &dir, under: under.as_deref() }, &program, &args)
+                crate::shim::exec::in_env(Venv { dir: &dir, under: under.as_deref() }, &program, &args)
             }
-            Launch::PassThrough { program, drop, args } => crate::exec::pass_through(&program, &args, &drop),
+            Launch::PassThrough { program, drop, args } => crate::shim::exec::pass_through(&program, &args, &drop),
         }
     }
 }
 
 /// Run the shim `name`; returns only when there is nothing to exec (or on error).
 pub fn run(name: &str, args: Vec<OsString>) -> Result<u8> {
-    let depth: u32 = std::env::var(crate::exec::DEPTH_VAR).ok().and_then(|d| d.parse().ok()).unwrap_or(0);
+    let depth: u32 = std::env::var(crate::shim::exec::DEPTH_VAR).ok().and_then(|d| d.parse().ok()).unwrap_or(0);
     if depth >= MAX_DEPTH {
         return Err(Error::Recursion { name: name.to_string() });
     }
@@ -106,7 +110,7 @@ fn decide(tool: Tool, args: Vec<OsString>, settings: &Settings, finder: &Finder)
     };
     let project = match script {
         Some(p) => Some(p),
-        None => crate::resolve::current_project()?,
+        None => crate::plan::resolve::current_project()?,
     };
     let Some(project) = project else { return pass_through(finder, tool.name(), args).map(Some) };
     match tool {
@@ -125,10 +129,12 @@ fn decide(tool: Tool, args: Vec<OsString>, settings: &Settings, finder: &Finder)
 /// The manifest edit `pip args` asks for, if any.
 fn pip_change(args: &[OsString]) -> Result<Option<crate::commands::edit::Change>> {
     let cwd = std::env::current_dir().unwrap_or_default();
-    Ok(match crate::pip::classify(args, &cwd)? {
-        crate::pip::Action::Read => None,
-        crate::pip::Action::Install { reqs, upgrade } => Some(crate::commands::edit::Change::Install { reqs, upgrade }),
-        crate::pip::Action::Uninstall(names) => Some(crate::commands::edit::Change::Uninstall(names)),
+    Ok(match crate::shim::pip_args::classify(args, &cwd)? {
+        crate::shim::pip_args::Action::Read => None,
+        crate::shim::pip_args::Action::Install { reqs, upgrade } => {
+            Some(crate::commands::edit::Change::Install { reqs, upgrade })
+        }
+        crate::shim::pip_args::Action::Uninstall(names) => Some(crate::commands::edit::Change::Uninstall(names)),
     })
 }
 
@@ -139,7 +145,7 @@ fn from_env(project: Project, settings: &Settings, finder: &Finder, name: &str, 
     if let Some(brief) = crate::build::reuse_remembered(&project, settings)? {
         return Ok(Launch::from_bin(brief.venv(), name, args));
     }
-    let plan = crate::resolve::plan_to_build(project, settings, finder, true)?;
+    let plan = crate::plan::resolve::plan_to_build(project, settings, finder, true)?;
     crate::build::ensure(&plan, settings, Options { prompt: true, ..Default::default() })?;
     Ok(Launch::from_bin(plan.venv(), name, args))
 }
@@ -157,7 +163,7 @@ fn console_script(
     name: &str,
     args: Vec<OsString>,
 ) -> Result<Launch> {
-    if crate::shims::shadows_system(name) {
+    if crate::shim::links::shadows_system(name) {
         return pass_through(finder, name, args);
     }
     let manifest = project.manifest.clone();
@@ -165,12 +171,12 @@ fn console_script(
     let mut not_built = false;
     let brief = if project.kind == Kind::Script { None } else { Some(brief(&project, settings, finder)) };
     match brief {
-        Some(Ok(brief)) if crate::trust::is_trusted_at(&brief.project.manifest, &brief.digest, settings) => {
+        Some(Ok(brief)) if crate::plan::trust::is_trusted_at(&brief.project.manifest, &brief.digest, settings) => {
             if provides(&brief, settings, name) {
                 let ready = if crate::build::reuse(&brief, settings)? {
                     brief
                 } else {
-                    let plan = crate::resolve::plan(project.clone(), settings, finder)?;
+                    let plan = crate::plan::resolve::plan(project.clone(), settings, finder)?;
                     crate::build::ensure(&plan, settings, Options::default())?;
                     plan.brief()
                 };
@@ -187,8 +193,8 @@ fn console_script(
     }
     if finder.path_candidates(name).next().is_none() {
         if untrusted {
-            let plan = crate::resolve::plan(project, settings, finder)?;
-            crate::trust::require(&plan.manifest, settings, false)?;
+            let plan = crate::plan::resolve::plan(project, settings, finder)?;
+            crate::plan::trust::require(&plan.manifest, settings, false)?;
         }
         if not_built {
             return Err(Error::CommandNotBuilt { name: name.to_string(), manifest });
@@ -200,9 +206,9 @@ fn console_script(
 
 /// The plan for `project` in brief: the remembered one, else made (and remembered).
 fn brief(project: &Project, settings: &Settings, finder: &Finder) -> Result<Brief> {
-    match crate::resolve::remembered(project, settings)? {
+    match crate::plan::resolve::remembered(project, settings)? {
         Some(brief) => Ok(brief),
-        None => crate::resolve::plan(project.clone(), settings, finder).map(|plan| plan.brief()),
+        None => crate::plan::resolve::plan(project.clone(), settings, finder).map(|plan| plan.brief()),
     }
 }
 
@@ -215,8 +221,10 @@ fn provides(brief: &Brief, settings: &Settings, name: &str) -> bool {
     }
     let cache = crate::cache::Cache::new(&settings.cache_dir);
     let user = if brief.project.kind == Kind::Script { &brief.project.manifest } else { &brief.project.dir };
-    crate::usage::last_key(&cache, user).is_some_and(|key| {
-        crate::interpreter::is_executable(&cache.entry(crate::cache::Kind::Env, &key).dir().join("bin").join(name))
+    crate::cache::usage::last_key(&cache, user).is_some_and(|key| {
+        crate::plan::interpreter::is_executable(
+            &cache.entry(crate::cache::Kind::Env, &key).dir().join("bin").join(name),
+        )
     })
 }
 
@@ -244,7 +252,7 @@ fn pass_through_to(
     cove_dirs.push(shims.to_path_buf());
     match found.into_iter().next() {
         Some(program) => Ok(Launch::PassThrough { program, drop: cove_dirs, args }),
-        None if crate::shims::CORE.contains(&name) => Err(Error::NotFound { name: name.to_string() }),
+        None if crate::shim::links::CORE.contains(&name) => Err(Error::NotFound { name: name.to_string() }),
         None => Err(Error::CommandNotFound { name: name.to_string(), manifest: None }),
     }
 }

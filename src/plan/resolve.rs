@@ -4,12 +4,12 @@
 
 use crate::cache::{Cache, Kind};
 use crate::error::Result;
-use crate::interpreter::{self, Finder};
-use crate::key;
 use crate::manifest::locks::Use;
 use crate::manifest::{self, Manifest};
+use crate::plan::interpreter::{self, Finder};
+use crate::plan::key;
+use crate::plan::project::Project;
 use crate::plan::{Brief, Plan};
-use crate::project::Project;
 use crate::settings::Settings;
 
 /// The plan remembered for `project` from the current folder, in brief (see `memo`): `None`
@@ -17,7 +17,7 @@ use crate::settings::Settings;
 pub fn remembered(project: &Project, settings: &Settings) -> Result<Option<Brief>> {
     // Before the memo is read: a plan planted in someone else's cache names what runs.
     Cache::new(&settings.cache_dir).check_private()?;
-    Ok(crate::memo::recall(project, settings))
+    Ok(crate::plan::memo::recall(project, settings))
 }
 
 /// Load the manifest, choose the interpreter and compute the key, and remember the plan in
@@ -29,7 +29,7 @@ pub fn plan(project: Project, settings: &Settings, finder: &Finder) -> Result<Pl
         plan_manifest(project, manifest, settings, finder)
     });
     if let Ok(plan) = &plan {
-        crate::memo::keep(plan, inputs, settings, finder);
+        crate::plan::memo::keep(plan, inputs, settings, finder);
     }
     plan
 }
@@ -42,7 +42,7 @@ pub fn plan_to_build(project: Project, settings: &Settings, finder: &Finder, pro
     if !plan.choice.withheld {
         return Ok(plan);
     }
-    crate::trust::require(&plan.manifest, settings, prompt)?;
+    crate::plan::trust::require(&plan.manifest, settings, prompt)?;
     self::plan(project, settings, finder)
 }
 
@@ -50,7 +50,7 @@ pub fn plan_to_build(project: Project, settings: &Settings, finder: &Finder, pro
 /// its `.python-version` names is used only once the project is trusted (SPEC §5).
 pub fn plan_manifest(project: Project, manifest: Manifest, settings: &Settings, finder: &Finder) -> Result<Plan> {
     Cache::new(&settings.cache_dir).check_private()?;
-    let trusted = || crate::trust::is_trusted_for_plan(&manifest, settings);
+    let trusted = || crate::plan::trust::is_trusted_for_plan(&manifest, settings);
     let choice = interpreter::choose(
         finder,
         manifest.python.as_ref(),
@@ -83,7 +83,8 @@ pub fn plan_manifest(project: Project, manifest: Manifest, settings: &Settings, 
         Plan { project, manifest, choice, install, lock, lock_note, key, env_dir, layer_dir: None, overlay: None };
     let layered = plan.layer_projects();
     if !layered.is_empty() {
-        plan.layer_dir = Some(cache.entry(Kind::Layer, &crate::key::layer_key(&plan.key.hex, &layered)).into_dir());
+        plan.layer_dir =
+            Some(cache.entry(Kind::Layer, &crate::plan::key::layer_key(&plan.key.hex, &layered)).into_dir());
     }
     Ok(plan)
 }
@@ -91,10 +92,10 @@ pub fn plan_manifest(project: Project, manifest: Manifest, settings: &Settings, 
 /// The project at or above the current folder.
 pub fn current_project() -> Result<Option<Project>> {
     let cwd = std::env::current_dir().map_err(|e| crate::error::Error::io("read", "the current folder", e))?;
-    Ok(crate::project::find(&cwd))
+    Ok(crate::plan::project::find(&cwd))
 }
 
 pub fn require_project() -> Result<Project> {
     let cwd = std::env::current_dir().map_err(|e| crate::error::Error::io("read", "the current folder", e))?;
-    crate::project::find(&cwd).ok_or(crate::error::Error::NoProject { cwd })
+    crate::plan::project::find(&cwd).ok_or(crate::error::Error::NoProject { cwd })
 }

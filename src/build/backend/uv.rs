@@ -8,7 +8,7 @@ use super::installer::{Backend, Install, Output, constraint_args, index_args};
 use super::pip_wheel::bundled_pip;
 use crate::cache::env_python;
 use crate::error::Result;
-use crate::interpreter::Interpreter;
+use crate::plan::interpreter::Interpreter;
 
 pub struct Uv {
     pub exe: PathBuf,

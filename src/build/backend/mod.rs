@@ -50,13 +50,13 @@ pub fn bundled_uv(home: &Path) -> PathBuf {
 pub fn find_uv(home: &Path) -> Result<Option<PathBuf>> {
     if let Some(p) = std::env::var_os("COVE_UV").filter(|v| !v.is_empty()) {
         let p = PathBuf::from(p);
-        if !p.is_absolute() || !crate::interpreter::is_executable(&p) {
+        if !p.is_absolute() || !crate::plan::interpreter::is_executable(&p) {
             return Err(Error::BadUv { value: p });
         }
         return Ok(Some(p));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let on_path = std::env::split_paths(&path).map(|d| d.join("uv")).find(|p| crate::interpreter::is_executable(p));
-    Ok(on_path.or_else(|| Some(bundled_uv(home)).filter(|p| crate::interpreter::is_executable(p))))
+    let on_path =
+        std::env::split_paths(&path).map(|d| d.join("uv")).find(|p| crate::plan::interpreter::is_executable(p));
+    Ok(on_path.or_else(|| Some(bundled_uv(home)).filter(|p| crate::plan::interpreter::is_executable(p))))
 }
-

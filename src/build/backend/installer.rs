@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
-use crate::interpreter::Interpreter;
 use crate::manifest::Index;
+use crate::plan::interpreter::Interpreter;
 
 /// What to install.
 pub struct Install<'a> {

@@ -1,7 +1,7 @@
 //! The shell hook (SPEC §6). `cove hook SHELL` fills the script from `shell/` with the binary's
 //! absolute path and the shims folder; `cove hook-env SHELL` (or `--json`), run by that script at
 //! every prompt, decides once what makes the environment match the current folder
-//! ([`Changes`](crate::shells::Changes)), and each shell renders it (`shells.rs`).
+//! ([`Changes`](crate::hook::shells::Changes)), and each shell renders it (`shells.rs`).
 //!
 //! What the hook did is kept in one exported variable, [`STATE_VAR`]: the project folder and
 //! manifest, the files whose stamps decide the answer (and a fingerprint of those stamps),
@@ -22,6 +22,8 @@
 //! whose environment is missing gets a detached `cove sync` with its output in the cache's
 //! `logs/`; a `python` typed meanwhile waits on the key's lock (see `build.rs`).
 
+pub mod shells;
+
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
@@ -32,9 +34,9 @@ use sha2::{Digest, Sha256};
 
 use crate::cache::{self, Cache};
 use crate::error::{Error, IoContext, Result};
-use crate::project::Project;
+use crate::hook::shells::{Changes, Shell};
+use crate::plan::project::Project;
 use crate::settings::{Flags, Locations, Settings};
-use crate::shells::{Changes, Shell};
 use crate::stamp::Stamp;
 
 /// The exported variable holding the hook's state (format [`FORMAT`]).
@@ -283,7 +285,8 @@ pub fn hook_env() -> Changes {
     let vars = ShellVars::from_env();
     let prev = vars.state.as_deref().and_then(State::decode).unwrap_or_default();
     let off = std::env::var_os(OFF_VAR).is_some_and(|v| !v.is_empty());
-    let project = if off { None } else { std::env::current_dir().ok().and_then(|cwd| crate::project::find(&cwd)) };
+    let project =
+        if off { None } else { std::env::current_dir().ok().and_then(|cwd| crate::plan::project::find(&cwd)) };
     if is_steady(&prev, project.as_ref(), &vars) {
         return Changes::default();
     }
@@ -335,7 +338,8 @@ pub fn is_steady(prev: &State, project: Option<&Project>, vars: &ShellVars) -> b
 /// A pending build is under way while its lock is held, or for a short while after the hook
 /// started it (before it takes the lock) as long as its process lives.
 fn still_building(prev: &State) -> bool {
-    let held = prev.env.as_deref().and_then(cache::Entry::at).is_some_and(|e| crate::lock::is_held(&e.lock()));
+    let held =
+        prev.env.as_deref().and_then(cache::Entry::at).is_some_and(|e| crate::cache::filelock::is_held(&e.lock()));
     held || (prev.pid != 0 && process_alive(prev.pid) && now_secs().saturating_sub(prev.since) < START_GRACE_SECS)
 }
 
@@ -414,19 +418,20 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr, say: &mut
     };
     next.watch = watch_list(&project, &manifest.files, &locations);
     // A trust store or cache others could write decides nothing, and gets no prebuild's log.
-    let private = crate::trust::check_store(&settings).and_then(|()| Cache::new(&settings.cache_dir).check_private());
+    let private =
+        crate::plan::trust::check_store(&settings).and_then(|()| Cache::new(&settings.cache_dir).check_private());
     if let Err(e) = private {
         return invalid(next, &e, say);
     }
-    next.trust = crate::trust::record(&manifest, &settings);
-    if !crate::trust::is_trusted(&manifest, &settings) {
+    next.trust = crate::plan::trust::record(&manifest, &settings);
+    if !crate::plan::trust::is_trusted(&manifest, &settings) {
         next.status = Status::Untrusted;
         next.fingerprint = fingerprint(&next.watch);
         // Trusted at the last prompt here: an edit (or `cove untrust`) turned it off just now.
         let lapsed = same_place && !matches!(prev.status, Status::Untrusted | Status::Invalid | Status::Outside);
         if lapsed || !next.told.contains(&project.dir) {
-            let changes = crate::trust::changes(&manifest, &settings);
-            let cmd = crate::trust::trust_command(&manifest);
+            let changes = crate::plan::trust::changes(&manifest, &settings);
+            let cmd = crate::plan::trust::trust_command(&manifest);
             if lapsed {
                 say.push(crate::ui::trust_lapsed(&manifest.path, &changes, &cmd));
             } else {
@@ -444,9 +449,9 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr, say: &mut
     // Trusted: should it lose trust later, that is news again.
     next.told.retain(|d| d != &project.dir);
 
-    let mut finder = crate::interpreter::Finder::new(&settings.cache_dir, settings.shims_dir());
+    let mut finder = crate::plan::interpreter::Finder::new(&settings.cache_dir, settings.shims_dir());
     finder.probe = false;
-    let plan = crate::resolve::plan_manifest(project.clone(), manifest, &settings, &finder);
+    let plan = crate::plan::resolve::plan_manifest(project.clone(), manifest, &settings, &finder);
     let cache = Cache::new(&settings.cache_dir);
     if finder.missed.get() {
         // The key needs facts only a run of Python gives: leave that to the background build
@@ -550,7 +555,7 @@ fn start_prebuild(
 /// Ctrl-C at the prompt does not stop it), stdin from /dev/null, output to `log`, and no handle
 /// on the hook's pipe, so the shell's `$(…)` returns at once.
 fn spawn_prebuild(project_dir: &Path, log: &Path, user_path: &OsStr) -> Result<u32> {
-    let exe = crate::shims::cove_exe()?;
+    let exe = crate::shim::links::cove_exe()?;
     if let Some(dir) = log.parent() {
         crate::fsx::create_private_dir(dir)?;
     }
@@ -680,7 +685,7 @@ fn join(entries: &[OsString]) -> OsString {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shells::{Bash, Fish, ShellKind, Zsh};
+    use crate::hook::shells::{Bash, Fish, ShellKind, Zsh};
 
     fn os(s: &str) -> &OsStr {
         OsStr::new(s)
@@ -920,7 +925,11 @@ mod tests {
     fn outside_any_project_with_no_state_is_steady() {
         let vars = ShellVars::default();
         assert!(is_steady(&State::default(), None, &vars));
-        let p = Project { dir: "/p/a".into(), manifest: "/p/a/cove.toml".into(), kind: crate::project::Kind::CoveToml };
+        let p = Project {
+            dir: "/p/a".into(),
+            manifest: "/p/a/cove.toml".into(),
+            kind: crate::plan::project::Kind::CoveToml,
+        };
         assert!(!is_steady(&State::default(), Some(&p), &vars));
         assert!(!is_steady(&active("/p/a", "/nonexistent/envs/k"), None, &vars));
     }
@@ -930,7 +939,11 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let cache = Cache::new(t.path());
         let layer = cache.entry(cache::Kind::Layer, "k");
-        let p = Project { dir: "/p/a".into(), manifest: "/p/a/cove.toml".into(), kind: crate::project::Kind::CoveToml };
+        let p = Project {
+            dir: "/p/a".into(),
+            manifest: "/p/a/cove.toml".into(),
+            kind: crate::plan::project::Kind::CoveToml,
+        };
         let prev = State {
             status: Status::Pending,
             dir: Some(p.dir.clone()),
@@ -942,7 +955,7 @@ mod tests {
         let vars = ShellVars::default();
         assert!(!is_steady(&prev, Some(&p), &vars), "nothing building: look again");
         crate::fsx::create_private_dir(&crate::cache::Bucket::LOCKS.under(&cache.root)).unwrap();
-        let _building = crate::lock::exclusive(&layer.lock(), "the layer", true).unwrap();
+        let _building = crate::cache::filelock::exclusive(&layer.lock(), "the layer", true).unwrap();
         assert!(is_steady(&prev, Some(&p), &vars), "its layer's lock is held: still building");
     }
 

@@ -132,7 +132,7 @@ pub fn link_env_scripts(settings: &Settings, env: &Path) {
     for entry in std::fs::read_dir(env.join("bin")).into_iter().flatten().flatten() {
         let name = entry.file_name();
         let name_s = name.to_string_lossy();
-        if skipped(&name_s) || !crate::interpreter::is_executable(&entry.path()) {
+        if skipped(&name_s) || !crate::plan::interpreter::is_executable(&entry.path()) {
             continue;
         }
         if shadows_system(&name_s) {

@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::inputs::Inputs;
-use crate::interpreter::Finder;
-use crate::project::Project;
+use crate::plan::interpreter::Finder;
+use crate::plan::project::Project;
 use crate::plan::{Brief, Plan};
 use crate::settings::Settings;
 

@@ -12,8 +12,8 @@ use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, IoContext, Result};
 use crate::digest::hex;
+use crate::error::{Error, IoContext, Result};
 use crate::manifest::Manifest;
 use crate::settings::Settings;
 
@@ -175,7 +175,7 @@ pub fn changes(manifest: &Manifest, settings: &Settings) -> Vec<String> {
         body.clone().filter_map(|l| l.strip_prefix(FILE_LINE)?.split_once(' ')).map(|(h, p)| (p, h)).collect();
     let old: Vec<(String, String)> = body
         .filter(|l| !l.starts_with(FILE_LINE))
-        .map(|l| (crate::requirement::normalise_name(name_of(l)), l.to_string()))
+        .map(|l| (crate::manifest::requirement::normalise_name(name_of(l)), l.to_string()))
         .collect();
     let new: Vec<(String, String)> =
         manifest.requirements.iter().map(|r| (r.name.clone(), r.canonical.clone())).collect();
@@ -228,7 +228,7 @@ fn name_of(canonical: &str) -> &str {
 /// The command that trusts this manifest.
 pub fn trust_command(manifest: &Manifest) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
-    if manifest.kind == crate::project::Kind::Script || manifest.dir != cwd {
+    if manifest.kind == crate::plan::project::Kind::Script || manifest.dir != cwd {
         format!("cove trust {}", shell_quote(&manifest.path))
     } else {
         "cove trust".into()

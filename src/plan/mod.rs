@@ -2,13 +2,21 @@
 //! built — its manifest, the base interpreter, the key, and where the environment (and the
 //! project's layer over it) live. [`Brief`] is the part the warm path needs. Made by `resolve`.
 
+pub mod interpreter;
+pub mod key;
+pub mod memo;
+pub mod overlay;
+pub mod project;
+pub mod resolve;
+pub mod trust;
+
 use std::path::{Path, PathBuf};
 
-use crate::interpreter::{self, Choice};
-use crate::key::Key;
+use crate::manifest::requirement::Requirement;
 use crate::manifest::{LocalProject, Manifest};
-use crate::project::Project;
-use crate::requirement::Requirement;
+use crate::plan::key::Key;
+use crate::plan::project::Project;
+use interpreter::Choice;
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -50,8 +58,8 @@ pub struct Brief {
 
 impl Brief {
     /// The venv `python` runs here (see [`Plan::venv`]).
-    pub fn venv(&self) -> crate::exec::Venv<'_> {
-        crate::exec::Venv::of(&self.env_dir, self.layer_dir.as_deref())
+    pub fn venv(&self) -> crate::shim::exec::Venv<'_> {
+        crate::shim::exec::Venv::of(&self.env_dir, self.layer_dir.as_deref())
     }
 }
 
@@ -90,8 +98,8 @@ impl Plan {
     }
 
     /// The venv `python` runs here, as the exec step needs it.
-    pub fn venv(&self) -> crate::exec::Venv<'_> {
-        crate::exec::Venv::of(&self.env_dir, self.layer_dir.as_deref())
+    pub fn venv(&self) -> crate::shim::exec::Venv<'_> {
+        crate::shim::exec::Venv::of(&self.env_dir, self.layer_dir.as_deref())
     }
 
     pub fn brief(&self) -> Brief {

@@ -2,7 +2,7 @@
 //! pip), without the network: the wheel its own `ensurepip` would install, else a foreign one
 //! only when that wheel says it supports the interpreter.
 //!
-//! The interpreter's own folders come from its facts ([`crate::interpreter::Facts`]
+//! The interpreter's own folders come from its facts ([`crate::plan::interpreter::Facts`]
 //! `pip_wheel_dirs`: the build's `WHEEL_PKG_DIR`, then `ensurepip/_bundled` in its standard
 //! library), as `ensurepip` finds them, never from a guess at its prefix: a CPython 3.12 binary
 //! copied where a 3.11 was has its standard library elsewhere, and the guess fell through to
@@ -16,7 +16,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use crate::interpreter::Interpreter;
+use crate::plan::interpreter::Interpreter;
 
 /// pip's wheel for the venvs of `base`, or `None` when there is none it can run.
 pub fn bundled_pip(base: &Interpreter) -> Option<PathBuf> {

@@ -43,10 +43,10 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::installer::Output;
+use crate::cache::staging::{Published, Staging, Wait};
 use crate::cache::{self, Bucket, Cache, Entry, Kind, SeedInfo};
 use crate::error::{Error, IoContext, Result};
-use crate::interpreter::Interpreter;
-use crate::staging::{Published, Staging, Wait};
+use crate::plan::interpreter::Interpreter;
 
 /// The seed's folder name for `base` and its pip `wheel`.
 pub fn name(base: &Interpreter, wheel: &Path) -> String {
@@ -91,7 +91,7 @@ pub fn install(cache: &Cache, quiet: bool, base: &Interpreter, wheel: &Path, env
     // the wait for that is said; a link takes milliseconds, and is waited for in silence).
     let what = || format!("pip's seed for {}", base.describe());
     let wait = Wait { what: &what, quiet, hold: true };
-    let _held = crate::staging::ensure(
+    let _held = crate::cache::staging::ensure(
         cache,
         &seed,
         &wait,
@@ -277,7 +277,7 @@ pub fn stale(cache: &Cache, seed: &Entry) -> Option<&'static str> {
         return Some("unfinished pip seed");
     }
     let Some(info) = seed.info::<SeedInfo>() else { return Some("pip seed of an unknown interpreter") };
-    let Ok(interp) = crate::interpreter::inspect(&cache.root, Path::new(&info.python)) else {
+    let Ok(interp) = crate::plan::interpreter::inspect(&cache.root, Path::new(&info.python)) else {
         return Some("pip seed whose interpreter is gone");
     };
     match super::pip_wheel::bundled_pip(&interp) {

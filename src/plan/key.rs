@@ -22,10 +22,9 @@
 //! dependencies are dynamic (a `setup.py`) is installed into an environment of its own:
 //! `project: /path (dynamic)` makes that key unshared.
 
-
-use crate::interpreter::Interpreter;
 use crate::manifest::Index;
-use crate::requirement::Requirement;
+use crate::manifest::requirement::Requirement;
+use crate::plan::interpreter::Interpreter;
 
 pub const FORMAT: &str = "cove-env-v1";
 
@@ -140,7 +139,7 @@ pub fn canonical_text(
 mod tests {
     use super::*;
     use crate::error::Pos;
-    use crate::interpreter::Facts;
+    use crate::plan::interpreter::Facts;
     use std::path::Path;
 
     fn interp(version: &str, path: &str) -> Interpreter {
@@ -166,7 +165,7 @@ mod tests {
     fn reqs(list: &[&str]) -> Vec<Requirement> {
         let pos = Pos { file: "t".into(), line: 1, column: 1 };
         let mut v: Vec<_> = list.iter().map(|s| Requirement::parse(s, &pos, Path::new("/")).unwrap()).collect();
-        crate::requirement::normalise_set(&mut v);
+        crate::manifest::requirement::normalise_set(&mut v);
         v
     }
 

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::cache::usage::{self, ProjectRecord};
 use crate::cache::{Bucket, Cache, Entry, EnvInfo, Kind, LayerInfo, State};
 use crate::error::{IoContext, Result};
-use crate::usage::{self, ProjectRecord};
 
 /// Why an environment cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,7 +127,7 @@ pub fn scan(cache: &Cache) -> Result<Vec<Env>> {
                     None => (State::Ready, None),
                     Some(b) => (State::Broken, Some(b)),
                 }
-            } else if crate::lock::is_held(&entry.lock()) {
+            } else if crate::cache::filelock::is_held(&entry.lock()) {
                 (State::Building, None)
             } else {
                 (State::Broken, Some(Broken::Unfinished))
@@ -152,9 +152,9 @@ pub fn scan(cache: &Cache) -> Result<Vec<Env>> {
 /// Python only for one that changed since last seen).
 fn interpreter_problem(cache: &Cache, info: &EnvInfo, seen: &mut HashMap<PathBuf, Option<String>>) -> Option<Broken> {
     let python = PathBuf::from(info.python.as_ref()?);
-    let now = seen
-        .entry(python.clone())
-        .or_insert_with(|| crate::interpreter::inspect(&cache.root, &python).ok().map(|i| i.facts.python_full_version));
+    let now = seen.entry(python.clone()).or_insert_with(|| {
+        crate::plan::interpreter::inspect(&cache.root, &python).ok().map(|i| i.facts.python_full_version)
+    });
     match (now, &info.python_version) {
         (None, _) => Some(Broken::InterpreterGone),
         (Some(v), Some(built)) if v != built => Some(Broken::InterpreterChanged),

@@ -18,7 +18,6 @@ pub struct Changes {
     pub messages: Vec<String>,
 }
 
-
 /// The shells `cove hook` and `cove hook-env` know.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShellKind {
@@ -178,19 +177,19 @@ fn join_path(entries: &[&OsStr]) -> std::ffi::OsString {
 
 impl Shell for Bash {
     fn script(&self) -> &'static str {
-        include_str!("../shell/cove.bash")
+        include_str!("../../shell/cove.bash")
     }
 }
 
 impl Shell for Zsh {
     fn script(&self) -> &'static str {
-        include_str!("../shell/cove.zsh")
+        include_str!("../../shell/cove.zsh")
     }
 }
 
 impl Shell for Fish {
     fn script(&self) -> &'static str {
-        include_str!("../shell/cove.fish")
+        include_str!("../../shell/cove.fish")
     }
     /// fish: `'…'` with `\\` and `\'` escaped; bytes that are not UTF-8, and control characters,
     /// go outside the quotes as `\XHH` (fish's raw-byte escape).
@@ -239,7 +238,7 @@ impl Shell for Fish {
 
 impl Shell for Nu {
     fn script(&self) -> &'static str {
-        include_str!("../shell/cove.nu")
+        include_str!("../../shell/cove.nu")
     }
     /// nushell's raw string `r#'…'#`, with as many `#` as it takes.
     fn quote(&self, value: &OsStr) -> String {
@@ -260,7 +259,7 @@ impl Shell for Nu {
 
 impl Shell for Xonsh {
     fn script(&self) -> &'static str {
-        include_str!("../shell/cove.xsh")
+        include_str!("../../shell/cove.xsh")
     }
     /// A JSON string is a Python string literal too.
     fn quote(&self, value: &OsStr) -> String {
@@ -276,7 +275,7 @@ impl Shell for Xonsh {
 
 impl Shell for Elvish {
     fn script(&self) -> &'static str {
-        include_str!("../shell/cove.elv")
+        include_str!("../../shell/cove.elv")
     }
     fn quote(&self, value: &OsStr) -> String {
         quote_doubling(value)
@@ -291,7 +290,7 @@ impl Shell for Elvish {
 
 impl Shell for PowerShell {
     fn script(&self) -> &'static str {
-        include_str!("../shell/cove.ps1")
+        include_str!("../../shell/cove.ps1")
     }
     fn quote(&self, value: &OsStr) -> String {
         quote_doubling(value)

@@ -6,7 +6,7 @@
 //! metadata and console scripts. Two projects with equal requirements share one environment
 //! and have a layer each. A layer's key covers the shared key, the project folder and its
 //! `[project]` + `[build-system]` tables, so a source edit needs nothing and a metadata change
-//! remakes only the layer. Built like an environment ([`crate::staging::ensure`]): under its
+//! remakes only the layer. Built like an environment ([`crate::cache::staging::ensure`]): under its
 //! lock, in an attempt folder of its own, sealed (ready marker, size listing), then renamed into
 //! place.
 //!
@@ -18,13 +18,13 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::backend::{self, Install, Output};
+use crate::build::backend::{self, Install, Output};
+use crate::cache::staging::{Staging, Wait};
 use crate::cache::{Cache, Kind, LayerInfo};
 use crate::error::{Error, Result};
 use crate::manifest::LocalProject;
 use crate::plan::Plan;
 use crate::settings::Settings;
-use crate::staging::{Staging, Wait};
 
 /// The site-packages folder of a venv made on `plan`'s interpreter.
 fn site_packages(venv: &Path, plan: &Plan) -> PathBuf {
@@ -39,10 +39,10 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
         return Ok(());
     }
     let cache = Cache::new(&settings.cache_dir);
-    let entry = cache.entry(Kind::Layer, &crate::key::layer_key(&plan.key.hex, &projects));
+    let entry = cache.entry(Kind::Layer, &crate::plan::key::layer_key(&plan.key.hex, &projects));
     let what = || format!("the project layer of {}", plan.project.dir.display());
     let wait = Wait { what: &what, quiet: settings.quiet, hold: false };
-    crate::staging::ensure(
+    crate::cache::staging::ensure(
         &cache,
         &entry,
         &wait,
@@ -50,7 +50,7 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
         |mut staging| {
             let log = entry.fresh_log()?;
             let names: Vec<String> = projects.iter().map(|p| p.dir.display().to_string()).collect();
-            let progress = crate::progress::Progress::start(
+            let progress = crate::ui::progress::Progress::start(
                 format!("the project layer {}", &entry.key()[..12]),
                 None,
                 &format!("installing {} in editable mode", names.join(", ")),
@@ -63,11 +63,11 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
                 Ok(published) => published,
                 Err(e) => {
                     progress.fail();
-                    return Err(crate::backend::blame(e, &plan.manifest, settings.offline));
+                    return Err(crate::build::backend::blame(e, &plan.manifest, settings.offline));
                 }
             };
             if plan.overlay.is_none() {
-                crate::shims::link_env_scripts(settings, entry.dir());
+                crate::shim::links::link_env_scripts(settings, entry.dir());
             }
             progress.finish(&format!("{} editable", names.join(", ")));
             Ok(published)
@@ -145,7 +145,7 @@ fn adopt_scripts(env: &Path, layer: &Path) -> Result<()> {
         }
         let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
         if !text.starts_with("#!") || !text.contains(&old) {
-            if crate::interpreter::is_executable(&entry.path()) {
+            if crate::plan::interpreter::is_executable(&entry.path()) {
                 std::os::unix::fs::symlink(from.join(&name), &target).map_err(|e| Error::io("link", &target, e))?;
             }
             continue;

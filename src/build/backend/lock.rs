@@ -9,8 +9,8 @@ use std::process::Command;
 
 use super::installer::{Output, index_args};
 use crate::error::{Error, Result};
-use crate::interpreter::Interpreter;
 use crate::manifest::Index;
+use crate::plan::interpreter::Interpreter;
 
 /// What to resolve.
 pub struct Resolve<'a> {
@@ -90,9 +90,7 @@ fn run(mut cmd: Command, r: &Resolve, out: &Output) -> Result<()> {
     let work: PathBuf = r.output.parent().unwrap_or(Path::new("/")).to_path_buf();
     cmd.current_dir(&work);
     out.run(cmd, "the lock").map_err(|e| match e {
-        Error::Install { status, log, .. } => {
-            Error::LockFailed { status: status.to_string(), log: log.clone() }
-        }
+        Error::Install { status, log, .. } => Error::LockFailed { status: status.to_string(), log: log.clone() },
         e => e,
     })
 }

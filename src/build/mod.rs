@@ -1,6 +1,6 @@
 //! Build an environment on a cache miss, so that it is never seen half-built (SPEC §3).
 //!
-//! Through [`crate::staging::ensure`], under the key's lock: pull it from the team cache, or
+//! Through [`crate::cache::staging::ensure`], under the key's lock: pull it from the team cache, or
 //! build it in an attempt folder of its own: create the venv, install, then seal it
 //! (`cove-env.json`, the size listing, the ready marker) and rename the folder onto
 //! `envs/<key>` (swapping out an old one on `--refresh`, so processes running it are never left
@@ -10,14 +10,18 @@
 //! Every use that finds the environment ready or builds it also records the use and keeps a
 //! `.venv` link cove made current (see [`after_use`]): a few stats, a small read and a readlink.
 
-use crate::backend::{self, Install, Output};
+pub mod backend;
+pub mod layer;
+pub mod link;
+
+use crate::cache::staging::{Published, Staging, Wait};
 use crate::cache::{self, Cache, Entry};
 use crate::error::Result;
-use crate::progress::Progress;
-use crate::project::{Kind, Project};
+use crate::plan::project::{Kind, Project};
 use crate::plan::{Brief, Plan};
 use crate::settings::Settings;
-use crate::staging::{Published, Staging, Wait};
+use crate::ui::progress::Progress;
+use backend::{Install, Output};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Options {
@@ -50,14 +54,14 @@ pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
     if !opts.refresh && !opts.repair && reuse(&plan.brief(), settings)? {
         return Ok(Outcome::AlreadyReady);
     }
-    crate::trust::require(&plan.manifest, settings, opts.prompt)?;
+    crate::plan::trust::require(&plan.manifest, settings, opts.prompt)?;
     Cache::new(&settings.cache_dir).check_private()?;
     let layer_ready = plan.layer_dir.as_ref().is_none_or(|l| cache::ready_at(l));
     let layer_damaged =
         opts.repair && layer_ready && plan.layer_dir.as_ref().is_some_and(|l| cache::missing_file(l).is_some());
     let outcome = ensure_env(plan, settings, opts)?;
     if !layer_ready || opts.refresh || layer_damaged {
-        crate::layer::ensure(plan, settings, opts.refresh || layer_damaged)?;
+        crate::build::layer::ensure(plan, settings, opts.refresh || layer_damaged)?;
         return Ok(Outcome::Built);
     }
     Ok(outcome)
@@ -70,7 +74,7 @@ fn ensure_env(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
     // A damaged environment is rebuilt (swapped in like a refresh, see `staging`).
     let ready = || !opts.refresh && entry.is_usable() && !(opts.repair && cache::missing_file(entry.dir()).is_some());
     let wait = Wait { what: &|| format!("environment {}", plan.key.short()), quiet: settings.quiet, hold: false };
-    let ensured = crate::staging::ensure(&cache, &entry, &wait, ready, |staging| {
+    let ensured = crate::cache::staging::ensure(&cache, &entry, &wait, ready, |staging| {
         if plan.manifest.notes.iter().any(|n| n == crate::manifest::parts::REMOTE_IGNORED) {
             crate::ui::note(
                 settings.quiet,
@@ -83,7 +87,7 @@ fn ensure_env(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
         } else {
             match crate::remote::pull(plan, settings, staging) {
                 Some(published) => {
-                    crate::shims::link_env_scripts(settings, entry.dir());
+                    crate::shim::links::link_env_scripts(settings, entry.dir());
                     return Ok(published);
                 }
                 None => Staging::new(&cache, &entry)?,
@@ -106,7 +110,7 @@ fn ensure_env(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
 /// `COVE_HOME` and its trust store are private, the cache's check (once per process), a ready
 /// stat and a `python` stat, and with a layer a layer-ready stat.
 pub fn reuse(brief: &Brief, settings: &Settings) -> Result<bool> {
-    if !crate::trust::allows(&brief.project.manifest, &brief.digest, settings) {
+    if !crate::plan::trust::allows(&brief.project.manifest, &brief.digest, settings) {
         return Ok(false);
     }
     let cache = Cache::new(&settings.cache_dir);
@@ -121,7 +125,7 @@ pub fn reuse(brief: &Brief, settings: &Settings) -> Result<bool> {
 /// The warm path of the shim and `cove run`: the plan remembered for `project` (see `memo`), in
 /// brief, when [`reuse`] takes it; `None` when the whole plan must be made.
 pub fn reuse_remembered(project: &Project, settings: &Settings) -> Result<Option<Brief>> {
-    match crate::resolve::remembered(project, settings)? {
+    match crate::plan::resolve::remembered(project, settings)? {
         Some(brief) if reuse(&brief, settings)? => Ok(Some(brief)),
         _ => Ok(None),
     }
@@ -130,15 +134,15 @@ pub fn reuse_remembered(project: &Project, settings: &Settings) -> Result<Option
 /// Record the use (stamp, project → key) and repoint the project's `.venv` link if cove made
 /// one and it is stale. Cheap enough for the shim's warm path; writes only when something changed.
 fn after_use(brief: &Brief, cache: &Cache) {
-    crate::usage::touch(&brief.env_dir);
+    crate::cache::usage::touch(&brief.env_dir);
     if brief.overlay {
         return; // one run's overlay: the project's own environment stays its record and its link
     }
     if brief.project.kind == Kind::Script {
-        crate::usage::record_project(cache, &brief.project.manifest, &brief.key, &brief.python);
+        crate::cache::usage::record_project(cache, &brief.project.manifest, &brief.key, &brief.python);
     } else {
-        crate::usage::record_project(cache, &brief.project.dir, &brief.key, &brief.python);
-        crate::link::refresh(&brief.project.dir, brief.venv().dir, cache);
+        crate::cache::usage::record_project(cache, &brief.project.dir, &brief.key, &brief.python);
+        crate::build::link::refresh(&brief.project.dir, brief.venv().dir, cache);
     }
 }
 
@@ -193,10 +197,10 @@ fn build_locked(
             // Local projects with dynamic dependencies (setup.py): the installer resolves them,
             // into this environment of their own (its key names the project).
             plan.dynamic_projects().iter().try_for_each(|p| {
-                backend.install_editable(&through, &crate::layer::with_extras(p), true, &install, &out)
+                backend.install_editable(&through, &crate::build::layer::with_extras(p), true, &install, &out)
             })
         })
-        .map(|()| crate::usage::touch(env))
+        .map(|()| crate::cache::usage::touch(env))
         .and_then(|()| staging.publish(|usage| plan.env_info(backend.name(), usage, "built")));
     let published = match result {
         Ok(published) => published,
@@ -206,7 +210,7 @@ fn build_locked(
         }
     };
     if plan.overlay.is_none() {
-        crate::shims::link_env_scripts(settings, &plan.env_dir);
+        crate::shim::links::link_env_scripts(settings, &plan.env_dir);
     }
     progress.finish(&format!("{}, {counted}", interp.describe()));
     note_changed_manifest(plan);

@@ -73,7 +73,7 @@ pub struct Wait<'a> {
 /// What [`ensure`] did, with the entry's lock when it took it (held until dropped).
 pub struct Ensured {
     pub built: bool,
-    pub guard: Option<crate::lock::Guard>,
+    pub guard: Option<crate::cache::filelock::Guard>,
 }
 
 /// Proof that an attempt was published: what the build given to [`ensure`] returns.
@@ -98,7 +98,7 @@ pub fn ensure(
     }
     cache.prepare()?;
     // A ready entry's lock is held only while another build links from it: no need to say so.
-    let guard = crate::lock::exclusive(&entry.lock(), &(wait.what)(), wait.quiet || ready_before)?;
+    let guard = crate::cache::filelock::exclusive(&entry.lock(), &(wait.what)(), wait.quiet || ready_before)?;
     let built = !ready();
     if built {
         build(Staging::new(cache, entry)?)?;
@@ -121,7 +121,7 @@ pub struct Staging {
 #[derive(Debug)]
 struct Slot {
     link: PathBuf,
-    lock: crate::lock::Guard,
+    lock: crate::cache::filelock::Guard,
 }
 
 /// How many slots a build tries before it goes without (one per build running at once).
@@ -226,7 +226,9 @@ fn take_slot(cache: &Cache, dir: &Path, target: &Path) -> Result<Option<Slot>> {
         if link.as_os_str().len() < target.as_os_str().len() {
             return Ok(None);
         }
-        let Some(lock) = crate::lock::try_exclusive(&cache.lock_path(&format!("slot-{i}")))? else { continue };
+        let Some(lock) = crate::cache::filelock::try_exclusive(&cache.lock_path(&format!("slot-{i}")))? else {
+            continue;
+        };
         crate::fsx::create_private_dir(&slots)?;
         // Made aside and renamed over the old link, which a killed build may have left.
         let aside = slots.join(format!(".{name}{}", std::process::id()));
@@ -496,7 +498,7 @@ mod tests {
         let held = Wait { hold: true, ..wait };
         let again = ensure(&cache, &entry, &held, || entry.is_ready(), |_| unreachable!()).unwrap();
         assert!(!again.built && again.guard.is_some(), "held for its use");
-        assert!(crate::lock::is_held(&entry.lock()) && entry.lock().ends_with("locks/layer-k.lock"));
+        assert!(crate::cache::filelock::is_held(&entry.lock()) && entry.lock().ends_with("locks/layer-k.lock"));
     }
 
     #[test]

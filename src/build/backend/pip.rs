@@ -10,10 +10,10 @@ use std::process::Command;
 use super::installer::{Backend, Install, Output, constraint_args, index_args};
 use super::pip_wheel::bundled_pip;
 use super::seed;
-use crate::cache::env_python;
 use crate::cache::Cache;
+use crate::cache::env_python;
 use crate::error::Result;
-use crate::interpreter::Interpreter;
+use crate::plan::interpreter::Interpreter;
 
 pub struct Pip {
     /// Where seeds live.

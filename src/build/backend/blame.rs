@@ -9,7 +9,7 @@
 
 use crate::error::Error;
 use crate::manifest::Manifest;
-use crate::requirement::normalise_name;
+use crate::manifest::requirement::normalise_name;
 
 /// What comes right before a package's name in a failed installer's output.
 const BEFORE_NAME: &[&str] = &[

@@ -26,7 +26,7 @@
 //! ```
 //!
 //! Invariants: an entry is built in `tmp/` and appears in its bucket only by a rename, its ready
-//! marker written before, all under its lock ([`crate::staging::ensure`]), so no process ever
+//! marker written before, all under its lock ([`crate::cache::staging::ensure`]), so no process ever
 //! runs one that is half built, and an installer orphaned by a killed build can only spoil its
 //! own attempt's folder. `cove gc` first renames an entry into `trash/` under its lock
 //! ([`Entry::remove`]), so a removal cut short never leaves a half-deleted one that looks ready.
@@ -35,6 +35,11 @@
 //! folders that hold code or decide what runs (`envs/`, `layers/`, `plans/`, `interpreters/`)
 //! are refused when another user owns them or others may write them ([`Cache::check_private`],
 //! done before cove reads or writes anything in the cache; five stats, once per process).
+
+pub mod filelock;
+pub mod inventory;
+pub mod staging;
+pub mod usage;
 
 use std::path::{Path, PathBuf};
 
@@ -73,7 +78,7 @@ impl Bucket {
 }
 
 /// What an [`Entry`] is. All three are built aside and published under their lock
-/// ([`crate::staging::ensure`]) and removed the same way ([`Entry::remove`]).
+/// ([`crate::cache::staging::ensure`]) and removed the same way ([`Entry::remove`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Env,
@@ -189,7 +194,7 @@ impl Entry {
     pub fn state(&self) -> State {
         if self.is_usable() {
             State::Ready
-        } else if crate::lock::is_held(&self.lock()) {
+        } else if crate::cache::filelock::is_held(&self.lock()) {
             State::Building
         } else if self.dir.exists() {
             State::Broken
@@ -203,7 +208,7 @@ impl Entry {
     /// deleted. `Ok(false)` when someone holds the lock (building it, or linking from a seed),
     /// or when `unless_ready` and a build finished it since it was looked at.
     pub fn remove(&self, unless_ready: bool) -> Result<bool> {
-        let Some(guard) = crate::lock::try_exclusive(&self.lock())? else {
+        let Some(guard) = crate::cache::filelock::try_exclusive(&self.lock())? else {
             return Ok(false);
         };
         if unless_ready && self.has_marker() {
@@ -428,7 +433,11 @@ pub fn check_private_dir(dir: &Path, setting: &'static str) -> Result<()> {
     // SAFETY: geteuid has no failure mode and touches no memory.
     let me = unsafe { libc::geteuid() };
     if meta.uid() != me {
-        return Err(Error::UnsafeFolder { path: dir.to_path_buf(), problem: crate::error::CacheProblem::Owner(meta.uid()), setting });
+        return Err(Error::UnsafeFolder {
+            path: dir.to_path_buf(),
+            problem: crate::error::CacheProblem::Owner(meta.uid()),
+            setting,
+        });
     }
     if meta.mode() & 0o022 != 0 {
         return Err(Error::UnsafeFolder {
@@ -480,7 +489,10 @@ mod tests {
             cache.check_private_now().unwrap();
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
             let e = cache.check_private_now().unwrap_err();
-            assert!(matches!(e, Error::UnsafeFolder { problem: crate::error::CacheProblem::Writable(0o777), .. }), "{sub}: {e}");
+            assert!(
+                matches!(e, Error::UnsafeFolder { problem: crate::error::CacheProblem::Writable(0o777), .. }),
+                "{sub}: {e}"
+            );
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
             cache.check_private_now().unwrap();
         }

@@ -31,7 +31,7 @@ impl<'a> Venv<'a> {
         std::iter::once(self.dir)
             .chain(self.under)
             .map(|d| d.join("bin").join(name))
-            .find(|p| crate::interpreter::is_executable(p))
+            .find(|p| crate::plan::interpreter::is_executable(p))
     }
 
     fn path_var(&self) -> OsString {
@@ -86,7 +86,7 @@ pub fn command_in_env(venv: Venv, args: &[OsString], manifest: &Path) -> Result<
         PathBuf::from(name)
     } else {
         let path = env.set.iter().find(|(k, _)| *k == "PATH").map(|(_, v)| v.clone()).unwrap_or_default();
-        match std::env::split_paths(&path).map(|d| d.join(name)).find(|p| crate::interpreter::is_executable(p)) {
+        match std::env::split_paths(&path).map(|d| d.join(name)).find(|p| crate::plan::interpreter::is_executable(p)) {
             Some(program) => program,
             None => {
                 return Err(Error::CommandNotFound {

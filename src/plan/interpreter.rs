@@ -411,7 +411,7 @@ pub fn choose(
     // With nothing pinned, the interpreter this project was last built on, while it is still
     // there and within the constraint: the same from every context, whatever PATH says there.
     let remembered = if requests.is_empty() && withheld.is_none() {
-        project_dir.and_then(|dir| crate::usage::recorded_python(finder.cache_dir, dir))
+        project_dir.and_then(|dir| crate::cache::usage::recorded_python(finder.cache_dir, dir))
     } else {
         None
     };
@@ -560,7 +560,7 @@ fn pyenv_resolve(root: &Path, name: &str) -> Result<PyenvTarget> {
             .map(|d| d.join(".python-version"))
             .find(|f| inputs::is_file(f))
             .unwrap_or_else(|| root.join("version"));
-        in_project = file.parent().and_then(crate::project::in_dir).is_some();
+        in_project = file.parent().and_then(crate::plan::project::in_dir).is_some();
         match inputs::read_to_string(&file) {
             Ok(t) => t
                 .lines()
