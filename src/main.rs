@@ -1,6 +1,8 @@
 //! cove: run as `cove` it is the CLI; run as `python`, `python3`, `pip`, `pip3` or a console
 //! script (a link in the shims folder) it is the shim. The name decides before anything else,
 //! and this is the one place that turns an error into output and an exit status.
+//!
+//! The map of `src/`, stage by stage in the order data flows, is in CONTRIBUTING.md.
 
 // The test harness brings its own `main`; see `main` below for why cove has its own on glibc.
 #![cfg_attr(all(not(test), target_os = "linux", target_env = "gnu"), no_main)]
