@@ -55,6 +55,30 @@ pub struct Written {
     pub text: String,
 }
 
+/// A lock file beside the manifest that no longer matches it (`why`), so it is not used;
+/// `refresh` is the command that makes it match again. Said when building, by `cove status`,
+/// and as `cove lock --check`'s error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleLock {
+    pub lock: PathBuf,
+    pub manifest: PathBuf,
+    pub why: String,
+    pub refresh: String,
+}
+
+impl fmt::Display for StaleLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} no longer matches {} ({}), so it is not used; run `{}` to refresh it",
+            file_name(&self.lock),
+            file_name(&self.manifest),
+            self.why,
+            self.refresh
+        )
+    }
+}
+
 /// The exit statuses cove itself gives (a program it execs gives its own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -169,8 +193,8 @@ pub enum Error {
     LockUnreadable { path: PathBuf, message: String },
     /// `cove lock --check`: no lock file beside the manifest.
     NoLockFile { dir: PathBuf },
-    /// `cove lock --check`: the lock file does not match the manifest (the lock's own words).
-    StaleLock { message: String },
+    /// `cove lock --check`: the lock file does not match the manifest.
+    StaleLock(StaleLock),
     /// `cove init` where a cove.toml already is.
     AlreadyExists { path: PathBuf },
     /// `cove init` beside a pyproject.toml that is the project's manifest (without `--force`).
@@ -355,7 +379,7 @@ impl Error {
                 Some("run `cove lock -v` to see the resolver's output".into())
             }
             Error::NoLockFile { .. } => Some("run `cove lock` to write pylock.toml".into()),
-            Error::StaleLock { .. } => None,
+            Error::StaleLock(_) => None,
             Error::AlreadyExists { .. } => Some("edit it, or use `cove add REQ` / `cove remove NAME`".into()),
             Error::PyprojectIsManifest { .. } => Some(
                 "add requirements to it with `cove add REQ`, or run `cove init --force` to use a cove.toml instead"
@@ -526,7 +550,7 @@ impl fmt::Display for Error {
             }
             Error::LockUnreadable { path, message } => write!(f, "{}: invalid TOML: {message}", path.display()),
             Error::NoLockFile { dir } => write!(f, "{} has no lock file", dir.display()),
-            Error::StaleLock { message } => write!(f, "{message}"),
+            Error::StaleLock(stale) => write!(f, "{stale}"),
             Error::AlreadyExists { path } => write!(f, "{} already exists", path.display()),
             Error::PyprojectIsManifest { pyproject } => write!(
                 f,

@@ -9,6 +9,7 @@
 
 mod build;
 mod cache;
+mod change;
 mod cli;
 mod commands;
 mod digest;

@@ -30,7 +30,14 @@ fn module_of(src: &Path, file: &Path) -> Vec<String> {
 
 /// The code of a file without comments, string contents and its test modules.
 fn code(text: &str) -> String {
-    let text = match text.find("#[cfg(test)]\nmod tests") {
+    // Test modules come last in a file (`#[cfg(test)] mod …`): what follows the first is tests.
+    let inline_test_module = |at: &usize| {
+        let rest = &text[at + "#[cfg(test)]\nmod ".len()..];
+        let name = rest.find(|c: char| !is_ident(c)).unwrap_or(rest.len());
+        rest[name..].starts_with(" {")
+    };
+    let first = text.match_indices("#[cfg(test)]\nmod ").map(|(at, _)| at).find(inline_test_module);
+    let text = match first {
         Some(at) => &text[..at],
         None => text,
     };

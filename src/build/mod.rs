@@ -162,8 +162,8 @@ fn build_locked(
     let env = &staging.dir;
     let log = entry.fresh_log()?;
     let interp = plan.interpreter();
-    if let Some(note) = &plan.lock_note {
-        crate::ui::warn(note);
+    if let Some(stale) = &plan.lock_note {
+        crate::ui::warn(&stale.to_string());
     }
     let with = plan.overlay.as_ref().map(|o| o.with.as_slice()).unwrap_or_default();
     let n = plan.install.len() - with.len();

@@ -454,51 +454,6 @@ pub fn env_python(env: &Path) -> PathBuf {
     env.join("bin").join("python")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn entries_keep_the_layout_and_are_found_from_their_folder() {
-        let cache = Cache::new(Path::new("/c"));
-        let cases = [
-            (Kind::Env, "/c/envs/k", "/c/locks/k.lock", "/c/logs/k.log"),
-            (Kind::Layer, "/c/layers/k", "/c/locks/layer-k.lock", "/c/logs/layer-k.log"),
-            (Kind::Seed, "/c/seeds/k", "/c/locks/seed-k.lock", "/c/logs/seed-k.log"),
-        ];
-        for (kind, dir, lock, log) in cases {
-            let e = cache.entry(kind, "k");
-            assert_eq!((e.dir(), e.lock(), e.log()), (Path::new(dir), lock.into(), log.into()));
-            assert_eq!(Entry::at(e.dir()), Some(e.clone()), "the hook finds an entry's lock from its folder");
-            assert_eq!(cache.entry_named(&e.name()), e, "a lock or log name names its entry");
-        }
-        assert_eq!(Entry::at(Path::new("/c/tmp/k")), None);
-        assert_eq!(cache.entry_named("slot-3").dir(), Path::new("/c/envs/slot-3"), "no entry's: no folder");
-    }
-
-    #[test]
-    fn a_cache_others_can_write_is_refused() {
-        let t = tempfile::tempdir().unwrap();
-        let cache = Cache::new(&t.path().join("c"));
-        cache.check_private_now().unwrap();
-        cache.prepare().unwrap();
-        for sub in ["envs", "plans", "interpreters"] {
-            let dir = cache.root.join(sub);
-            crate::fsx::create_private_dir(&dir).unwrap();
-            cache.check_private_now().unwrap();
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-            let e = cache.check_private_now().unwrap_err();
-            assert!(
-                matches!(e, Error::UnsafeFolder { problem: crate::error::CacheProblem::Writable(0o777), .. }),
-                "{sub}: {e}"
-            );
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-            cache.check_private_now().unwrap();
-        }
-    }
-}
-
 /// Whether the environment or layer folder `dir` is ready: its marker exists and, when it was
 /// written before this boot, its files still have the sizes they were published with. A power
 /// loss shortly after a build can leave files short or empty behind a durable marker; checking
@@ -646,5 +601,50 @@ mod ready_tests {
         assert_eq!(missing_file(dir), Some(PathBuf::from("pkg/__init__.py")));
         std::fs::remove_file(dir.join(FILES)).unwrap();
         assert_eq!(missing_file(dir), None, "no listing: nothing to check against");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn entries_keep_the_layout_and_are_found_from_their_folder() {
+        let cache = Cache::new(Path::new("/c"));
+        let cases = [
+            (Kind::Env, "/c/envs/k", "/c/locks/k.lock", "/c/logs/k.log"),
+            (Kind::Layer, "/c/layers/k", "/c/locks/layer-k.lock", "/c/logs/layer-k.log"),
+            (Kind::Seed, "/c/seeds/k", "/c/locks/seed-k.lock", "/c/logs/seed-k.log"),
+        ];
+        for (kind, dir, lock, log) in cases {
+            let e = cache.entry(kind, "k");
+            assert_eq!((e.dir(), e.lock(), e.log()), (Path::new(dir), lock.into(), log.into()));
+            assert_eq!(Entry::at(e.dir()), Some(e.clone()), "the hook finds an entry's lock from its folder");
+            assert_eq!(cache.entry_named(&e.name()), e, "a lock or log name names its entry");
+        }
+        assert_eq!(Entry::at(Path::new("/c/tmp/k")), None);
+        assert_eq!(cache.entry_named("slot-3").dir(), Path::new("/c/envs/slot-3"), "no entry's: no folder");
+    }
+
+    #[test]
+    fn a_cache_others_can_write_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let cache = Cache::new(&t.path().join("c"));
+        cache.check_private_now().unwrap();
+        cache.prepare().unwrap();
+        for sub in ["envs", "plans", "interpreters"] {
+            let dir = cache.root.join(sub);
+            crate::fsx::create_private_dir(&dir).unwrap();
+            cache.check_private_now().unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+            let e = cache.check_private_now().unwrap_err();
+            assert!(
+                matches!(e, Error::UnsafeFolder { problem: crate::error::CacheProblem::Writable(0o777), .. }),
+                "{sub}: {e}"
+            );
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            cache.check_private_now().unwrap();
+        }
     }
 }

@@ -55,8 +55,8 @@ fn to_json(e: &Env, size: u64) -> Value {
         "broken": e.broken.map(|b| b.describe()),
         "layers": e.layers.iter().map(|l| json!({
             "key": l.entry.key(),
-            "path": l.entry.dir(),
-            "project": l.project,
+            "path": crate::fsx::lossy(l.entry.dir()),
+            "project": crate::fsx::lossy(&l.project),
             "project_gone": l.project_gone(),
             "state": if l.ready { "ready" } else { "broken" },
         })).collect::<Vec<_>>(),

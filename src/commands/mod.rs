@@ -2,7 +2,6 @@
 
 mod debug_requirement;
 mod doctor;
-pub mod edit;
 mod gc;
 mod hook;
 mod init;
@@ -88,8 +87,12 @@ pub fn main() -> Result<()> {
     };
     match command {
         Command::Init { requirements, force } => init::run(&settings, cli.global.python.clone(), requirements, force),
-        Command::Add { requirements, target } => edit::run(&settings, edit::Change::Add(requirements), target.into()),
-        Command::Remove { names, target } => edit::run(&settings, edit::Change::Remove(names), target.into()),
+        Command::Add { requirements, target } => {
+            crate::change::run(&settings, crate::change::Change::Add(requirements), target.into())
+        }
+        Command::Remove { names, target } => {
+            crate::change::run(&settings, crate::change::Change::Remove(names), target.into())
+        }
         Command::Sync { refresh, .. } => sync::run(&settings, refresh),
         Command::Run { command, with, .. } => run::run(&settings, command, with),
         Command::Which { name } => which::run(&settings, &name),

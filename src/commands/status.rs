@@ -57,7 +57,7 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
                 .map(|p| LocalProjectJson { dir: lossy(&p.dir), dynamic: p.dynamic, extras: &p.extras })
                 .collect(),
             lock: plan.lock.as_ref().map(lossy),
-            lock_note: plan.lock_note.as_deref(),
+            lock_note: plan.lock_note.as_ref().map(|s| s.to_string()),
             manifest: lossy(&plan.manifest.path),
             manifest_reason: &reason,
             missing_file: missing_file.as_ref().map(lossy),
@@ -114,8 +114,8 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     if let Some(lock) = &plan.lock {
         t.push_str(&format!("lock:      {}\n", shown(lock.display())));
     }
-    if let Some(note) = &plan.lock_note {
-        t.push_str(&format!("lock:      {}\n", shown(note)));
+    if let Some(stale) = &plan.lock_note {
+        t.push_str(&format!("lock:      {}\n", shown(stale)));
     }
     match (&missing_file, &origin) {
         (Some(file), _) => t.push_str(&format!(
@@ -146,7 +146,7 @@ struct StatusJson<'a> {
     key: &'a str,
     local_projects: Vec<LocalProjectJson<'a>>,
     lock: Option<String>,
-    lock_note: Option<&'a str>,
+    lock_note: Option<String>,
     manifest: String,
     manifest_reason: &'a str,
     /// The first installed file found missing when `state` is `broken` for that reason.

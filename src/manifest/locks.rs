@@ -294,6 +294,106 @@ fn map_pep751_variables(marker: &str) -> String {
     out
 }
 
+/// What the lock file means for a build.
+#[derive(Debug, Clone)]
+pub enum Use {
+    /// Install exactly these pins.
+    Pins { path: PathBuf, pins: Vec<Requirement> },
+    /// The lock no longer matches the manifest: build from the manifest and say this.
+    Stale(crate::error::StaleLock),
+}
+
+/// The lock file's meaning for `manifest` on `interp`, remembered in the cache against the lock
+/// file's [`Stamp`], the manifest's digest and the interpreter, so a plan made again (the plan
+/// memo's inputs changed, or a command) costs a stat and a small read instead of parsing a large
+/// lock.
+pub fn resolve(
+    cache_dir: &Path,
+    manifest: &super::Manifest,
+    interp: &crate::plan::interpreter::Interpreter,
+) -> Result<Option<Use>> {
+    use sha2::{Digest, Sha256};
+    let Some((path, kind)) = find(&manifest.dir) else { return Ok(None) };
+    let meta = crate::inputs::metadata(&path).map_err(|e| Error::io("read", &path, e))?;
+    let sel = &manifest.lock_selection;
+    let id = format!(
+        "v2\n{}\n{}\n{} {}\n{:?}\n",
+        path.display(),
+        manifest.digest,
+        interp.path.display(),
+        interp.facts.python_full_version,
+        sel
+    );
+    let pins = crate::cache::Bucket::LOCK_PINS.under(cache_dir);
+    let mut h = Sha256::new();
+    h.update(id.as_bytes());
+    crate::stamp::hash(&mut h, Some(Stamp::of(&meta)));
+    let memo = pins.join(crate::digest::hex(&h.finalize()[..16]));
+    if let Ok(text) = std::fs::read_to_string(&memo)
+        && let Some(u) = decode(&path, &text)
+    {
+        return Ok(Some(u));
+    }
+    let bytes = crate::fsx::read_manifest(&path)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let ok = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..ok]).into_owned();
+        Error::invalid(Pos::at(&path, &text, ok), "the file is not valid UTF-8").with_hint("save it as UTF-8")
+    })?;
+    let env = interp.markers();
+    let lock = load(&path, kind, &text, sel, &env)?;
+    let u = match stale(&lock, &manifest.requirements, &env) {
+        None => Use::Pins { path: path.clone(), pins: lock.pins },
+        Some(why) => Use::Stale(crate::error::StaleLock {
+            lock: path.clone(),
+            manifest: manifest.path.clone(),
+            why,
+            refresh: lock.refresh,
+        }),
+    };
+    let _ = crate::fsx::write_atomic(&memo, encode(&u).as_bytes());
+    Ok(Some(u))
+}
+
+fn encode(u: &Use) -> String {
+    match u {
+        Use::Pins { pins, .. } => {
+            let mut t = String::from("pins\n");
+            for p in pins {
+                t.push_str(&p.canonical);
+                t.push('\n');
+            }
+            t
+        }
+        Use::Stale(s) => {
+            let line = |t: &str| t.replace('\n', " ");
+            format!("stale\n{}\n{}\n{}\n", line(&crate::fsx::lossy(&s.manifest)), line(&s.why), line(&s.refresh))
+        }
+    }
+}
+
+fn decode(path: &Path, text: &str) -> Option<Use> {
+    let mut lines = text.lines();
+    match lines.next()? {
+        "pins" => {
+            let pins = lines
+                .map(|l| {
+                    let (name, _) = l.split_once("==")?;
+                    Some(Requirement { canonical: l.to_string(), name: name.to_string() })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(Use::Pins { path: path.to_path_buf(), pins })
+        }
+        "stale" => Some(Use::Stale(crate::error::StaleLock {
+            lock: path.to_path_buf(),
+            manifest: PathBuf::from(lines.next()?),
+            why: lines.next()?.to_string(),
+            refresh: lines.next()?.to_string(),
+        })),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,99 +521,5 @@ dev = [{ name = "demo", extra = ["full"] }]
         assert_eq!(stale(&l, &[r("alpha>=2")], &env()), Some("it locks alpha 1.0, outside alpha>=2".into()));
         assert_eq!(stale(&l, &[r("zeta")], &env()), Some("zeta is not in it".into()));
         assert_eq!(stale(&l, &[r("zeta ; sys_platform == 'win32'")], &env()), None);
-    }
-}
-
-/// What the lock file means for a build.
-#[derive(Debug, Clone)]
-pub enum Use {
-    /// Install exactly these pins.
-    Pins { path: PathBuf, pins: Vec<Requirement> },
-    /// The lock no longer matches the manifest: build from the manifest and say this.
-    Stale { message: String },
-}
-
-/// The lock file's meaning for `manifest` on `interp`, remembered in the cache against the lock
-/// file's [`Stamp`], the manifest's digest and the interpreter, so a plan made again (the plan
-/// memo's inputs changed, or a command) costs a stat and a small read instead of parsing a large
-/// lock.
-pub fn resolve(
-    cache_dir: &Path,
-    manifest: &super::Manifest,
-    interp: &crate::plan::interpreter::Interpreter,
-) -> Result<Option<Use>> {
-    use sha2::{Digest, Sha256};
-    let Some((path, kind)) = find(&manifest.dir) else { return Ok(None) };
-    let meta = crate::inputs::metadata(&path).map_err(|e| Error::io("read", &path, e))?;
-    let sel = &manifest.lock_selection;
-    let id = format!(
-        "v2\n{}\n{}\n{} {}\n{:?}\n",
-        path.display(),
-        manifest.digest,
-        interp.path.display(),
-        interp.facts.python_full_version,
-        sel
-    );
-    let pins = crate::cache::Bucket::LOCK_PINS.under(cache_dir);
-    let mut h = Sha256::new();
-    h.update(id.as_bytes());
-    crate::stamp::hash(&mut h, Some(Stamp::of(&meta)));
-    let memo = pins.join(crate::digest::hex(&h.finalize()[..16]));
-    if let Ok(text) = std::fs::read_to_string(&memo)
-        && let Some(u) = decode(&path, &text)
-    {
-        return Ok(Some(u));
-    }
-    let bytes = crate::fsx::read_manifest(&path)?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let ok = e.utf8_error().valid_up_to();
-        let text = String::from_utf8_lossy(&e.as_bytes()[..ok]).into_owned();
-        Error::invalid(Pos::at(&path, &text, ok), "the file is not valid UTF-8").with_hint("save it as UTF-8")
-    })?;
-    let env = interp.markers();
-    let lock = load(&path, kind, &text, sel, &env)?;
-    let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let manifest_name = manifest.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let u = match stale(&lock, &manifest.requirements, &env) {
-        None => Use::Pins { path: path.clone(), pins: lock.pins },
-        Some(why) => Use::Stale {
-            message: format!(
-                "{file} no longer matches {manifest_name} ({why}), so it is not used; run `{}` to refresh it",
-                lock.refresh
-            ),
-        },
-    };
-    let _ = crate::fsx::write_atomic(&memo, encode(&u).as_bytes());
-    Ok(Some(u))
-}
-
-fn encode(u: &Use) -> String {
-    match u {
-        Use::Pins { pins, .. } => {
-            let mut t = String::from("pins\n");
-            for p in pins {
-                t.push_str(&p.canonical);
-                t.push('\n');
-            }
-            t
-        }
-        Use::Stale { message, .. } => format!("stale\n{message}\n"),
-    }
-}
-
-fn decode(path: &Path, text: &str) -> Option<Use> {
-    let mut lines = text.lines();
-    match lines.next()? {
-        "pins" => {
-            let pins = lines
-                .map(|l| {
-                    let (name, _) = l.split_once("==")?;
-                    Some(Requirement { canonical: l.to_string(), name: name.to_string() })
-                })
-                .collect::<Option<Vec<_>>>()?;
-            Some(Use::Pins { path: path.to_path_buf(), pins })
-        }
-        "stale" => Some(Use::Stale { message: lines.next()?.to_string() }),
-        _ => None,
     }
 }

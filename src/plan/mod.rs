@@ -28,7 +28,7 @@ pub struct Plan {
     /// The lock file in use.
     pub lock: Option<PathBuf>,
     /// Why a lock file beside the manifest is not used (said when building).
-    pub lock_note: Option<String>,
+    pub lock_note: Option<crate::error::StaleLock>,
     pub key: Key,
     /// The shared environment.
     pub env_dir: PathBuf,

@@ -65,7 +65,7 @@ pub fn plan_manifest(project: Project, manifest: Manifest, settings: &Settings, 
     };
     let (install, lock, lock_note) = match lock_use {
         Some(Use::Pins { path, pins }) => (pins, Some(path), None),
-        Some(Use::Stale { message, .. }) => (manifest.requirements.clone(), None, Some(message)),
+        Some(Use::Stale(stale)) => (manifest.requirements.clone(), None, Some(stale)),
         None => (manifest.requirements.clone(), None, None),
     };
     let dynamic = manifest.install_project.iter().chain(&manifest.other_projects).find(|p| p.dynamic);

@@ -117,7 +117,7 @@ fn decide(tool: Tool, args: Vec<OsString>, settings: &Settings, finder: &Finder)
         Tool::Script(name) => console_script(project, settings, finder, name, args).map(Some),
         Tool::Pip(name) => match pip_change(&args)? {
             Some(change) => {
-                crate::commands::edit::apply(settings, &project, change, &Default::default())?;
+                crate::change::apply(settings, &project, change, &Default::default())?;
                 Ok(None)
             }
             None => from_env(project, settings, finder, name, args).map(Some),
@@ -127,14 +127,14 @@ fn decide(tool: Tool, args: Vec<OsString>, settings: &Settings, finder: &Finder)
 }
 
 /// The manifest edit `pip args` asks for, if any.
-fn pip_change(args: &[OsString]) -> Result<Option<crate::commands::edit::Change>> {
+fn pip_change(args: &[OsString]) -> Result<Option<crate::change::Change>> {
     let cwd = std::env::current_dir().unwrap_or_default();
     Ok(match crate::shim::pip_args::classify(args, &cwd)? {
         crate::shim::pip_args::Action::Read => None,
         crate::shim::pip_args::Action::Install { reqs, upgrade } => {
-            Some(crate::commands::edit::Change::Install { reqs, upgrade })
+            Some(crate::change::Change::Install { reqs, upgrade })
         }
-        crate::shim::pip_args::Action::Uninstall(names) => Some(crate::commands::edit::Change::Uninstall(names)),
+        crate::shim::pip_args::Action::Uninstall(names) => Some(crate::change::Change::Uninstall(names)),
     })
 }
 

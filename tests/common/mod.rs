@@ -225,7 +225,10 @@ pub fn write_package_pyproject(p: &Path, name: &str, version: &str, deps: &[&str
 pub fn proc_hides(pid: u32) -> Option<String> {
     let own = std::fs::read_link("/proc/self").ok().and_then(|p| p.to_str()?.parse::<u32>().ok());
     if own != Some(std::process::id()) {
-        return Some(format!("/proc/self is {own:?}, not this process ({}): /proc is another pid namespace's", std::process::id()));
+        return Some(format!(
+            "/proc/self is {own:?}, not this process ({}): /proc is another pid namespace's",
+            std::process::id()
+        ));
     }
     for detail in ["cwd", "exe"] {
         if let Err(e) = std::fs::read_link(format!("/proc/{pid}/{detail}")) {

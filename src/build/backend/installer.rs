@@ -131,7 +131,7 @@ impl Output {
 }
 
 /// The installer running now (0: none), so an interrupted `cove add` can stop it (see
-/// `commands::edit`) and put the manifest back.
+/// `change`) and put the manifest back.
 pub static RUNNING: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
 /// How much of a failed installer's output is shown (the end of it; the log has it all).

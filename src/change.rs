@@ -1,7 +1,8 @@
-//! `cove add REQ…` / `cove remove NAME…` (and `pip install` / `pip uninstall` in a project):
-//! edit the manifest in place, trust what was written, sync. A failed or interrupted sync puts
-//! the previous manifest and its trust records back, so the manifest never names an
-//! environment that cannot be built or was never confirmed.
+//! A change to a project's requirements, made whole or not at all: for `cove add REQ…` /
+//! `cove remove NAME…` and for `pip install` / `pip uninstall` through the shim. Edit the
+//! manifest in place, trust what was written, sync. A failed or interrupted sync puts the
+//! previous manifest and its trust records back, so the manifest never names an environment
+//! that cannot be built or was never confirmed.
 //!
 //! Trust (SPEC §5): an edit trusts what it writes only in a project that was already trusted.
 //! In an untrusted one it asks on a terminal, showing every requirement the edited manifest
