@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The team cache: a pull against a local uv build of the same environment, side by side, and the
 # artifact's size against the environment's. Opt-in: needs the package index (not run by tests).
-# Usage: bench/remote.sh   (REQS="…" to pick the requirements, ROUNDS=N, COVE=path/to/cove)
+# Usage: bench/remote.sh   (REQS="…" to pick the requirements, IMPORTS="a,b" the modules the
+# import rows load, ROUNDS=N, COVE=path/to/cove). The local build is timed twice: with uv's cache
+# cold (a fresh CI runner: every wheel downloaded) and warm.
 # The remote is a docker-registry on 127.0.0.1 when /usr/bin/docker-registry is installed, else a
 # folder (file://).
 set -euo pipefail
@@ -10,6 +12,7 @@ cove="${COVE:-target/release/cove}"
 [ -x "$cove" ] || cargo build --release --quiet
 cove="$(cd "$(dirname "$cove")" && pwd)/$(basename "$cove")"
 reqs="${REQS:-requests==2.32.3 rich==13.9.4 httpx==0.27.2}"
+imports="${IMPORTS:-rich, requests, httpx}"
 rounds="${ROUNDS:-5}"
 work="$(mktemp -d)"
 registry_pid=
@@ -35,7 +38,7 @@ printf 'dependencies = %s\n' "$deps" > "$work/proj/cove.toml"
 machine() { # NAME [remote]: a fresh cache and config, as another machine would have
   local d="$work/$1"; rm -rf "$d"; mkdir -p "$d"
   [ -z "${2:-}" ] || printf '[remote]\nurl = "%s"\n' "$2" > "$d/config.toml"
-  echo "COVE_CACHE_DIR=$d/cache COVE_HOME=$d/home COVE_CONFIG=$d/config.toml"
+  echo "COVE_CACHE_DIR=$d/cache COVE_HOME=$d/home COVE_CONFIG=$d/config.toml UV_CACHE_DIR=${3:-$d/uv-cache}"
 }
 run_in() { (cd "$work/proj" && env $1 COVE_QUIET=1 "$cove" "${@:2}"); }
 now() { python3 -c 'import time; print(time.monotonic())'; }
@@ -48,16 +51,22 @@ env_dir="$(cd "$work/proj" && env $a "$cove" status --json | python3 -c 'import 
 env_kb="$(du -sk "$env_dir" | cut -f1)"
 art_kb="$(du -sk "$work/registry" "$work/team" 2>/dev/null | awk '{s+=$1} END {print s}')"
 
+# uv: COVE_UV, else the one .ci/run installs, else PATH's.
+[ -n "${COVE_UV:-}" ] || { [ -x .tools/uv/bin/uv ] && export COVE_UV="$PWD/.tools/uv/bin/uv"; } || true
+# The warm rows' uv cache, filled once before the rounds.
+w="$(machine warmup "" "$work/uv-cache-warm")"; run_in "$w" trust >/dev/null; run_in "$w" sync
 : > "$work/times"
 for r in $(seq "$rounds"); do
-  b="$(machine b)"; run_in "$b" trust >/dev/null
+  cold="$(machine cold)"; run_in "$cold" trust >/dev/null
+  t8="$(now)"; run_in "$cold" sync; t9="$(now)"
+  b="$(machine b "" "$work/uv-cache-warm")"; run_in "$b" trust >/dev/null
   t0="$(now)"; run_in "$b" sync; t1="$(now)"
   c="$(machine c "$remote")"; run_in "$c" trust >/dev/null
   t2="$(now)"; run_in "$c" sync; t3="$(now)"
   # First import in the pulled environment (no bytecode shipped) against a second one.
-  t4="$(now)"; run_in "$c" run python -c 'import rich, requests, httpx'; t5="$(now)"
-  t6="$(now)"; run_in "$c" run python -c 'import rich, requests, httpx'; t7="$(now)"
-  echo "$t0 $t1 $t2 $t3 $t4 $t5 $t6 $t7" >> "$work/times"
+  t4="$(now)"; run_in "$c" run python -c "import $imports"; t5="$(now)"
+  t6="$(now)"; run_in "$c" run python -c "import $imports"; t7="$(now)"
+  echo "$t0 $t1 $t2 $t3 $t4 $t5 $t6 $t7 $t8 $t9" >> "$work/times"
 done
 python3 - "$work/times" "$env_kb" "$art_kb" "$remote" <<'PY'
 import statistics, sys
@@ -66,9 +75,11 @@ build = statistics.median(r[1] - r[0] for r in rows)
 pull = statistics.median(r[3] - r[2] for r in rows)
 first = statistics.median(r[5] - r[4] for r in rows)
 second = statistics.median(r[7] - r[6] for r in rows)
+cold = statistics.median(r[9] - r[8] for r in rows)
 print("remote: %s (%d rounds, medians)" % (sys.argv[4], len(rows)))
+print("local uv build (cold uv cache):  %6.0f ms" % (cold * 1e3))
 print("local uv build (warm uv cache):  %6.0f ms" % (build * 1e3))
-print("pull from the team cache:        %6.0f ms  (%.2fx of the build)" % (pull * 1e3, pull / build))
+print("pull from the team cache:        %6.0f ms  (%.2fx of the cold build, %.2fx of the warm)" % (pull * 1e3, pull / cold, pull / build))
 print("first import after a pull:       %6.0f ms  (bytecode written then)" % (first * 1e3))
 print("second import:                   %6.0f ms" % (second * 1e3))
 env_kb, art_kb = int(sys.argv[2]), int(sys.argv[3])

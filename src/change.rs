@@ -59,14 +59,15 @@ pub fn apply(settings: &Settings, project: &Project, change: Change, target: &Ta
     let old_manifest = crate::manifest::load(project)?;
     let was_trusted = crate::plan::trust::is_trusted(&old_manifest, settings);
     let planned = plan_edit(project, &old_text, &old_manifest, &change, target)?;
+    if !was_trusted && !crate::plan::trust::can_ask() {
+        // Nothing was added or removed: say only that.
+        crate::ui::note(settings.quiet, &format!("{} is not trusted, so it was not changed", file_name(path)));
+        return crate::plan::trust::require(&old_manifest, settings, false);
+    }
     for line in &planned.said {
         crate::ui::note(settings.quiet, line);
     }
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
-    if !was_trusted && !crate::plan::trust::can_ask() {
-        crate::ui::note(settings.quiet, &format!("{} is not trusted, so it was not changed", file_name(path)));
-        return crate::plan::trust::require(&old_manifest, settings, false);
-    }
     if planned.text == old_text && !planned.refresh {
         if was_trusted {
             let plan = crate::plan::resolve::plan(project.clone(), settings, &finder)?;

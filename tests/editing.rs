@@ -66,6 +66,10 @@ fn edits_in_an_untrusted_project_change_nothing_and_build_nothing() {
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{tool} {args:?}: {err}");
         assert!(err.contains("is not trusted") && err.contains("`cove trust`"), "{tool} {args:?}: {err}");
+        assert!(
+            !err.contains("added") && !err.contains("removed"),
+            "{tool} {args:?} says it made an edit it refused: {err}"
+        );
         assert_eq!(read(&p.join("cove.toml")), before, "{tool} {args:?} changed the manifest");
         assert!(!canary.exists(), "{tool} {args:?} built the untrusted manifest: planted code ran");
         assert!(t.envs().is_empty(), "{tool} {args:?} built an environment");

@@ -85,6 +85,9 @@ pub trait Shell {
     /// What `cove hook-env` prints for `changes`: shell code (its messages go to stderr), or for
     /// the shells whose hook reads JSON, [`json`].
     fn render(&self, changes: &Changes) -> String {
+        if self.reads_json() {
+            return json(changes);
+        }
         let mut code = String::new();
         if let Some(entries) = &changes.path {
             let refs: Vec<&OsStr> = entries.iter().map(|e| e.as_os_str()).collect();
@@ -249,9 +252,6 @@ impl Shell for Nu {
         }
         format!("r{hashes}'{s}'{hashes}")
     }
-    fn render(&self, changes: &Changes) -> String {
-        json(changes)
-    }
     fn reads_json(&self) -> bool {
         true
     }
@@ -265,9 +265,6 @@ impl Shell for Xonsh {
     fn quote(&self, value: &OsStr) -> String {
         serde_json::Value::String(value.to_string_lossy().into_owned()).to_string()
     }
-    fn render(&self, changes: &Changes) -> String {
-        json(changes)
-    }
     fn reads_json(&self) -> bool {
         true
     }
@@ -280,9 +277,6 @@ impl Shell for Elvish {
     fn quote(&self, value: &OsStr) -> String {
         quote_doubling(value)
     }
-    fn render(&self, changes: &Changes) -> String {
-        json(changes)
-    }
     fn reads_json(&self) -> bool {
         true
     }
@@ -294,9 +288,6 @@ impl Shell for PowerShell {
     }
     fn quote(&self, value: &OsStr) -> String {
         quote_doubling(value)
-    }
-    fn render(&self, changes: &Changes) -> String {
-        json(changes)
     }
     fn reads_json(&self) -> bool {
         true

@@ -39,7 +39,11 @@ impl PythonConstraint {
             t.to_string()
         };
         let specs = VersionSpecifiers::from_str(&spec_text).map_err(|e| {
-            Error::invalid(pos.clone(), format!("invalid Python constraint {text:?}: {e}"))
+            // The parser's message goes on to repeat the text with a caret line: the position
+            // is already in `pos`, so its first line is all that is said.
+            let message = e.to_string();
+            let reason = message.lines().next().unwrap_or_default().trim_end_matches(':');
+            Error::invalid(pos.clone(), format!("invalid Python constraint {text:?}: {reason}"))
                 .with_hint("write it like \">=3.11\", \"3.12\" or \">=3.10,<3.13\"")
         })?;
         Ok(PythonConstraint { text: text.to_string(), specs, pos })
@@ -179,5 +183,18 @@ pub fn resolve_link(entry: &str, base: &Path) -> String {
     } else {
         let p = crate::fsx::normal_path(&crate::settings::expand_home_from(entry, base));
         p.to_string_lossy().into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_python_constraint_is_one_line_at_its_position() {
+        let pos = Pos { file: PathBuf::from("cove.toml"), line: 1, column: 10 };
+        let e = PythonConstraint::parse("./evilpy", pos).unwrap_err().to_string();
+        assert!(e.starts_with("cove.toml:1:10: invalid Python constraint \"./evilpy\": "), "{e}");
+        assert!(!e.contains('\n') && !e.contains("^^^"), "the parser's caret lines are left out: {e}");
     }
 }
