@@ -207,3 +207,40 @@ fn cove_run_takes_the_remembered_plan_as_the_shim_does() {
     let read: Vec<&String> = calls.iter().filter(|c| c.contains("requirements.txt")).collect();
     assert!(read.is_empty(), "`cove run` with a remembered plan read the manifest again:\n{read:#?}");
 }
+
+#[test]
+fn cove_which_takes_the_remembered_plan_as_the_shim_does() {
+    let Some(strace) = strace() else {
+        eprintln!("SKIPPED: strace not installed (.ci/run installs it)");
+        return;
+    };
+    let t = TestEnv::new();
+    let p = t.path().join("proj");
+    std::fs::create_dir_all(&p).unwrap();
+    let index = format!("--no-index\n--find-links {}\n", wheelhouse().display());
+    std::fs::write(p.join("requirements.txt"), format!("{index}alpha==1.0\n")).unwrap();
+    t.trust(&p);
+    assert_ok(&t.cove(&p, &["sync", "--quiet"]));
+    std::thread::sleep(SETTLE);
+    assert_ok(&t.cove(&p, &["run", "python", "-c", "pass"]));
+    let log = t.path().join("strace.log");
+    let out = t
+        .cmd(&strace, &p)
+        .args(["-f", "-e", "trace=open,openat", "-o"])
+        .arg(&log)
+        .arg(COVE)
+        .args(["which", "python"])
+        .output()
+        .unwrap();
+    if !out.status.success() && stderr(&out).contains("ptrace") {
+        eprintln!("SKIPPED: strace cannot trace here: {}", stderr(&out).trim());
+        return;
+    }
+    assert_ok(&out);
+    let env = t.status(&p)["env"].as_str().unwrap().to_string();
+    assert_eq!(stdout(&out), format!("{env}/bin/python\n"));
+    let trace = std::fs::read_to_string(&log).unwrap();
+    let calls = shim_calls(&trace, Path::new("/"));
+    let read: Vec<&String> = calls.iter().filter(|c| c.contains("requirements.txt")).collect();
+    assert!(read.is_empty(), "`cove which` with a remembered plan read the manifest again:\n{read:#?}");
+}
