@@ -49,7 +49,7 @@ run_in "$a" sync
 run_in "$a" push
 env_dir="$(cd "$work/proj" && env $a "$cove" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["env"])')"
 env_kb="$(du -sk "$env_dir" | cut -f1)"
-art_kb="$(du -sk "$work/registry" "$work/team" 2>/dev/null | awk '{s+=$1} END {print s}')"
+art_kb="$( (du -sk "$work/registry" "$work/team" 2>/dev/null || true) | awk '{s+=$1} END {print s}')"
 
 # uv: COVE_UV, else the one .ci/run installs, else PATH's.
 [ -n "${COVE_UV:-}" ] || { [ -x .tools/uv/bin/uv ] && export COVE_UV="$PWD/.tools/uv/bin/uv"; } || true
