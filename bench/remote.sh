@@ -15,6 +15,8 @@ reqs="${REQS:-requests==2.32.3 rich==13.9.4 httpx==0.27.2}"
 imports="${IMPORTS:-rich, requests, httpx}"
 rounds="${ROUNDS:-5}"
 work="$(mktemp -d)"
+# As a user's shell would be: bytecode written, nothing of an outer Python setup.
+unset PYTHONDONTWRITEBYTECODE PYTHONPATH PYTHONHOME VIRTUAL_ENV
 registry_pid=
 cleanup() { [ -z "$registry_pid" ] || kill "$registry_pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
