@@ -187,7 +187,7 @@ pub enum Command {
     },
     /// Rebuild the project's environment whenever a file that feeds its key changes
     #[command(
-        after_help = "Example:\n  cove watch            edit cove.toml in your editor; once you trust the change\n                        (`cove trust`, in another shell), the environment follows"
+        after_help = "Example:\n  cove watch            edit cove.toml in your editor; on a terminal watch shows the\n                        change and asks, and one `y` trusts and builds it (elsewhere:\n                        `cove trust` in another shell, then the environment follows)"
     )]
     Watch,
     /// Upload the project's environment (or every ready one) to the team cache

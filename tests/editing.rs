@@ -80,18 +80,35 @@ fn edits_in_an_untrusted_project_change_nothing_and_build_nothing() {
 /// Run `program args` in `cwd` on a new pseudo-terminal, answering `answer` to the trust
 /// prompt; returns the exit code and everything printed.
 fn on_a_terminal(t: &TestEnv, cwd: &Path, program: &Path, args: &[&str], answer: &str) -> (i32, String) {
+    on_a_terminal_until(t, cwd, program, args, answer, "")
+}
+
+/// [`on_a_terminal`], for a program that does not exit by itself: once `stop` is printed after
+/// the answer, it gets SIGINT (Ctrl-C).
+fn on_a_terminal_until(
+    t: &TestEnv,
+    cwd: &Path,
+    program: &Path,
+    args: &[&str],
+    answer: &str,
+    stop: &str,
+) -> (i32, String) {
     const HELPER: &str = r#"
-import os, pty, select, sys
-answer, cwd, *cmd = sys.argv[1:]
+import os, pty, select, signal, sys, time
+answer, stop, cwd, *cmd = sys.argv[1:]
+deadline = time.monotonic() + 90
 pid, fd = pty.fork()
 if pid == 0:
     os.chdir(cwd)
     os.execv(cmd[0], cmd)
 out, sent = b"", False
 while True:
-    r, _, _ = select.select([fd], [], [], 60)
-    if not r:
+    r, _, _ = select.select([fd], [], [], 5)
+    if time.monotonic() > deadline:
+        os.kill(pid, signal.SIGKILL)
         break
+    if not r:
+        continue
     try:
         data = os.read(fd, 4096)
     except OSError:
@@ -101,7 +118,10 @@ while True:
     out += data
     if not sent and b"[y/N]" in out:
         os.write(fd, (answer + "\n").encode())
-        sent = True
+        sent, asked_at = True, len(out)
+    elif sent and stop and stop.encode() in out[asked_at:]:
+        os.kill(pid, signal.SIGINT)
+        stop = ""
 _, status = os.waitpid(pid, 0)
 sys.stdout.buffer.write(out)
 sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
@@ -113,6 +133,7 @@ sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
         .arg("-c")
         .arg(HELPER)
         .arg(answer)
+        .arg(stop)
         .arg(cwd)
         .arg(program)
         .args(args)
@@ -445,6 +466,22 @@ fn a_hand_edit_on_a_terminal_shows_the_change_and_one_y_builds() {
     assert!(out.contains("changed since you trusted it:\ncove:   ~alpha>=1 → alpha==1.0\n"), "{out}");
     assert!(out.trim_end().ends_with("1.0"), "{out}");
     assert_eq!(t.status(&p)["trusted"], true);
+}
+
+/// `cove watch` on a terminal asks as `python` does: the change is shown and one `y` builds.
+#[test]
+fn watch_on_a_terminal_shows_the_change_and_one_y_builds() {
+    let t = TestEnv::new();
+    let p = t.project("proj", &["alpha>=1"]);
+    t.trust(&p);
+    t.write_cove_toml(&p, &["alpha==1.0"]);
+    let cove = PathBuf::from(env!("CARGO_BIN_EXE_cove"));
+    let (code, out) = on_a_terminal_until(&t, &p, &cove, &["watch"], "y", "built in");
+    assert_eq!(code, 0, "Ctrl-C ends watch with 0: {out}");
+    assert!(out.contains("changed since you trusted it:\ncove:   ~alpha>=1 → alpha==1.0\n"), "{out}");
+    assert!(out.contains("built in"), "{out}");
+    assert_eq!(t.status(&p)["trusted"], true);
+    assert_eq!(t.status(&p)["state"], "ready");
 }
 
 #[test]

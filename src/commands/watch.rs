@@ -7,7 +7,8 @@
 //! are filtered by name, so editors that save by writing a temp file and renaming it over the
 //! original are seen. Events are debounced (200 ms of quiet); each settled change prints one
 //! line: the key's change and the build's time, or the error. An untrusted manifest builds
-//! nothing: the trust hint is printed and the trust store is watched until it is trusted.
+//! nothing: on a terminal the change is shown and one `y` trusts and builds; otherwise (or on
+//! `n`) the trust hint is printed and the trust store is watched until it is trusted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -32,9 +33,16 @@ const MAX_DEBOUNCE: Duration = Duration::from_secs(2);
 const TICK: Duration = Duration::from_millis(100);
 
 static STOP: AtomicBool = AtomicBool::new(false);
+/// Set while the trust question waits for an answer on the terminal: Ctrl-C then ends watch at
+/// once (the question reads only; nothing is half-done), where the read would go on waiting.
+static ASKING: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
+    if ASKING.load(Ordering::SeqCst) {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(0) };
+    }
 }
 
 /// Folder → names in it that matter.
@@ -162,7 +170,11 @@ impl Watch<'_> {
         };
         let key_changed = self.key.as_deref() != Some(plan.key.hex.as_str());
         self.key = Some(plan.key.hex.clone());
-        if let Err(e) = crate::plan::trust::require(&plan.manifest, self.settings, false) {
+        // On a terminal the change is shown and asked about, as `python` does (SPEC §5).
+        ASKING.store(true, Ordering::SeqCst);
+        let trusted = crate::plan::trust::require(&plan.manifest, self.settings, true);
+        ASKING.store(false, Ordering::SeqCst);
+        if let Err(e) = trusted {
             crate::ui::out(&format!("{prefix}{transition}; nothing built: {}\n", error_line(&e)));
             // `cove trust` writes the trust store: watch it (any name) to build once trusted.
             if crate::fsx::create_private_dir(&self.trust_store).is_ok() {
