@@ -7,6 +7,9 @@ use common::*;
 
 use std::path::{Path, PathBuf};
 
+/// Spoils the copy: given the first checkout and its layer.
+type Spoiler = fn(&Path, &Path);
+
 const SHOW: &str = "import mypkg, importlib.metadata as m; print(mypkg.__file__); print(m.version('mypkg'))";
 
 /// Two equal checkouts, `x/proj` and `x/proj2` (one's name the start of the other's), both
@@ -114,8 +117,10 @@ fn a_second_checkout_copies_the_first_ones_layer_without_running_an_installer() 
 fn a_doubtful_copy_is_not_made_and_the_layer_is_built() {
     // A module compiled in place in the first checkout only; the first layer naming its
     // checkout in a binary file.
-    let spoilers: [(&str, fn(&Path, &Path)); 2] = [
-        ("compiled module", |a, _| std::fs::write(a.join("src/mypkg/_speed.cpython-311-x86_64-linux-gnu.so"), b"\x7fELF").unwrap()),
+    let spoilers: [(&str, Spoiler); 2] = [
+        ("compiled module", |a, _| {
+            std::fs::write(a.join("src/mypkg/_speed.cpython-311-x86_64-linux-gnu.so"), b"\x7fELF").unwrap()
+        }),
         ("binary file", |a, layer| {
             let site = std::fs::read_dir(layer.join("lib")).unwrap().next().unwrap().unwrap().path();
             let mut blob = b"\xff\xfe\x00".to_vec();

@@ -75,9 +75,9 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
             let (result, copied_from) = match copied {
                 Ok((info, from)) => (staging.publish(|_| info), Some(from)),
                 Err(_) => {
-                    let built = entry.fresh_log().and_then(|log| {
-                        build(plan, &projects, settings, &cache, &mut staging, entry.dir(), &log)
-                    });
+                    let built = entry
+                        .fresh_log()
+                        .and_then(|log| build(plan, &projects, settings, &cache, &mut staging, entry.dir(), &log));
                     (built.and_then(|info| staging.publish(|_| info)), None)
                 }
             };
@@ -92,8 +92,11 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
                 crate::shim::links::link_env_scripts(settings, entry.dir());
             }
             match copied_from {
-                Some(from) => progress
-                    .finish(&format!("{} editable, copied from the layer of {}", names.join(", "), from.display())),
+                Some(from) => progress.finish(&format!(
+                    "{} editable, copied from the layer of {}",
+                    names.join(", "),
+                    from.display()
+                )),
                 None => progress.finish(&format!("{} editable", names.join(", "))),
             }
             Ok(published)

@@ -243,7 +243,9 @@ fn copy_tree(src: &Path, dst: &Path, rel: &Path, rw: &Rewrite, referenced: &mut 
         let name = e.file_name();
         let n = name.to_string_lossy();
         let top = rel.as_os_str().is_empty();
-        if (top && (n.starts_with(".cove-") || n == Kind::Layer.info_file())) || n == "__pycache__" || n.ends_with(".pyc")
+        if (top && (n.starts_with(".cove-") || n == Kind::Layer.info_file()))
+            || n == "__pycache__"
+            || n.ends_with(".pyc")
         {
             continue;
         }
