@@ -8,7 +8,8 @@
 //! `[project]` + `[build-system]` tables, so a source edit needs nothing and a metadata change
 //! remakes only the layer. Built like an environment ([`crate::cache::staging::ensure`]): under its
 //! lock, in an attempt folder of its own, sealed (ready marker, size listing), then renamed into
-//! place.
+//! place. A second checkout of a project copies the first's layer when it can
+//! ([`crate::build::layer_copy`]).
 //!
 //! ```text
 //! layers/<layer key>/               the venv
@@ -48,17 +49,38 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
         &wait,
         || !refresh && entry.is_ready(),
         |mut staging| {
-            let log = entry.fresh_log()?;
             let names: Vec<String> = projects.iter().map(|p| p.dir.display().to_string()).collect();
+            // Another checkout's layer, copied, when nothing in it is doubtful (see `layer_copy`).
+            let copied = if refresh {
+                Err("--refresh".to_string())
+            } else {
+                crate::build::layer_copy::copy(plan, &projects, &cache, &entry, &staging.dir)
+            };
+            if let Err(doubt) = &copied
+                && settings.verbose
+            {
+                crate::ui::note(settings.quiet, &format!("no layer of another checkout to copy ({doubt})"));
+            }
+            let first = match &copied {
+                Ok((_, from)) => format!("copying the layer of {}", from.display()),
+                Err(_) => format!("installing {} in editable mode", names.join(", ")),
+            };
             let progress = crate::ui::progress::Progress::start(
                 format!("the project layer {}", &entry.key()[..12]),
                 None,
-                &format!("installing {} in editable mode", names.join(", ")),
+                &first,
                 settings.quiet,
                 settings.verbose,
             );
-            let result = build(plan, &projects, settings, &cache, &mut staging, entry.dir(), &log)
-                .and_then(|info| staging.publish(|_| info));
+            let (result, copied_from) = match copied {
+                Ok((info, from)) => (staging.publish(|_| info), Some(from)),
+                Err(_) => {
+                    let built = entry
+                        .fresh_log()
+                        .and_then(|log| build(plan, &projects, settings, &cache, &mut staging, entry.dir(), &log));
+                    (built.and_then(|info| staging.publish(|_| info)), None)
+                }
+            };
             let published = match result {
                 Ok(published) => published,
                 Err(e) => {
@@ -69,7 +91,14 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
             if plan.overlay.is_none() {
                 crate::shim::links::link_env_scripts(settings, entry.dir());
             }
-            progress.finish(&format!("{} editable", names.join(", ")));
+            match copied_from {
+                Some(from) => progress.finish(&format!(
+                    "{} editable, copied from the layer of {}",
+                    names.join(", "),
+                    from.display()
+                )),
+                None => progress.finish(&format!("{} editable", names.join(", "))),
+            }
             Ok(published)
         },
     )?;
@@ -114,6 +143,7 @@ fn build(
         env: plan.key.hex.clone(),
         project: crate::fsx::lossy(&plan.project.dir),
         installs: projects.iter().map(|p| crate::fsx::lossy(&p.dir)).collect(),
+        relocation: crate::build::layer_copy::relocation_key(&plan.key.hex, projects),
     })
 }
 

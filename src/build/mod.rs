@@ -12,6 +12,7 @@
 
 pub mod backend;
 pub mod layer;
+pub mod layer_copy;
 pub mod link;
 
 use crate::cache::staging::{Published, Staging, Wait};

@@ -9,7 +9,8 @@
 //! envs/<key>/cove-env.json  what it was built from (canonical text, interpreter, manifest, size)
 //! envs/<key>/.cove-used     its mtime is the last use (see `usage`)
 //! layers/<key>/             a project's editable install over an environment (see `layer`)
-//! layers/<key>/cove-layer.json  its environment and project (for list and gc)
+//! layers/<key>/cove-layer.json  its environment and project (for list and gc), and its key
+//!                           without the folder (for another checkout to copy it)
 //! seeds/<name>/             pip installed once per interpreter, linked into pip-backend venvs
 //!                           (see `backend::seed`)
 //! seeds/<name>/cove-seed.json   the interpreter and wheel it was made from (for gc)
@@ -272,6 +273,11 @@ pub struct LayerInfo {
     pub project: String,
     #[serde(default)]
     pub installs: Vec<String>,
+    /// Its key without the project folder (`key::layer_relocation_key`): another checkout of
+    /// the same project with this one may copy it (see `build::layer_copy`). None from an older
+    /// cove, or for a layer of several projects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relocation: Option<String>,
 }
 
 /// `cove-seed.json`: the interpreter and pip wheel a seed was made from.

@@ -487,7 +487,7 @@ mod tests {
         assert!(!entry.dir().exists() && leftovers(&cache).is_empty(), "a failed build leaves nothing");
         let build = |s: Staging| {
             std::fs::create_dir_all(&s.dir).unwrap();
-            s.publish(|_| LayerInfo { env: "e".into(), project: "/p".into(), installs: vec![] })
+            s.publish(|_| LayerInfo { env: "e".into(), project: "/p".into(), installs: vec![], relocation: None })
         };
         let done = ensure(&cache, &entry, &wait, || entry.is_ready(), build).unwrap();
         assert!(done.built && done.guard.is_some() && entry.is_ready());

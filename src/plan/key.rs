@@ -53,6 +53,28 @@ pub fn layer_key(shared_key: &str, projects: &[crate::manifest::LocalProject]) -
     crate::digest::sha256_hex(text.as_bytes())
 }
 
+/// What a layer's key covers but its folder (cove issue 22): the same for two checkouts of one
+/// project whose build backend and metadata are equal, so the layer of one can be copied for the
+/// other (see `build::layer_copy`). `build_files` is a digest of the project's build files
+/// (`pyproject.toml`, `setup.cfg`, …, read whole: their `[tool.*]` tables choose what an
+/// editable install maps). `None` unless the layer installs one project with a pyproject.toml.
+pub fn layer_relocation_key(
+    shared_key: &str,
+    projects: &[crate::manifest::LocalProject],
+    build_files: &str,
+) -> Option<String> {
+    let [p] = projects else { return None };
+    if p.tables_digest.is_empty() {
+        return None;
+    }
+    let text = format!(
+        "cove-layer-relocation-v1\nenv: {shared_key}\nproject: [{}] {}\nfiles: {build_files}\n",
+        p.extras.join(","),
+        p.tables_digest
+    );
+    Some(crate::digest::sha256_hex(text.as_bytes()))
+}
+
 #[cfg(test)]
 pub fn compute(
     interpreter: &Interpreter,
