@@ -26,6 +26,7 @@ mod remote;
 mod settings;
 mod shim;
 mod stamp;
+mod timings;
 mod tomlx;
 mod ui;
 

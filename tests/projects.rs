@@ -230,3 +230,25 @@ fn list_shows_layers_under_their_environment_and_gc_removes_orphans() {
     assert!(stdout(&out).contains("its project folder is gone"), "{}", stdout(&out));
     assert_eq!(layers(&t), 0);
 }
+
+#[test]
+fn cove_timings_records_each_phase_of_a_build_and_nothing_on_a_warm_run() {
+    let t = TestEnv::new();
+    let p = package_project(t.path(), "mypkg", "mypkg", "0.1.0", &["alpha==1.0"]);
+    t.trust(&p);
+    let file = t.path().join("timings.txt");
+    let run = || {
+        t.shims_on();
+        t.cmd(t.shims().join("python"), &p).env("COVE_TIMINGS", &file).args(["-c", META]).output().unwrap()
+    };
+    let cold = run();
+    assert_ok(&cold);
+    let text = std::fs::read_to_string(&file).expect("the build wrote its phases");
+    let phases: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    for phase in ["plan", "interpreter", "venv", "install", "seal", "layer"] {
+        assert!(phases.contains(&phase), "{phase} in {text}");
+    }
+    assert!(text.lines().all(|l| l.split(' ').nth(1).is_some_and(|s| s.parse::<f64>().is_ok())), "{text}");
+    assert_ok(&run());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "the warm run records nothing");
+}

@@ -62,8 +62,12 @@ pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
         opts.repair && layer_ready && plan.layer_dir.as_ref().is_some_and(|l| cache::missing_file(l).is_some());
     let outcome = ensure_env(plan, settings, opts)?;
     if !layer_ready || opts.refresh || layer_damaged {
-        crate::build::layer::ensure(plan, settings, opts.refresh || layer_damaged)?;
+        crate::timings::time("layer", || crate::build::layer::ensure(plan, settings, opts.refresh || layer_damaged))?;
+        crate::timings::flush();
         return Ok(Outcome::Built);
+    }
+    if outcome == Outcome::Built {
+        crate::timings::flush();
     }
     Ok(outcome)
 }
@@ -188,21 +192,23 @@ fn build_locked(
         index: &plan.manifest.index,
         offline: settings.offline,
     };
-    let result = backend
-        .create(interp, env, &out)
+    use crate::timings::time;
+    let result = time("venv", || backend.create(interp, env, &out))
         .and_then(|()| {
             progress.phase(&format!("installing {counted}"));
-            backend.install(interp, &through, &install, &out)
+            time("install", || backend.install(interp, &through, &install, &out))
         })
         .and_then(|()| {
             // Local projects with dynamic dependencies (setup.py): the installer resolves them,
             // into this environment of their own (its key names the project).
-            plan.dynamic_projects().iter().try_for_each(|p| {
-                backend.install_editable(&through, &crate::build::layer::with_extras(p), true, &install, &out)
+            time("install", || {
+                plan.dynamic_projects().iter().try_for_each(|p| {
+                    backend.install_editable(&through, &crate::build::layer::with_extras(p), true, &install, &out)
+                })
             })
         })
         .map(|()| crate::cache::usage::touch(env))
-        .and_then(|()| staging.publish(|usage| plan.env_info(backend.name(), usage, "built")));
+        .and_then(|()| time("seal", || staging.publish(|usage| plan.env_info(backend.name(), usage, "built"))));
     let published = match result {
         Ok(published) => published,
         Err(e) => {

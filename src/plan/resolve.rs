@@ -24,9 +24,11 @@ pub fn remembered(project: &Project, settings: &Settings) -> Result<Option<Brief
 /// brief for the warm path (see `memo`).
 pub fn plan(project: Project, settings: &Settings, finder: &Finder) -> Result<Plan> {
     Cache::new(&settings.cache_dir).check_private()?;
-    let (plan, inputs) = crate::inputs::record(|| {
-        let manifest = manifest::load(&project)?;
-        plan_manifest(project, manifest, settings, finder)
+    let (plan, inputs) = crate::timings::time("plan", || {
+        crate::inputs::record(|| {
+            let manifest = manifest::load(&project)?;
+            plan_manifest(project, manifest, settings, finder)
+        })
     });
     if let Ok(plan) = &plan {
         crate::plan::memo::keep(plan, inputs, settings, finder);
@@ -51,15 +53,19 @@ pub fn plan_to_build(project: Project, settings: &Settings, finder: &Finder, pro
 pub fn plan_manifest(project: Project, manifest: Manifest, settings: &Settings, finder: &Finder) -> Result<Plan> {
     Cache::new(&settings.cache_dir).check_private()?;
     let trusted = || crate::plan::trust::is_trusted_for_plan(&manifest, settings);
-    let choice = interpreter::choose(
-        finder,
-        manifest.python.as_ref(),
-        settings.python.as_deref(),
-        Some(project.dir.as_path()),
-        &trusted,
-    )?;
+    let choice = crate::timings::time("interpreter", || {
+        interpreter::choose(
+            finder,
+            manifest.python.as_ref(),
+            settings.python.as_deref(),
+            Some(project.dir.as_path()),
+            &trusted,
+        )
+    })?;
     let lock_use = if settings.use_lock {
-        crate::manifest::locks::resolve(&settings.cache_dir, &manifest, &choice.interpreter)?
+        crate::timings::time("lock", || {
+            crate::manifest::locks::resolve(&settings.cache_dir, &manifest, &choice.interpreter)
+        })?
     } else {
         None
     };
