@@ -170,11 +170,13 @@ fn a_remembered_plan_sees_a_file_that_appears() {
     assert_eq!(alpha_version(&t, &p), "1.0");
 }
 
-#[test]
-fn cove_run_takes_the_remembered_plan_as_the_shim_does() {
+/// A project with a ready environment and a remembered plan; then `cove args` under strace.
+/// Returns what it printed and the files it opened, or `None` (said) when strace is missing or
+/// cannot trace here.
+fn opens_with_a_remembered_plan(args: &[&str]) -> Option<(TestEnv, std::path::PathBuf, String, Vec<String>)> {
     let Some(strace) = strace() else {
         eprintln!("SKIPPED: strace not installed (.ci/run installs it)");
-        return;
+        return None;
     };
     let t = TestEnv::new();
     let p = t.path().join("proj");
@@ -192,55 +194,39 @@ fn cove_run_takes_the_remembered_plan_as_the_shim_does() {
         .args(["-f", "-e", "trace=open,openat", "-o"])
         .arg(&log)
         .arg(COVE)
-        .args(["run", "python", "-c", "import alpha; print(alpha.__version__)"])
+        .args(args)
         .output()
         .unwrap();
     if !out.status.success() && stderr(&out).contains("ptrace") {
         eprintln!("SKIPPED: strace cannot trace here: {}", stderr(&out).trim());
-        return;
+        return None;
     }
     assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0\n");
     let trace = std::fs::read_to_string(&log).unwrap();
     // Only opens are traced (no execve): the whole trace, cove's and python's.
     let calls = shim_calls(&trace, Path::new("/"));
+    Some((t, p, stdout(&out), calls))
+}
+
+#[test]
+fn cove_run_takes_the_remembered_plan_as_the_shim_does() {
+    let Some((_t, _p, out, calls)) =
+        opens_with_a_remembered_plan(&["run", "python", "-c", "import alpha; print(alpha.__version__)"])
+    else {
+        return;
+    };
+    assert_eq!(out, "1.0\n");
     let read: Vec<&String> = calls.iter().filter(|c| c.contains("requirements.txt")).collect();
     assert!(read.is_empty(), "`cove run` with a remembered plan read the manifest again:\n{read:#?}");
 }
 
 #[test]
 fn cove_which_takes_the_remembered_plan_as_the_shim_does() {
-    let Some(strace) = strace() else {
-        eprintln!("SKIPPED: strace not installed (.ci/run installs it)");
+    let Some((t, p, out, calls)) = opens_with_a_remembered_plan(&["which", "python"]) else {
         return;
     };
-    let t = TestEnv::new();
-    let p = t.path().join("proj");
-    std::fs::create_dir_all(&p).unwrap();
-    let index = format!("--no-index\n--find-links {}\n", wheelhouse().display());
-    std::fs::write(p.join("requirements.txt"), format!("{index}alpha==1.0\n")).unwrap();
-    t.trust(&p);
-    assert_ok(&t.cove(&p, &["sync", "--quiet"]));
-    std::thread::sleep(SETTLE);
-    assert_ok(&t.cove(&p, &["run", "python", "-c", "pass"]));
-    let log = t.path().join("strace.log");
-    let out = t
-        .cmd(&strace, &p)
-        .args(["-f", "-e", "trace=open,openat", "-o"])
-        .arg(&log)
-        .arg(COVE)
-        .args(["which", "python"])
-        .output()
-        .unwrap();
-    if !out.status.success() && stderr(&out).contains("ptrace") {
-        eprintln!("SKIPPED: strace cannot trace here: {}", stderr(&out).trim());
-        return;
-    }
-    assert_ok(&out);
     let env = t.status(&p)["env"].as_str().unwrap().to_string();
-    assert_eq!(stdout(&out), format!("{env}/bin/python\n"));
-    let trace = std::fs::read_to_string(&log).unwrap();
-    let calls = shim_calls(&trace, Path::new("/"));
+    assert_eq!(out, format!("{env}/bin/python\n"));
     let read: Vec<&String> = calls.iter().filter(|c| c.contains("requirements.txt")).collect();
     assert!(read.is_empty(), "`cove which` with a remembered plan read the manifest again:\n{read:#?}");
 }
