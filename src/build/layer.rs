@@ -33,8 +33,10 @@ fn site_packages(venv: &Path, plan: &Plan) -> PathBuf {
     venv.join("lib").join(format!("python{v}")).join("site-packages")
 }
 
-/// Make sure the plan's layer over its (ready) environment exists.
-pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
+/// Make sure the plan's layer over its environment exists. `base_ready` waits until the
+/// environment is ready (`false`: it will not be): the layer may be built while the
+/// environment is, and is published only over a ready one.
+pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool, base_ready: &dyn Fn() -> bool) -> Result<()> {
     let projects = plan.layer_projects();
     if plan.layer_dir.is_none() {
         return Ok(());
@@ -73,11 +75,11 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool) -> Result<()> {
                 settings.verbose,
             );
             let (result, copied_from) = match copied {
-                Ok((info, from)) => (staging.publish(|_| info), Some(from)),
+                Ok((info, from)) => (wait_for_base(plan, base_ready).and_then(|()| staging.publish(|_| info)), Some(from)),
                 Err(_) => {
                     let built = entry
                         .fresh_log()
-                        .and_then(|log| build(plan, &projects, settings, &cache, &mut staging, entry.dir(), &log));
+                        .and_then(|log| build(plan, &projects, settings, &cache, &mut staging, entry.dir(), &log, base_ready));
                     (built.and_then(|info| staging.publish(|_| info)), None)
                 }
             };
@@ -114,8 +116,13 @@ fn build(
     staging: &mut Staging,
     target: &Path,
     log: &Path,
+    base_ready: &dyn Fn() -> bool,
 ) -> Result<LayerInfo> {
     let backend = backend::select(settings)?;
+    // An installer that runs from the environment (pip, through the layer's `.pth`) needs it first.
+    if backend.needs_base_to_install_editable() {
+        wait_for_base(plan, base_ready)?;
+    }
     // Installs go through a stable path to the folder when the installer profits (see `staging`).
     let through =
         if backend.remembers_interpreters_by_path() { staging.stable_path(cache) } else { staging.dir.clone() };
@@ -138,6 +145,7 @@ fn build(
     for project in projects {
         backend.install_editable(&through, &with_extras(project), false, &install, &out)?;
     }
+    wait_for_base(plan, base_ready)?;
     adopt_scripts(&plan.env_dir, layer)?;
     Ok(LayerInfo {
         env: plan.key.hex.clone(),
@@ -145,6 +153,11 @@ fn build(
         installs: projects.iter().map(|p| crate::fsx::lossy(&p.dir)).collect(),
         relocation: crate::build::layer_copy::relocation_key(&plan.key.hex, projects),
     })
+}
+
+/// Wait until the environment under the layer is ready; an error when it will not be.
+fn wait_for_base(plan: &Plan, base_ready: &dyn Fn() -> bool) -> Result<()> {
+    if base_ready() { Ok(()) } else { Err(Error::NotBuilt { key: plan.key.short().to_string() }) }
 }
 
 /// `dir[extra,…]`, the form installers take for a folder with extras.

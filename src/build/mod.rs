@@ -60,12 +60,26 @@ pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
     let layer_ready = plan.layer_dir.as_ref().is_none_or(|l| cache::ready_at(l));
     let layer_damaged =
         opts.repair && layer_ready && plan.layer_dir.as_ref().is_some_and(|l| cache::missing_file(l).is_some());
-    let outcome = ensure_env(plan, settings, opts)?;
     if !layer_ready || opts.refresh || layer_damaged {
-        crate::timings::time("layer", || crate::build::layer::ensure(plan, settings, opts.refresh || layer_damaged))?;
+        // The layer is built beside the environment (its installer does not need it until the
+        // layer is sealed, see `layer::ensure`), and published only over a ready one.
+        let refresh = opts.refresh || layer_damaged;
+        let (env, layer) = std::thread::scope(|s| {
+            let (ready, wait) = std::sync::mpsc::channel::<bool>();
+            let layer = s.spawn(move || {
+                crate::build::layer::ensure(plan, settings, refresh, &|| wait.recv().unwrap_or(false))
+            });
+            let env = ensure_env(plan, settings, opts);
+            let _ = ready.send(env.is_ok());
+            // What the layer adds once the environment is ready (the rest ran beside it).
+            (env, crate::timings::time("layer", || layer.join()))
+        });
+        env?;
+        layer.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         crate::timings::flush();
         return Ok(Outcome::Built);
     }
+    let outcome = ensure_env(plan, settings, opts)?;
     if outcome == Outcome::Built {
         crate::timings::flush();
     }

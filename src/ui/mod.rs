@@ -78,6 +78,10 @@ impl<T: fmt::Display> fmt::Display for Shown<T> {
 /// One `cove: …` line on stderr.
 fn say(text: &str) {
     let mut err = std::io::stderr().lock();
+    // Over a build's live line, which the next tick draws again below.
+    if LIVE_SHOWN.load(std::sync::atomic::Ordering::SeqCst) {
+        let _ = write!(err, "\r\x1b[2K");
+    }
     let _ = writeln!(err, "cove: {}", escape(text));
 }
 
@@ -140,14 +144,20 @@ pub fn progress(quiet: bool, text: &str) {
 /// The live progress line on a terminal: drawn over the previous one.
 pub fn live_line(text: &str) {
     let mut err = std::io::stderr().lock();
+    LIVE_SHOWN.store(true, std::sync::atomic::Ordering::SeqCst);
     let _ = write!(err, "\r\x1b[2K{}", escape(text));
     let _ = err.flush();
 }
 
 /// Take the live progress line away.
 pub fn clear_line() {
-    let _ = write!(std::io::stderr(), "\r\x1b[2K");
+    let mut err = std::io::stderr().lock();
+    LIVE_SHOWN.store(false, std::sync::atomic::Ordering::SeqCst);
+    let _ = write!(err, "\r\x1b[2K");
 }
+
+/// Whether a live progress line is on the terminal now.
+static LIVE_SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// An installer's output passed through (`--verbose`, or the end of it when it failed), a line
 /// at a time: each of cove's internal paths in it (an attempt's folder, the slot it is built

@@ -2,7 +2,9 @@
 //!
 //! On a terminal: one live line ("Building env 3f9a1c… · installing 17 packages · 2.1 s")
 //! redrawn every 100 ms and replaced at the end by one summary line. Without a terminal: one
-//! plain line per phase. Quiet: nothing.
+//! plain line per phase. Quiet: nothing. One live line at a time: a build that starts while
+//! another's line is live (the project layer, built beside its environment) shows only its
+//! summary line.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +26,12 @@ enum Mode {
     Quiet,
     Plain,
     Live,
+    /// On a terminal while another build's line is live: only the summary.
+    Summary,
 }
+
+/// Whether a build's live line is drawn now.
+static LIVE_TAKEN: AtomicBool = AtomicBool::new(false);
 
 impl Progress {
     /// Start reporting on `label` ("env 3f9a1c27e0b4"); `header` is a line for logs and pipes
@@ -33,7 +40,7 @@ impl Progress {
         let mode = if quiet {
             Mode::Quiet
         } else if std::io::stderr().is_terminal() && !verbose && std::env::var("TERM").map_or(true, |t| t != "dumb") {
-            Mode::Live
+            if LIVE_TAKEN.swap(true, Ordering::SeqCst) { Mode::Summary } else { Mode::Live }
         } else {
             Mode::Plain
         };
@@ -80,6 +87,10 @@ impl Progress {
         if let Some(t) = self.ticker.take() {
             let _ = t.join();
             crate::ui::clear_line();
+        }
+        if self.mode == Mode::Live {
+            self.mode = Mode::Summary;
+            LIVE_TAKEN.store(false, Ordering::SeqCst);
         }
     }
 

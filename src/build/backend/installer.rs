@@ -33,6 +33,12 @@ pub trait Backend {
     fn remembers_interpreters_by_path(&self) -> bool {
         false
     }
+    /// Whether installing a project editable into a layer runs the installer from the layer's
+    /// base environment (pip does, found through the layer's `.pth`), so the environment must
+    /// be ready first; uv installs on its own, so a layer can be built while its environment is.
+    fn needs_base_to_install_editable(&self) -> bool {
+        true
+    }
 }
 
 /// Where installer output goes: always the build log (named when a build fails); also the

@@ -60,4 +60,8 @@ impl Backend for Uv {
     fn remembers_interpreters_by_path(&self) -> bool {
         true
     }
+
+    fn needs_base_to_install_editable(&self) -> bool {
+        false
+    }
 }
