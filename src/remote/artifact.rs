@@ -39,8 +39,12 @@ const MTIME: u64 = 315_532_800;
 const ZSTD_LEVEL: i32 = 3;
 /// zstd's compression workers: fixed, since the output depends on the count.
 const ZSTD_WORKERS: u32 = 2;
-/// Entries read ahead of the thread that writes them.
-const QUEUE: usize = 256;
+/// Batches of entries read ahead of the thread that writes them.
+const QUEUE: usize = 8;
+/// Entries go to the writer in batches of this many bytes at most (or [`BATCH_ENTRIES`]):
+/// one hand-over per entry costs a wake-up of the other thread each.
+const BATCH_BYTES: usize = 1 << 20;
+const BATCH_ENTRIES: usize = 128;
 
 /// How an artifact's tar is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,7 +174,7 @@ pub fn unpack(archive: impl Read + Send, codec: Codec, into: &Path, target: &Pat
         Codec::Zstd => Box::new(zstd::stream::read::Decoder::new(archive)?),
         Codec::Gzip => Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(archive))),
     };
-    let (send, receive) = std::sync::mpsc::sync_channel::<Item>(QUEUE);
+    let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Item>>(QUEUE);
     let (read, written) = std::thread::scope(|scope| {
         let writer = scope.spawn(move || write_items(receive, into));
         let read = read_items(decoder, &send);
@@ -211,13 +215,14 @@ pub fn unpack(archive: impl Read + Send, codec: Codec, into: &Path, target: &Pat
 /// made and the relocation list (kept here, never written).
 fn read_items(
     decoder: impl Read,
-    send: &std::sync::mpsc::SyncSender<Item>,
+    send: &std::sync::mpsc::SyncSender<Vec<Item>>,
 ) -> std::io::Result<(Vec<PathBuf>, Option<Vec<u8>>)> {
     let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
     let hung_up = || std::io::Error::other("the unpacking thread stopped");
     let mut tar = tar::Archive::new(decoder);
     let mut links: Vec<PathBuf> = Vec::new();
     let mut list = None;
+    let (mut batch, mut batch_bytes) = (Vec::with_capacity(BATCH_ENTRIES), 0);
     for entry in tar.entries()? {
         let mut entry = entry?;
         let rel = entry.path()?.into_owned();
@@ -247,14 +252,24 @@ fn read_items(
             }
             other => return Err(bad(format!("entry {} is of a kind cove does not unpack ({other:?})", rel.display()))),
         };
-        send.send(item).map_err(|_| hung_up())?;
+        if let Item::File(_, _, bytes) = &item {
+            batch_bytes += bytes.len();
+        }
+        batch.push(item);
+        if batch.len() >= BATCH_ENTRIES || batch_bytes >= BATCH_BYTES {
+            send.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ENTRIES))).map_err(|_| hung_up())?;
+            batch_bytes = 0;
+        }
+    }
+    if !batch.is_empty() {
+        send.send(batch).map_err(|_| hung_up())?;
     }
     Ok((links, list))
 }
 
 /// Create what the reader sends, in its order, under `into`. A folder already made (by an entry
 /// or as a parent) is not made again.
-fn write_items(receive: std::sync::mpsc::Receiver<Item>, into: &Path) -> std::io::Result<()> {
+fn write_items(receive: std::sync::mpsc::Receiver<Vec<Item>>, into: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     let parent_of = |rel: &Path, made: &mut std::collections::HashSet<PathBuf>| -> std::io::Result<()> {
@@ -267,7 +282,7 @@ fn write_items(receive: std::sync::mpsc::Receiver<Item>, into: &Path) -> std::io
             _ => Ok(()),
         }
     };
-    for item in receive {
+    for item in receive.into_iter().flatten() {
         match item {
             Item::Dir(rel, mode) => {
                 parent_of(&rel, &mut made)?;

@@ -175,7 +175,8 @@ fn read_manifest(
 fn get_checked(store: &dyn Store, digest: &str, size: u64, to: &Path) -> Result<(), Fault> {
     let mut reader = store.blob(digest, size)?;
     let file = std::fs::File::create(to).map_err(|e| Fault(format!("cannot write {}: {e}", to.display())))?;
-    let mut hashing = Hashing::new(std::io::BufWriter::new(file));
+    // Large writes: a layer is tens of megabytes.
+    let mut hashing = Hashing::new(std::io::BufWriter::with_capacity(1 << 20, file));
     std::io::copy(&mut (&mut reader).take(size + 1), &mut hashing)
         .map_err(|e| Fault(format!("the download broke off: {e}")))?;
     hashing.inner.flush().map_err(|e| Fault(e.to_string()))?;
