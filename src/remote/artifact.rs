@@ -1,4 +1,10 @@
-//! The artifact: one environment as a gzip'd tar, path-neutral and reproducible.
+//! The artifact: one environment as a zstd-compressed tar, path-neutral and reproducible.
+//!
+//! Written as zstd (level 3, two compression workers: a fixed count, so the bytes do not depend
+//! on the machine); read as zstd or gzip (what cove wrote before), as the layer's media type
+//! says ([`Codec`]). Unpacking decompresses and parses the tar on the calling thread while a
+//! second thread creates the files, in the archive's order; nothing is synced per file (the
+//! attempt folder is sealed and renamed into place by `staging`, as a local build is).
 //!
 //! Packing walks the published environment in name order and writes each directory, file and
 //! link with a fixed mtime, uid/gid 0 and no user names, so equal environments give equal bytes
@@ -16,7 +22,7 @@
 
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use sha2::Digest;
@@ -29,6 +35,24 @@ pub const RELOCATE: &str = ".cove-relocate";
 const MAX_TEXT: u64 = 8 << 20;
 /// Every entry's mtime (1980-01-01, the zip epoch: some tools dislike 0).
 const MTIME: u64 = 315_532_800;
+/// zstd's level for packing: fast, and within a few percent of the higher levels' size.
+const ZSTD_LEVEL: i32 = 3;
+/// zstd's compression workers: fixed, since the output depends on the count.
+const ZSTD_WORKERS: u32 = 2;
+/// Batches of entries read ahead of the thread that writes them.
+const QUEUE: usize = 8;
+/// Entries go to the writer in batches of this many bytes at most (or [`BATCH_ENTRIES`]):
+/// one hand-over per entry costs a wake-up of the other thread each.
+const BATCH_BYTES: usize = 1 << 20;
+const BATCH_ENTRIES: usize = 128;
+
+/// How an artifact's tar is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    Zstd,
+    /// What cove wrote before; still read.
+    Gzip,
+}
 
 /// What packing made.
 #[derive(Debug, Clone)]
@@ -44,8 +68,9 @@ pub struct Packed {
 pub fn pack(env: &Path, out: &Path) -> std::io::Result<Packed> {
     let file = std::fs::File::create(out)?;
     let hashing = super::store::Hashing::new(std::io::BufWriter::new(file));
-    let gz = flate2::GzBuilder::new().mtime(0).write(hashing, flate2::Compression::default());
-    let mut tar = tar::Builder::new(gz);
+    let mut zst = zstd::stream::write::Encoder::new(hashing, ZSTD_LEVEL)?;
+    zst.multithread(ZSTD_WORKERS)?;
+    let mut tar = tar::Builder::new(zst);
     tar.mode(tar::HeaderMode::Deterministic);
     let needle = env.as_os_str().as_bytes().to_vec();
     let mut relocate = Vec::new();
@@ -102,8 +127,8 @@ pub fn pack(env: &Path, out: &Path) -> std::io::Result<Packed> {
     header.set_mode(0o644);
     header.set_size(list.len() as u64);
     tar.append_data(&mut header, RELOCATE, list.as_slice())?;
-    let gz = tar.into_inner()?;
-    let mut hashing = gz.finish()?;
+    let zst = tar.into_inner()?;
+    let mut hashing = zst.finish()?;
     hashing.inner.flush()?;
     let digest = format!("sha256:{}", crate::digest::hex(&hashing.hash.finalize()));
     Ok(Packed { digest, size: hashing.len, content_size })
@@ -133,49 +158,38 @@ fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> 
     Ok(())
 }
 
-/// Unpack the artifact read from `archive` into the (empty) folder `into`, putting `target` (the
-/// environment's final path) in place of the placeholder. Only folders, regular files and links
-/// are made, at relative paths that never pass through a link the artifact made.
-pub fn unpack(archive: impl Read, into: &Path, target: &Path) -> std::io::Result<()> {
+/// One entry of the archive, read and checked, for the writing thread.
+enum Item {
+    Dir(PathBuf, u32),
+    File(PathBuf, u32, Vec<u8>),
+    Link(PathBuf, PathBuf),
+}
+
+/// Unpack the artifact read from `archive` (compressed as `codec` says) into the (empty) folder
+/// `into`, putting `target` (the environment's final path) in place of the placeholder. Only
+/// folders, regular files and links are made, at relative paths that never pass through a link
+/// the artifact made.
+pub fn unpack(archive: impl Read + Send, codec: Codec, into: &Path, target: &Path) -> std::io::Result<()> {
+    let decoder: Box<dyn Read + Send> = match codec {
+        Codec::Zstd => Box::new(zstd::stream::read::Decoder::new(archive)?),
+        Codec::Gzip => Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(archive))),
+    };
+    let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Item>>(QUEUE);
+    let (read, written) = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || write_items(receive, into));
+        let read = read_items(decoder, &send);
+        drop(send);
+        (read, writer.join().unwrap_or_else(|_| Err(std::io::Error::other("the unpacking thread failed"))))
+    });
+    // A refused entry says why; else the writer's error (its hang-up is what ended the reading).
+    let (links, list) = match (read, written) {
+        (Err(e), _) if e.kind() == std::io::ErrorKind::InvalidData => return Err(e),
+        (_, Err(e)) => return Err(e),
+        (r, Ok(())) => r?,
+    };
     let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
-    let mut links: Vec<PathBuf> = Vec::new();
+    let list = list.ok_or_else(|| bad("the artifact has no relocation list".into()))?;
     let new = target.as_os_str().as_bytes();
-    for entry in tar.entries()? {
-        let mut entry = entry?;
-        let rel = entry.path()?.into_owned();
-        let own = rel.as_os_str().as_bytes().starts_with(b".cove-") && rel != Path::new(RELOCATE);
-        if own || rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
-            return Err(bad(format!("entry {} is not a path inside the environment", rel.display())));
-        }
-        if links.iter().any(|l| rel.starts_with(l)) {
-            return Err(bad(format!("entry {} is beneath a link", rel.display())));
-        }
-        let path = into.join(&rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let mode = entry.header().mode().unwrap_or(0o644) & 0o755;
-        match entry.header().entry_type() {
-            tar::EntryType::Directory => {
-                std::fs::create_dir_all(&path)?;
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700 | mode))?;
-            }
-            tar::EntryType::Regular => {
-                let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode_private(mode).open(&path)?;
-                std::io::copy(&mut entry, &mut f)?;
-            }
-            tar::EntryType::Symlink => {
-                let target = entry.link_name()?.ok_or_else(|| bad(format!("link {} has no target", rel.display())))?;
-                std::os::unix::fs::symlink(target.as_ref(), &path)?;
-                links.push(rel);
-            }
-            other => return Err(bad(format!("entry {} is of a kind cove does not unpack ({other:?})", rel.display()))),
-        }
-    }
-    let list_path = into.join(RELOCATE);
-    let list = std::fs::read(&list_path).map_err(|_| bad("the artifact has no relocation list".into()))?;
-    std::fs::remove_file(&list_path)?;
     for line in list.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         let rel = Path::new(std::ffi::OsStr::from_bytes(line));
         let beneath_link = links.iter().any(|l| rel.starts_with(l) && rel != l.as_path());
@@ -192,6 +206,107 @@ pub fn unpack(archive: impl Read, into: &Path, target: &Path) -> std::io::Result
         } else if meta.is_file() {
             let bytes = std::fs::read(&path)?;
             std::fs::write(&path, replace(&bytes, PLACEHOLDER.as_bytes(), new))?;
+        }
+    }
+    Ok(())
+}
+
+/// Decompress and parse the tar, check each entry and hand it to the writer. Returns the links
+/// made and the relocation list (kept here, never written).
+fn read_items(
+    decoder: impl Read,
+    send: &std::sync::mpsc::SyncSender<Vec<Item>>,
+) -> std::io::Result<(Vec<PathBuf>, Option<Vec<u8>>)> {
+    let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+    let hung_up = || std::io::Error::other("the unpacking thread stopped");
+    let mut tar = tar::Archive::new(decoder);
+    let mut links: Vec<PathBuf> = Vec::new();
+    let mut list = None;
+    let (mut batch, mut batch_bytes) = (Vec::with_capacity(BATCH_ENTRIES), 0);
+    for entry in tar.entries()? {
+        let mut entry = entry?;
+        let rel = entry.path()?.into_owned();
+        let own = rel.as_os_str().as_bytes().starts_with(b".cove-") && rel != Path::new(RELOCATE);
+        if own || rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+            return Err(bad(format!("entry {} is not a path inside the environment", rel.display())));
+        }
+        if links.iter().any(|l| rel.starts_with(l)) {
+            return Err(bad(format!("entry {} is beneath a link", rel.display())));
+        }
+        let mode = entry.header().mode().unwrap_or(0o644) & 0o755;
+        let item = match entry.header().entry_type() {
+            tar::EntryType::Directory => Item::Dir(rel, mode),
+            tar::EntryType::Regular => {
+                let mut bytes = Vec::with_capacity(entry.size().min(64 << 20) as usize);
+                entry.read_to_end(&mut bytes)?;
+                if rel == Path::new(RELOCATE) {
+                    list = Some(bytes);
+                    continue;
+                }
+                Item::File(rel, mode, bytes)
+            }
+            tar::EntryType::Symlink => {
+                let target = entry.link_name()?.ok_or_else(|| bad(format!("link {} has no target", rel.display())))?;
+                links.push(rel.clone());
+                Item::Link(rel, target.into_owned())
+            }
+            other => return Err(bad(format!("entry {} is of a kind cove does not unpack ({other:?})", rel.display()))),
+        };
+        if let Item::File(_, _, bytes) = &item {
+            batch_bytes += bytes.len();
+        }
+        batch.push(item);
+        if batch.len() >= BATCH_ENTRIES || batch_bytes >= BATCH_BYTES {
+            send.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ENTRIES))).map_err(|_| hung_up())?;
+            batch_bytes = 0;
+        }
+    }
+    if !batch.is_empty() {
+        send.send(batch).map_err(|_| hung_up())?;
+    }
+    Ok((links, list))
+}
+
+/// Create what the reader sends, in its order, under `into`. A folder already made (by an entry
+/// or as a parent) is not made again.
+fn write_items(receive: std::sync::mpsc::Receiver<Vec<Item>>, into: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+    let parent_of = |rel: &Path, made: &mut std::collections::HashSet<PathBuf>| -> std::io::Result<()> {
+        match rel.parent() {
+            Some(p) if !p.as_os_str().is_empty() && !made.contains(p) => {
+                std::fs::create_dir_all(into.join(p))?;
+                made.insert(p.to_path_buf());
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    };
+    for item in receive.into_iter().flatten() {
+        match item {
+            Item::Dir(rel, mode) => {
+                parent_of(&rel, &mut made)?;
+                let path = into.join(&rel);
+                match std::fs::DirBuilder::new().mode(0o700 | mode).create(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => {}
+                    Err(e) => return Err(e),
+                }
+                made.insert(rel);
+            }
+            Item::File(rel, mode, bytes) => {
+                parent_of(&rel, &mut made)?;
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode_private(mode)
+                    .open(into.join(&rel))?;
+                f.write_all(&bytes)?;
+            }
+            Item::Link(rel, target) => {
+                parent_of(&rel, &mut made)?;
+                std::os::unix::fs::symlink(&target, into.join(&rel))?;
+            }
         }
     }
     Ok(())
@@ -230,6 +345,7 @@ fn replace(hay: &[u8], old: &[u8], new: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn make_env(dir: &Path) {
         std::fs::create_dir_all(dir.join("bin")).unwrap();
@@ -250,14 +366,14 @@ mod tests {
         let (a, b) = (t.path().join("one/envs/k"), t.path().join("two/longer/envs/k"));
         make_env(&a);
         make_env(&b);
-        let p1 = pack(&a, &t.path().join("a.tgz")).unwrap();
-        let p2 = pack(&b, &t.path().join("b.tgz")).unwrap();
+        let p1 = pack(&a, &t.path().join("a.tar.zst")).unwrap();
+        let p2 = pack(&b, &t.path().join("b.tar.zst")).unwrap();
         assert_eq!(p1.digest, p2.digest, "equal environments at other paths give equal artifacts");
         let into = t.path().join("three/tmp/k.1.2");
         std::fs::create_dir_all(into.parent().unwrap()).unwrap();
         let target = t.path().join("three/envs/k");
         std::fs::create_dir(&into).unwrap();
-        unpack(std::fs::File::open(t.path().join("a.tgz")).unwrap(), &into, &target).unwrap();
+        unpack(std::fs::File::open(t.path().join("a.tar.zst")).unwrap(), Codec::Zstd, &into, &target).unwrap();
         let tool = std::fs::read_to_string(into.join("bin/tool")).unwrap();
         assert_eq!(tool, format!("#!{}/bin/python\nimport x\n", target.display()));
         assert_eq!(std::fs::metadata(into.join("bin/tool")).unwrap().permissions().mode() & 0o111, 0o111);
@@ -265,6 +381,24 @@ mod tests {
         assert!(!into.join("lib/site/__pycache__").exists(), "no bytecode in the artifact");
         assert!(!into.join(".cove-ready").exists() && !into.join("cove-env.json").exists());
         assert!(!into.join(RELOCATE).exists());
+    }
+
+    #[test]
+    fn a_gzip_artifact_of_an_older_cove_still_unpacks() {
+        let t = tempfile::tempdir().unwrap();
+        let env = t.path().join("one/envs/k");
+        make_env(&env);
+        pack(&env, &t.path().join("a.tar.zst")).unwrap();
+        let tar = zstd::decode_all(std::fs::File::open(t.path().join("a.tar.zst")).unwrap()).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), Default::default());
+        gz.write_all(&tar).unwrap();
+        let gz = gz.finish().unwrap();
+        let (into, target) = (t.path().join("into"), t.path().join("two/envs/k"));
+        std::fs::create_dir(&into).unwrap();
+        unpack(gz.as_slice(), Codec::Gzip, &into, &target).unwrap();
+        let tool = std::fs::read_to_string(into.join("bin/tool")).unwrap();
+        assert_eq!(tool, format!("#!{}/bin/python\nimport x\n", target.display()));
+        assert_eq!(std::fs::read_to_string(into.join("lib/site/m.py")).unwrap(), "x = 1\n");
     }
 
     #[test]
@@ -290,7 +424,8 @@ mod tests {
             tar.into_inner().unwrap().finish().unwrap();
         }
         std::fs::create_dir(t.path().join("into")).unwrap();
-        let e = unpack(std::fs::File::open(&out).unwrap(), &t.path().join("into"), Path::new("/x")).unwrap_err();
+        let e = unpack(std::fs::File::open(&out).unwrap(), Codec::Gzip, &t.path().join("into"), Path::new("/x"))
+            .unwrap_err();
         assert!(e.to_string().contains("not inside"), "{e}");
         assert_eq!(std::fs::read_to_string(outside.join("rc")).unwrap(), PLACEHOLDER, "nothing outside rewritten");
     }
@@ -313,7 +448,8 @@ mod tests {
             tar.into_inner().unwrap().finish().unwrap();
         }
         std::fs::create_dir(t.path().join("into")).unwrap();
-        let e = unpack(std::fs::File::open(&out).unwrap(), &t.path().join("into"), Path::new("/x")).unwrap_err();
+        let e = unpack(std::fs::File::open(&out).unwrap(), Codec::Gzip, &t.path().join("into"), Path::new("/x"))
+            .unwrap_err();
         assert!(e.to_string().contains("beneath a link"), "{e}");
         assert!(!t.path().join("planted").exists());
     }

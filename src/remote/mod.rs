@@ -5,7 +5,8 @@
 //! The key is a content address, so an environment built on one machine is the one another
 //! machine would build for the same key (same interpreter path, platform and requirements). The
 //! artifact (see `artifact`) is one OCI image manifest tagged with the key's hex: a config blob
-//! (what `cove-env.json` says), one layer (the environment as a path-neutral gzip'd tar) and
+//! (what `cove-env.json` says), one layer (the environment as a path-neutral zstd-compressed tar; gzip'd layers, which cove
+//! wrote before, are still read) and
 //! annotations naming the key, its canonical text, cove's version, the interpreter and the size.
 //!
 //! Pull (from `build.rs`, under the key's lock, only for a trusted plan: pulling is installing):
@@ -34,7 +35,10 @@ use crate::settings::{RemoteSettings, Settings};
 pub use store::{Fault, Store};
 use store::{Hashing, nanos};
 
-pub const LAYER_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// The layer cove writes.
+pub const LAYER_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+/// The layer cove wrote before; still pulled.
+pub const LAYER_TYPE_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const CONFIG_TYPE: &str = "application/vnd.cove.env.config.v1+json";
 const ANN_KEY: &str = "dev.cove.key";
 const ANN_CANONICAL: &str = "dev.cove.canonical";
@@ -106,13 +110,12 @@ pub fn pull(plan: &Plan, settings: &Settings, staging: Staging) -> Option<Publis
 /// published. `Ok(None)` when the remote does not have it. Returns the download's size.
 fn fetch(store: &dyn Store, plan: &Plan, staging: Staging) -> Result<Option<(u64, Published)>, Fault> {
     let Some(bytes) = store.manifest(&plan.key.hex)? else { return Ok(None) };
-    let (layer_digest, layer_size, config) = read_manifest(store, &bytes, &plan.key)?;
+    let (layer_digest, layer_size, codec, config) = read_manifest(store, &bytes, &plan.key)?;
     std::fs::create_dir(&staging.dir).map_err(|e| Fault(format!("cannot create {}: {e}", staging.dir.display())))?;
     let download = staging.dir.join(".cove-download");
     get_checked(store, &layer_digest, layer_size, &download)?;
     let file = std::fs::File::open(&download).map_err(|e| Fault(e.to_string()))?;
-    artifact::unpack(std::io::BufReader::new(file), &staging.dir, &plan.env_dir)
-        .map_err(|e| Fault(format!("cannot unpack it: {e}")))?;
+    artifact::unpack(file, codec, &staging.dir, &plan.env_dir).map_err(|e| Fault(format!("cannot unpack it: {e}")))?;
     let _ = std::fs::remove_file(&download);
     let origin = format!("pulled from {}", store.url());
     let backend = config.backend.clone().unwrap_or_else(|| "?".into());
@@ -122,8 +125,12 @@ fn fetch(store: &dyn Store, plan: &Plan, staging: Staging) -> Result<Option<(u64
 }
 
 /// Check a manifest against `key`: its annotations name the key and the same canonical text, and
-/// its config blob says so too. Returns the layer's digest and size, and the config.
-fn read_manifest(store: &dyn Store, bytes: &[u8], key: &crate::plan::key::Key) -> Result<(String, u64, Config), Fault> {
+/// its config blob says so too. Returns the layer's digest, size and compression, and the config.
+fn read_manifest(
+    store: &dyn Store,
+    bytes: &[u8],
+    key: &crate::plan::key::Key,
+) -> Result<(String, u64, artifact::Codec, Config), Fault> {
     let m: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| Fault(format!("its manifest is not JSON ({e})")))?;
     let ann = |name: &str| m.get("annotations").and_then(|a| a.get(name)).and_then(|v| v.as_str());
@@ -138,9 +145,11 @@ fn read_manifest(store: &dyn Store, bytes: &[u8], key: &crate::plan::key::Key) -
     };
     let layers = m.get("layers").and_then(|l| l.as_array()).filter(|l| l.len() == 1);
     let layer = layers.and_then(|l| l.first());
-    if layer.and_then(|l| l.get("mediaType")).and_then(|t| t.as_str()) != Some(LAYER_TYPE) {
-        return Err(Fault("its manifest is not one gzip'd layer".into()));
-    }
+    let codec = match layer.and_then(|l| l.get("mediaType")).and_then(|t| t.as_str()) {
+        Some(LAYER_TYPE) => artifact::Codec::Zstd,
+        Some(LAYER_TYPE_GZIP) => artifact::Codec::Gzip,
+        _ => return Err(Fault("its manifest is not one zstd or gzip'd tar layer".into())),
+    };
     let (digest, size) = blob(layer, "layer")?;
     let (config_digest, config_size) = blob(m.get("config"), "config")?;
     if config_size > 1 << 20 {
@@ -159,14 +168,15 @@ fn read_manifest(store: &dyn Store, bytes: &[u8], key: &crate::plan::key::Key) -
     if config.placeholder != artifact::PLACEHOLDER {
         return Err(Fault(format!("it was made by another cove ({})", config.cove)));
     }
-    Ok((digest, size, config))
+    Ok((digest, size, codec, config))
 }
 
 /// Download a blob to `to`, checking its size and digest.
 fn get_checked(store: &dyn Store, digest: &str, size: u64, to: &Path) -> Result<(), Fault> {
     let mut reader = store.blob(digest, size)?;
     let file = std::fs::File::create(to).map_err(|e| Fault(format!("cannot write {}: {e}", to.display())))?;
-    let mut hashing = Hashing::new(std::io::BufWriter::new(file));
+    // Large writes: a layer is tens of megabytes.
+    let mut hashing = Hashing::new(std::io::BufWriter::with_capacity(1 << 20, file));
     std::io::copy(&mut (&mut reader).take(size + 1), &mut hashing)
         .map_err(|e| Fault(format!("the download broke off: {e}")))?;
     hashing.inner.flush().map_err(|e| Fault(e.to_string()))?;
@@ -214,7 +224,7 @@ fn upload(
     env_dir: &Path,
     work: &Path,
 ) -> Result<Pushed, Fault> {
-    let layer_path = work.join("layer.tar.gz");
+    let layer_path = work.join("layer.tar.zst");
     let packed = artifact::pack(env_dir, &layer_path).map_err(|e| Fault(format!("cannot pack it: {e}")))?;
     let config = Config {
         key: key.hex.clone(),
