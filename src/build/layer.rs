@@ -75,11 +75,13 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool, base_ready: &dyn 
                 settings.verbose,
             );
             let (result, copied_from) = match copied {
-                Ok((info, from)) => (wait_for_base(plan, base_ready).and_then(|()| staging.publish(|_| info)), Some(from)),
+                Ok((info, from)) => {
+                    (wait_for_base(plan, base_ready).and_then(|()| staging.publish(|_| info)), Some(from))
+                }
                 Err(_) => {
-                    let built = entry
-                        .fresh_log()
-                        .and_then(|log| build(plan, &projects, settings, &cache, &mut staging, entry.dir(), &log, base_ready));
+                    let built = entry.fresh_log().and_then(|log| {
+                        build(plan, &projects, settings, &cache, &mut staging, entry.dir(), &log, base_ready)
+                    });
                     (built.and_then(|info| staging.publish(|_| info)), None)
                 }
             };

@@ -67,7 +67,11 @@ pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
         let (env, layer) = std::thread::scope(|s| {
             let (ready, wait) = std::sync::mpsc::channel::<bool>();
             let layer = s.spawn(move || {
-                crate::build::layer::ensure(plan, settings, refresh, &|| wait.recv().unwrap_or(false))
+                // Asked once or more (the pip backend asks before it installs and again
+                // before it seals); the answer comes once.
+                let known = std::sync::OnceLock::new();
+                let base_ready = || *known.get_or_init(|| wait.recv().unwrap_or(false));
+                crate::build::layer::ensure(plan, settings, refresh, &base_ready)
             });
             let env = ensure_env(plan, settings, opts);
             let _ = ready.send(env.is_ok());
