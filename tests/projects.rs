@@ -252,3 +252,82 @@ fn cove_timings_records_each_phase_of_a_build_and_nothing_on_a_warm_run() {
     assert_ok(&run());
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "the warm run records nothing");
 }
+
+/// A uv.lock naming alpha 1.0's wheel by URL with `hash`.
+fn uv_lock_with_file(url: &str, hash: &str) -> String {
+    format!(
+        r#"version = 1
+requires-python = ">=3.8"
+
+[[package]]
+name = "alpha"
+version = "1.0"
+source = {{ registry = "https://pypi.org/simple" }}
+wheels = [{{ url = "{url}", hash = "sha256:{hash}" }}]
+
+[[package]]
+name = "locked"
+version = "1"
+source = {{ virtual = "." }}
+dependencies = [{{ name = "alpha" }}]
+"#
+    )
+}
+
+/// Issue 22: a lock naming each pin's files is installed from those files and their hashes are
+/// checked. uv fetches them by URL with no index to ask (none is configured: the project offers no
+/// wheels); pip, which finds files through an index, is held to the hashes (hash-checking mode).
+/// A file whose hash is not the lock's is refused and nothing is published; the hashes are part
+/// of the key.
+#[test]
+fn a_lock_naming_its_files_installs_them_by_url_and_checks_their_hashes() {
+    use sha2::Digest as _;
+    let wheel = wheelhouse().join("alpha-1.0-py3-none-any.whl");
+    let hash = crate::hex(&sha2::Sha256::digest(std::fs::read(&wheel).unwrap()));
+    let url = format!("file://{}", wheel.display());
+    let mut backends = vec!["pip"];
+    if uv().is_some() {
+        backends.insert(0, "uv");
+    } else {
+        eprintln!("SKIPPED (uv part): uv is not installed (see tests/common/mod.rs)");
+    }
+    for backend in backends {
+        let t = TestEnv::with_backend(backend);
+        let p = t.path().join("locked");
+        std::fs::create_dir_all(&p).unwrap();
+        // uv gets no index at all; pip finds files through one, so it gets the wheelhouse.
+        let index = if backend == "uv" {
+            "no-index = true\n".to_string()
+        } else {
+            format!("find-links = [{:?}]\nno-index = true\n", wheelhouse().display().to_string())
+        };
+        let pyproject = format!(
+            "[project]\nname = \"locked\"\nversion = \"1\"\ndependencies = [\"alpha\"]\n[tool.cove.index]\n{index}"
+        );
+        std::fs::write(p.join("pyproject.toml"), &pyproject).unwrap();
+        std::fs::write(p.join("uv.lock"), uv_lock_with_file(&url, &hash)).unwrap();
+        t.trust(&p);
+        let out = t.shim("python", &p, &["-c", "import alpha; print(alpha.__version__)"]);
+        assert_ok(&out);
+        assert_eq!(stdout(&out), "1.0\n", "{backend}");
+        let st = t.status(&p);
+        let canonical = st["canonical"].as_str().unwrap();
+        assert!(canonical.contains(&format!("files: alpha==1.0 {hash}\n")), "{backend}: {canonical}");
+        let envs = t.envs().len();
+
+        // The same pin with another file's hash: a new key, and the wheel is refused.
+        let wrong = "0".repeat(64);
+        std::fs::write(p.join("uv.lock"), uv_lock_with_file(&url, &wrong)).unwrap();
+        t.trust(&p);
+        let out = t.shim("python", &p, &["-c", "import alpha"]);
+        assert_eq!(out.status.code(), Some(1), "{backend}: {}", stderr(&out));
+        let err = stderr(&out).to_lowercase();
+        assert!(err.contains("hash"), "{backend}: {err}");
+        assert_eq!(t.envs().len(), envs, "{backend}: nothing published for the refused file");
+        assert_ne!(t.status(&p)["key"], st["key"], "{backend}");
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -142,8 +142,13 @@ fn build(
     // cut short (see `staging`).
     let pth = format!("{}\n", base_site.display());
     crate::fsx::write_atomic_unsynced(&site.join("_cove_base.pth"), pth.as_bytes())?;
-    let install =
-        Install { requirements: &[], constraints: &[], index: &plan.manifest.index, offline: settings.offline };
+    let install = Install {
+        requirements: &[],
+        constraints: &[],
+        locked: None,
+        index: &plan.manifest.index,
+        offline: settings.offline,
+    };
     for project in projects {
         backend.install_editable(&through, &with_extras(project), false, &install, &out)?;
     }

@@ -207,6 +207,7 @@ fn build_locked(
     let install = Install {
         requirements: &requirements,
         constraints: &constraints,
+        locked: plan.lock_files.as_deref(),
         index: &plan.manifest.index,
         offline: settings.offline,
     };

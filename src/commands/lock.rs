@@ -144,7 +144,7 @@ fn check(settings: &Settings, plan: &crate::plan::Plan) -> Result<()> {
     match locks::resolve(&settings.cache_dir, &plan.manifest, plan.interpreter())? {
         None => Err(Error::NoLockFile { dir: plan.project.dir.clone() }),
         Some(Use::Stale(stale)) => Err(Error::StaleLock(stale)),
-        Some(Use::Pins { path, pins }) => {
+        Some(Use::Pins { path, pins, .. }) => {
             let name = plan.manifest.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             crate::ui::out(&format!("{} is current for {name} ({} pins)\n", path.display(), pins.len()));
             Ok(())

@@ -39,9 +39,41 @@ pub struct Selection {
 pub struct Lock {
     /// `name==version`, sorted.
     pub pins: Vec<Requirement>,
+    /// The files the lock names for those pins, one entry per pin: `None` unless every pin has
+    /// at least one file with a URL and a SHA-256 (see [`Files`]).
+    pub files: Option<Vec<Files>>,
     /// The command that refreshes this lock.
     pub refresh: String,
 }
+
+/// One locked package's files (wheels and source distribution), each a URL with its SHA-256:
+/// what an installer can fetch and check without asking an index (cove issue 22). The hashes are
+/// part of the environment's key (`plan::key`), so an environment is shared only by locks that
+/// name the same files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Files {
+    pub name: String,
+    pub version: String,
+    pub wheels: Vec<Artifact>,
+    pub sdist: Option<Artifact>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    pub url: String,
+    /// Lower-case hex.
+    pub sha256: String,
+}
+
+impl Files {
+    /// Every file's hash, the wheels' first.
+    pub fn hashes(&self) -> impl Iterator<Item = &str> {
+        self.wheels.iter().chain(&self.sdist).map(|a| a.sha256.as_str())
+    }
+}
+
+/// What one package of a lock says: its name, version and files (`None`: none usable).
+type Locked = (String, String, Option<(Vec<Artifact>, Option<Artifact>)>);
 
 /// The lock file in `dir`, if any (`pylock.toml` first).
 pub fn find(dir: &Path) -> Option<(PathBuf, Kind)> {
@@ -62,12 +94,49 @@ pub fn load(path: &Path, kind: Kind, text: &str, sel: &Selection, env: &MarkerEn
     };
     let pos = Pos { file: path.to_path_buf(), line: 1, column: 1 };
     let dir = path.parent().unwrap_or(Path::new("/"));
+    let mut pins = pins;
+    pins.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    pins.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
     let mut reqs: Vec<Requirement> = pins
-        .into_iter()
-        .map(|(name, version)| Requirement::parse(&format!("{name}=={version}"), &pos, dir))
+        .iter()
+        .map(|(name, version, _)| Requirement::parse(&format!("{name}=={version}"), &pos, dir))
         .collect::<Result<_>>()?;
     crate::manifest::requirement::normalise_set(&mut reqs);
-    Ok(Lock { pins: reqs, refresh })
+    let files = (reqs.len() == pins.len())
+        .then(|| {
+            pins.into_iter()
+                .map(|(name, version, files)| files.map(|(wheels, sdist)| Files { name, version, wheels, sdist }))
+                .collect::<Option<Vec<_>>>()
+        })
+        .flatten();
+    Ok(Lock { pins: reqs, files, refresh })
+}
+
+/// The files of a package table (`wheels`, `sdist`): each `{ url, hash = "sha256:…" }` (uv.lock)
+/// or `{ url, hashes = { sha256 = "…" } }` (PEP 751). `None` when it names none with both a URL
+/// (http, https or file, no spaces or control characters) and a SHA-256: such a package is
+/// installed by its pin.
+fn artifacts(t: &Table) -> Option<(Vec<Artifact>, Option<Artifact>)> {
+    fn one(t: &dyn toml_edit::TableLike) -> Option<Artifact> {
+        let url = t.get("url")?.as_str()?;
+        let sane = ["https://", "http://", "file://"].iter().any(|s| url.starts_with(s))
+            && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+        let sha = match t.get("hash").and_then(Item::as_str) {
+            Some(h) => h.strip_prefix("sha256:")?,
+            None => t.get("hashes")?.as_table_like()?.get("sha256")?.as_str()?,
+        };
+        let hex = sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit());
+        (sane && hex).then(|| Artifact { url: url.to_string(), sha256: sha.to_ascii_lowercase() })
+    }
+    let wheels: Vec<Artifact> = match t.get("wheels") {
+        Some(Item::Value(toml_edit::Value::Array(a))) => {
+            a.iter().filter_map(|v| v.as_inline_table().and_then(|t| one(t))).collect()
+        }
+        Some(Item::ArrayOfTables(a)) => a.iter().filter_map(|t| one(t)).collect(),
+        _ => Vec::new(),
+    };
+    let sdist = t.get("sdist").and_then(Item::as_table_like).and_then(one);
+    (!wheels.is_empty() || sdist.is_some()).then_some((wheels, sdist))
 }
 
 /// Why the lock no longer matches the manifest: the first requirement (that applies here)
@@ -88,7 +157,7 @@ pub fn stale(lock: &Lock, requirements: &[Requirement], env: &MarkerEnvironment)
     None
 }
 
-fn pylock(doc: &Doc, sel: &Selection, env: &MarkerEnvironment) -> Result<(Vec<(String, String)>, String)> {
+fn pylock(doc: &Doc, sel: &Selection, env: &MarkerEnvironment) -> Result<(Vec<Locked>, String)> {
     let root = doc.root();
     let strings = |key: &str| -> Result<Vec<String>> {
         match root.get(key) {
@@ -126,12 +195,12 @@ fn pylock(doc: &Doc, sel: &Selection, env: &MarkerEnvironment) -> Result<(Vec<(S
                 continue;
             }
         }
-        pins.push((normalise_name(&name), version));
+        pins.push((normalise_name(&name), version, artifacts(p)));
     }
     Ok((pins, refresh))
 }
 
-fn uv_lock(doc: &Doc, sel: &Selection, env: &MarkerEnvironment) -> Result<Vec<(String, String)>> {
+fn uv_lock(doc: &Doc, sel: &Selection, env: &MarkerEnvironment) -> Result<Vec<Locked>> {
     let root = doc.root();
     let Some(packages) = root.get("package") else { return Ok(Vec::new()) };
     let packages =
@@ -200,7 +269,7 @@ fn uv_lock(doc: &Doc, sel: &Selection, env: &MarkerEnvironment) -> Result<Vec<(S
         }
     }
     let mut seen: HashSet<(String, String, Vec<String>)> = HashSet::new();
-    let mut pins: BTreeMap<String, String> = BTreeMap::new();
+    let mut pins: BTreeMap<String, (String, &Table)> = BTreeMap::new();
     while let Some((name, version, extras)) = queue.pop() {
         if name == root_name {
             continue; // a group naming the project itself: its extras are already selected
@@ -218,7 +287,7 @@ fn uv_lock(doc: &Doc, sel: &Selection, env: &MarkerEnvironment) -> Result<Vec<(S
             continue;
         }
         if !v.is_empty() {
-            pins.insert(name.clone(), v);
+            pins.insert(name.clone(), (v, *pkg));
         }
         push_deps(&mut queue, pkg.get("dependencies"))?;
         if let Some(opt) = pkg.get("optional-dependencies").and_then(Item::as_table_like) {
@@ -227,7 +296,7 @@ fn uv_lock(doc: &Doc, sel: &Selection, env: &MarkerEnvironment) -> Result<Vec<(S
             }
         }
     }
-    Ok(pins.into_iter().collect())
+    Ok(pins.into_iter().map(|(name, (version, pkg))| (name, version, artifacts(pkg))).collect())
 }
 
 fn field(doc: &Doc, t: &Table, key: &str) -> Result<String> {
@@ -297,8 +366,8 @@ fn map_pep751_variables(marker: &str) -> String {
 /// What the lock file means for a build.
 #[derive(Debug, Clone)]
 pub enum Use {
-    /// Install exactly these pins.
-    Pins { path: PathBuf, pins: Vec<Requirement> },
+    /// Install exactly these pins (from these files, when the lock names them all).
+    Pins { path: PathBuf, pins: Vec<Requirement>, files: Option<Vec<Files>> },
     /// The lock no longer matches the manifest: build from the manifest and say this.
     Stale(crate::error::StaleLock),
 }
@@ -317,7 +386,7 @@ pub fn resolve(
     let meta = crate::inputs::metadata(&path).map_err(|e| Error::io("read", &path, e))?;
     let sel = &manifest.lock_selection;
     let id = format!(
-        "v2\n{}\n{}\n{} {}\n{:?}\n",
+        "v3\n{}\n{}\n{} {}\n{:?}\n",
         path.display(),
         manifest.digest,
         interp.path.display(),
@@ -343,7 +412,7 @@ pub fn resolve(
     let env = interp.markers();
     let lock = load(&path, kind, &text, sel, &env)?;
     let u = match stale(&lock, &manifest.requirements, &env) {
-        None => Use::Pins { path: path.clone(), pins: lock.pins },
+        None => Use::Pins { path: path.clone(), pins: lock.pins, files: lock.files },
         Some(why) => Use::Stale(crate::error::StaleLock {
             lock: path.clone(),
             manifest: manifest.path.clone(),
@@ -357,11 +426,18 @@ pub fn resolve(
 
 fn encode(u: &Use) -> String {
     match u {
-        Use::Pins { pins, .. } => {
+        Use::Pins { pins, files, .. } => {
             let mut t = String::from("pins\n");
             for p in pins {
                 t.push_str(&p.canonical);
                 t.push('\n');
+            }
+            // `@ name version w|s sha256 url`: URLs hold no spaces (see `artifacts`).
+            for f in files.iter().flatten() {
+                let kinds = f.wheels.iter().map(|a| ('w', a)).chain(f.sdist.iter().map(|a| ('s', a)));
+                for (kind, a) in kinds {
+                    t.push_str(&format!("@ {} {} {kind} {} {}\n", f.name, f.version, a.sha256, a.url));
+                }
             }
             t
         }
@@ -376,13 +452,29 @@ fn decode(path: &Path, text: &str) -> Option<Use> {
     let mut lines = text.lines();
     match lines.next()? {
         "pins" => {
-            let pins = lines
-                .map(|l| {
-                    let (name, _) = l.split_once("==")?;
-                    Some(Requirement { canonical: l.to_string(), name: name.to_string() })
-                })
-                .collect::<Option<Vec<_>>>()?;
-            Some(Use::Pins { path: path.to_path_buf(), pins })
+            let mut pins = Vec::new();
+            let mut files: Vec<Files> = Vec::new();
+            for l in lines {
+                if let Some(rest) = l.strip_prefix("@ ") {
+                    let mut f = rest.splitn(5, ' ');
+                    let (name, version, kind, sha256, url) = (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
+                    if files.last().is_none_or(|x| x.name != name || x.version != version) {
+                        files.push(Files { name: name.into(), version: version.into(), wheels: vec![], sdist: None });
+                    }
+                    let a = Artifact { url: url.into(), sha256: sha256.into() };
+                    let last = files.last_mut()?;
+                    match kind {
+                        "w" => last.wheels.push(a),
+                        "s" => last.sdist = Some(a),
+                        _ => return None,
+                    }
+                    continue;
+                }
+                let (name, _) = l.split_once("==")?;
+                pins.push(Requirement { canonical: l.to_string(), name: name.to_string() });
+            }
+            let files = (!files.is_empty()).then_some(files);
+            Some(Use::Pins { path: path.to_path_buf(), pins, files })
         }
         "stale" => Some(Use::Stale(crate::error::StaleLock {
             lock: path.to_path_buf(),
@@ -521,5 +613,58 @@ dev = [{ name = "demo", extra = ["full"] }]
         assert_eq!(stale(&l, &[r("alpha>=2")], &env()), Some("it locks alpha 1.0, outside alpha>=2".into()));
         assert_eq!(stale(&l, &[r("zeta")], &env()), Some("zeta is not in it".into()));
         assert_eq!(stale(&l, &[r("zeta ; sys_platform == 'win32'")], &env()), None);
+    }
+
+    #[test]
+    fn files_are_read_from_both_formats_and_kept_only_when_every_pin_has_one() {
+        let (a, b) = ("a".repeat(64), "B".repeat(64));
+        let uv = format!(
+            "version = 1\n[[package]]\nname = \"alpha\"\nversion = \"1.0\"\nsource = {{ registry = \"https://pypi.org/simple\" }}\n\
+             sdist = {{ url = \"https://x/alpha-1.0.tar.gz\", hash = \"sha256:{b}\" }}\n\
+             wheels = [{{ url = \"https://x/alpha-1.0-py3-none-any.whl\", hash = \"sha256:{a}\" }}, {{ url = \"https://x/a b.whl\", hash = \"sha256:{a}\" }}]\n\
+             [[package]]\nname = \"demo\"\nversion = \"0.1\"\nsource = {{ editable = \".\" }}\ndependencies = [{{ name = \"alpha\" }}]\n"
+        );
+        let sel = Selection { project: Some("demo".into()), groups: Some(vec![]), ..Default::default() };
+        let files = load_text(Kind::UvLock, &uv, &sel).unwrap().files.unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(
+            files[0].wheels,
+            [Artifact { url: "https://x/alpha-1.0-py3-none-any.whl".into(), sha256: a.clone() }]
+        );
+        assert_eq!(files[0].sdist.as_ref().unwrap().sha256, b.to_lowercase(), "hashes are kept lower-case");
+
+        let pylock = format!(
+            "lock-version = \"1.0\"\n[[packages]]\nname = \"alpha\"\nversion = \"1.0\"\n\
+             wheels = [{{ url = \"https://x/alpha.whl\", hashes = {{ sha256 = \"{a}\" }} }}]\n\
+             [[packages]]\nname = \"beta\"\nversion = \"1.0\"\n"
+        );
+        assert!(load_text(Kind::Pylock, &pylock, &Selection::default()).unwrap().files.is_none(), "beta has none");
+        let one = pylock.split("[[packages]]\nname = \"beta\"").next().unwrap();
+        let files = load_text(Kind::Pylock, one, &Selection::default()).unwrap().files.unwrap();
+        assert_eq!(files[0].wheels[0].url, "https://x/alpha.whl");
+        for bad in ["ftp://x/alpha.whl\"", "https://x/alpha.whl\", hashes = { md5 = \"00\" } }]\n#"] {
+            let text = pylock.replace("https://x/alpha.whl\"", bad);
+            let text = text.split("[[packages]]\nname = \"beta\"").next().unwrap();
+            assert!(load_text(Kind::Pylock, text, &Selection::default()).unwrap().files.is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_remembered_use_keeps_the_files() {
+        let f = Files {
+            name: "alpha".into(),
+            version: "1.0".into(),
+            wheels: vec![Artifact { url: "https://x/a.whl".into(), sha256: "a".repeat(64) }],
+            sdist: Some(Artifact { url: "file:///w/a.tar.gz".into(), sha256: "b".repeat(64) }),
+        };
+        let pins = vec![Requirement { canonical: "alpha==1.0".into(), name: "alpha".into() }];
+        let u = Use::Pins { path: "/p/uv.lock".into(), pins, files: Some(vec![f.clone()]) };
+        match decode(Path::new("/p/uv.lock"), &encode(&u)) {
+            Some(Use::Pins { files, pins, .. }) => {
+                assert_eq!(files, Some(vec![f]));
+                assert_eq!(pins.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -18,7 +18,8 @@
 //!
 //! `constraint:` lines (from `-c` files) appear only when there are constraints, so manifests
 //! without them keep their keys. With a lock file in use, `pin: name==version` lines (the
-//! locked versions that apply) stand instead of `requirement:` lines. A local project whose
+//! locked versions that apply) stand instead of `requirement:` lines, and when the lock names a
+//! file with a SHA-256 for every pin, `files: name==version <sha256>…` lines follow. A local project whose
 //! dependencies are dynamic (a `setup.py`) is installed into an environment of its own:
 //! `project: /path (dynamic)` makes that key unshared.
 
@@ -93,18 +94,32 @@ impl Key {
     }
 }
 
-/// The key of locked pins (the requirements' place in the text says `pin:`), with an optional
-/// dynamic local project.
+/// The key of locked pins (the requirements' place in the text says `pin:`), with the files the
+/// lock names for them (`files: name==version sha256…`, one line a package, so that two locks
+/// naming other files for the same versions share no environment) and an optional dynamic local
+/// project.
 pub fn compute_for(
     interpreter: &Interpreter,
     install: &[Requirement],
     pinned: bool,
+    files: Option<&[crate::manifest::locks::Files]>,
     constraints: &[Requirement],
     index: &Index,
     dynamic_project: Option<&std::path::Path>,
 ) -> Key {
     let label = if pinned { "pin" } else { "requirement" };
     let mut t = canonical_text(interpreter, install, label, constraints, index);
+    let mut lines: Vec<String> = files
+        .unwrap_or_default()
+        .iter()
+        .map(|f| {
+            let mut hashes: Vec<&str> = f.hashes().collect();
+            hashes.sort_unstable();
+            format!("files: {}=={} {}\n", f.name, f.version, hashes.join(" "))
+        })
+        .collect();
+    lines.sort();
+    t.extend(lines);
     if let Some(dir) = dynamic_project {
         t.push_str(&format!("project: {} (dynamic)\n", crate::fsx::path_text(dir)));
     }

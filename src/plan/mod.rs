@@ -27,6 +27,9 @@ pub struct Plan {
     pub install: Vec<Requirement>,
     /// The lock file in use.
     pub lock: Option<PathBuf>,
+    /// The files that lock names for `install`, when it names them all: installed from their
+    /// URLs and checked against their hashes, no index asked.
+    pub lock_files: Option<Vec<crate::manifest::locks::Files>>,
     /// Why a lock file beside the manifest is not used (said when building).
     pub lock_note: Option<crate::error::StaleLock>,
     pub key: Key,

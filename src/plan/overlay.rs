@@ -33,6 +33,8 @@ pub fn plan(base: &Plan, with: &[String], cache_dir: &std::path::Path) -> Result
     let mut plan = base.clone();
     plan.key = Key::of(text);
     plan.install.extend(extra.iter().cloned());
+    // The extras are resolved with the pins, so the lock's files alone are not the install.
+    plan.lock_files = None;
     plan.env_dir = cache.entry(Kind::Env, &plan.key.hex).into_dir();
     let layered = plan.layer_projects();
     plan.layer_dir = (!layered.is_empty())

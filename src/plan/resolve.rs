@@ -69,24 +69,36 @@ pub fn plan_manifest(project: Project, manifest: Manifest, settings: &Settings, 
     } else {
         None
     };
-    let (install, lock, lock_note) = match lock_use {
-        Some(Use::Pins { path, pins }) => (pins, Some(path), None),
-        Some(Use::Stale(stale)) => (manifest.requirements.clone(), None, Some(stale)),
-        None => (manifest.requirements.clone(), None, None),
+    let (install, lock, lock_files, lock_note) = match lock_use {
+        Some(Use::Pins { path, pins, files }) => (pins, Some(path), files, None),
+        Some(Use::Stale(stale)) => (manifest.requirements.clone(), None, None, Some(stale)),
+        None => (manifest.requirements.clone(), None, None, None),
     };
     let dynamic = manifest.install_project.iter().chain(&manifest.other_projects).find(|p| p.dynamic);
     let key = key::compute_for(
         &choice.interpreter,
         &install,
         lock.is_some(),
+        lock_files.as_deref(),
         &manifest.constraints,
         &manifest.index,
         dynamic.map(|p| p.dir.as_path()),
     );
     let cache = Cache::new(&settings.cache_dir);
     let env_dir = cache.entry(Kind::Env, &key.hex).into_dir();
-    let mut plan =
-        Plan { project, manifest, choice, install, lock, lock_note, key, env_dir, layer_dir: None, overlay: None };
+    let mut plan = Plan {
+        project,
+        manifest,
+        choice,
+        install,
+        lock,
+        lock_files,
+        lock_note,
+        key,
+        env_dir,
+        layer_dir: None,
+        overlay: None,
+    };
     let layered = plan.layer_projects();
     if !layered.is_empty() {
         plan.layer_dir =

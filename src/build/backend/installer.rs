@@ -15,6 +15,9 @@ pub struct Install<'a> {
     pub requirements: &'a [String],
     /// `-c` constraints: written to a file in the environment and passed as `-c FILE`.
     pub constraints: &'a [String],
+    /// The lock's files for exactly `requirements`, when it names them all: the installer
+    /// fetches these and checks their hashes (see `locked`).
+    pub locked: Option<&'a [crate::manifest::locks::Files]>,
     pub index: &'a Index,
     pub offline: bool,
 }

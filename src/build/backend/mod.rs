@@ -5,6 +5,7 @@
 mod blame;
 mod installer;
 pub mod lock;
+mod locked;
 mod pip;
 mod pip_wheel;
 pub mod seed;

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::installer::{Backend, Install, Output, constraint_args, index_args};
+use super::locked;
 use super::pip_wheel::bundled_pip;
 use super::seed;
 use crate::cache::Cache;
@@ -54,7 +55,17 @@ impl Backend for Pip {
         cmd.args(["-m", "pip", "install", "--no-warn-script-location"]);
         cmd.args(index_args(what.index, what.offline, true));
         cmd.args(constraint_args(env, what)?);
-        cmd.args(what.requirements);
+        match what.locked {
+            // Hash-checking mode: each file must be one the lock names.
+            Some(files) => {
+                let file = env.join(locked::HASHED_FILE);
+                crate::fsx::write_atomic(&file, locked::hashed_requirements(files).as_bytes())?;
+                cmd.arg("-r").arg(file);
+            }
+            None => {
+                cmd.args(what.requirements);
+            }
+        }
         out.run(cmd, "the requirements")
     }
 

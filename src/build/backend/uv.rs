@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::installer::{Backend, Install, Output, constraint_args, index_args};
+use super::locked;
 use super::pip_wheel::bundled_pip;
 use crate::cache::env_python;
 use crate::error::Result;
@@ -37,6 +38,16 @@ impl Backend for Uv {
         let mut cmd = Command::new(&self.exe);
         cmd.args(["pip", "install", "--no-config", "--python"]).arg(env_python(env));
         cmd.args(index_args(what.index, what.offline, false));
+        // A lock naming every file: installed from those, pip included (a pylock.toml takes
+        // no other requirements beside it).
+        if let Some(files) = what.locked
+            && let Some(text) = locked::pylock(files, pip.as_deref())?
+        {
+            let file = env.join(locked::PYLOCK_FILE);
+            crate::fsx::write_atomic(&file, text.as_bytes())?;
+            cmd.arg("-r").arg(file);
+            return out.run(cmd, "the requirements");
+        }
         if let Some(p) = pip {
             cmd.arg(p);
         }
