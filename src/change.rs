@@ -316,12 +316,8 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(sig: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
-    // Stop the installer, so the sync ends now and the edit is rolled back.
-    let child = crate::build::backend::RUNNING.load(Ordering::SeqCst);
-    if child > 0 {
-        // SAFETY: kill is async-signal-safe.
-        unsafe { libc::kill(child, sig) };
-    }
+    // Stop the installers, so the sync ends now and the edit is rolled back.
+    crate::build::backend::running::signal(sig);
 }
 
 /// While armed, SIGINT and SIGTERM do not kill cove: they stop the installer and mark the edit

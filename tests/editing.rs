@@ -262,7 +262,7 @@ fn comments_stay_on_their_lines_in_cove_toml_and_pyproject() {
 }
 
 /// An HTTP server on 127.0.0.1 that accepts every request and answers none: an install from it
-/// hangs until stopped. Writes its port to `port`, and `hit` when the first request comes.
+/// hangs until stopped. Writes its port to `port`, and adds each request's path to `hit`.
 struct HoldingIndex {
     child: std::process::Child,
     port: u16,
@@ -278,7 +278,8 @@ import http.server, sys, time
 port_file, hit = sys.argv[1], sys.argv[2]
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        open(hit, "w").write(self.path)
+        with open(hit, "a") as f:
+            f.write(self.path + "\n")
         time.sleep(120)
     def log_message(self, *a):
         pass
@@ -354,6 +355,53 @@ fn an_interrupted_add_is_rolled_back_with_its_trust() {
         assert_eq!(trust_state(&t), trust_before, "signal {signal}: the trust records were not rolled back");
         assert_eq!(t.status(&p)["trusted"], true);
     }
+}
+
+/// The environment and the project's layer are built at once with uv (issue 22), so an
+/// interrupted `cove add` has two installers to stop: both are, and the edit is rolled back.
+#[test]
+fn an_interrupted_add_stops_the_layers_installer_too() {
+    if uv().is_none() {
+        eprintln!("SKIPPED: uv is not installed (see tests/common/mod.rs)");
+        return;
+    }
+    let t = TestEnv::with_backend("uv");
+    let server = t.path().join("server");
+    std::fs::create_dir_all(&server).unwrap();
+    let index = HoldingIndex::start(&server);
+    let p = package_project(t.path(), "proj", "proj", "0.1.0", &["alpha==1.0"]);
+    let pyproject = read(&p.join("pyproject.toml"))
+        .replace("requires = []", "requires = [\"holdme\"]")
+        .replace("no-index = true", &format!("url = \"http://127.0.0.1:{}/simple\"", index.port));
+    std::fs::write(p.join("pyproject.toml"), &pyproject).unwrap();
+    t.trust(&p);
+    let mut child = t.cmd(COVE, &p).args(["add", "gamma"]).stderr(Stdio::piped()).spawn().unwrap();
+    let start = Instant::now();
+    // Both installers are held at the index: the layer's asks for its build requirement.
+    while !(std::fs::read_to_string(&index.hit).unwrap_or_default().contains("holdme")
+        && std::fs::read_to_string(&index.hit).unwrap_or_default().lines().any(|l| !l.contains("holdme")))
+    {
+        assert!(start.elapsed() < Duration::from_secs(60), "both installs never reached the index");
+        assert!(child.try_wait().unwrap().is_none(), "cove add ended before the installs were held");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: signalling the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("cove add did not stop: an installer was left running");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert_eq!(read(&p.join("pyproject.toml")), pyproject, "the manifest was not rolled back");
 }
 
 #[test]

@@ -88,7 +88,7 @@ impl Output {
         // read below ends when the installer's copies do.
         drop(cmd);
         let mut child = spawned.map_err(|source| Error::Spawn { program, source })?;
-        RUNNING.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
+        let slot = running::enter(child.id() as i32);
         let mut log = log;
         // Kept in memory too: on a full disk the log cannot be written, and the installer's
         // "No space left on device" must still reach the user.
@@ -113,7 +113,7 @@ impl Output {
         }
         live.finish();
         let status = child.wait();
-        RUNNING.store(0, std::sync::atomic::Ordering::SeqCst);
+        running::leave(slot);
         let status = status.map_err(|e| Error::io("wait for", &self.log, e))?;
         if status.success() {
             return Ok(());
@@ -139,9 +139,36 @@ impl Output {
     }
 }
 
-/// The installer running now (0: none), so an interrupted `cove add` can stop it (see
-/// `change`) and put the manifest back.
-pub static RUNNING: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+/// The installers running now (an environment's and its layer's may run at once), so an
+/// interrupted `cove add` can stop them (see `change`) and put the manifest back.
+pub mod running {
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    /// Process ids, 0 for a free slot. More installers than slots at once go unrecorded (cove
+    /// runs at most two); they still get SIGTERM when cove exits (see `die_with_parent`).
+    static SLOTS: [AtomicI32; 4] = [const { AtomicI32::new(0) }; 4];
+
+    pub(super) fn enter(pid: i32) -> Option<usize> {
+        SLOTS.iter().position(|s| s.compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst).is_ok())
+    }
+
+    pub(super) fn leave(slot: Option<usize>) {
+        if let Some(i) = slot {
+            SLOTS[i].store(0, Ordering::SeqCst);
+        }
+    }
+
+    /// Send `sig` to every installer running. Async-signal-safe: atomics and `kill` only.
+    pub fn signal(sig: libc::c_int) {
+        for s in &SLOTS {
+            let pid = s.load(Ordering::SeqCst);
+            if pid > 0 {
+                // SAFETY: kill is async-signal-safe.
+                unsafe { libc::kill(pid, sig) };
+            }
+        }
+    }
+}
 
 /// How much of a failed installer's output is shown (the end of it; the log has it all).
 const MAX_SHOWN: usize = 256 << 10;

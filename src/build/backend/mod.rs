@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::settings::{BackendChoice, Settings};
 
 pub use blame::blame;
-pub use installer::{Backend, Install, Output, RUNNING};
+pub use installer::{Backend, Install, Output, running};
 pub use pip::Pip;
 pub use uv::Uv;
 
