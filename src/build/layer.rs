@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use crate::build::backend::{self, Install, Output};
 use crate::cache::staging::{Staging, Wait};
-use crate::cache::{Cache, Kind, LayerInfo};
+use crate::cache::{Cache, Entry, Kind, LayerInfo};
 use crate::error::{Error, Result};
 use crate::manifest::LocalProject;
 use crate::plan::Plan;
@@ -79,9 +79,7 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool, base_ready: &dyn 
                     (wait_for_base(plan, base_ready).and_then(|()| staging.publish(|_| info)), Some(from))
                 }
                 Err(_) => {
-                    let built = entry.fresh_log().and_then(|log| {
-                        build(plan, &projects, settings, &cache, &mut staging, entry.dir(), &log, base_ready)
-                    });
+                    let built = build(plan, &projects, settings, &cache, &entry, &mut staging, base_ready);
                     (built.and_then(|info| staging.publish(|_| info)), None)
                 }
             };
@@ -109,17 +107,17 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool, base_ready: &dyn 
     Ok(())
 }
 
-/// Make the layer in `staging`'s folder; returns its info file.
+/// Make `entry`'s layer in `staging`'s folder; returns its info file.
 fn build(
     plan: &Plan,
     projects: &[LocalProject],
     settings: &Settings,
     cache: &Cache,
+    entry: &Entry,
     staging: &mut Staging,
-    target: &Path,
-    log: &Path,
     base_ready: &dyn Fn() -> bool,
 ) -> Result<LayerInfo> {
+    let (log, target) = (entry.fresh_log()?, entry.dir());
     let backend = backend::select(settings)?;
     // An installer that runs from the environment (pip, through the layer's `.pth`) needs it first.
     if backend.needs_base_to_install_editable() {
@@ -130,7 +128,7 @@ fn build(
         if backend.remembers_interpreters_by_path() { staging.stable_path(cache) } else { staging.dir.clone() };
     let layer = &staging.dir;
     let shown_paths = vec![(layer.clone(), target.to_path_buf()), (through.clone(), target.to_path_buf())];
-    let out = Output { log: log.to_path_buf(), verbose: settings.verbose, hand_down: staging.slot_lock(), shown_paths };
+    let out = Output { log, verbose: settings.verbose, hand_down: staging.slot_lock(), shown_paths };
     backend.create(plan.interpreter(), layer, &out)?;
     let site = site_packages(layer, plan);
     let base_site = site_packages(&plan.env_dir, plan);
