@@ -331,3 +331,51 @@ fn a_lock_naming_its_files_installs_them_by_url_and_checks_their_hashes() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Issue 22: with a uv.lock in use, the project's layer is installed as `uv sync` installs it,
+/// from the lock: the build backend is not asked for the project's metadata first (a separate
+/// build-backend call `uv pip install -e` makes for a project whose version is dynamic). Without
+/// the lock, that call is made.
+#[test]
+fn with_a_uv_lock_the_layer_is_installed_without_a_metadata_call() {
+    if uv().is_none() {
+        eprintln!("SKIPPED: uv is not installed (see tests/common/mod.rs)");
+        return;
+    }
+    use sha2::Digest as _;
+    let wheel = wheelhouse().join("alpha-1.0-py3-none-any.whl");
+    let hash = crate::hex(&sha2::Sha256::digest(std::fs::read(&wheel).unwrap()));
+    let t = TestEnv::with_backend("uv");
+    for locked in [true, false] {
+        let dir = format!("mypkg-{locked}");
+        let p = package_project(t.path(), &dir, "mypkg", "0.1.0", &["alpha"]);
+        let trace = t.path().join(format!("trace-{locked}"));
+        write_package_pyproject(
+            &p,
+            "mypkg",
+            "0.1.0",
+            &["alpha"],
+            &format!("[tool.tinybackend]\ntrace = {:?}\n", trace),
+        );
+        let text = std::fs::read_to_string(p.join("pyproject.toml")).unwrap();
+        std::fs::write(p.join("pyproject.toml"), text.replace("version = \"0.1.0\"", "dynamic = [\"version\"]"))
+            .unwrap();
+        if locked {
+            let lock = format!(
+                "version = 1\nrequires-python = \">=3.8\"\n\n[[package]]\nname = \"alpha\"\nversion = \"1.0\"\n\
+                 source = {{ registry = \"https://pypi.org/simple\" }}\n\
+                 wheels = [{{ url = \"file://{}\", hash = \"sha256:{hash}\" }}]\n\n\
+                 [[package]]\nname = \"mypkg\"\nsource = {{ editable = \".\" }}\ndependencies = [{{ name = \"alpha\" }}]\n",
+                wheel.display()
+            );
+            std::fs::write(p.join("uv.lock"), lock).unwrap();
+        }
+        t.trust(&p);
+        let out = t.shim("python", &p, &["-c", "import mypkg, alpha; print(mypkg.__file__, alpha.__version__)"]);
+        assert_ok(&out);
+        assert!(stdout(&out).starts_with(&p.join("src/mypkg").display().to_string()), "{}", stdout(&out));
+        let hooks = std::fs::read_to_string(&trace).unwrap();
+        assert!(hooks.contains("build_editable"), "{hooks}");
+        assert_eq!(hooks.contains("prepare_metadata"), !locked, "locked: {locked}: {hooks}");
+    }
+}

@@ -128,7 +128,8 @@ fn build(
         if backend.remembers_interpreters_by_path() { staging.stable_path(cache) } else { staging.dir.clone() };
     let layer = &staging.dir;
     let shown_paths = vec![(layer.clone(), target.to_path_buf()), (through.clone(), target.to_path_buf())];
-    let out = Output { log, verbose: settings.verbose, hand_down: staging.slot_lock(), shown_paths };
+    let out =
+        Output { log, verbose: settings.verbose, hand_down: staging.slot_lock(), shown_paths, show_failure: true };
     backend.create(plan.interpreter(), layer, &out)?;
     let site = site_packages(layer, plan);
     let base_site = site_packages(&plan.env_dir, plan);
@@ -147,8 +148,15 @@ fn build(
         index: &plan.manifest.index,
         offline: settings.offline,
     };
-    for project in projects {
-        backend.install_editable(&through, &with_extras(project), false, &install, &out)?;
+    match locked_project(plan, projects) {
+        // A uv.lock says what the project needs: no metadata call (the lock's other packages
+        // are the environment's). When that fails, the editable install below says why.
+        Some(dir) if backend_installs_locked(&*backend, &through, dir, plan, &install, &out) => {}
+        _ => {
+            for project in projects {
+                backend.install_editable(&through, &with_extras(project), false, &install, &out)?;
+            }
+        }
     }
     wait_for_base(plan, base_ready)?;
     adopt_scripts(&plan.env_dir, layer)?;
@@ -157,6 +165,38 @@ fn build(
         project: crate::fsx::lossy(&plan.project.dir),
         installs: projects.iter().map(|p| crate::fsx::lossy(&p.dir)).collect(),
         relocation: crate::build::layer_copy::relocation_key(&plan.key.hex, projects),
+    })
+}
+
+/// The project's folder when the layer installs just the project and its `uv.lock` is in use.
+fn locked_project<'a>(plan: &Plan, projects: &'a [LocalProject]) -> Option<&'a Path> {
+    let lock = plan.lock.as_deref()?;
+    let [p] = projects else { return None };
+    (lock.file_name()? == "uv.lock" && lock.parent() == Some(p.dir.as_path()) && p.dir == plan.project.dir)
+        .then_some(p.dir.as_path())
+}
+
+fn backend_installs_locked(
+    backend: &dyn backend::Backend,
+    layer: &Path,
+    dir: &Path,
+    plan: &Plan,
+    install: &Install,
+    out: &Output,
+) -> bool {
+    let skip: Vec<&str> = plan.install.iter().map(|r| r.name.as_str()).collect();
+    matches!(backend.install_editable_locked(layer, dir, &skip, install, &out.trial()), Ok(true))
+        && has_dist_info(&site_packages(layer, plan), plan)
+}
+
+/// Whether `site` holds the project's `*.dist-info` (a `[tool.uv] package = false` project
+/// syncs without being installed).
+fn has_dist_info(site: &Path, plan: &Plan) -> bool {
+    let Some(name) = plan.manifest.lock_selection.project.as_deref() else { return false };
+    let want = format!("{}-", name.replace(['-', '.'], "_").to_lowercase());
+    std::fs::read_dir(site).into_iter().flatten().flatten().any(|e| {
+        let n = e.file_name().to_string_lossy().to_lowercase();
+        n.starts_with(&want) && n.ends_with(".dist-info")
     })
 }
 

@@ -201,7 +201,8 @@ fn build_locked(
     let label = format!("env {}", plan.key.short());
     let progress = Progress::start(label, Some(&header), "creating the venv", settings.quiet, settings.verbose);
     let shown_paths = vec![(staging.dir.clone(), plan.env_dir.clone()), (through.clone(), plan.env_dir.clone())];
-    let out = Output { log, verbose: settings.verbose, hand_down: staging.slot_lock(), shown_paths };
+    let out =
+        Output { log, verbose: settings.verbose, hand_down: staging.slot_lock(), shown_paths, show_failure: true };
     let requirements: Vec<String> = plan.install.iter().map(|r| r.canonical.clone()).collect();
     let constraints: Vec<String> = plan.manifest.constraints.iter().map(|r| r.canonical.clone()).collect();
     let install = Install {

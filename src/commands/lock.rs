@@ -83,6 +83,7 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
         verbose: settings.verbose,
         hand_down: None,
         shown_paths: vec![(output.clone(), target.clone())],
+        show_failure: true,
     };
     let resolve = Resolve {
         interpreter: interp,

@@ -30,6 +30,19 @@ pub trait Backend {
     fn install(&self, base: &Interpreter, env: &Path, what: &Install, out: &Output) -> Result<()>;
     /// Install the folder `project` in editable mode (PEP 660), without its dependencies.
     fn install_editable(&self, env: &Path, project: &Path, deps: bool, what: &Install, out: &Output) -> Result<()>;
+    /// Install the project at `project` editable (no dependencies: every package of the lock
+    /// named in `skip` is left out) from its `uv.lock`, which says what a separate metadata call
+    /// would: `Ok(false)` when this backend cannot.
+    fn install_editable_locked(
+        &self,
+        _env: &Path,
+        _project: &Path,
+        _skip: &[&str],
+        _what: &Install,
+        _out: &Output,
+    ) -> Result<bool> {
+        Ok(false)
+    }
     /// Whether the installer remembers what it learns about an environment's interpreter by
     /// the interpreter's path (uv does, in its cache), so that installing through a path used
     /// before spares it starting Python to ask (see `staging::Staging::stable_path`).
@@ -55,6 +68,9 @@ pub struct Output {
     /// Internal paths the installer is given (an attempt's folder, its slot), each with the
     /// path to show in its place: where the folder is published (see `ui::InstallerOutput`).
     pub shown_paths: Vec<(PathBuf, PathBuf)>,
+    /// Whether a failed installer's output is shown (`false` for an attempt with a fallback:
+    /// the log keeps it).
+    pub show_failure: bool,
 }
 
 impl Output {
@@ -62,7 +78,18 @@ impl Output {
     pub fn showing(&self, from: &Path, to: &Path) -> Output {
         let mut shown_paths = self.shown_paths.clone();
         shown_paths.push((from.to_path_buf(), to.to_path_buf()));
-        Output { log: self.log.clone(), verbose: self.verbose, hand_down: self.hand_down, shown_paths }
+        Output { shown_paths, show_failure: self.show_failure, ..self.trial() }
+    }
+
+    /// This output for an attempt that has a fallback: a failure is written to the log only.
+    pub fn trial(&self) -> Output {
+        Output {
+            log: self.log.clone(),
+            verbose: self.verbose,
+            hand_down: self.hand_down,
+            shown_paths: self.shown_paths.clone(),
+            show_failure: false,
+        }
     }
 
     /// Run `cmd` with its output sent here; fail with the installer's status.
@@ -118,7 +145,7 @@ impl Output {
         if status.success() {
             return Ok(());
         }
-        if !self.verbose {
+        if !self.verbose && self.show_failure {
             let mut shown = crate::ui::InstallerOutput::new(&self.shown_paths);
             shown.write(&kept);
             shown.finish();

@@ -68,6 +68,30 @@ impl Backend for Uv {
         out.run(cmd, "the project (editable)")
     }
 
+    /// `uv sync --frozen` into the layer, as `uv sync` installs a project with a lock: uv builds
+    /// the editable wheel without first asking the build backend for the project's metadata.
+    fn install_editable_locked(
+        &self,
+        env: &Path,
+        project: &Path,
+        skip: &[&str],
+        what: &Install,
+        out: &Output,
+    ) -> Result<bool> {
+        let mut cmd = Command::new(&self.exe);
+        cmd.args(["sync", "--frozen", "--inexact", "--no-default-groups", "--no-config", "--quiet", "--project"])
+            .arg(project)
+            .arg("--python")
+            .arg(env_python(env))
+            .env("UV_PROJECT_ENVIRONMENT", env);
+        cmd.args(index_args(what.index, what.offline, false));
+        for name in skip {
+            cmd.args(["--no-install-package", name]);
+        }
+        out.run(cmd, "the project (editable)")?;
+        Ok(true)
+    }
+
     fn remembers_interpreters_by_path(&self) -> bool {
         true
     }
