@@ -79,7 +79,7 @@ impl Backend for Uv {
         out: &Output,
     ) -> Result<bool> {
         let mut cmd = Command::new(&self.exe);
-        cmd.args(["sync", "--frozen", "--inexact", "--no-default-groups", "--no-config", "--quiet", "--project"])
+        cmd.args(["sync", "--frozen", "--inexact", "--no-default-groups", "--no-config", "--project"])
             .arg(project)
             .arg("--python")
             .arg(env_python(env))
