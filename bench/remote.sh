@@ -64,14 +64,14 @@ for r in $(seq "$rounds"); do
   b="$(machine b "" "$work/uv-cache-warm")"; run_in "$b" trust >/dev/null
   t0="$(now)"; run_in "$b" sync; t1="$(now)"
   c="$(machine c "$remote")"; run_in "$c" trust >/dev/null
-  t2="$(now)"; run_in "$c" sync; t3="$(now)"
+  t2="$(now)"; run_in "$c COVE_TIMINGS=$work/phases" sync; t3="$(now)"
   # First import in the pulled environment (no bytecode shipped) against a second one.
   t4="$(now)"; run_in "$c" run python -c "import $imports"; t5="$(now)"
   t6="$(now)"; run_in "$c" run python -c "import $imports"; t7="$(now)"
   echo "$t0 $t1 $t2 $t3 $t4 $t5 $t6 $t7 $t8 $t9" >> "$work/times"
 done
-python3 - "$work/times" "$env_kb" "$art_kb" "$remote" <<'PY'
-import statistics, sys
+python3 - "$work/times" "$env_kb" "$art_kb" "$remote" "$work/phases" <<'PY'
+import collections, os, statistics, sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
 build = statistics.median(r[1] - r[0] for r in rows)
 pull = statistics.median(r[3] - r[2] for r in rows)
@@ -82,6 +82,13 @@ print("remote: %s (%d rounds, medians)" % (sys.argv[4], len(rows)))
 print("local uv build (cold uv cache):  %6.0f ms" % (cold * 1e3))
 print("local uv build (warm uv cache):  %6.0f ms" % (build * 1e3))
 print("pull from the team cache:        %6.0f ms  (%.2fx of the cold build, %.2fx of the warm)" % (pull * 1e3, pull / cold, pull / build))
+phases = collections.defaultdict(list)
+if os.path.exists(sys.argv[5]):
+    for line in open(sys.argv[5]):
+        name, seconds = line.split()
+        phases[name].append(float(seconds))
+if phases:
+    print("  of which:  " + ", ".join("%s %.0f ms" % (n, statistics.median(v) * 1e3) for n, v in phases.items()))
 print("first import after a pull:       %6.0f ms  (bytecode written then)" % (first * 1e3))
 print("second import:                   %6.0f ms" % (second * 1e3))
 env_kb, art_kb = int(sys.argv[2]), int(sys.argv[3])

@@ -392,6 +392,39 @@ fn a_corrupted_blob_is_refused_by_digest_and_built_here() {
     no_attempts_left(&b);
 }
 
+/// The layer is unpacked as it downloads: one that unpacks whole but is not the blob its manifest
+/// names (another environment's, say) must still be refused by its digest, and nothing of it
+/// published.
+#[test]
+fn a_layer_that_unpacks_but_is_not_the_manifests_is_refused() {
+    let team = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", team.path().display());
+    let one = a_pushes(&url, &["alpha==1.0"]);
+    let two = a_pushes(&url, &["alpha==2.0"]);
+    let layer_of = |env: &TestEnv| {
+        let key = env.status(&env.path().join("proj"))["key"].as_str().unwrap().to_string();
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(team.path().join("manifests").join(key)).unwrap()).unwrap();
+        let digest = m["layers"][0]["digest"].as_str().unwrap().to_string();
+        team.path().join("blobs/sha256").join(digest.trim_start_matches("sha256:"))
+    };
+    let (blob_one, blob_two) = (layer_of(&one), layer_of(&two));
+    assert_ne!(blob_one, blob_two);
+    std::fs::copy(&blob_two, &blob_one).unwrap();
+    let b = TestEnv::new();
+    set_remote(&b, &url, false);
+    let dir = project(&b, &["alpha==1.0"]);
+    let out = b.cove(&dir, &["sync"]);
+    assert_ok(&out);
+    // Its size or its digest gives it away.
+    assert!(stderr(&out).contains("not pulling") && stderr(&out).contains("the download"), "{}", stderr(&out));
+    assert_eq!(origin(&b, &dir), "built");
+    let run = b.cove(&dir, &["run", "alpha-cli"]);
+    assert_ok(&run);
+    assert_eq!(stdout(&run).trim(), "alpha-cli 1.0", "the environment is alpha 1.0's, built here");
+    no_attempts_left(&b);
+}
+
 #[test]
 fn an_artifact_whose_canonical_text_is_not_the_keys_is_refused() {
     let team = tempfile::tempdir().unwrap();

@@ -169,11 +169,10 @@ impl Staging {
     /// Seal the finished folder and move it onto its entry (swapping out what is there): rewrite
     /// its paths, list its files' sizes and measure its disk usage in one walk, write the info
     /// file (made from the disk usage), the ready marker and the listing, then rename.
-    pub fn publish<I: serde::Serialize>(mut self, info: impl FnOnce(crate::fsx::Usage) -> I) -> Result<Published> {
-        let target = self.target.clone();
+    pub fn publish<I: serde::Serialize>(self, info: impl FnOnce(crate::fsx::Usage) -> I) -> Result<Published> {
         let mut from = vec![self.dir.as_path()];
         from.extend(self.slot.as_ref().map(|s| s.link.as_path()));
-        relocate(&self.dir, &from, &target)?;
+        relocate(&self.dir, &from, &self.target)?;
         let mut listing = Listing::default();
         let root = self.dir.as_os_str().len() + 1;
         let usage = crate::fsx::disk_usage_with(&self.dir, |path, meta| {
@@ -183,13 +182,33 @@ impl Staging {
                 listing.add(Path::new(rel), meta.len());
             }
         });
+        self.seal(listing, info(usage))
+    }
+
+    /// [`Staging::publish`] for a folder whose maker listed its files (relative paths, sizes)
+    /// and knows its usage, and which names no attempt path (an unpacked artifact): no walk.
+    pub fn publish_listed<I: serde::Serialize>(
+        self,
+        files: &[(PathBuf, u64)],
+        usage: crate::fsx::Usage,
+        info: impl FnOnce(crate::fsx::Usage) -> I,
+    ) -> Result<Published> {
+        let mut listing = Listing::default();
+        for (rel, size) in files {
+            listing.add(rel, *size);
+        }
+        self.seal(listing, info(usage))
+    }
+
+    fn seal(mut self, mut listing: Listing, info: impl serde::Serialize) -> Result<Published> {
+        let target = self.target.clone();
         // New files in a folder nothing reads before it is published: written directly.
         let write = |name: &str, bytes: &[u8]| {
             let path = self.dir.join(name);
             std::fs::write(&path, bytes).ctx("write", &path)
         };
         // Plain strings and numbers: nothing to fail.
-        let info = serde_json::to_vec(&info(usage)).unwrap_or_default();
+        let info = serde_json::to_vec(&info).unwrap_or_default();
         write(self.info_file, &info)?;
         listing.add(Path::new(self.info_file), info.len() as u64);
         write(crate::cache::READY, b"")?;

@@ -2,9 +2,10 @@
 //!
 //! Written as zstd (level 3, two compression workers: a fixed count, so the bytes do not depend
 //! on the machine); read as zstd or gzip (what cove wrote before), as the layer's media type
-//! says ([`Codec`]). Unpacking decompresses and parses the tar on the calling thread while a
-//! second thread creates the files, in the archive's order; nothing is synced per file (the
-//! attempt folder is sealed and renamed into place by `staging`, as a local build is).
+//! says ([`Codec`]). Unpacking decompresses and parses the tar on the calling thread, which
+//! makes each folder as it comes, while two more threads create the files, a batch each in
+//! turn; nothing is synced per file (the attempt folder is sealed and renamed into place by
+//! `staging`, as a local build is), and what was made is listed for the seal.
 //!
 //! Packing walks the published environment in name order and writes each directory, file and
 //! link with a fixed mtime, uid/gid 0 and no user names, so equal environments give equal bytes
@@ -39,8 +40,11 @@ const MTIME: u64 = 315_532_800;
 const ZSTD_LEVEL: i32 = 3;
 /// zstd's compression workers: fixed, since the output depends on the count.
 const ZSTD_WORKERS: u32 = 2;
-/// Batches of entries read ahead of the thread that writes them.
-const QUEUE: usize = 8;
+/// Batches of entries read ahead of each thread that writes them.
+const QUEUE: usize = 4;
+/// Threads creating files: the kernel's work of making a file is most of an unpack, and two
+/// threads share it out where the reader (decompressing) would leave a core idle.
+const WRITERS: usize = 2;
 /// Entries go to the writer in batches of this many bytes at most (or [`BATCH_ENTRIES`]):
 /// one hand-over per entry costs a wake-up of the other thread each.
 const BATCH_BYTES: usize = 1 << 20;
@@ -158,38 +162,69 @@ fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> 
     Ok(())
 }
 
-/// One entry of the archive, read and checked, for the writing thread.
+/// One entry of the archive, read and checked, for a writing thread.
 enum Item {
-    Dir(PathBuf, u32),
     File(PathBuf, u32, Vec<u8>),
     Link(PathBuf, PathBuf),
+}
+
+/// What unpacking made: every regular file with its size (relative to the folder), and the disk
+/// usage they and the folders take, so sealing the attempt needs no walk of its own.
+#[derive(Debug, Default)]
+pub struct Unpacked {
+    pub files: Vec<(PathBuf, u64)>,
+    pub usage: crate::fsx::Usage,
+}
+
+/// The filesystem's block: what a file's size is rounded up to on disk.
+const BLOCK: u64 = 4096;
+
+fn blocks(size: u64) -> u64 {
+    size.div_ceil(BLOCK) * BLOCK
 }
 
 /// Unpack the artifact read from `archive` (compressed as `codec` says) into the (empty) folder
 /// `into`, putting `target` (the environment's final path) in place of the placeholder. Only
 /// folders, regular files and links are made, at relative paths that never pass through a link
 /// the artifact made.
-pub fn unpack(archive: impl Read + Send, codec: Codec, into: &Path, target: &Path) -> std::io::Result<()> {
-    let decoder: Box<dyn Read + Send> = match codec {
+pub fn unpack(archive: impl Read, codec: Codec, into: &Path, target: &Path) -> std::io::Result<Unpacked> {
+    let decoder: Box<dyn Read + '_> = match codec {
         Codec::Zstd => Box::new(zstd::stream::read::Decoder::new(archive)?),
         Codec::Gzip => Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(archive))),
     };
-    let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Item>>(QUEUE);
     let (read, written) = std::thread::scope(|scope| {
-        let writer = scope.spawn(move || write_items(receive, into));
-        let read = read_items(decoder, &send);
-        drop(send);
-        (read, writer.join().unwrap_or_else(|_| Err(std::io::Error::other("the unpacking thread failed"))))
+        let mut sends = Vec::new();
+        let mut writers = Vec::new();
+        for _ in 0..WRITERS {
+            let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Item>>(QUEUE);
+            sends.push(send);
+            writers.push(scope.spawn(move || write_items(receive, into)));
+        }
+        let read = read_items(decoder, into, &sends);
+        drop(sends);
+        let mut files = Vec::new();
+        let mut written = Ok(());
+        for writer in writers {
+            match writer.join().unwrap_or_else(|_| Err(std::io::Error::other("an unpacking thread failed"))) {
+                Ok(mut some) => files.append(&mut some),
+                Err(e) => written = written.and(Err(e)),
+            }
+        }
+        (read, written.map(|()| files))
     });
-    // A refused entry says why; else the writer's error (its hang-up is what ended the reading).
-    let (links, list) = match (read, written) {
+    // A refused entry says why; else a writer's error (its hang-up is what ended the reading).
+    let (links, list, dirs, files) = match (read, written) {
         (Err(e), _) if e.kind() == std::io::ErrorKind::InvalidData => return Err(e),
         (_, Err(e)) => return Err(e),
-        (r, Ok(())) => r?,
+        (r, Ok(files)) => {
+            let (links, list, dirs) = r?;
+            (links, list, dirs, files)
+        }
     };
     let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
     let list = list.ok_or_else(|| bad("the artifact has no relocation list".into()))?;
     let new = target.as_os_str().as_bytes();
+    let mut sizes: std::collections::HashMap<PathBuf, u64> = files.into_iter().collect();
     for line in list.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         let rel = Path::new(std::ffi::OsStr::from_bytes(line));
         let beneath_link = links.iter().any(|l| rel.starts_with(l) && rel != l.as_path());
@@ -204,25 +239,36 @@ pub fn unpack(archive: impl Read + Send, codec: Codec, into: &Path, target: &Pat
             std::fs::remove_file(&path)?;
             std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&fixed), &path)?;
         } else if meta.is_file() {
-            let bytes = std::fs::read(&path)?;
-            std::fs::write(&path, replace(&bytes, PLACEHOLDER.as_bytes(), new))?;
+            let bytes = replace(&std::fs::read(&path)?, PLACEHOLDER.as_bytes(), new);
+            std::fs::write(&path, &bytes)?;
+            if let Some(size) = sizes.get_mut(rel) {
+                *size = bytes.len() as u64;
+            }
         }
     }
-    Ok(())
+    let mut files: Vec<(PathBuf, u64)> = sizes.into_iter().collect();
+    files.sort_unstable();
+    let size = (dirs + 1) * BLOCK + files.iter().map(|(_, size)| blocks(*size)).sum::<u64>();
+    Ok(Unpacked { files, usage: crate::fsx::Usage { size, linked: 0 } })
 }
 
-/// Decompress and parse the tar, check each entry and hand it to the writer. Returns the links
-/// made and the relocation list (kept here, never written).
+/// Decompress and parse the tar, check each entry, make each folder (in the archive's order,
+/// before the files in it are handed on) and hand files and links to the writers, a batch to
+/// each in turn. Returns the links made, the relocation list (kept here, never written) and the
+/// count of folders made.
 fn read_items(
     decoder: impl Read,
-    send: &std::sync::mpsc::SyncSender<Vec<Item>>,
-) -> std::io::Result<(Vec<PathBuf>, Option<Vec<u8>>)> {
+    into: &Path,
+    sends: &[std::sync::mpsc::SyncSender<Vec<Item>>],
+) -> std::io::Result<(Vec<PathBuf>, Option<Vec<u8>>, u64)> {
+    use std::os::unix::fs::DirBuilderExt;
     let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
-    let hung_up = || std::io::Error::other("the unpacking thread stopped");
+    let hung_up = || std::io::Error::other("an unpacking thread stopped");
     let mut tar = tar::Archive::new(decoder);
     let mut links: Vec<PathBuf> = Vec::new();
     let mut list = None;
-    let (mut batch, mut batch_bytes) = (Vec::with_capacity(BATCH_ENTRIES), 0);
+    let mut dirs = 0;
+    let (mut batch, mut batch_bytes, mut turn) = (Vec::with_capacity(BATCH_ENTRIES), 0, 0);
     for entry in tar.entries()? {
         let mut entry = entry?;
         let rel = entry.path()?.into_owned();
@@ -235,7 +281,15 @@ fn read_items(
         }
         let mode = entry.header().mode().unwrap_or(0o644) & 0o755;
         let item = match entry.header().entry_type() {
-            tar::EntryType::Directory => Item::Dir(rel, mode),
+            tar::EntryType::Directory => {
+                let path = into.join(&rel);
+                match std::fs::DirBuilder::new().recursive(true).mode(0o700 | mode).create(&path) {
+                    Ok(()) => dirs += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => {}
+                    Err(e) => return Err(e),
+                }
+                continue;
+            }
             tar::EntryType::Regular => {
                 let mut bytes = Vec::with_capacity(entry.size().min(64 << 20) as usize);
                 entry.read_to_end(&mut bytes)?;
@@ -257,59 +311,49 @@ fn read_items(
         }
         batch.push(item);
         if batch.len() >= BATCH_ENTRIES || batch_bytes >= BATCH_BYTES {
-            send.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ENTRIES))).map_err(|_| hung_up())?;
-            batch_bytes = 0;
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ENTRIES));
+            sends[turn % sends.len()].send(full).map_err(|_| hung_up())?;
+            (batch_bytes, turn) = (0, turn + 1);
         }
     }
     if !batch.is_empty() {
-        send.send(batch).map_err(|_| hung_up())?;
+        sends[turn % sends.len()].send(batch).map_err(|_| hung_up())?;
     }
-    Ok((links, list))
+    Ok((links, list, dirs))
 }
 
-/// Create what the reader sends, in its order, under `into`. A folder already made (by an entry
-/// or as a parent) is not made again.
-fn write_items(receive: std::sync::mpsc::Receiver<Vec<Item>>, into: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    let parent_of = |rel: &Path, made: &mut std::collections::HashSet<PathBuf>| -> std::io::Result<()> {
-        match rel.parent() {
-            Some(p) if !p.as_os_str().is_empty() && !made.contains(p) => {
+/// Create what the reader sends under `into`, returning each regular file made with its size.
+/// The folders are made by the reader; one an archive left out is made here.
+fn write_items(receive: std::sync::mpsc::Receiver<Vec<Item>>, into: &Path) -> std::io::Result<Vec<(PathBuf, u64)>> {
+    let mut files = Vec::new();
+    let with_parent = |rel: &Path, make: &mut dyn FnMut() -> std::io::Result<()>| match make() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match rel.parent() {
+            Some(p) if !p.as_os_str().is_empty() => {
                 std::fs::create_dir_all(into.join(p))?;
-                made.insert(p.to_path_buf());
-                Ok(())
+                make()
             }
-            _ => Ok(()),
-        }
+            _ => Err(e),
+        },
+        other => other,
     };
     for item in receive.into_iter().flatten() {
         match item {
-            Item::Dir(rel, mode) => {
-                parent_of(&rel, &mut made)?;
-                let path = into.join(&rel);
-                match std::fs::DirBuilder::new().mode(0o700 | mode).create(&path) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => {}
-                    Err(e) => return Err(e),
-                }
-                made.insert(rel);
-            }
             Item::File(rel, mode, bytes) => {
-                parent_of(&rel, &mut made)?;
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode_private(mode)
-                    .open(into.join(&rel))?;
-                f.write_all(&bytes)?;
+                let path = into.join(&rel);
+                with_parent(&rel, &mut || {
+                    let mut f =
+                        std::fs::OpenOptions::new().write(true).create_new(true).mode_private(mode).open(&path)?;
+                    f.write_all(&bytes)
+                })?;
+                files.push((rel, bytes.len() as u64));
             }
             Item::Link(rel, target) => {
-                parent_of(&rel, &mut made)?;
-                std::os::unix::fs::symlink(&target, into.join(&rel))?;
+                let path = into.join(&rel);
+                with_parent(&rel, &mut || std::os::unix::fs::symlink(&target, &path))?;
             }
         }
     }
-    Ok(())
+    Ok(files)
 }
 
 trait ModePrivate {
@@ -373,7 +417,16 @@ mod tests {
         std::fs::create_dir_all(into.parent().unwrap()).unwrap();
         let target = t.path().join("three/envs/k");
         std::fs::create_dir(&into).unwrap();
-        unpack(std::fs::File::open(t.path().join("a.tar.zst")).unwrap(), Codec::Zstd, &into, &target).unwrap();
+        let unpacked =
+            unpack(std::fs::File::open(t.path().join("a.tar.zst")).unwrap(), Codec::Zstd, &into, &target).unwrap();
+        let mut walked = Vec::new();
+        crate::fsx::disk_usage_with(&into, |path, meta| {
+            if meta.is_file() {
+                walked.push((path.strip_prefix(&into).unwrap().to_path_buf(), meta.len()));
+            }
+        });
+        walked.sort();
+        assert_eq!(unpacked.files, walked, "the files listed for the seal are the files made, with their sizes");
         let tool = std::fs::read_to_string(into.join("bin/tool")).unwrap();
         assert_eq!(tool, format!("#!{}/bin/python\nimport x\n", target.display()));
         assert_eq!(std::fs::metadata(into.join("bin/tool")).unwrap().permissions().mode() & 0o111, 0o111);

@@ -10,9 +10,9 @@
 //! annotations naming the key, its canonical text, cove's version, the interpreter and the size.
 //!
 //! Pull (from `build.rs`, under the key's lock, only for a trusted plan: pulling is installing):
-//! the manifest is read, refused unless its canonical text is the key's, the layer downloaded
-//! into the attempt folder and its digest checked, then unpacked there and published exactly as
-//! a local build is (`staging`). Anything wrong — a registry down, slow, refusing, a digest that
+//! the manifest is read, refused unless its canonical text is the key's, the layer unpacked into
+//! the attempt folder as it downloads, and the folder published exactly as a local build is
+//! (`staging`) only once the whole download's size and digest are checked. Anything wrong — a registry down, slow, refusing, a digest that
 //! does not match — costs at most the timeout and one line, and cove builds as it would without
 //! a remote. Push (`cove push`, or after a local build when `push = true`, in a detached
 //! `cove push --key K`) packs a ready environment and uploads what the remote lacks.
@@ -24,7 +24,7 @@ mod folder;
 mod oci;
 mod store;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -112,15 +112,28 @@ fn fetch(store: &dyn Store, plan: &Plan, staging: Staging) -> Result<Option<(u64
     let Some(bytes) = store.manifest(&plan.key.hex)? else { return Ok(None) };
     let (layer_digest, layer_size, codec, config) = read_manifest(store, &bytes, &plan.key)?;
     std::fs::create_dir(&staging.dir).map_err(|e| Fault(format!("cannot create {}: {e}", staging.dir.display())))?;
-    let download = staging.dir.join(".cove-download");
-    get_checked(store, &layer_digest, layer_size, &download)?;
-    let file = std::fs::File::open(&download).map_err(|e| Fault(e.to_string()))?;
-    artifact::unpack(file, codec, &staging.dir, &plan.env_dir).map_err(|e| Fault(format!("cannot unpack it: {e}")))?;
-    let _ = std::fs::remove_file(&download);
+    // Unpacked as it downloads, into the attempt folder, which is published only once the
+    // whole download's digest is checked.
+    let mut download = Hashing::new(store.blob(&layer_digest, layer_size)?.take(layer_size + 1));
+    let unpacked = crate::timings::time("pull", || {
+        let unpacked = artifact::unpack(&mut download, codec, &staging.dir, &plan.env_dir);
+        // The rest of the stream (the compressor's last frame, the tar's padding) counts too.
+        (unpacked, std::io::copy(&mut download, &mut std::io::sink()))
+    });
+    let unpacked = match unpacked {
+        (_, Err(e)) => return Err(Fault(format!("the download broke off: {e}"))),
+        // The digest first: a corrupted blob is told as such, whatever it unpacked to.
+        (unpacked, Ok(_)) => {
+            download.check(&layer_digest, layer_size)?;
+            unpacked.map_err(|e| Fault(format!("cannot unpack it: {e}")))?
+        }
+    };
     let origin = format!("pulled from {}", store.url());
     let backend = config.backend.clone().unwrap_or_else(|| "?".into());
-    let published =
-        staging.publish(|usage| plan.env_info(&backend, usage, &origin)).map_err(|e| Fault(e.to_string()))?;
+    let published = crate::timings::time("seal", || {
+        staging.publish_listed(&unpacked.files, unpacked.usage, |usage| plan.env_info(&backend, usage, &origin))
+    })
+    .map_err(|e| Fault(e.to_string()))?;
     Ok(Some((layer_size, published)))
 }
 
@@ -169,18 +182,6 @@ fn read_manifest(
         return Err(Fault(format!("it was made by another cove ({})", config.cove)));
     }
     Ok((digest, size, codec, config))
-}
-
-/// Download a blob to `to`, checking its size and digest.
-fn get_checked(store: &dyn Store, digest: &str, size: u64, to: &Path) -> Result<(), Fault> {
-    let mut reader = store.blob(digest, size)?;
-    let file = std::fs::File::create(to).map_err(|e| Fault(format!("cannot write {}: {e}", to.display())))?;
-    // Large writes: a layer is tens of megabytes.
-    let mut hashing = Hashing::new(std::io::BufWriter::with_capacity(1 << 20, file));
-    std::io::copy(&mut (&mut reader).take(size + 1), &mut hashing)
-        .map_err(|e| Fault(format!("the download broke off: {e}")))?;
-    hashing.inner.flush().map_err(|e| Fault(e.to_string()))?;
-    hashing.check(digest, size)
 }
 
 /// What a push did.

@@ -28,16 +28,16 @@ pub fn nanos() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
 }
 
-/// A writer that hashes and counts what goes through it: an artifact being packed, a blob being
-/// downloaded (then checked against its manifest).
-pub struct Hashing<W: Write> {
-    pub inner: W,
+/// A writer or reader that hashes and counts what goes through it: an artifact being packed, a
+/// blob being downloaded (then checked against its manifest).
+pub struct Hashing<T> {
+    pub inner: T,
     pub hash: Sha256,
     pub len: u64,
 }
 
-impl<W: Write> Hashing<W> {
-    pub fn new(inner: W) -> Self {
+impl<T> Hashing<T> {
+    pub fn new(inner: T) -> Self {
         Hashing { inner, hash: Sha256::new(), len: 0 }
     }
 
@@ -63,5 +63,14 @@ impl<W: Write> Write for Hashing<W> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
     }
 }
