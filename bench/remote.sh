@@ -37,8 +37,11 @@ fi
 mkdir -p "$work/proj"
 deps="$(python3 -c 'import sys,json; print(json.dumps(sys.argv[1:]))' $reqs)"
 printf 'dependencies = %s\n' "$deps" > "$work/proj/cove.toml"
-machine() { # NAME [remote]: a fresh cache and config, as another machine would have
-  local d="$work/$1"; rm -rf "$d"; mkdir -p "$d"
+# NAME [remote]: a fresh cache and config, as another machine would have. Each round's machines
+# are new folders, all removed at the end: removing hundreds of MB between rounds would slow the
+# next round's file creation (ext4 frees the blocks in the background), a fresh runner's would not.
+machine() {
+  local d="$work/$1"; mkdir -p "$d"
   [ -z "${2:-}" ] || printf '[remote]\nurl = "%s"\n' "$2" > "$d/config.toml"
   echo "COVE_CACHE_DIR=$d/cache COVE_HOME=$d/home COVE_CONFIG=$d/config.toml UV_CACHE_DIR=${3:-$d/uv-cache}"
 }
@@ -59,11 +62,11 @@ art_kb="$( (du -sk "$work/registry" "$work/team" 2>/dev/null || true) | awk '{s+
 w="$(machine warmup "" "$work/uv-cache-warm")"; run_in "$w" trust >/dev/null; run_in "$w" sync
 : > "$work/times"
 for r in $(seq "$rounds"); do
-  cold="$(machine cold)"; run_in "$cold" trust >/dev/null
+  cold="$(machine cold$r)"; run_in "$cold" trust >/dev/null
   t8="$(now)"; run_in "$cold" sync; t9="$(now)"
-  b="$(machine b "" "$work/uv-cache-warm")"; run_in "$b" trust >/dev/null
+  b="$(machine b$r "" "$work/uv-cache-warm")"; run_in "$b" trust >/dev/null
   t0="$(now)"; run_in "$b" sync; t1="$(now)"
-  c="$(machine c "$remote")"; run_in "$c" trust >/dev/null
+  c="$(machine c$r "$remote")"; run_in "$c" trust >/dev/null
   t2="$(now)"; run_in "$c COVE_TIMINGS=$work/phases" sync; t3="$(now)"
   # First import in the pulled environment (no bytecode shipped) against a second one.
   t4="$(now)"; run_in "$c" run python -c "import $imports"; t5="$(now)"

@@ -45,6 +45,9 @@ const QUEUE: usize = 4;
 /// Threads creating files: the kernel's work of making a file is most of an unpack, and two
 /// threads share it out where the reader (decompressing) would leave a core idle.
 const WRITERS: usize = 2;
+/// The decompressed stream goes to the parser in chunks of this size, this many ahead.
+const CHUNK: usize = 1 << 20;
+const CHUNKS: usize = 8;
 /// Entries go to the writer in batches of this many bytes at most (or [`BATCH_ENTRIES`]):
 /// one hand-over per entry costs a wake-up of the other thread each.
 const BATCH_BYTES: usize = 1 << 20;
@@ -200,8 +203,16 @@ pub fn unpack(archive: impl Read, codec: Codec, into: &Path, target: &Path) -> s
             sends.push(send);
             writers.push(scope.spawn(move || write_items(receive, into)));
         }
-        let read = read_items(decoder, into, &sends);
-        drop(sends);
+        // Decompressed here, parsed (and the folders made) on a thread of its own.
+        let (send_chunk, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(CHUNKS);
+        let parser = scope.spawn(move || {
+            let read = read_items(Chunks { receive: chunks, current: Vec::new(), at: 0 }, into, &sends);
+            drop(sends);
+            read
+        });
+        let decompressed = decompress(decoder, &send_chunk);
+        drop(send_chunk);
+        let read = parser.join().unwrap_or_else(|_| Err(std::io::Error::other("an unpacking thread failed")));
         let mut files = Vec::new();
         let mut written = Ok(());
         for writer in writers {
@@ -210,7 +221,8 @@ pub fn unpack(archive: impl Read, codec: Codec, into: &Path, target: &Path) -> s
                 Err(e) => written = written.and(Err(e)),
             }
         }
-        (read, written.map(|()| files))
+        // A stream that breaks off may end at an entry's edge, where the tar looks whole.
+        (decompressed.and(read), written.map(|()| files))
     });
     // A refused entry says why; else a writer's error (its hang-up is what ended the reading).
     let (links, list, dirs, files) = match (read, written) {
@@ -250,6 +262,53 @@ pub fn unpack(archive: impl Read, codec: Codec, into: &Path, target: &Path) -> s
     files.sort_unstable();
     let size = (dirs + 1) * BLOCK + files.iter().map(|(_, size)| blocks(*size)).sum::<u64>();
     Ok(Unpacked { files, usage: crate::fsx::Usage { size, linked: 0 } })
+}
+
+/// Read `decoder` to its end in chunks for the parser. Stops early (and says nothing) when the
+/// parser hangs up: its error is the one told.
+fn decompress(mut decoder: impl Read, send: &std::sync::mpsc::SyncSender<Vec<u8>>) -> std::io::Result<()> {
+    loop {
+        let mut chunk = vec![0; CHUNK];
+        let mut filled = 0;
+        while filled < CHUNK {
+            match decoder.read(&mut chunk[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if filled == 0 {
+            return Ok(());
+        }
+        chunk.truncate(filled);
+        if send.send(chunk).is_err() {
+            return Ok(());
+        }
+    }
+}
+
+/// The decompressed stream as the parser reads it: the chunks sent, in order; their end is the
+/// stream's.
+struct Chunks {
+    receive: std::sync::mpsc::Receiver<Vec<u8>>,
+    current: Vec<u8>,
+    at: usize,
+}
+
+impl Read for Chunks {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.current.len() {
+            match self.receive.recv() {
+                Ok(chunk) => (self.current, self.at) = (chunk, 0),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.at);
+        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 /// Decompress and parse the tar, check each entry, make each folder (in the archive's order,
@@ -434,6 +493,24 @@ mod tests {
         assert!(!into.join("lib/site/__pycache__").exists(), "no bytecode in the artifact");
         assert!(!into.join(".cove-ready").exists() && !into.join("cove-env.json").exists());
         assert!(!into.join(RELOCATE).exists());
+    }
+
+    #[test]
+    fn a_stream_cut_short_does_not_unpack_as_whole() {
+        let t = tempfile::tempdir().unwrap();
+        let env = t.path().join("one/envs/k");
+        make_env(&env);
+        // Big enough for several chunks of the decompressed stream.
+        let big: Vec<u8> = (0..3 * CHUNK as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+        std::fs::write(env.join("lib/site/data.bin"), &big).unwrap();
+        pack(&env, &t.path().join("a.tar.zst")).unwrap();
+        let bytes = std::fs::read(t.path().join("a.tar.zst")).unwrap();
+        for cut in [bytes.len() / 3, bytes.len() - 8] {
+            let into = t.path().join(format!("into-{cut}"));
+            std::fs::create_dir(&into).unwrap();
+            let got = unpack(&bytes[..cut], Codec::Zstd, &into, Path::new("/x"));
+            assert!(got.is_err(), "cut at {cut} of {}: {got:?}", bytes.len());
+        }
     }
 
     #[test]
