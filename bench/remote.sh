@@ -46,7 +46,7 @@ machine() {
   echo "COVE_CACHE_DIR=$d/cache COVE_HOME=$d/home COVE_CONFIG=$d/config.toml UV_CACHE_DIR=${3:-$d/uv-cache}"
 }
 run_in() { (cd "$work/proj" && env $1 COVE_QUIET=1 "$cove" "${@:2}"); }
-now() { python3 -c 'import time; print(time.monotonic())'; }
+now() { echo "$EPOCHREALTIME"; }  # no process: a python3 start-up would be timed too
 
 a="$(machine a "$remote")"
 run_in "$a" trust >/dev/null
