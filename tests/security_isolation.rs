@@ -190,15 +190,6 @@ fn the_layer_build_uses_the_real_pip_and_venv_uv_backend() {
     the_layer_build_uses_the_real_pip_and_venv("uv");
 }
 
-/// `lib/pythonX.Y/site-packages` of a venv.
-fn site(venv: &Path) -> PathBuf {
-    let lib = std::fs::read_dir(venv.join("lib"))
-        .unwrap()
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy().starts_with("python"));
-    lib.expect("lib/pythonX.Y").path().join("site-packages")
-}
-
 #[test]
 fn an_environment_missing_installed_files_is_broken_until_sync_repairs_it() {
     let t = TestEnv::new();

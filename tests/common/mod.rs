@@ -93,6 +93,19 @@ impl TestEnv {
         dir
     }
 
+    /// A folder `locked` with a `[project]` pyproject.toml named `locked` needing `deps` (TOML
+    /// strings, comma-separated), with the wheelhouse as its index.
+    pub fn locked_project(&self, deps: &str) -> PathBuf {
+        let p = self.path().join("locked");
+        std::fs::create_dir_all(&p).unwrap();
+        let index = format!("find-links = [{:?}]\nno-index = true\n", wheelhouse().display().to_string());
+        let text = format!(
+            "[project]\nname = \"locked\"\nversion = \"1\"\ndependencies = [{deps}]\n[tool.cove.index]\n{index}"
+        );
+        std::fs::write(p.join("pyproject.toml"), text).unwrap();
+        p
+    }
+
     pub fn write_cove_toml(&self, dir: &Path, deps: &[&str]) {
         let list: Vec<String> = deps.iter().map(|d| format!("{d:?}")).collect();
         let text = format!(
@@ -175,6 +188,66 @@ impl TestEnv {
         v.sort();
         v
     }
+}
+
+/// A uv.lock pinning alpha 1.0 (with `alpha_wheels`: a `wheels = […]` line, or nothing) for the
+/// project whose `name`, `version` and `source` lines are `project`; the project needs alpha.
+pub fn uv_lock_for(project: &str, alpha_wheels: &str) -> String {
+    format!(
+        "version = 1\nrequires-python = \">=3.8\"\n\n[[package]]\nname = \"alpha\"\nversion = \"1.0\"\n\
+         source = {{ registry = \"https://pypi.org/simple\" }}\n{alpha_wheels}\n\
+         [[package]]\n{project}dependencies = [{{ name = \"alpha\" }}]\n"
+    )
+}
+
+/// [`uv_lock_for`] the virtual project of [`TestEnv::locked_project`].
+pub fn uv_lock(alpha_wheels: &str) -> String {
+    uv_lock_for("name = \"locked\"\nversion = \"1\"\nsource = { virtual = \".\" }\n", alpha_wheels)
+}
+
+/// The `wheels` line of a uv.lock package: one wheel at `url` with SHA-256 `hash`.
+pub fn uv_lock_wheel(url: &str, hash: &str) -> String {
+    format!("wheels = [{{ url = \"{url}\", hash = \"sha256:{hash}\" }}]\n")
+}
+
+/// A pylock.toml pinning alpha 1.0.
+pub const PYLOCK: &str =
+    "lock-version = \"1.0\"\ncreated-by = \"uv\"\n[[packages]]\nname = \"alpha\"\nversion = \"1.0\"\n";
+
+/// Whether `script` (util-linux) can make a pseudo-terminal; says SKIPPED when it cannot.
+pub fn have_script() -> bool {
+    let have = Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !have {
+        eprintln!("SKIPPED: `script` (util-linux) is not installed; cannot make a pseudo-terminal");
+    }
+    have
+}
+
+/// `inner` (a shell command line) run on a pseudo-terminal in `cwd`, typing `answer` after 300 ms.
+pub fn on_terminal(t: &TestEnv, cwd: &Path, inner: &str, answer: &str) -> Output {
+    use std::io::Write;
+    let mut child = t
+        .cmd("script", cwd)
+        .args(["-qec", inner, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stdin.write_all(answer.as_bytes()).unwrap();
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+/// `lib/pythonX.Y/site-packages` of a venv.
+pub fn site(venv: &Path) -> PathBuf {
+    let lib = std::fs::read_dir(venv.join("lib"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("python"));
+    lib.expect("lib/pythonX.Y").path().join("site-packages")
 }
 
 pub fn stdout(o: &Output) -> String {
