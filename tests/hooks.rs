@@ -753,11 +753,9 @@ fn console_scripts_work_in_a_plain_sh_with_only_the_shims_on_path() {
             .unwrap()
     };
     let out = sh(&s.a);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "alpha-cli 1.0\n");
+    assert_stdout(&out, "alpha-cli 1.0\n");
     let out = sh(&s.b.join("src"));
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "alpha-cli 2.0\n");
+    assert_stdout(&out, "alpha-cli 2.0\n");
 
     let nowhere = t.path().join("no-project");
     std::fs::create_dir_all(&nowhere).unwrap();
@@ -817,8 +815,7 @@ fn python_typed_during_a_background_build_waits_for_it() {
         .args(["-c", "import alpha; print(alpha.__version__)"])
         .output()
         .unwrap();
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "2.0\n");
+    assert_stdout(&out, "2.0\n");
     let deadline = Instant::now() + Duration::from_secs(60);
     while a_lock_is_held(&t) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));

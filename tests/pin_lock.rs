@@ -74,8 +74,7 @@ fn pin_writes_python_version_and_status_shows_the_new_interpreter_and_key() {
     assert_ne!(after["key"], before["key"]);
     assert_eq!(after["trusted"], true, "a trusted project stays trusted");
     let run = cove(&t, &root, &p, &["run", "python", "-c", "import sys, alpha; print(sys.version_info[:2])"]);
-    assert_ok(&run);
-    assert_eq!(stdout(&run), "(3, 12)\n");
+    assert_stdout(&run, "(3, 12)\n");
 
     assert_ok(&cove(&t, &root, &p, &["pin", "3.11"]));
     assert_eq!(status(&t, &root, &p)["python_version"], "3.11.7");
@@ -219,8 +218,7 @@ fn lock_writes_pylock_toml_that_builds_use_and_check_tells_when_stale() {
     assert_ne!(st["key"], before["key"]);
     assert_eq!(st["trusted"], true);
     let run = t.cove(&p, &["run", "python", "-c", "import alpha; print(alpha.__version__)"]);
-    assert_ok(&run);
-    assert_eq!(stdout(&run), "2.0\n");
+    assert_stdout(&run, "2.0\n");
 
     let check = t.cove(&p, &["lock", "--check"]);
     assert_ok(&check);
@@ -309,8 +307,7 @@ fn a_lock_cove_wrote_installs_with_uv_and_pip() {
         .args(["-c", "import alpha, beta; print(alpha.__version__)"])
         .output()
         .unwrap();
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "2.0\n");
+    assert_stdout(&out, "2.0\n");
 
     // pip: only a pip that installs from pylock.toml files can take part.
     let help = t.cmd(&python, t.path()).args(["-m", "pip", "install", "--help"]).output().unwrap();
@@ -356,15 +353,13 @@ fn run_with_layers_extra_requirements_and_leaves_the_manifest_alone() {
     let key = t.status(&p)["key"].as_str().unwrap().to_string();
     let code = "import gamma, alpha; print(gamma.__version__, alpha.__version__)";
     let out = t.cove(&p, &["run", "--with", "gamma", "python", "-c", code]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0 1.0\n");
+    assert_stdout(&out, "1.0 1.0\n");
     assert!(stderr(&out).contains("building"), "{}", stderr(&out));
     assert_eq!(std::fs::read(p.join("cove.toml")).unwrap(), manifest, "manifest bytes unchanged");
     assert_eq!(t.status(&p)["key"], key.as_str(), "the project's key is its own");
 
     let again = t.cove(&p, &["run", "--with", "gamma", "python", "-c", code]);
-    assert_ok(&again);
-    assert_eq!(stdout(&again), "1.0 1.0\n");
+    assert_stdout(&again, "1.0 1.0\n");
     assert!(!stderr(&again).contains("building"), "reused: {}", stderr(&again));
 
     // Without --with, gamma is not there.
@@ -401,8 +396,7 @@ fn run_with_a_console_script_runs_it_without_making_a_shim() {
     t.trust(&p);
     t.shims_on();
     let out = t.cove(&p, &["run", "--with", "alpha==2.0", "alpha-cli"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "alpha-cli 2.0\n");
+    assert_stdout(&out, "alpha-cli 2.0\n");
     assert!(!t.shims().join("alpha-cli").exists(), "an overlay's scripts belong to the run");
 }
 
@@ -412,6 +406,5 @@ fn run_with_in_a_package_project_sees_the_project_too() {
     let p = package_project(t.path(), "mypkg", "mypkg", "0.1.0", &["alpha==1.0"]);
     t.trust(&p);
     let out = t.cove(&p, &["run", "--with", "delta", "python", "-c", "import mypkg, alpha, delta; print('ok')"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "ok\n");
+    assert_stdout(&out, "ok\n");
 }

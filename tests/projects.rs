@@ -27,8 +27,7 @@ fn a_package_project_imports_itself_with_metadata_and_scripts() {
         assert_eq!(st["installs_project"], true);
         assert!(st["env"].as_str().unwrap().contains("/layers/"), "env is the layer: {st}");
         let hello = t.shim("mypkg-hello", &p, &[]);
-        assert_ok(&hello);
-        assert_eq!(stdout(&hello), "hello from mypkg\n");
+        assert_stdout(&hello, "hello from mypkg\n");
         // The shared environment's scripts run on the layer's python: they see the project.
         let list = t.shim("pip", &p, &["list"]);
         assert_ok(&list);
@@ -46,16 +45,14 @@ fn source_edits_need_no_rebuild_and_a_version_bump_remakes_only_the_layer() {
     assert_ok(&t.shim("python", &p, &["-c", "import mypkg"]));
     std::fs::write(p.join("src/mypkg/__init__.py"), "VALUE = 'edited'\n").unwrap();
     let out = t.shim("python", &p, &["-c", "import mypkg; print(mypkg.VALUE)"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "edited\n");
+    assert_stdout(&out, "edited\n");
     assert!(!stderr(&out).contains("cove:"), "no rebuild: {}", stderr(&out));
 
     let shared = t.status(&p)["shared_env"].as_str().unwrap().to_string();
     write_package_pyproject(&p, "mypkg", "0.2.0", &["alpha==1.0"], "");
     t.trust(&p);
     let out = t.shim("python", &p, &["-c", META]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "0.2.0\n");
+    assert_stdout(&out, "0.2.0\n");
     assert!(!stderr(&out).contains("building environment"), "shared env reused: {}", stderr(&out));
     assert!(stderr(&out).contains("editable"), "{}", stderr(&out));
     assert_eq!(t.status(&p)["shared_env"].as_str().unwrap(), shared);
@@ -109,8 +106,7 @@ fn an_editable_line_in_requirements_installs_the_project_with_its_extras() {
     .unwrap();
     t.trust(&outer);
     let out = t.shim("python", &outer, &["-c", &format!("{META}; import gamma, beta, alpha")]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "0.1.0\n");
+    assert_stdout(&out, "0.1.0\n");
     assert_eq!(t.status(&outer)["installs_project"], true);
     let _ = p;
 }
@@ -130,8 +126,7 @@ fn a_flat_project_without_build_system_has_no_layer() {
     .unwrap();
     t.trust(&p);
     let out = t.shim("python", &p, &["-c", "import alpha; print(alpha.__version__)"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "2.0\n");
+    assert_stdout(&out, "2.0\n");
     let st = t.status(&p);
     assert_eq!(st["installs_project"], false);
     assert_eq!(st["env"], st["shared_env"]);
@@ -156,8 +151,7 @@ fn a_lock_file_pins_versions_and_a_stale_one_is_not_used() {
         let p = t.locked_project("\"alpha>=2\"");
         t.trust(&p);
         let out = t.shim("python", &p, &["-c", "import alpha; print(alpha.__version__)"]);
-        assert_ok(&out);
-        assert_eq!(stdout(&out), "2.0\n");
+        assert_stdout(&out, "2.0\n");
         let err = stderr(&out);
         assert!(err.contains(&format!("{file} no longer matches pyproject.toml")), "{err}");
         assert!(err.contains(refresh), "{err}");

@@ -180,8 +180,7 @@ fn f1_a_trusted_python_version_path_is_used() {
     let st = t.status(&p);
     assert_eq!(st["python_reason"], ".python-version (./mypython)", "{st}");
     let out = t.shim("python", &p, &["-c", "print('ran')"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "ran\n");
+    assert_stdout(&out, "ran\n");
 }
 
 #[test]
@@ -284,8 +283,7 @@ fn f4_dotdot_does_not_escape_trusted_dirs() {
     // What is really beneath it stays trusted.
     script(&t.path().join("work/ok.py"), &canary);
     let out = t.shim("python", &work, &["../ok.py"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0\n");
+    assert_stdout(&out, "1.0\n");
 }
 
 #[test]
@@ -297,13 +295,11 @@ fn f4_a_script_trusted_by_a_relative_path_runs_by_that_path_and_through_a_link()
     std::fs::create_dir_all(&b).unwrap();
     assert_ok(&t.cove(&b, &["trust", "../a/s.py"]));
     let out = t.shim("python", &b, &["../a/s.py"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0\n");
+    assert_stdout(&out, "1.0\n");
 
     std::os::unix::fs::symlink("../a/s.py", b.join("link.py")).unwrap();
     let out = t.shim("python", &b, &["link.py"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0\n");
+    assert_stdout(&out, "1.0\n");
 }
 
 /// Trusting at the shim's prompt: the environment is built on the interpreter `.python-version`

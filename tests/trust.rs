@@ -24,8 +24,7 @@ fn an_untrusted_project_builds_nothing_and_says_what_to_run() {
 
     t.trust(&p);
     let out = t.shim("python", &p, &["-c", "import alpha; print(alpha.__version__)"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0\n");
+    assert_stdout(&out, "1.0\n");
 }
 
 #[test]

@@ -263,6 +263,13 @@ pub fn assert_ok(o: &Output) {
     assert!(o.status.success(), "failed ({:?})\nstdout:\n{}\nstderr:\n{}", o.status, stdout(o), stderr(o));
 }
 
+/// `o` succeeded and printed exactly `want` on stdout.
+#[track_caller]
+pub fn assert_stdout(o: &Output, want: &str) {
+    assert_ok(o);
+    assert_eq!(stdout(o), want);
+}
+
 /// A src-layout package project using the in-tree build backend (`tests/fixtures/tinybackend.py`):
 /// `[project]` named `name` with `deps`, an extra `extra = ["gamma"]`, a console script
 /// `<name>-hello`, and the wheelhouse as its index.
@@ -294,7 +301,6 @@ pub fn write_package_pyproject(p: &Path, name: &str, version: &str, deps: &[&str
 /// Why this system's `/proc` cannot tell what process `pid` (a child of the test) uses, or
 /// `None` when it can. `cove gc` reads `/proc/<pid>/{cwd,environ,exe,cmdline,maps}` to keep
 /// what runs; a sandbox can hide them (another pid namespace's `/proc`, unreadable details).
-#[allow(dead_code)]
 pub fn proc_hides(pid: u32) -> Option<String> {
     let own = std::fs::read_link("/proc/self").ok().and_then(|p| p.to_str()?.parse::<u32>().ok());
     if own != Some(std::process::id()) {
