@@ -181,8 +181,7 @@ fn eight_shims_at_once_on_a_cold_key_build_once() {
 
 #[test]
 fn uv_backend_builds_a_standard_venv_with_pip() {
-    if uv().is_none() {
-        eprintln!("SKIPPED: uv is not installed (run .ci/run or `pip install --target .tools/uv uv`)");
+    if no_uv() {
         return;
     }
     let t = TestEnv::with_backend("uv");

@@ -29,8 +29,7 @@ macro_rules! need_pyenv {
 /// A fresh environment with the uv backend, or SKIPPED when uv is missing.
 macro_rules! need_uv {
     () => {{
-        if uv().is_none() {
-            eprintln!("SKIPPED: uv is not installed (see tests/common/mod.rs)");
+        if no_uv() {
             return;
         }
         TestEnv::with_backend("uv")

@@ -13,8 +13,7 @@ fn layers(t: &TestEnv) -> usize {
 #[test]
 fn a_package_project_imports_itself_with_metadata_and_scripts() {
     for backend in ["pip", "uv"] {
-        if backend == "uv" && uv().is_none() {
-            eprintln!("SKIPPED (uv backend): uv is not installed");
+        if backend == "uv" && no_uv() {
             continue;
         }
         let t = TestEnv::with_backend(backend);
@@ -273,8 +272,7 @@ fn alpha_wheel() -> (std::path::PathBuf, String) {
 /// the lock, that call is made.
 #[test]
 fn with_a_uv_lock_the_layer_is_installed_without_a_metadata_call() {
-    if uv().is_none() {
-        eprintln!("SKIPPED: uv is not installed (see tests/common/mod.rs)");
+    if no_uv() {
         return;
     }
     let (wheel, hash) = alpha_wheel();

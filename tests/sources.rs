@@ -163,8 +163,7 @@ fn requirements_txt_with_includes_constraints_and_a_local_project() {
 /// The uv backend gets the constraints too.
 #[test]
 fn the_uv_backend_honours_constraints() {
-    if uv().is_none() {
-        eprintln!("SKIPPED: uv not found (set COVE_TEST_UV or run .ci/run)");
+    if no_uv() {
         return;
     }
     let t = TestEnv::with_backend("uv");

@@ -43,6 +43,15 @@ pub fn uv() -> Option<PathBuf> {
     std::env::split_paths(&path).map(|d| d.join("uv")).find(|p| p.is_file())
 }
 
+/// Whether uv is missing here (see [`uv`]); says SKIPPED when it is.
+pub fn no_uv() -> bool {
+    let missing = uv().is_none();
+    if missing {
+        eprintln!("SKIPPED: uv is not installed (run .ci/run, or set COVE_TEST_UV)");
+    }
+    missing
+}
+
 pub struct TestEnv {
     pub root: tempfile::TempDir,
     pub home: PathBuf,
