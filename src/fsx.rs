@@ -192,6 +192,18 @@ pub fn normal_path(p: &Path) -> PathBuf {
     out
 }
 
+/// For tests: a temp folder holding `files` (each a path inside it and its text).
+#[cfg(test)]
+pub fn temp_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    for (path, body) in files {
+        let p = t.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

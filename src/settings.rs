@@ -264,20 +264,16 @@ impl Settings {
         if let Some(v) = var("COVE_PYTHON") {
             self.python = Some(v);
         }
-        if let Some(v) = var("COVE_OFFLINE") {
-            self.offline = truthy(&v);
-        }
-        if let Some(v) = var("COVE_QUIET") {
-            self.quiet = truthy(&v);
-        }
-        if let Some(v) = var("COVE_VERBOSE") {
-            self.verbose = truthy(&v);
-        }
-        if let Some(v) = var("COVE_PREBUILD") {
-            self.prebuild = truthy(&v);
-        }
-        if let Some(v) = var("COVE_TRUST_ALL") {
-            self.trust_all = truthy(&v);
+        for (name, flag) in [
+            ("COVE_OFFLINE", &mut self.offline),
+            ("COVE_QUIET", &mut self.quiet),
+            ("COVE_VERBOSE", &mut self.verbose),
+            ("COVE_PREBUILD", &mut self.prebuild),
+            ("COVE_TRUST_ALL", &mut self.trust_all),
+        ] {
+            if let Some(v) = var(name) {
+                *flag = truthy(&v);
+            }
         }
         if let Some(url) = var("COVE_REMOTE") {
             if !remote_url_ok(&url) {

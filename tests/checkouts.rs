@@ -73,8 +73,7 @@ fn files_naming(tree: &Path, dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_second_checkout_copies_the_first_ones_layer_without_running_an_installer() {
     for (backend, finder) in [("uv", false), ("uv", true), ("pip", true)] {
-        if backend == "uv" && uv().is_none() {
-            eprintln!("SKIPPED (uv backend): uv is not installed");
+        if backend == "uv" && no_uv() {
             continue;
         }
         let t = TestEnv::with_backend(backend);

@@ -50,8 +50,7 @@ fn a_pyproject_with_a_broken_header_is_an_error() {
 #[test]
 fn the_layer_bin_has_the_environments_non_python_tools() {
     for backend in ["pip", "uv"] {
-        if backend == "uv" && uv().is_none() {
-            eprintln!("SKIPPED (uv backend): uv is not installed");
+        if backend == "uv" && no_uv() {
             continue;
         }
         let t = TestEnv::with_backend(backend);
@@ -380,8 +379,7 @@ fn project_with_a_missing_package(t: &TestEnv) -> std::path::PathBuf {
 #[test]
 fn a_failing_install_names_the_manifest_line_and_offline_mode() {
     for backend in ["pip", "uv"] {
-        if backend == "uv" && uv().is_none() {
-            eprintln!("SKIPPED (uv backend): uv is not installed");
+        if backend == "uv" && no_uv() {
             continue;
         }
         let t = TestEnv::with_backend(backend);
@@ -406,8 +404,7 @@ fn a_failing_install_names_the_manifest_line_and_offline_mode() {
 /// failure's output (issue 18, finding 10).
 #[test]
 fn installer_output_names_the_environment_not_the_staging_path() {
-    if uv().is_none() {
-        eprintln!("SKIPPED: uv is not installed");
+    if no_uv() {
         return;
     }
     let t = TestEnv::with_backend("uv");

@@ -11,8 +11,7 @@ fn python_in_a_project_gets_its_requirements_and_a_pin_change_switches() {
     let p = t.project("proj", &["alpha==1.0"]);
     t.trust(&p);
     let out = t.shim("python", &p, &["-c", PRINT_ALPHA]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0\n");
+    assert_stdout(&out, "1.0\n");
     let st = t.status(&p);
     assert_eq!(st["state"], "ready");
     let env1 = st["env"].as_str().unwrap().to_string();
@@ -20,8 +19,7 @@ fn python_in_a_project_gets_its_requirements_and_a_pin_change_switches() {
     t.write_cove_toml(&p, &["alpha==2.0"]);
     t.trust(&p);
     let out = t.shim("python", &p, &["-c", PRINT_ALPHA]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "2.0\n");
+    assert_stdout(&out, "2.0\n");
     assert_ne!(t.status(&p)["env"].as_str().unwrap(), env1);
 }
 
@@ -47,8 +45,7 @@ fn stdout_holds_only_the_programs_output_on_the_first_run() {
     let p = t.project("proj", &["alpha==1.0", "beta"]);
     t.trust(&p);
     let out = t.shim("python", &p, &["-c", "print('only this')"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "only this\n");
+    assert_stdout(&out, "only this\n");
     let key = t.status(&p)["key"].as_str().unwrap().to_string();
     let log = std::fs::read_to_string(t.cache.join("logs").join(format!("{key}.log"))).unwrap();
     assert!(log.contains("alpha"), "the installer's output is in the build log: {log}");
@@ -107,8 +104,7 @@ fn outside_a_project_python_is_the_next_one_on_path() {
         &dir,
         &["-c", "import sys, os; print(sys.prefix == sys.base_prefix, 'VIRTUAL_ENV' in os.environ)"],
     );
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "True False\n");
+    assert_stdout(&out, "True False\n");
 }
 
 #[test]
@@ -121,8 +117,7 @@ fn shims_folder_twice_on_path_does_not_loop() {
     std::os::unix::fs::symlink(t.shims(), &link).unwrap();
     let path = format!("{}:{}:{}:{}", t.shims().display(), link.display(), t.shims().display(), t.base_path);
     let out = t.cmd(t.shims().join("python3"), &dir).env("PATH", &path).args(["-c", "print('real')"]).output().unwrap();
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "real\n");
+    assert_stdout(&out, "real\n");
 
     // With only the shims on PATH there is no real interpreter: say so, do not loop.
     let out = t.cmd(t.shims().join("python3"), &dir).env("PATH", t.shims()).args(["-c", "pass"]).output().unwrap();
@@ -151,8 +146,7 @@ fn a_build_killed_midway_is_never_taken_for_ready() {
     let st = t.status(&p);
     assert_ne!(st["state"], "ready", "a killed build must not look ready");
     let out = t.shim("python", &p, &["-c", PRINT_ALPHA]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0\n");
+    assert_stdout(&out, "1.0\n");
 }
 
 #[test]
@@ -187,16 +181,14 @@ fn eight_shims_at_once_on_a_cold_key_build_once() {
 
 #[test]
 fn uv_backend_builds_a_standard_venv_with_pip() {
-    if uv().is_none() {
-        eprintln!("SKIPPED: uv is not installed (run .ci/run or `pip install --target .tools/uv uv`)");
+    if no_uv() {
         return;
     }
     let t = TestEnv::with_backend("uv");
     let p = t.project("proj", &["alpha==2.0"]);
     t.trust(&p);
     let out = t.shim("python", &p, &["-c", PRINT_ALPHA]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "2.0\n");
+    assert_stdout(&out, "2.0\n");
     let pip = t.shim("pip", &p, &["list"]);
     assert_ok(&pip);
     assert!(stdout(&pip).contains("alpha") && stdout(&pip).contains("pip"), "{}", stdout(&pip));

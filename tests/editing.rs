@@ -361,8 +361,7 @@ fn an_interrupted_add_is_rolled_back_with_its_trust() {
 /// interrupted `cove add` has two installers to stop: both are, and the edit is rolled back.
 #[test]
 fn an_interrupted_add_stops_the_layers_installer_too() {
-    if uv().is_none() {
-        eprintln!("SKIPPED: uv is not installed (see tests/common/mod.rs)");
+    if no_uv() {
         return;
     }
     let t = TestEnv::with_backend("uv");

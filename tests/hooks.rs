@@ -92,6 +92,17 @@ fn skip(shell: &Shell) -> bool {
     true
 }
 
+/// A fresh [`TestEnv`] for a test of `shell`, or `None` (after printing the notice) when
+/// `shell` is missing here.
+fn fresh(shell: &Shell) -> Option<TestEnv> {
+    (!skip(shell)).then(TestEnv::new)
+}
+
+/// A script line appending `what` (expanded by the shell) to `$R/log`.
+fn log(what: &str) -> String {
+    format!(r#"printf '%s\n' "{what}" >> "$R/log""#)
+}
+
 /// What an interactive session left behind.
 struct Session {
     /// Everything the terminal showed (typed input echoed, prompts, the hook's messages).
@@ -325,7 +336,6 @@ fn journey(shell: &Shell, c_deps: &[&str], c_version: &str) {
     let cove_exe = Path::new(COVE);
     let eval = fill(shell.eval, "cove", &cove_exe.display().to_string());
     let st = shell.status;
-    let log = |what: &str| format!(r#"printf '%s\n' "{what}" >> "$R/log""#);
 
     let lines = vec![
         r#"printf '%s' "$PATH" > "$R/path-before""#.to_string(),
@@ -421,10 +431,7 @@ fn fish_activates_switches_prebuilds_and_restores() {
 
 /// The binary removed after the hook was evaluated: prompts stay silent, the shell stays usable.
 fn binary_deleted(shell: &Shell) {
-    if skip(shell) {
-        return;
-    }
-    let t = TestEnv::new();
+    let Some(t) = fresh(shell) else { return };
     let bin = t.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let copy = bin.join("cove");
@@ -438,7 +445,7 @@ fn binary_deleted(shell: &Shell) {
         format!("rm {}", q(&copy)),
         "cd /".to_string(),
         "false".to_string(),
-        format!(r#"printf '%s\n' "status={}" >> "$R/log""#, shell.status),
+        log(&format!("status={}", shell.status)),
         format!("cd {}", q(t.path())),
         r#"python3 -c 'print("python still runs")' >> "$R/log""#.to_string(),
     ];
@@ -470,10 +477,7 @@ fn fish_stays_silent_when_the_binary_is_gone() {
 /// `$?`; all of it under `set -u`.
 #[test]
 fn bash_array_prompt_command_under_set_u() {
-    if skip(&BASH) {
-        return;
-    }
-    let t = TestEnv::new();
+    let Some(t) = fresh(&BASH) else { return };
     let eval = fill(BASH.eval, "cove", COVE);
     let lines = vec![
         "set -u".to_string(),
@@ -497,10 +501,7 @@ fn bash_array_prompt_command_under_set_u() {
 /// PROMPT_COMMAND), once.
 #[test]
 fn bash_with_bash_preexec_uses_precmd_functions() {
-    if skip(&BASH) {
-        return;
-    }
-    let t = TestEnv::new();
+    let Some(t) = fresh(&BASH) else { return };
     let eval = fill(BASH.eval, "cove", COVE);
     let lines = vec![
         "__bp_imported=defined; precmd_functions=(my_precmd); PROMPT_COMMAND='__bp_precmd_invoke_cmd'".to_string(),
@@ -516,10 +517,7 @@ fn bash_with_bash_preexec_uses_precmd_functions() {
 /// environment starts nothing and says nothing.
 #[test]
 fn no_background_build_when_prebuild_is_off() {
-    if skip(&BASH) {
-        return;
-    }
-    let t = TestEnv::new();
+    let Some(t) = fresh(&BASH) else { return };
     let p = t.project("proj", &["alpha==1.0"]);
     assert_ok(&cove(&t, &p, &["trust"]));
     let lines = vec![
@@ -755,11 +753,9 @@ fn console_scripts_work_in_a_plain_sh_with_only_the_shims_on_path() {
             .unwrap()
     };
     let out = sh(&s.a);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "alpha-cli 1.0\n");
+    assert_stdout(&out, "alpha-cli 1.0\n");
     let out = sh(&s.b.join("src"));
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "alpha-cli 2.0\n");
+    assert_stdout(&out, "alpha-cli 2.0\n");
 
     let nowhere = t.path().join("no-project");
     std::fs::create_dir_all(&nowhere).unwrap();
@@ -819,8 +815,7 @@ fn python_typed_during_a_background_build_waits_for_it() {
         .args(["-c", "import alpha; print(alpha.__version__)"])
         .output()
         .unwrap();
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "2.0\n");
+    assert_stdout(&out, "2.0\n");
     let deadline = Instant::now() + Duration::from_secs(60);
     while a_lock_is_held(&t) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
@@ -875,10 +870,7 @@ fn shims_rebuild_drops_stale_links() {
 /// Evaluating the hook again after something was put before the shims moves them back to the
 /// front (and keeps a single copy), leaving the rest of PATH as it was.
 fn reeval_puts_the_shims_first_again(shell: &Shell, prepend: &str) {
-    if skip(shell) {
-        return;
-    }
-    let t = TestEnv::new();
+    let Some(t) = fresh(shell) else { return };
     let eval = fill(shell.eval, "cove", COVE);
     let lines = vec![
         r#"printf '%s' "$PATH" > "$R/before""#.to_string(),
@@ -926,7 +918,6 @@ fn users_venv_is_left_alone(shell: &Shell, activate: &str) {
     assert!(made.success(), "python -m venv");
     let outside = t.path().join(format!("outside-venv-{name}"));
     std::fs::create_dir_all(&outside).unwrap();
-    let log = |what: &str| format!(r#"printf '%s\n' "{what}" >> "$R/log""#);
     let lines = vec![
         fill(shell.eval, "cove", COVE),
         r#"printf '%s' "$PATH" > "$R/path0""#.to_string(),
@@ -979,7 +970,6 @@ fn cove_off_and_on(shell: &Shell) {
     let t = &s.t;
     let outside = t.path().join(format!("outside-off-{}", shell.name));
     std::fs::create_dir_all(&outside).unwrap();
-    let log = |what: &str| format!(r#"printf '%s\n' "{what}" >> "$R/log""#);
     let lines = vec![
         fill(shell.eval, "cove", COVE),
         r#"printf '%s' "$PATH" > "$R/path0""#.to_string(),

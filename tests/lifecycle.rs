@@ -542,8 +542,7 @@ fn an_interpreter_upgraded_in_place_gives_a_new_key_and_one_that_vanished_is_not
     let gone = list.iter().find(|e| e["path"] == env_before.display().to_string()).unwrap();
     assert_eq!(gone["broken"], "its interpreter is gone");
     let out = run(&["-c", PRINT_ALPHA]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0\n");
+    assert_stdout(&out, "1.0\n");
     assert_ne!(PathBuf::from(status()["env"].as_str().unwrap()), env_before);
 }
 
@@ -557,8 +556,7 @@ fn a_ready_env_whose_python_no_longer_resolves_is_rebuilt_not_run() {
     std::fs::remove_file(env.join("bin/python")).unwrap();
     assert_eq!(t.status(&p)["state"], "broken");
     let out = t.shim("python", &p, &["-c", PRINT_ALPHA]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "2.0\n");
+    assert_stdout(&out, "2.0\n");
     assert!(stderr(&out).contains("building environment"), "{}", stderr(&out));
 }
 

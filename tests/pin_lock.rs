@@ -26,13 +26,14 @@ macro_rules! need_pyenv {
     };
 }
 
+/// A fresh environment with the uv backend, or SKIPPED when uv is missing.
 macro_rules! need_uv {
-    () => {
-        if uv().is_none() {
-            eprintln!("SKIPPED: uv is not installed (see tests/common/mod.rs)");
+    () => {{
+        if no_uv() {
             return;
         }
-    };
+        TestEnv::with_backend("uv")
+    }};
 }
 
 /// `cove ARGS…` with pyenv's interpreters findable.
@@ -46,16 +47,12 @@ fn status(t: &TestEnv, root: &Path, dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `dir/cove.toml` as [`TestEnv::write_cove_toml`] writes it, with `head` (settings) first.
 fn cove_toml(t: &TestEnv, dir: &Path, head: &str, deps: &[&str]) {
-    let list: Vec<String> = deps.iter().map(|d| format!("{d:?}")).collect();
-    let text = format!(
-        "{head}dependencies = [{}]\n\n[index]\nfind-links = [{:?}]\nno-index = true\n",
-        list.join(", "),
-        wheelhouse().display().to_string()
-    );
     std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("cove.toml"), text).unwrap();
-    let _ = t;
+    t.write_cove_toml(dir, deps);
+    let text = std::fs::read_to_string(dir.join("cove.toml")).unwrap();
+    std::fs::write(dir.join("cove.toml"), format!("{head}{text}")).unwrap();
 }
 
 #[test]
@@ -75,14 +72,8 @@ fn pin_writes_python_version_and_status_shows_the_new_interpreter_and_key() {
     assert_eq!(after["python_version"], "3.12.1");
     assert_ne!(after["key"], before["key"]);
     assert_eq!(after["trusted"], true, "a trusted project stays trusted");
-    let run = t
-        .cmd(COVE, &p)
-        .env("PYENV_ROOT", &root)
-        .args(["run", "python", "-c", "import sys, alpha; print(sys.version_info[:2])"])
-        .output()
-        .unwrap();
-    assert_ok(&run);
-    assert_eq!(stdout(&run), "(3, 12)\n");
+    let run = cove(&t, &root, &p, &["run", "python", "-c", "import sys, alpha; print(sys.version_info[:2])"]);
+    assert_stdout(&run, "(3, 12)\n");
 
     assert_ok(&cove(&t, &root, &p, &["pin", "3.11"]));
     assert_eq!(status(&t, &root, &p)["python_version"], "3.11.7");
@@ -92,8 +83,7 @@ fn pin_writes_python_version_and_status_shows_the_new_interpreter_and_key() {
 fn pin_in_an_untrusted_project_does_not_trust_it() {
     let root = need_pyenv!();
     let t = TestEnv::new();
-    let p = t.path().join("proj");
-    cove_toml(&t, &p, "", &["alpha==1.0"]);
+    let p = t.project("proj", &["alpha==1.0"]);
     let out = cove(&t, &root, &p, &["pin", "3.12"]);
     assert_ok(&out);
     assert!(stdout(&out).contains("not trusted"), "{}", stdout(&out));
@@ -124,8 +114,7 @@ fn pin_outside_requires_python_fails_naming_both_and_changes_nothing() {
 fn pin_refuses_paths_and_names_what_would_provide_a_missing_version() {
     let root = need_pyenv!();
     let t = TestEnv::new();
-    let p = t.path().join("proj");
-    cove_toml(&t, &p, "", &[]);
+    let p = t.project("proj", &[]);
     for bad in ["../../evil", "/usr/bin/python3", "3.12/../x"] {
         let out = cove(&t, &root, &p, &["pin", bad]);
         assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
@@ -172,8 +161,7 @@ fn pin_manifest_edits_the_python_setting_keeping_comments() {
 fn pin_alone_shows_the_pin_and_where_it_comes_from() {
     let root = need_pyenv!();
     let t = TestEnv::new();
-    let p = t.path().join("proj");
-    cove_toml(&t, &p, "", &[]);
+    let p = t.project("proj", &[]);
     let show = |extra: &[(&str, &str)]| {
         let mut c = t.cmd(COVE, &p);
         c.env("PYENV_ROOT", &root).arg("pin");
@@ -208,10 +196,8 @@ fn pylock_version(dir: &Path, name: &str) -> Option<String> {
 
 #[test]
 fn lock_writes_pylock_toml_that_builds_use_and_check_tells_when_stale() {
-    need_uv!();
-    let t = TestEnv::with_backend("uv");
-    let p = t.path().join("proj");
-    cove_toml(&t, &p, "", &["beta"]);
+    let t = need_uv!();
+    let p = t.project("proj", &["beta"]);
     t.trust(&p);
     let before = t.status(&p);
     assert_eq!(before["lock"], serde_json::Value::Null);
@@ -231,14 +217,13 @@ fn lock_writes_pylock_toml_that_builds_use_and_check_tells_when_stale() {
     assert_ne!(st["key"], before["key"]);
     assert_eq!(st["trusted"], true);
     let run = t.cove(&p, &["run", "python", "-c", "import alpha; print(alpha.__version__)"]);
-    assert_ok(&run);
-    assert_eq!(stdout(&run), "2.0\n");
+    assert_stdout(&run, "2.0\n");
 
     let check = t.cove(&p, &["lock", "--check"]);
     assert_ok(&check);
     assert!(stdout(&check).contains("is current"), "{}", stdout(&check));
 
-    cove_toml(&t, &p, "", &["beta", "gamma"]);
+    t.write_cove_toml(&p, &["beta", "gamma"]);
     t.trust(&p);
     let lock_before = std::fs::read(p.join("pylock.toml")).unwrap();
     let check = t.cove(&p, &["lock", "--check"]);
@@ -252,35 +237,27 @@ fn lock_writes_pylock_toml_that_builds_use_and_check_tells_when_stale() {
 
 #[test]
 fn lock_keeps_locked_versions_until_asked_to_upgrade() {
-    need_uv!();
-    let t = TestEnv::with_backend("uv");
-    let p = t.path().join("proj");
-    cove_toml(&t, &p, "", &["beta", "alpha<2"]);
-    t.trust(&p);
-    assert_ok(&t.cove(&p, &["lock"]));
-    assert_eq!(pylock_version(&p, "alpha").as_deref(), Some("1.0"));
-    cove_toml(&t, &p, "", &["beta", "alpha"]);
-    t.trust(&p);
-    assert_ok(&t.cove(&p, &["lock"]));
-    assert_eq!(pylock_version(&p, "alpha").as_deref(), Some("1.0"), "kept: 1.0 still satisfies `alpha`");
-    assert_ok(&t.cove(&p, &["lock", "--upgrade-package", "alpha"]));
-    assert_eq!(pylock_version(&p, "alpha").as_deref(), Some("2.0"));
-    cove_toml(&t, &p, "", &["beta", "alpha<2"]);
-    t.trust(&p);
-    assert_ok(&t.cove(&p, &["lock"]));
-    assert_eq!(pylock_version(&p, "alpha").as_deref(), Some("1.0"));
-    cove_toml(&t, &p, "", &["beta", "alpha"]);
-    t.trust(&p);
-    assert_ok(&t.cove(&p, &["lock", "--upgrade"]));
-    assert_eq!(pylock_version(&p, "alpha").as_deref(), Some("2.0"));
+    let t = need_uv!();
+    let p = t.project("proj", &[]);
+    // The dependency on alpha, `cove lock`'s arguments, the alpha locked then.
+    for (alpha, args, locked) in [
+        ("alpha<2", &["lock"][..], "1.0"),
+        ("alpha", &["lock"], "1.0"), // kept: 1.0 still satisfies `alpha`
+        ("alpha", &["lock", "--upgrade-package", "alpha"], "2.0"),
+        ("alpha<2", &["lock"], "1.0"),
+        ("alpha", &["lock", "--upgrade"], "2.0"),
+    ] {
+        t.write_cove_toml(&p, &["beta", alpha]);
+        t.trust(&p);
+        assert_ok(&t.cove(&p, args));
+        assert_eq!(pylock_version(&p, "alpha").as_deref(), Some(locked), "{alpha}, then {args:?}");
+    }
 }
 
 #[test]
 fn lock_replaces_a_damaged_lock() {
-    need_uv!();
-    let t = TestEnv::with_backend("uv");
-    let p = t.path().join("proj");
-    cove_toml(&t, &p, "", &["beta"]);
+    let t = need_uv!();
+    let p = t.project("proj", &["beta"]);
     t.trust(&p);
     std::fs::write(p.join("pylock.toml"), "lock-version = \"1.0\"\n[[packages]\n").unwrap();
     // Trust covers the lock file (SPEC §5): the owner trusts what they wrote there.
@@ -293,10 +270,8 @@ fn lock_replaces_a_damaged_lock() {
 
 #[test]
 fn lock_in_an_untrusted_project_runs_no_resolver_and_writes_nothing() {
-    need_uv!();
-    let t = TestEnv::with_backend("uv");
-    let p = t.path().join("proj");
-    cove_toml(&t, &p, "", &["beta"]);
+    let t = need_uv!();
+    let p = t.project("proj", &["beta"]);
     let out = t.cove(&p, &["lock"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("not trusted"), "{}", stderr(&out));
@@ -305,10 +280,8 @@ fn lock_in_an_untrusted_project_runs_no_resolver_and_writes_nothing() {
 
 #[test]
 fn a_lock_cove_wrote_installs_with_uv_and_pip() {
-    need_uv!();
-    let t = TestEnv::with_backend("uv");
-    let p = t.path().join("proj");
-    cove_toml(&t, &p, "", &["beta"]);
+    let t = need_uv!();
+    let p = t.project("proj", &["beta"]);
     t.trust(&p);
     assert_ok(&t.cove(&p, &["lock"]));
     let lock = p.join("pylock.toml");
@@ -333,8 +306,7 @@ fn a_lock_cove_wrote_installs_with_uv_and_pip() {
         .args(["-c", "import alpha, beta; print(alpha.__version__)"])
         .output()
         .unwrap();
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "2.0\n");
+    assert_stdout(&out, "2.0\n");
 
     // pip: only a pip that installs from pylock.toml files can take part.
     let help = t.cmd(&python, t.path()).args(["-m", "pip", "install", "--help"]).output().unwrap();
@@ -357,8 +329,7 @@ fn a_lock_cove_wrote_installs_with_uv_and_pip() {
 #[test]
 fn lock_with_the_pip_backend_needs_pip_lock_or_uv() {
     let t = TestEnv::with_backend("pip");
-    let p = t.path().join("proj");
-    cove_toml(&t, &p, "", &["beta"]);
+    let p = t.project("proj", &["beta"]);
     t.trust(&p);
     let out = t.cove(&p, &["lock"]);
     if out.status.success() {
@@ -381,15 +352,13 @@ fn run_with_layers_extra_requirements_and_leaves_the_manifest_alone() {
     let key = t.status(&p)["key"].as_str().unwrap().to_string();
     let code = "import gamma, alpha; print(gamma.__version__, alpha.__version__)";
     let out = t.cove(&p, &["run", "--with", "gamma", "python", "-c", code]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0 1.0\n");
+    assert_stdout(&out, "1.0 1.0\n");
     assert!(stderr(&out).contains("building"), "{}", stderr(&out));
     assert_eq!(std::fs::read(p.join("cove.toml")).unwrap(), manifest, "manifest bytes unchanged");
     assert_eq!(t.status(&p)["key"], key.as_str(), "the project's key is its own");
 
     let again = t.cove(&p, &["run", "--with", "gamma", "python", "-c", code]);
-    assert_ok(&again);
-    assert_eq!(stdout(&again), "1.0 1.0\n");
+    assert_stdout(&again, "1.0 1.0\n");
     assert!(!stderr(&again).contains("building"), "reused: {}", stderr(&again));
 
     // Without --with, gamma is not there.
@@ -426,8 +395,7 @@ fn run_with_a_console_script_runs_it_without_making_a_shim() {
     t.trust(&p);
     t.shims_on();
     let out = t.cove(&p, &["run", "--with", "alpha==2.0", "alpha-cli"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "alpha-cli 2.0\n");
+    assert_stdout(&out, "alpha-cli 2.0\n");
     assert!(!t.shims().join("alpha-cli").exists(), "an overlay's scripts belong to the run");
 }
 
@@ -437,6 +405,5 @@ fn run_with_in_a_package_project_sees_the_project_too() {
     let p = package_project(t.path(), "mypkg", "mypkg", "0.1.0", &["alpha==1.0"]);
     t.trust(&p);
     let out = t.cove(&p, &["run", "--with", "delta", "python", "-c", "import mypkg, alpha, delta; print('ok')"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "ok\n");
+    assert_stdout(&out, "ok\n");
 }

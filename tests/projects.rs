@@ -13,8 +13,7 @@ fn layers(t: &TestEnv) -> usize {
 #[test]
 fn a_package_project_imports_itself_with_metadata_and_scripts() {
     for backend in ["pip", "uv"] {
-        if backend == "uv" && uv().is_none() {
-            eprintln!("SKIPPED (uv backend): uv is not installed");
+        if backend == "uv" && no_uv() {
             continue;
         }
         let t = TestEnv::with_backend(backend);
@@ -27,8 +26,7 @@ fn a_package_project_imports_itself_with_metadata_and_scripts() {
         assert_eq!(st["installs_project"], true);
         assert!(st["env"].as_str().unwrap().contains("/layers/"), "env is the layer: {st}");
         let hello = t.shim("mypkg-hello", &p, &[]);
-        assert_ok(&hello);
-        assert_eq!(stdout(&hello), "hello from mypkg\n");
+        assert_stdout(&hello, "hello from mypkg\n");
         // The shared environment's scripts run on the layer's python: they see the project.
         let list = t.shim("pip", &p, &["list"]);
         assert_ok(&list);
@@ -46,16 +44,14 @@ fn source_edits_need_no_rebuild_and_a_version_bump_remakes_only_the_layer() {
     assert_ok(&t.shim("python", &p, &["-c", "import mypkg"]));
     std::fs::write(p.join("src/mypkg/__init__.py"), "VALUE = 'edited'\n").unwrap();
     let out = t.shim("python", &p, &["-c", "import mypkg; print(mypkg.VALUE)"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "edited\n");
+    assert_stdout(&out, "edited\n");
     assert!(!stderr(&out).contains("cove:"), "no rebuild: {}", stderr(&out));
 
     let shared = t.status(&p)["shared_env"].as_str().unwrap().to_string();
     write_package_pyproject(&p, "mypkg", "0.2.0", &["alpha==1.0"], "");
     t.trust(&p);
     let out = t.shim("python", &p, &["-c", META]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "0.2.0\n");
+    assert_stdout(&out, "0.2.0\n");
     assert!(!stderr(&out).contains("building environment"), "shared env reused: {}", stderr(&out));
     assert!(stderr(&out).contains("editable"), "{}", stderr(&out));
     assert_eq!(t.status(&p)["shared_env"].as_str().unwrap(), shared);
@@ -109,8 +105,7 @@ fn an_editable_line_in_requirements_installs_the_project_with_its_extras() {
     .unwrap();
     t.trust(&outer);
     let out = t.shim("python", &outer, &["-c", &format!("{META}; import gamma, beta, alpha")]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "0.1.0\n");
+    assert_stdout(&out, "0.1.0\n");
     assert_eq!(t.status(&outer)["installs_project"], true);
     let _ = p;
 }
@@ -130,55 +125,19 @@ fn a_flat_project_without_build_system_has_no_layer() {
     .unwrap();
     t.trust(&p);
     let out = t.shim("python", &p, &["-c", "import alpha; print(alpha.__version__)"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "2.0\n");
+    assert_stdout(&out, "2.0\n");
     let st = t.status(&p);
     assert_eq!(st["installs_project"], false);
     assert_eq!(st["env"], st["shared_env"]);
     assert_eq!(layers(&t), 0);
 }
 
-fn flat_with(t: &TestEnv, deps: &str) -> std::path::PathBuf {
-    let p = t.path().join("locked");
-    std::fs::create_dir_all(&p).unwrap();
-    std::fs::write(
-        p.join("pyproject.toml"),
-        format!(
-            "[project]\nname = \"locked\"\nversion = \"1\"\ndependencies = [{deps}]\n[tool.cove.index]\nfind-links = [{:?}]\nno-index = true\n",
-            wheelhouse().display().to_string()
-        ),
-    )
-    .unwrap();
-    p
-}
-
-const UV_LOCK: &str = r#"version = 1
-requires-python = ">=3.8"
-
-[[package]]
-name = "alpha"
-version = "1.0"
-source = { registry = "https://pypi.org/simple" }
-
-[[package]]
-name = "locked"
-version = "1"
-source = { virtual = "." }
-dependencies = [{ name = "alpha" }]
-"#;
-
-const PYLOCK: &str = r#"lock-version = "1.0"
-created-by = "uv"
-[[packages]]
-name = "alpha"
-version = "1.0"
-"#;
-
 #[test]
 fn a_lock_file_pins_versions_and_a_stale_one_is_not_used() {
-    for (file, body, refresh) in [("uv.lock", UV_LOCK, "uv lock"), ("pylock.toml", PYLOCK, "uv export")] {
+    for (file, body, refresh) in [("uv.lock", uv_lock(""), "uv lock"), ("pylock.toml", PYLOCK.to_string(), "uv export")]
+    {
         let t = TestEnv::new();
-        let p = flat_with(&t, "\"alpha\"");
+        let p = t.locked_project("\"alpha\"");
         std::fs::write(p.join(file), body).unwrap();
         t.trust(&p);
         let out = t.shim("python", &p, &["-c", "import alpha; print(alpha.__version__)"]);
@@ -188,17 +147,16 @@ fn a_lock_file_pins_versions_and_a_stale_one_is_not_used() {
         assert!(st["lock"].as_str().unwrap().ends_with(file), "{st}");
         assert!(st["canonical"].as_str().unwrap().contains("pin: alpha==1.0"), "{st}");
 
-        let p = flat_with(&t, "\"alpha>=2\"");
+        let p = t.locked_project("\"alpha>=2\"");
         t.trust(&p);
         let out = t.shim("python", &p, &["-c", "import alpha; print(alpha.__version__)"]);
-        assert_ok(&out);
-        assert_eq!(stdout(&out), "2.0\n");
+        assert_stdout(&out, "2.0\n");
         let err = stderr(&out);
         assert!(err.contains(&format!("{file} no longer matches pyproject.toml")), "{err}");
         assert!(err.contains(refresh), "{err}");
         assert_eq!(t.status(&p)["lock"], serde_json::Value::Null);
 
-        let p = flat_with(&t, "\"alpha\"");
+        let p = t.locked_project("\"alpha\"");
         t.trust(&p);
         let out = t.cove(&p, &["run", "--no-lock", "python", "-c", "import alpha; print(alpha.__version__)"]);
         assert_ok(&out);
@@ -253,27 +211,6 @@ fn cove_timings_records_each_phase_of_a_build_and_nothing_on_a_warm_run() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "the warm run records nothing");
 }
 
-/// A uv.lock naming alpha 1.0's wheel by URL with `hash`.
-fn uv_lock_with_file(url: &str, hash: &str) -> String {
-    format!(
-        r#"version = 1
-requires-python = ">=3.8"
-
-[[package]]
-name = "alpha"
-version = "1.0"
-source = {{ registry = "https://pypi.org/simple" }}
-wheels = [{{ url = "{url}", hash = "sha256:{hash}" }}]
-
-[[package]]
-name = "locked"
-version = "1"
-source = {{ virtual = "." }}
-dependencies = [{{ name = "alpha" }}]
-"#
-    )
-}
-
 /// Issue 22: a lock naming each pin's files is installed from those files and their hashes are
 /// checked. uv fetches them by URL with no index to ask (none is configured: the project offers no
 /// wheels); pip, which finds files through an index, is held to the hashes (hash-checking mode).
@@ -281,9 +218,7 @@ dependencies = [{{ name = "alpha" }}]
 /// of the key.
 #[test]
 fn a_lock_naming_its_files_installs_them_by_url_and_checks_their_hashes() {
-    use sha2::Digest as _;
-    let wheel = wheelhouse().join("alpha-1.0-py3-none-any.whl");
-    let hash = crate::hex(&sha2::Sha256::digest(std::fs::read(&wheel).unwrap()));
+    let (wheel, hash) = alpha_wheel();
     let url = format!("file://{}", wheel.display());
     let mut backends = vec!["pip"];
     if uv().is_some() {
@@ -293,19 +228,14 @@ fn a_lock_naming_its_files_installs_them_by_url_and_checks_their_hashes() {
     }
     for backend in backends {
         let t = TestEnv::with_backend(backend);
-        let p = t.path().join("locked");
-        std::fs::create_dir_all(&p).unwrap();
+        let p = t.locked_project("\"alpha\"");
         // uv gets no index at all; pip finds files through one, so it gets the wheelhouse.
-        let index = if backend == "uv" {
-            "no-index = true\n".to_string()
-        } else {
-            format!("find-links = [{:?}]\nno-index = true\n", wheelhouse().display().to_string())
-        };
-        let pyproject = format!(
-            "[project]\nname = \"locked\"\nversion = \"1\"\ndependencies = [\"alpha\"]\n[tool.cove.index]\n{index}"
-        );
-        std::fs::write(p.join("pyproject.toml"), &pyproject).unwrap();
-        std::fs::write(p.join("uv.lock"), uv_lock_with_file(&url, &hash)).unwrap();
+        if backend == "uv" {
+            let text = std::fs::read_to_string(p.join("pyproject.toml")).unwrap();
+            let links = format!("find-links = [{:?}]\n", wheelhouse().display().to_string());
+            std::fs::write(p.join("pyproject.toml"), text.replace(&links, "")).unwrap();
+        }
+        std::fs::write(p.join("uv.lock"), uv_lock(&uv_lock_wheel(&url, &hash))).unwrap();
         t.trust(&p);
         let out = t.shim("python", &p, &["-c", "import alpha; print(alpha.__version__)"]);
         assert_ok(&out);
@@ -317,7 +247,7 @@ fn a_lock_naming_its_files_installs_them_by_url_and_checks_their_hashes() {
 
         // The same pin with another file's hash: a new key, and the wheel is refused.
         let wrong = "0".repeat(64);
-        std::fs::write(p.join("uv.lock"), uv_lock_with_file(&url, &wrong)).unwrap();
+        std::fs::write(p.join("uv.lock"), uv_lock(&uv_lock_wheel(&url, &wrong))).unwrap();
         t.trust(&p);
         let out = t.shim("python", &p, &["-c", "import alpha"]);
         assert_eq!(out.status.code(), Some(1), "{backend}: {}", stderr(&out));
@@ -328,8 +258,12 @@ fn a_lock_naming_its_files_installs_them_by_url_and_checks_their_hashes() {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// alpha 1.0's wheel in the wheelhouse, and its SHA-256.
+fn alpha_wheel() -> (std::path::PathBuf, String) {
+    use sha2::Digest as _;
+    let wheel = wheelhouse().join("alpha-1.0-py3-none-any.whl");
+    let hash = sha2::Sha256::digest(std::fs::read(&wheel).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
+    (wheel, hash)
 }
 
 /// Issue 22: with a uv.lock in use, the project's layer is installed as `uv sync` installs it,
@@ -338,13 +272,10 @@ fn hex(bytes: &[u8]) -> String {
 /// the lock, that call is made.
 #[test]
 fn with_a_uv_lock_the_layer_is_installed_without_a_metadata_call() {
-    if uv().is_none() {
-        eprintln!("SKIPPED: uv is not installed (see tests/common/mod.rs)");
+    if no_uv() {
         return;
     }
-    use sha2::Digest as _;
-    let wheel = wheelhouse().join("alpha-1.0-py3-none-any.whl");
-    let hash = crate::hex(&sha2::Sha256::digest(std::fs::read(&wheel).unwrap()));
+    let (wheel, hash) = alpha_wheel();
     let t = TestEnv::with_backend("uv");
     for locked in [true, false] {
         let dir = format!("mypkg-{locked}");
@@ -361,13 +292,8 @@ fn with_a_uv_lock_the_layer_is_installed_without_a_metadata_call() {
         std::fs::write(p.join("pyproject.toml"), text.replace("version = \"0.1.0\"", "dynamic = [\"version\"]"))
             .unwrap();
         if locked {
-            let lock = format!(
-                "version = 1\nrequires-python = \">=3.8\"\n\n[[package]]\nname = \"alpha\"\nversion = \"1.0\"\n\
-                 source = {{ registry = \"https://pypi.org/simple\" }}\n\
-                 wheels = [{{ url = \"file://{}\", hash = \"sha256:{hash}\" }}]\n\n\
-                 [[package]]\nname = \"mypkg\"\nsource = {{ editable = \".\" }}\ndependencies = [{{ name = \"alpha\" }}]\n",
-                wheel.display()
-            );
+            let wheels = uv_lock_wheel(&format!("file://{}", wheel.display()), &hash);
+            let lock = uv_lock_for("name = \"mypkg\"\nsource = { editable = \".\" }\n", &wheels);
             std::fs::write(p.join("uv.lock"), lock).unwrap();
         }
         t.trust(&p);

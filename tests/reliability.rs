@@ -429,8 +429,7 @@ fn an_installer_orphaned_by_kill_cannot_spoil_the_next_build() {
     assert_eq!(attempts(&t).len(), 1, "the orphan made its venv, in its own attempt's folder");
     std::thread::sleep(Duration::from_millis(300));
     let out = t.shim("python", &p, &["-c", PRINT_ALPHA]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0\n");
+    assert_stdout(&out, "1.0\n");
     assert_no_half_built_env(&t, "orphan");
     let out = t.cove(&p, &["gc"]);
     assert_ok(&out);
@@ -479,8 +478,7 @@ fn an_installer_orphaned_mid_install_keeps_its_slot() {
     assert!(site.join("alpha").exists());
     assert!(!site.join("gamma").exists(), "the orphan wrote into the next build's environment");
     let out = t.shim("python", &p, &["-c", PRINT_ALPHA]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0\n");
+    assert_stdout(&out, "1.0\n");
     assert_no_half_built_env(&t, "orphan in a slot");
     KILLS.fetch_add(1, Ordering::SeqCst);
 }
@@ -623,8 +621,7 @@ fn gc_during_a_build_never_removes_it() {
     let out = build.wait_with_output().unwrap();
     assert!(out.status.success(), "the build gc ran beside finished:\n{}", stderr(&out));
     let out = t.shim("python", &p, &["-c", PRINT_ALPHA]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0\n");
+    assert_stdout(&out, "1.0\n");
     RACES.fetch_add(1, Ordering::SeqCst);
 }
 

@@ -30,11 +30,9 @@ fn a_script_with_inline_metadata_gets_its_own_environment_once_trusted() {
 
     assert_ok(&t.cove(&dir, &["trust", "tool.py"]));
     let out = t.shim("python", &dir, &["-u", "tool.py", "a b", "-c"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "2.0 ['a b', '-c']\n");
+    assert_stdout(&out, "2.0 ['a b', '-c']\n");
     let out = t.cove(&dir, &["run", "tool.py", "x"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "2.0 ['x']\n");
+    assert_stdout(&out, "2.0 ['x']\n");
 }
 
 #[test]
@@ -45,8 +43,7 @@ fn inside_a_project_a_script_uses_its_block_and_dash_c_uses_the_project() {
     script(&p, "tool.py", "\"alpha==2.0\"");
     assert_ok(&t.cove(&p, &["trust", "tool.py"]));
     let out = t.shim("python", &p, &["tool.py"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "2.0 []\n");
+    assert_stdout(&out, "2.0 []\n");
     let out = t.shim("python", &p, &["-c", "import alpha; print(alpha.__version__)", "tool.py"]);
     assert_ok(&out);
     assert_eq!(stdout(&out), "1.0\n", "-c is never a script");

@@ -180,47 +180,15 @@ fn f1_a_trusted_python_version_path_is_used() {
     let st = t.status(&p);
     assert_eq!(st["python_reason"], ".python-version (./mypython)", "{st}");
     let out = t.shim("python", &p, &["-c", "print('ran')"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "ran\n");
+    assert_stdout(&out, "ran\n");
 }
-
-const UV_LOCK: &str = r#"version = 1
-requires-python = ">=3.8"
-
-[[package]]
-name = "alpha"
-version = "1.0"
-source = { registry = "https://pypi.org/simple" }
-
-[[package]]
-name = "locked"
-version = "1"
-source = { virtual = "." }
-dependencies = [{ name = "alpha" }]
-"#;
-
-const PYLOCK: &str = r#"lock-version = "1.0"
-created-by = "uv"
-[[packages]]
-name = "alpha"
-version = "1.0"
-"#;
 
 #[test]
 fn f1_a_lock_changed_after_trust_needs_trusting_again() {
-    for (file, body) in [("pylock.toml", PYLOCK), ("uv.lock", UV_LOCK)] {
+    for (file, body) in [("pylock.toml", PYLOCK.to_string()), ("uv.lock", uv_lock(""))] {
         let t = TestEnv::new();
-        let p = t.path().join("locked");
-        std::fs::create_dir_all(&p).unwrap();
-        std::fs::write(
-            p.join("pyproject.toml"),
-            format!(
-                "[project]\nname = \"locked\"\nversion = \"1\"\ndependencies = [\"alpha\"]\n[tool.cove.index]\nfind-links = [{:?}]\nno-index = true\n",
-                wheelhouse().display().to_string()
-            ),
-        )
-        .unwrap();
-        std::fs::write(p.join(file), body).unwrap();
+        let p = t.locked_project("\"alpha\"");
+        std::fs::write(p.join(file), &body).unwrap();
         t.trust(&p);
         let out = t.shim("python", &p, &["-c", "import alpha; print(alpha.__version__)"]);
         assert_ok(&out);
@@ -240,9 +208,9 @@ fn f1_a_lock_changed_after_trust_needs_trusting_again() {
     }
 }
 
-#[test]
-fn f2_cove_python_refuses_a_pyenv_version_reaching_outside() {
-    let t = TestEnv::new();
+/// A pyenv root (its shims first on the returned PATH), a planted interpreter outside it at
+/// `elsewhere/evil` that touches the returned canary, and a folder `nowhere` outside any project.
+fn outside_pyenv(t: &TestEnv) -> (PathBuf, PathBuf, PathBuf, String) {
     let root = t.path().join("pyenv");
     fake_pyenv(&root);
     let canary = t.path().join("CANARY");
@@ -250,6 +218,13 @@ fn f2_cove_python_refuses_a_pyenv_version_reaching_outside() {
     let nowhere = t.path().join("nowhere");
     std::fs::create_dir_all(&nowhere).unwrap();
     let path = format!("{}:{}", root.join("shims").display(), t.base_path);
+    (root, canary, nowhere, path)
+}
+
+#[test]
+fn f2_cove_python_refuses_a_pyenv_version_reaching_outside() {
+    let t = TestEnv::new();
+    let (root, canary, nowhere, path) = outside_pyenv(&t);
 
     let out = t
         .cmd(COVE, &nowhere)
@@ -267,13 +242,7 @@ fn f2_cove_python_refuses_a_pyenv_version_reaching_outside() {
 #[test]
 fn f2_cove_python_refuses_a_python_version_reaching_outside_outside_any_project() {
     let t = TestEnv::new();
-    let root = t.path().join("pyenv");
-    fake_pyenv(&root);
-    let canary = t.path().join("CANARY");
-    plant(&t.path().join("elsewhere/evil/bin/python3"), &canary);
-    let nowhere = t.path().join("nowhere");
-    std::fs::create_dir_all(&nowhere).unwrap();
-    let path = format!("{}:{}", root.join("shims").display(), t.base_path);
+    let (root, canary, nowhere, path) = outside_pyenv(&t);
     // The error names the file and line.
     std::fs::write(nowhere.join(".python-version"), "# pinned\n../../elsewhere/evil\n").unwrap();
     let out = t.cmd(COVE, &nowhere).arg("python").env("PYENV_ROOT", &root).env("PATH", &path).output().unwrap();
@@ -314,8 +283,7 @@ fn f4_dotdot_does_not_escape_trusted_dirs() {
     // What is really beneath it stays trusted.
     script(&t.path().join("work/ok.py"), &canary);
     let out = t.shim("python", &work, &["../ok.py"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0\n");
+    assert_stdout(&out, "1.0\n");
 }
 
 #[test]
@@ -327,21 +295,18 @@ fn f4_a_script_trusted_by_a_relative_path_runs_by_that_path_and_through_a_link()
     std::fs::create_dir_all(&b).unwrap();
     assert_ok(&t.cove(&b, &["trust", "../a/s.py"]));
     let out = t.shim("python", &b, &["../a/s.py"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0\n");
+    assert_stdout(&out, "1.0\n");
 
     std::os::unix::fs::symlink("../a/s.py", b.join("link.py")).unwrap();
     let out = t.shim("python", &b, &["link.py"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0\n");
+    assert_stdout(&out, "1.0\n");
 }
 
 /// Trusting at the shim's prompt: the environment is built on the interpreter `.python-version`
 /// names, which planning had left out while the project was untrusted.
 #[test]
 fn f1_trusted_at_the_prompt_builds_on_the_python_version_path() {
-    if std::process::Command::new("script").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: `script` (util-linux) is not installed; cannot make a pseudo-terminal");
+    if !have_script() {
         return;
     }
     let t = TestEnv::new();
@@ -353,21 +318,7 @@ fn f1_trusted_at_the_prompt_builds_on_the_python_version_path() {
     std::fs::write(p.join(".python-version"), "./mypython\n").unwrap();
     t.shims_on();
     let inner = format!("{} -c 'print(\"ran\")'", t.shims().join("python").display());
-    let mut child = t
-        .cmd("script", &p)
-        .args(["-qec", &inner, "/dev/null"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        std::thread::sleep(Duration::from_millis(300));
-        stdin.write_all(b"y\n").unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = on_terminal(&t, &p, &inner, "y\n");
     assert!(out.status.success() && stdout(&out).contains("ran"), "{}", stdout(&out));
     let st = t.status(&p);
     assert_eq!(st["python"], wrapper.display().to_string(), "{st}");

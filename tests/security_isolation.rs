@@ -106,8 +106,7 @@ fn a_projects_own_venv_and_pip_never_stand_in_for_the_real_ones_pip_backend() {
 
 #[test]
 fn a_projects_own_venv_and_pip_never_stand_in_for_the_real_ones_uv_backend() {
-    if uv().is_none() {
-        eprintln!("uv not installed: skipped");
+    if no_uv() {
         return;
     }
     shadowing_modules_do_not_reach_the_installer("uv");
@@ -183,20 +182,10 @@ fn the_layer_build_uses_the_real_pip_and_venv_pip_backend() {
 
 #[test]
 fn the_layer_build_uses_the_real_pip_and_venv_uv_backend() {
-    if uv().is_none() {
-        eprintln!("uv not installed: skipped");
+    if no_uv() {
         return;
     }
     the_layer_build_uses_the_real_pip_and_venv("uv");
-}
-
-/// `lib/pythonX.Y/site-packages` of a venv.
-fn site(venv: &Path) -> PathBuf {
-    let lib = std::fs::read_dir(venv.join("lib"))
-        .unwrap()
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy().starts_with("python"));
-    lib.expect("lib/pythonX.Y").path().join("site-packages")
 }
 
 #[test]

@@ -100,8 +100,7 @@ fn the_trust_refusal_shows_the_changed_requirement_escaped() {
 
 #[test]
 fn the_trust_prompt_on_a_terminal_shows_every_requirement_escaped() {
-    if !std::process::Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED: `script` (util-linux) is not installed");
+    if !have_script() {
         return;
     }
     let t = TestEnv::new();

@@ -131,8 +131,7 @@ fn console_scripts_named_like_system_commands_get_no_shim() {
     assert!(!canary.exists(), "the environment's `ls` ran");
     // Its own tool still runs from the environment through its shim.
     let out = t.cmd(shims.join("sneaky-tool"), &p).env("SNEAKY_CANARY", &canary).output().unwrap();
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "sneaky\n");
+    assert_stdout(&out, "sneaky\n");
 }
 
 #[test]
@@ -159,8 +158,7 @@ fn cove_shims_removes_planted_and_system_named_links() {
     let nowhere = t.path().join("nowhere");
     std::fs::create_dir_all(&nowhere).unwrap();
     let out = t.cmd(shims.join("python"), &nowhere).args(["-c", "print('real')"]).output().unwrap();
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "real\n");
+    assert_stdout(&out, "real\n");
     assert!(!canary.exists(), "the planted python ran");
 
     // The same through the hook, which also makes the shims.
@@ -202,8 +200,7 @@ fn a_missing_environment_is_not_built_for_a_name_it_is_not_known_to_provide() {
     let path = format!("{}:{}:{}", shims.display(), real.display(), t.base_path);
 
     let out = t.cmd(shims.join("mytool"), &p).env("PATH", &path).output().unwrap();
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "real mytool\n");
+    assert_stdout(&out, "real mytool\n");
     assert!(!stderr(&out).contains("building"), "{}", stderr(&out));
     let out = t.cmd(shims.join("ls"), &p).env("PATH", &path).output().unwrap();
     assert_ok(&out);
@@ -233,8 +230,7 @@ fn a_name_the_last_environment_had_builds_the_new_one() {
     t.write_cove_toml(&p, &["alpha==2.0"]);
     t.trust(&p);
     let out = t.cmd(t.shims().join("alpha-cli"), &p).output().unwrap();
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "alpha-cli 2.0\n");
+    assert_stdout(&out, "alpha-cli 2.0\n");
     assert_eq!(t.envs().len(), 2);
 }
 

@@ -22,15 +22,6 @@ fn attempts(t: &TestEnv) -> Vec<PathBuf> {
     std::fs::read_dir(t.cache.join("tmp")).into_iter().flatten().flatten().map(|e| e.path()).collect()
 }
 
-/// `lib/pythonX.Y/site-packages` of a venv.
-fn site(venv: &Path) -> PathBuf {
-    let lib = std::fs::read_dir(venv.join("lib"))
-        .unwrap()
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy().starts_with("python"));
-    lib.expect("lib/pythonX.Y").path().join("site-packages")
-}
-
 fn ino(p: &Path) -> u64 {
     std::fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).ino()
 }

@@ -110,8 +110,7 @@ fn a_pyproject_with_groups_and_extras_builds_and_imports() {
     assert_eq!(requirements(&st), ["alpha>=1.0", "beta", "gamma"]);
     assert_eq!(st["installs_project"], true, "[build-system] makes it a package");
     let out = t.shim("python", &p, &["-c", "import alpha, beta, gamma; print(alpha.__version__)"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "2.0\n");
+    assert_stdout(&out, "2.0\n");
     let text = stdout(&t.cove(&p, &["status"]));
     assert!(
         text.contains("(pyproject.toml has a [project] or [tool.cove] table, and there is no cove.toml)"),
@@ -164,8 +163,7 @@ fn requirements_txt_with_includes_constraints_and_a_local_project() {
 /// The uv backend gets the constraints too.
 #[test]
 fn the_uv_backend_honours_constraints() {
-    if uv().is_none() {
-        eprintln!("SKIPPED: uv not found (set COVE_TEST_UV or run .ci/run)");
+    if no_uv() {
         return;
     }
     let t = TestEnv::with_backend("uv");
@@ -174,8 +172,7 @@ fn the_uv_backend_honours_constraints() {
     write(&p, "constraints.txt", "alpha<2\n");
     t.trust(&p);
     let out = t.shim("python", &p, &["-c", "import alpha; print(alpha.__version__)"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0\n");
+    assert_stdout(&out, "1.0\n");
 }
 
 /// Shaped like a Flask-style repository: `[project]` without `[dependency-groups]`, test
@@ -230,8 +227,7 @@ fn default_groups_self_reference_and_empty_groups_select_requirements() {
     // Build the test group: the self-reference means the project's `full` extra.
     with("[tool.uv]\ndefault-groups = [\"test\"]\n");
     let out = t.shim("python", &p, &["-c", "import beta, gamma, alpha; print('ok')"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "ok\n");
+    assert_stdout(&out, "ok\n");
 }
 
 /// Equal requirements, spelled differently in each kind of manifest, give one key.

@@ -24,8 +24,7 @@ fn an_untrusted_project_builds_nothing_and_says_what_to_run() {
 
     t.trust(&p);
     let out = t.shim("python", &p, &["-c", "import alpha; print(alpha.__version__)"]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "1.0\n");
+    assert_stdout(&out, "1.0\n");
 }
 
 #[test]
@@ -110,32 +109,14 @@ fn a_broken_or_foreign_writable_config_is_an_error_naming_the_file() {
 
 #[test]
 fn on_a_terminal_the_shim_asks_and_only_yes_builds() {
-    if std::process::Command::new("script").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: `script` (util-linux) is not installed; cannot make a pseudo-terminal");
+    if !have_script() {
         return;
     }
     let t = TestEnv::new();
     let p = t.project("proj", &["alpha==1.0"]);
     t.shims_on();
-    let run = |answer: &str| {
-        let shim = t.shims().join("python");
-        let inner = format!("{} -c 'import alpha; print(\"v\", alpha.__version__)'", shim.display());
-        let mut child = t
-            .cmd("script", &p)
-            .args(["-qec", &inner, "/dev/null"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        {
-            use std::io::Write;
-            let mut stdin = child.stdin.take().unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(300));
-            stdin.write_all(answer.as_bytes()).unwrap();
-        }
-        child.wait_with_output().unwrap()
-    };
+    let inner = format!("{} -c 'import alpha; print(\"v\", alpha.__version__)'", t.shims().join("python").display());
+    let run = |answer: &str| on_terminal(&t, &p, &inner, answer);
     let no = run("n\n");
     let screen = stdout(&no);
     assert!(screen.contains("Trust and build? [y/N]"), "{screen}");

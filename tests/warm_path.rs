@@ -66,8 +66,7 @@ fn the_warm_shim_spawns_nothing_and_opens_few_files() {
         eprintln!("SKIPPED: strace cannot trace here: {}", stderr(&out).trim());
         return;
     }
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "ran\n");
+    assert_stdout(&out, "ran\n");
     let trace = std::fs::read_to_string(&log).unwrap();
     assert!(trace.contains(&format!("execve(\"{}\"", target.display())), "no exec of {}:\n{trace}", target.display());
     let calls = shim_calls(&trace, &target);

@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cache::{self, Cache};
 use crate::error::{Error, IoContext, Result};
-use crate::hook::shells::{Changes, Shell};
+use crate::hook::shells::{Changes, Shell, join_path};
 use crate::plan::project::Project;
 use crate::settings::{Flags, Locations, Settings};
 use crate::stamp::Stamp;
@@ -293,7 +293,7 @@ pub fn hook_env() -> Changes {
     let shims = Locations::from_env().shims_dir();
     // Decide with the PATH the user would have without this hook's insertions: it decides which
     // `python3` is "the first on PATH after the shims" (SPEC §2), here and in a prebuild.
-    let user_path = join(&without_ours(&vars.path, &prev, &shims));
+    let user_path = join_path(&without_ours(&vars.path, &prev, &shims));
     // SAFETY: hook-env is single-threaded and no other code reads the environment concurrently.
     unsafe { std::env::set_var("PATH", &user_path) };
     let mut messages = Vec::new();
@@ -590,9 +590,9 @@ pub fn changes(prev: &State, next: &mut State, vars: &ShellVars, shims: &Path) -
     let mut c = Changes::default();
     let mut entries = without_ours(&vars.path, prev, shims);
     if let Some(new) = &next.inserted {
-        entries = edit_path(&join(&entries), None, Some(new), shims);
+        entries = edit_path(&join_path(&entries), None, Some(new), shims);
     }
-    if join(&entries) != vars.path {
+    if join_path(&entries) != vars.path {
         c.path = Some(entries);
     }
     next.ours = prev.ours.clone();
@@ -671,17 +671,6 @@ pub fn edit_path(path: &OsStr, remove: Option<&Path>, insert: Option<&Path>, shi
     entries.into_iter().map(|e| OsStr::from_bytes(e).to_os_string()).collect()
 }
 
-fn join(entries: &[OsString]) -> OsString {
-    let mut bytes = Vec::new();
-    for (i, e) in entries.iter().enumerate() {
-        if i > 0 {
-            bytes.push(b':');
-        }
-        bytes.extend_from_slice(e.as_bytes());
-    }
-    std::os::unix::ffi::OsStringExt::from_vec(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -692,7 +681,7 @@ mod tests {
     }
 
     fn joined(entries: &[OsString]) -> String {
-        join(entries).into_string().unwrap()
+        join_path(entries).into_string().unwrap()
     }
 
     #[test]
@@ -759,9 +748,9 @@ mod tests {
         let shims = Path::new("/s");
         let path = os("/before:/s:/usr/bin::/bin");
         let env = Path::new("/c/envs/k/bin");
-        let entered = join(&edit_path(path, None, Some(env), shims));
+        let entered = join_path(&edit_path(path, None, Some(env), shims));
         assert_eq!(entered, "/before:/s:/c/envs/k/bin:/usr/bin::/bin");
-        let left = join(&edit_path(&entered, Some(env), None, shims));
+        let left = join_path(&edit_path(&entered, Some(env), None, shims));
         assert_eq!(left, path);
         // Switching replaces the entry in place; the user's own copy of it further on stays.
         let other = Path::new("/c/envs/j/bin");
@@ -772,8 +761,8 @@ mod tests {
         );
         // Without the shims on PATH the entry goes first; an empty PATH comes back empty.
         assert_eq!(joined(&edit_path(os("/usr/bin"), None, Some(env), shims)), "/c/envs/k/bin:/usr/bin");
-        let empty = join(&edit_path(os(""), None, Some(env), shims));
-        assert_eq!(join(&edit_path(&empty, Some(env), None, shims)), "");
+        let empty = join_path(&edit_path(os(""), None, Some(env), shims));
+        assert_eq!(join_path(&edit_path(&empty, Some(env), None, shims)), "");
     }
 
     fn active(dir: &str, env: &str) -> State {

@@ -122,8 +122,7 @@ pub fn json(changes: &Changes) -> String {
     let mut set = serde_json::Map::new();
     let mut unset = Vec::new();
     if let Some(entries) = &changes.path {
-        let refs: Vec<&OsStr> = entries.iter().map(|e| e.as_os_str()).collect();
-        set.insert("PATH".into(), text(&join_path(&refs)));
+        set.insert("PATH".into(), text(&join_path(entries)));
     }
     for (name, value) in &changes.vars {
         match value {
@@ -167,13 +166,14 @@ fn quote_posix(value: &OsStr) -> String {
     }
 }
 
-fn join_path(entries: &[&OsStr]) -> std::ffi::OsString {
+/// PATH made of `entries`, in this order.
+pub fn join_path(entries: &[impl AsRef<OsStr>]) -> OsString {
     let mut bytes = Vec::new();
     for (i, e) in entries.iter().enumerate() {
         if i > 0 {
             bytes.push(b':');
         }
-        bytes.extend_from_slice(e.as_bytes());
+        bytes.extend_from_slice(e.as_ref().as_bytes());
     }
     OsStr::from_bytes(&bytes).to_os_string()
 }

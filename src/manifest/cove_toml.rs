@@ -1,4 +1,4 @@
-//! `cove.toml`: `python`, `dependencies`, `[index]`.
+//! `cove.toml`: `python`, `dependencies`, `[index]` (the last two read for PEP 723 scripts too).
 
 use std::path::Path;
 
@@ -16,21 +16,29 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
     let root = doc.root();
     doc.check_keys(root, KEYS, "")?;
     let dir = path.parent().unwrap_or(Path::new("/"));
+    let mut parsed = python_and_dependencies(&doc, "python", dir)?;
+    if let Some(item) = root.get("index") {
+        parsed.index = index_table(&doc, item, "index", dir)?;
+    }
+    if root.contains_key("remote") {
+        parsed.notes.push(crate::manifest::parts::REMOTE_IGNORED.to_string());
+    }
+    Ok(parsed)
+}
+
+/// The Python constraint under `python_key` and the `dependencies` of `doc`'s top level (a
+/// cove.toml's, a script block's), read against `dir`.
+pub fn python_and_dependencies(doc: &Doc, python_key: &str, dir: &Path) -> Result<Parsed> {
+    let root = doc.root();
     let mut parsed = Parsed::default();
-    if let Some(item) = root.get("python") {
-        let s = doc.string(item, "python")?;
+    if let Some(item) = root.get(python_key) {
+        let s = doc.string(item, python_key)?;
         parsed.python = Some(PythonConstraint::parse(&s, doc.item_pos(item))?);
     }
     if let Some(item) = root.get("dependencies") {
         for (s, pos) in doc.strings(item, "dependencies")? {
             parsed.requirements.push(Requirement::parse(&s, &pos, dir)?);
         }
-    }
-    if let Some(item) = root.get("index") {
-        parsed.index = index_table(&doc, item, "index", dir)?;
-    }
-    if root.contains_key("remote") {
-        parsed.notes.push(crate::manifest::parts::REMOTE_IGNORED.to_string());
     }
     Ok(parsed)
 }

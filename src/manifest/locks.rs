@@ -555,32 +555,21 @@ marker = "sys_platform == 'win32'"
         assert_eq!(pins(&load_text(Kind::Pylock, PYLOCK, &sel).unwrap()), ["alpha==1.0", "gamma==1.0"]);
     }
 
-    const UVLOCK: &str = r#"
-version = 1
-requires-python = ">=3.8"
+    /// A uv.lock `[[package]]` from the registry at version 1.0, with `more` lines.
+    fn registry(name: &str, more: &str) -> String {
+        format!(
+            "[[package]]\nname = \"{name}\"\nversion = \"1.0\"\nsource = {{ registry = \"https://pypi.org/simple\" }}\n{more}\n"
+        )
+    }
 
-[[package]]
-name = "alpha"
-version = "1.0"
-source = { registry = "https://pypi.org/simple" }
+    /// alpha, beta (needing alpha), gamma and delta from the registry, and the project `demo`.
+    fn uvlock() -> String {
+        let beta = registry("beta", "dependencies = [{ name = \"alpha\" }]\n");
+        let (alpha, gamma, delta) = (registry("alpha", ""), registry("gamma", ""), registry("delta", ""));
+        format!("version = 1\nrequires-python = \">=3.8\"\n\n{alpha}{beta}{gamma}{delta}{DEMO}")
+    }
 
-[[package]]
-name = "beta"
-version = "1.0"
-source = { registry = "https://pypi.org/simple" }
-dependencies = [{ name = "alpha" }]
-
-[[package]]
-name = "gamma"
-version = "1.0"
-source = { registry = "https://pypi.org/simple" }
-
-[[package]]
-name = "delta"
-version = "1.0"
-source = { registry = "https://pypi.org/simple" }
-
-[[package]]
+    const DEMO: &str = r#"[[package]]
 name = "demo"
 version = "0.1.0"
 source = { editable = "." }
@@ -599,9 +588,9 @@ dev = [{ name = "demo", extra = ["full"] }]
     #[test]
     fn uv_lock_walks_from_the_project() {
         let sel = Selection { project: Some("demo".into()), groups: Some(vec![]), ..Default::default() };
-        assert_eq!(pins(&load_text(Kind::UvLock, UVLOCK, &sel).unwrap()), ["alpha==1.0", "beta==1.0"]);
+        assert_eq!(pins(&load_text(Kind::UvLock, &uvlock(), &sel).unwrap()), ["alpha==1.0", "beta==1.0"]);
         let sel = Selection { project: Some("demo".into()), extras: vec!["full".into()], groups: Some(vec![]) };
-        assert_eq!(pins(&load_text(Kind::UvLock, UVLOCK, &sel).unwrap()), ["alpha==1.0", "beta==1.0", "gamma==1.0"]);
+        assert_eq!(pins(&load_text(Kind::UvLock, &uvlock(), &sel).unwrap()), ["alpha==1.0", "beta==1.0", "gamma==1.0"]);
     }
 
     #[test]

@@ -20,11 +20,13 @@ pub mod script;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
-use crate::manifest::requirement::Requirement;
 use crate::plan::project::{Kind, Project};
 
 pub use parts::{Index, LocalProject, Parsed, PythonConstraint, Reader};
 
+/// A [`Parsed`] manifest (its fields are read through it: `manifest.requirements`), finished:
+/// requirements and constraints sorted and de-duplicated, the project's own folder installed
+/// first, and where it came from.
 #[derive(Debug, Clone)]
 pub struct Manifest {
     pub kind: Kind,
@@ -32,27 +34,19 @@ pub struct Manifest {
     pub path: PathBuf,
     /// The project folder (for a script: the script's folder).
     pub dir: PathBuf,
-    pub python: Option<PythonConstraint>,
-    /// Sorted and de-duplicated.
-    pub requirements: Vec<Requirement>,
-    /// `-c` constraints: they bound versions without asking for packages. Sorted, de-duplicated.
-    pub constraints: Vec<Requirement>,
-    pub index: Index,
-    /// The project itself, to install in editable mode over the shared environment (SPEC §2
-    /// "The project itself"); its dependencies and extras' are already in `requirements`.
-    pub install_project: Option<LocalProject>,
-    /// Further local projects named by requirements files (`-e ../lib`): their dependencies are
-    /// in `requirements` too, and they are installed editable like `install_project`.
-    pub other_projects: Vec<LocalProject>,
-    /// What `cove status` should tell about how the manifest was read (groups chosen, files
-    /// read beside it, options ignored).
-    pub notes: Vec<String>,
-    /// The project name, extras and groups a lock file is read for.
-    pub lock_selection: locks::Selection,
+    pub parsed: Parsed,
     /// Every file read to make this manifest, in reading order (the manifest first).
     pub files: Vec<PathBuf>,
     /// SHA-256 over each file's path and content: what trust is recorded against.
     pub digest: String,
+}
+
+impl std::ops::Deref for Manifest {
+    type Target = Parsed;
+
+    fn deref(&self) -> &Parsed {
+        &self.parsed
+    }
 }
 
 impl Manifest {
@@ -120,19 +114,5 @@ pub fn finish(project: &Project, mut parsed: Parsed, reader: Reader) -> Manifest
     crate::manifest::requirement::normalise_set(&mut parsed.constraints);
     parsed.prefer_project_in(&project.dir);
     let (files, digest) = reader.finish();
-    Manifest {
-        kind: project.kind,
-        path: project.manifest.clone(),
-        dir: project.dir.clone(),
-        python: parsed.python,
-        requirements: parsed.requirements,
-        constraints: parsed.constraints,
-        index: parsed.index,
-        install_project: parsed.install_project,
-        other_projects: parsed.other_projects,
-        notes: parsed.notes,
-        lock_selection: parsed.lock_selection,
-        files,
-        digest,
-    }
+    Manifest { kind: project.kind, path: project.manifest.clone(), dir: project.dir.clone(), parsed, files, digest }
 }

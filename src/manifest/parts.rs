@@ -133,15 +133,23 @@ pub const REMOTE_IGNORED: &str =
     "the manifest's `remote` setting is ignored: a team cache is set only in your config file or COVE_REMOTE";
 
 /// The parts each format fills in.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Parsed {
     pub python: Option<PythonConstraint>,
     pub requirements: Vec<Requirement>,
+    /// `-c` constraints: they bound versions without asking for packages.
     pub constraints: Vec<Requirement>,
     pub index: Index,
+    /// The project itself, to install in editable mode over the shared environment (SPEC §2
+    /// "The project itself"); its dependencies and extras' are already in `requirements`.
     pub install_project: Option<LocalProject>,
+    /// Further local projects named by requirements files (`-e ../lib`): their dependencies are
+    /// in `requirements` too, and they are installed editable like `install_project`.
     pub other_projects: Vec<LocalProject>,
+    /// What `cove status` should tell about how the manifest was read (groups chosen, files
+    /// read beside it, options ignored).
     pub notes: Vec<String>,
+    /// The project name, extras and groups a lock file is read for.
     pub lock_selection: locks::Selection,
 }
 

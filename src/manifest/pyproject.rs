@@ -227,21 +227,14 @@ fn notes(parsed: &mut Parsed, selection: &Selection, extras: &[Located]) {
 mod tests {
     use super::*;
 
+    use crate::fsx::temp_tree;
+
+    /// Files under a temp folder; parse `pyproject.toml` there.
     struct Tree(tempfile::TempDir);
 
     impl Tree {
-        fn new(files: &[(&str, &str)]) -> Tree {
-            let t = Tree(tempfile::tempdir().unwrap());
-            for (path, body) in files {
-                let p = t.0.path().join(path);
-                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-                std::fs::write(p, body).unwrap();
-            }
-            t
-        }
-
         fn with(pyproject: &str) -> Tree {
-            Tree::new(&[("pyproject.toml", pyproject)])
+            Tree(temp_tree(&[("pyproject.toml", pyproject)]))
         }
 
         fn parse(&self) -> std::result::Result<Parsed, String> {
@@ -313,11 +306,11 @@ mod tests {
     #[test]
     fn requirements_txt_is_read_when_no_group_is_selected() {
         let files = |py: &str| {
-            Tree::new(&[
+            Tree(temp_tree(&[
                 ("pyproject.toml", py),
                 ("requirements.txt", "-e .[test]\npytest\n"),
                 ("requirements-dev.txt", "ruff\n"),
-            ])
+            ]))
         };
         let base = "[build-system]\nrequires = []\n[project]\nname = \"app\"\ndependencies = [\"alpha\"]\n[project.optional-dependencies]\ntest = [\"gamma\"]\n";
         let t = files(base);
@@ -346,10 +339,10 @@ mod tests {
         assert!(!has("[project]\nname = \"a\"\n"));
         assert!(has("[project]\nname = \"a\"\n[tool.cove]\ninstall-project = true\n"));
         assert!(!has("[project]\nname = \"a\"\n[build-system]\nrequires = []\n[tool.cove]\ninstall-project = false\n"));
-        let t = Tree::new(&[
+        let t = Tree(temp_tree(&[
             ("pyproject.toml", "[project]\nname = \"a\"\n[tool.cove]\ninstall-project = false\n"),
             ("requirements.txt", "-e .\n"),
-        ]);
+        ]));
         assert!(t.parse().unwrap().install_project.is_none(), "false wins over `-e .`");
     }
 

@@ -664,13 +664,7 @@ mod tests {
 
     impl Tree {
         fn new(files: &[(&str, &str)]) -> Tree {
-            let t = Tree(tempfile::tempdir().unwrap());
-            for (path, body) in files {
-                let p = t.0.path().join(path);
-                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-                std::fs::write(p, body).unwrap();
-            }
-            t
+            Tree(crate::fsx::temp_tree(files))
         }
 
         fn dir(&self) -> &Path {

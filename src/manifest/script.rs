@@ -5,8 +5,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Pos, Result};
-use crate::manifest::parts::{Parsed, PythonConstraint, Reader};
-use crate::manifest::requirement::Requirement;
+use crate::manifest::parts::{Parsed, Reader};
 use crate::plan::project::{Kind, Project};
 use crate::tomlx::Doc;
 
@@ -148,16 +147,7 @@ fn parse_block(path: &Path, content: &str) -> Result<Parsed> {
     let root = doc.root();
     doc.check_keys(root, &["dependencies", "requires-python", "tool"], "")?;
     let dir = path.parent().unwrap_or(Path::new("/"));
-    let mut parsed = Parsed::default();
-    if let Some(item) = root.get("requires-python") {
-        let s = doc.string(item, "requires-python")?;
-        parsed.python = Some(PythonConstraint::parse(&s, doc.item_pos(item))?);
-    }
-    if let Some(item) = root.get("dependencies") {
-        for (s, pos) in doc.strings(item, "dependencies")? {
-            parsed.requirements.push(Requirement::parse(&s, &pos, dir)?);
-        }
-    }
+    let mut parsed = super::cove_toml::python_and_dependencies(&doc, "requires-python", dir)?;
     if let Some(cove) = root.get("tool").and_then(|t| t.get("cove")) {
         let table = doc.table_like(cove, "tool.cove")?;
         for (key, value) in table.iter() {

@@ -103,16 +103,7 @@ pub fn pyproject_qualifies(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let t = tempfile::tempdir().unwrap();
-        for (path, body) in files {
-            let p = t.path().join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, body).unwrap();
-        }
-        t
-    }
+    use crate::fsx::temp_tree as tree;
 
     #[test]
     fn nearest_folder_upward_wins() {

@@ -531,31 +531,33 @@ mod tests {
         assert_eq!(std::fs::read_to_string(into.join("lib/site/m.py")).unwrap(), "x = 1\n");
     }
 
+    /// What unpacking (into `dir/into`) a gzip archive of a link `evil` to `link_to`, then a
+    /// file `path` holding `data`, fails with.
+    fn unpack_link_then_file(dir: &Path, link_to: &Path, path: &str, data: &[u8]) -> std::io::Error {
+        let out = dir.join("x.tgz");
+        let gz = flate2::write::GzEncoder::new(std::fs::File::create(&out).unwrap(), Default::default());
+        let mut tar = tar::Builder::new(gz);
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_mode(0o777);
+        h.set_size(0);
+        tar.append_link(&mut h, "evil", link_to).unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        tar.append_data(&mut h, path, data).unwrap();
+        tar.into_inner().unwrap().finish().unwrap();
+        std::fs::create_dir(dir.join("into")).unwrap();
+        unpack(std::fs::File::open(&out).unwrap(), Codec::Gzip, &dir.join("into"), Path::new("/x")).unwrap_err()
+    }
+
     #[test]
     fn a_relocation_entry_beneath_a_link_is_refused() {
         let t = tempfile::tempdir().unwrap();
         let outside = t.path().join("outside");
         std::fs::create_dir(&outside).unwrap();
         std::fs::write(outside.join("rc"), PLACEHOLDER).unwrap();
-        let out = t.path().join("x.tgz");
-        {
-            let gz = flate2::write::GzEncoder::new(std::fs::File::create(&out).unwrap(), Default::default());
-            let mut tar = tar::Builder::new(gz);
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(tar::EntryType::Symlink);
-            h.set_mode(0o777);
-            h.set_size(0);
-            tar.append_link(&mut h, "evil", &outside).unwrap();
-            let list = b"evil/rc\n";
-            let mut h = tar::Header::new_gnu();
-            h.set_size(list.len() as u64);
-            h.set_mode(0o644);
-            tar.append_data(&mut h, RELOCATE, &list[..]).unwrap();
-            tar.into_inner().unwrap().finish().unwrap();
-        }
-        std::fs::create_dir(t.path().join("into")).unwrap();
-        let e = unpack(std::fs::File::open(&out).unwrap(), Codec::Gzip, &t.path().join("into"), Path::new("/x"))
-            .unwrap_err();
+        let e = unpack_link_then_file(t.path(), &outside, RELOCATE, b"evil/rc\n");
         assert!(e.to_string().contains("not inside"), "{e}");
         assert_eq!(std::fs::read_to_string(outside.join("rc")).unwrap(), PLACEHOLDER, "nothing outside rewritten");
     }
@@ -563,23 +565,7 @@ mod tests {
     #[test]
     fn an_entry_beneath_a_link_is_refused() {
         let t = tempfile::tempdir().unwrap();
-        let out = t.path().join("x.tgz");
-        {
-            let gz = flate2::write::GzEncoder::new(std::fs::File::create(&out).unwrap(), Default::default());
-            let mut tar = tar::Builder::new(gz);
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(tar::EntryType::Symlink);
-            h.set_size(0);
-            tar.append_link(&mut h, "evil", t.path()).unwrap();
-            let mut h = tar::Header::new_gnu();
-            h.set_size(2);
-            h.set_mode(0o644);
-            tar.append_data(&mut h, "evil/planted", &b"hi"[..]).unwrap();
-            tar.into_inner().unwrap().finish().unwrap();
-        }
-        std::fs::create_dir(t.path().join("into")).unwrap();
-        let e = unpack(std::fs::File::open(&out).unwrap(), Codec::Gzip, &t.path().join("into"), Path::new("/x"))
-            .unwrap_err();
+        let e = unpack_link_then_file(t.path(), t.path(), "evil/planted", b"hi");
         assert!(e.to_string().contains("beneath a link"), "{e}");
         assert!(!t.path().join("planted").exists());
     }

@@ -43,6 +43,15 @@ pub fn uv() -> Option<PathBuf> {
     std::env::split_paths(&path).map(|d| d.join("uv")).find(|p| p.is_file())
 }
 
+/// Whether uv is missing here (see [`uv`]); says SKIPPED when it is.
+pub fn no_uv() -> bool {
+    let missing = uv().is_none();
+    if missing {
+        eprintln!("SKIPPED: uv is not installed (run .ci/run, or set COVE_TEST_UV)");
+    }
+    missing
+}
+
 pub struct TestEnv {
     pub root: tempfile::TempDir,
     pub home: PathBuf,
@@ -91,6 +100,19 @@ impl TestEnv {
         std::fs::create_dir_all(&dir).unwrap();
         self.write_cove_toml(&dir, deps);
         dir
+    }
+
+    /// A folder `locked` with a `[project]` pyproject.toml named `locked` needing `deps` (TOML
+    /// strings, comma-separated), with the wheelhouse as its index.
+    pub fn locked_project(&self, deps: &str) -> PathBuf {
+        let p = self.path().join("locked");
+        std::fs::create_dir_all(&p).unwrap();
+        let index = format!("find-links = [{:?}]\nno-index = true\n", wheelhouse().display().to_string());
+        let text = format!(
+            "[project]\nname = \"locked\"\nversion = \"1\"\ndependencies = [{deps}]\n[tool.cove.index]\n{index}"
+        );
+        std::fs::write(p.join("pyproject.toml"), text).unwrap();
+        p
     }
 
     pub fn write_cove_toml(&self, dir: &Path, deps: &[&str]) {
@@ -177,6 +199,66 @@ impl TestEnv {
     }
 }
 
+/// A uv.lock pinning alpha 1.0 (with `alpha_wheels`: a `wheels = […]` line, or nothing) for the
+/// project whose `name`, `version` and `source` lines are `project`; the project needs alpha.
+pub fn uv_lock_for(project: &str, alpha_wheels: &str) -> String {
+    format!(
+        "version = 1\nrequires-python = \">=3.8\"\n\n[[package]]\nname = \"alpha\"\nversion = \"1.0\"\n\
+         source = {{ registry = \"https://pypi.org/simple\" }}\n{alpha_wheels}\n\
+         [[package]]\n{project}dependencies = [{{ name = \"alpha\" }}]\n"
+    )
+}
+
+/// [`uv_lock_for`] the virtual project of [`TestEnv::locked_project`].
+pub fn uv_lock(alpha_wheels: &str) -> String {
+    uv_lock_for("name = \"locked\"\nversion = \"1\"\nsource = { virtual = \".\" }\n", alpha_wheels)
+}
+
+/// The `wheels` line of a uv.lock package: one wheel at `url` with SHA-256 `hash`.
+pub fn uv_lock_wheel(url: &str, hash: &str) -> String {
+    format!("wheels = [{{ url = \"{url}\", hash = \"sha256:{hash}\" }}]\n")
+}
+
+/// A pylock.toml pinning alpha 1.0.
+pub const PYLOCK: &str =
+    "lock-version = \"1.0\"\ncreated-by = \"uv\"\n[[packages]]\nname = \"alpha\"\nversion = \"1.0\"\n";
+
+/// Whether `script` (util-linux) can make a pseudo-terminal; says SKIPPED when it cannot.
+pub fn have_script() -> bool {
+    let have = Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !have {
+        eprintln!("SKIPPED: `script` (util-linux) is not installed; cannot make a pseudo-terminal");
+    }
+    have
+}
+
+/// `inner` (a shell command line) run on a pseudo-terminal in `cwd`, typing `answer` after 300 ms.
+pub fn on_terminal(t: &TestEnv, cwd: &Path, inner: &str, answer: &str) -> Output {
+    use std::io::Write;
+    let mut child = t
+        .cmd("script", cwd)
+        .args(["-qec", inner, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stdin.write_all(answer.as_bytes()).unwrap();
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+/// `lib/pythonX.Y/site-packages` of a venv.
+pub fn site(venv: &Path) -> PathBuf {
+    let lib = std::fs::read_dir(venv.join("lib"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("python"));
+    lib.expect("lib/pythonX.Y").path().join("site-packages")
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -188,6 +270,13 @@ pub fn stderr(o: &Output) -> String {
 #[track_caller]
 pub fn assert_ok(o: &Output) {
     assert!(o.status.success(), "failed ({:?})\nstdout:\n{}\nstderr:\n{}", o.status, stdout(o), stderr(o));
+}
+
+/// `o` succeeded and printed exactly `want` on stdout.
+#[track_caller]
+pub fn assert_stdout(o: &Output, want: &str) {
+    assert_ok(o);
+    assert_eq!(stdout(o), want);
 }
 
 /// A src-layout package project using the in-tree build backend (`tests/fixtures/tinybackend.py`):
@@ -221,7 +310,6 @@ pub fn write_package_pyproject(p: &Path, name: &str, version: &str, deps: &[&str
 /// Why this system's `/proc` cannot tell what process `pid` (a child of the test) uses, or
 /// `None` when it can. `cove gc` reads `/proc/<pid>/{cwd,environ,exe,cmdline,maps}` to keep
 /// what runs; a sandbox can hide them (another pid namespace's `/proc`, unreadable details).
-#[allow(dead_code)]
 pub fn proc_hides(pid: u32) -> Option<String> {
     let own = std::fs::read_link("/proc/self").ok().and_then(|p| p.to_str()?.parse::<u32>().ok());
     if own != Some(std::process::id()) {
