@@ -92,6 +92,7 @@ if os.path.exists(sys.argv[5]):
         phases[name].append(float(seconds))
 if phases:
     print("  of which:  " + ", ".join("%s %.0f ms" % (n, statistics.median(v) * 1e3) for n, v in phases.items()))
+    print("  each round's pull: " + " ".join("%.0f" % ((r[3] - r[2]) * 1e3) for r in rows) + " ms")
 print("first import after a pull:       %6.0f ms  (bytecode written then)" % (first * 1e3))
 print("second import:                   %6.0f ms" % (second * 1e3))
 env_kb, art_kb = int(sys.argv[2]), int(sys.argv[3])

@@ -205,12 +205,14 @@ pub fn unpack(archive: impl Read, codec: Codec, into: &Path, target: &Path) -> s
         }
         // Decompressed here, parsed (and the folders made) on a thread of its own.
         let (send_chunk, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(CHUNKS);
+        let (give_back, used) = std::sync::mpsc::channel::<Vec<u8>>();
         let parser = scope.spawn(move || {
-            let read = read_items(Chunks { receive: chunks, current: Vec::new(), at: 0 }, into, &sends);
+            let read =
+                read_items(Chunks { receive: chunks, used: give_back, current: Vec::new(), at: 0 }, into, &sends);
             drop(sends);
             read
         });
-        let decompressed = decompress(decoder, &send_chunk);
+        let decompressed = decompress(decoder, &send_chunk, &used);
         drop(send_chunk);
         let read = parser.join().unwrap_or_else(|_| Err(std::io::Error::other("an unpacking thread failed")));
         let mut files = Vec::new();
@@ -266,9 +268,15 @@ pub fn unpack(archive: impl Read, codec: Codec, into: &Path, target: &Path) -> s
 
 /// Read `decoder` to its end in chunks for the parser. Stops early (and says nothing) when the
 /// parser hangs up: its error is the one told.
-fn decompress(mut decoder: impl Read, send: &std::sync::mpsc::SyncSender<Vec<u8>>) -> std::io::Result<()> {
+fn decompress(
+    mut decoder: impl Read,
+    send: &std::sync::mpsc::SyncSender<Vec<u8>>,
+    used: &std::sync::mpsc::Receiver<Vec<u8>>,
+) -> std::io::Result<()> {
     loop {
-        let mut chunk = vec![0; CHUNK];
+        // A chunk the parser is done with, else a new one: fresh memory costs a page fault a page.
+        let mut chunk = used.try_recv().unwrap_or_default();
+        chunk.resize(CHUNK, 0);
         let mut filled = 0;
         while filled < CHUNK {
             match decoder.read(&mut chunk[filled..]) {
@@ -292,6 +300,8 @@ fn decompress(mut decoder: impl Read, send: &std::sync::mpsc::SyncSender<Vec<u8>
 /// stream's.
 struct Chunks {
     receive: std::sync::mpsc::Receiver<Vec<u8>>,
+    /// Where a chunk read goes back to, to be filled again.
+    used: std::sync::mpsc::Sender<Vec<u8>>,
     current: Vec<u8>,
     at: usize,
 }
@@ -300,7 +310,11 @@ impl Read for Chunks {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.at == self.current.len() {
             match self.receive.recv() {
-                Ok(chunk) => (self.current, self.at) = (chunk, 0),
+                Ok(chunk) => {
+                    let done = std::mem::replace(&mut self.current, chunk);
+                    let _ = self.used.send(done);
+                    self.at = 0;
+                }
                 Err(_) => return Ok(0),
             }
         }
