@@ -4,7 +4,7 @@
 //! on the machine); read as zstd or gzip (what cove wrote before), as the layer's media type
 //! says ([`Codec`]). Unpacking decompresses and parses the tar on the calling thread, which
 //! makes each folder as it comes, while two more threads create the files, a batch each in
-//! turn; nothing is synced per file (the attempt folder is sealed and renamed into place by
+//! turn (links are made last, so no file is written through one); nothing is synced per file (the attempt folder is sealed and renamed into place by
 //! `staging`, as a local build is), and what was made is listed for the seal.
 //!
 //! Packing walks the published environment in name order and writes each directory, file and
@@ -165,11 +165,9 @@ fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> 
     Ok(())
 }
 
-/// One entry of the archive, read and checked, for a writing thread.
-enum Item {
-    File(PathBuf, u32, Vec<u8>),
-    Link(PathBuf, PathBuf),
-}
+/// A regular file of the archive, read and checked, for a writing thread: its path, mode and
+/// bytes.
+struct Item(PathBuf, u32, Vec<u8>);
 
 /// What unpacking made: every regular file with its size (relative to the folder), and the disk
 /// usage they and the folders take, so sealing the attempt needs no walk of its own.
@@ -227,7 +225,7 @@ pub fn unpack(archive: impl Read, codec: Codec, into: &Path, target: &Path) -> s
         (decompressed.and(read), written.map(|()| files))
     });
     // A refused entry says why; else a writer's error (its hang-up is what ended the reading).
-    let (links, list, dirs, files) = match (read, written) {
+    let (made_links, list, dirs, files) = match (read, written) {
         (Err(e), _) if e.kind() == std::io::ErrorKind::InvalidData => return Err(e),
         (_, Err(e)) => return Err(e),
         (r, Ok(files)) => {
@@ -235,6 +233,16 @@ pub fn unpack(archive: impl Read, codec: Codec, into: &Path, target: &Path) -> s
             (links, list, dirs, files)
         }
     };
+    // The links last, once every file is written: a file the writers make (in their own order,
+    // not the archive's) never passes through one.
+    for (rel, target) in &made_links {
+        let path = into.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::os::unix::fs::symlink(target, &path)?;
+    }
+    let links: Vec<&PathBuf> = made_links.iter().map(|(rel, _)| rel).collect();
     let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
     let list = list.ok_or_else(|| bad("the artifact has no relocation list".into()))?;
     let new = target.as_os_str().as_bytes();
@@ -327,18 +335,18 @@ impl Read for Chunks {
 
 /// Decompress and parse the tar, check each entry, make each folder (in the archive's order,
 /// before the files in it are handed on) and hand files and links to the writers, a batch to
-/// each in turn. Returns the links made, the relocation list (kept here, never written) and the
-/// count of folders made.
+/// each in turn. Returns the links to make (path, target), the relocation list (kept here, never
+/// written) and the count of folders made.
 fn read_items(
     decoder: impl Read,
     into: &Path,
     sends: &[std::sync::mpsc::SyncSender<Vec<Item>>],
-) -> std::io::Result<(Vec<PathBuf>, Option<Vec<u8>>, u64)> {
+) -> std::io::Result<(Vec<(PathBuf, PathBuf)>, Option<Vec<u8>>, u64)> {
     use std::os::unix::fs::DirBuilderExt;
     let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
     let hung_up = || std::io::Error::other("an unpacking thread stopped");
     let mut tar = tar::Archive::new(decoder);
-    let mut links: Vec<PathBuf> = Vec::new();
+    let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
     let mut list = None;
     let mut dirs = 0;
     let (mut batch, mut batch_bytes, mut turn) = (Vec::with_capacity(BATCH_ENTRIES), 0, 0);
@@ -349,7 +357,7 @@ fn read_items(
         if own || rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
             return Err(bad(format!("entry {} is not a path inside the environment", rel.display())));
         }
-        if links.iter().any(|l| rel.starts_with(l)) {
+        if links.iter().any(|(l, _)| rel.starts_with(l)) {
             return Err(bad(format!("entry {} is beneath a link", rel.display())));
         }
         let mode = entry.header().mode().unwrap_or(0o644) & 0o755;
@@ -370,18 +378,16 @@ fn read_items(
                     list = Some(bytes);
                     continue;
                 }
-                Item::File(rel, mode, bytes)
+                Item(rel, mode, bytes)
             }
             tar::EntryType::Symlink => {
                 let target = entry.link_name()?.ok_or_else(|| bad(format!("link {} has no target", rel.display())))?;
-                links.push(rel.clone());
-                Item::Link(rel, target.into_owned())
+                links.push((rel, target.into_owned()));
+                continue;
             }
             other => return Err(bad(format!("entry {} is of a kind cove does not unpack ({other:?})", rel.display()))),
         };
-        if let Item::File(_, _, bytes) = &item {
-            batch_bytes += bytes.len();
-        }
+        batch_bytes += item.2.len();
         batch.push(item);
         if batch.len() >= BATCH_ENTRIES || batch_bytes >= BATCH_BYTES {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ENTRIES));
@@ -395,8 +401,8 @@ fn read_items(
     Ok((links, list, dirs))
 }
 
-/// Create what the reader sends under `into`, returning each regular file made with its size.
-/// The folders are made by the reader; one an archive left out is made here.
+/// Create the files the reader sends under `into`, returning each one made with its size. The
+/// folders are made by the reader (one an archive left out is made here), the links after.
 fn write_items(receive: std::sync::mpsc::Receiver<Vec<Item>>, into: &Path) -> std::io::Result<Vec<(PathBuf, u64)>> {
     let mut files = Vec::new();
     let with_parent = |rel: &Path, make: &mut dyn FnMut() -> std::io::Result<()>| match make() {
@@ -409,22 +415,13 @@ fn write_items(receive: std::sync::mpsc::Receiver<Vec<Item>>, into: &Path) -> st
         },
         other => other,
     };
-    for item in receive.into_iter().flatten() {
-        match item {
-            Item::File(rel, mode, bytes) => {
-                let path = into.join(&rel);
-                with_parent(&rel, &mut || {
-                    let mut f =
-                        std::fs::OpenOptions::new().write(true).create_new(true).mode_private(mode).open(&path)?;
-                    f.write_all(&bytes)
-                })?;
-                files.push((rel, bytes.len() as u64));
-            }
-            Item::Link(rel, target) => {
-                let path = into.join(&rel);
-                with_parent(&rel, &mut || std::os::unix::fs::symlink(&target, &path))?;
-            }
-        }
+    for Item(rel, mode, bytes) in receive.into_iter().flatten() {
+        let path = into.join(&rel);
+        with_parent(&rel, &mut || {
+            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode_private(mode).open(&path)?;
+            f.write_all(&bytes)
+        })?;
+        files.push((rel, bytes.len() as u64));
     }
     Ok(files)
 }
@@ -574,6 +571,41 @@ mod tests {
         let e = unpack_link_then_file(t.path(), &outside, RELOCATE, b"evil/rc\n");
         assert!(e.to_string().contains("not inside"), "{e}");
         assert_eq!(std::fs::read_to_string(outside.join("rc")).unwrap(), PLACEHOLDER, "nothing outside rewritten");
+    }
+
+    /// The writers make files in their own order, not the archive's: a link that comes after
+    /// files beneath its path must not be made before them (they would be written through it).
+    #[test]
+    fn a_link_after_files_beneath_its_path_never_lets_them_out() {
+        let t = tempfile::tempdir().unwrap();
+        let outside = t.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut add = |path: &str, data: &[u8]| {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            tar.append_data(&mut h, path, data).unwrap();
+        };
+        // The planted file in the first writer's first batch, behind a large one; the link in
+        // a later batch, the other writer's.
+        add("big", &vec![7u8; BATCH_BYTES - 1024]);
+        add("evil/planted", b"hi");
+        for i in 0..BATCH_ENTRIES {
+            add(&format!("fill/{i}"), b"x");
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_mode(0o777);
+        h.set_size(0);
+        tar.append_link(&mut h, "evil", &outside).unwrap();
+        let bytes = zstd::encode_all(tar.into_inner().unwrap().as_slice(), 1).unwrap();
+        for round in 0..20 {
+            let into = t.path().join(format!("into-{round}"));
+            std::fs::create_dir(&into).unwrap();
+            assert!(unpack(bytes.as_slice(), Codec::Zstd, &into, Path::new("/x")).is_err());
+            assert!(!outside.join("planted").exists(), "a file was written through a link");
+        }
     }
 
     #[test]
