@@ -333,6 +333,10 @@ impl Read for Chunks {
     }
 }
 
+/// What parsing leaves for the end of an unpack: the links to make (path, target), the
+/// relocation list and the count of folders made.
+type Parsed = (Vec<(PathBuf, PathBuf)>, Option<Vec<u8>>, u64);
+
 /// Decompress and parse the tar, check each entry, make each folder (in the archive's order,
 /// before the files in it are handed on) and hand files and links to the writers, a batch to
 /// each in turn. Returns the links to make (path, target), the relocation list (kept here, never
@@ -341,7 +345,7 @@ fn read_items(
     decoder: impl Read,
     into: &Path,
     sends: &[std::sync::mpsc::SyncSender<Vec<Item>>],
-) -> std::io::Result<(Vec<(PathBuf, PathBuf)>, Option<Vec<u8>>, u64)> {
+) -> std::io::Result<Parsed> {
     use std::os::unix::fs::DirBuilderExt;
     let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
     let hung_up = || std::io::Error::other("an unpacking thread stopped");
