@@ -5,7 +5,8 @@
 //! only when a build is over ([`flush`]), so the warm path, which makes no plan and builds
 //! nothing, never looks. The phases: `plan` (manifest, interpreter choice, lock, key), with
 //! `interpreter` and `lock` (reading a lock file's pins) inside it; `venv` (creating the
-//! environment), `install` (the requirements), `seal` (publishing it); `layer` (the project's
+//! environment), `install` (the requirements), `pull` (fetching and unpacking it from the team
+//! cache instead), `seal` (publishing it); `layer` (the project's
 //! editable layer, whole). A phase that runs twice has two lines.
 
 use std::io::Write;

@@ -12,9 +12,9 @@
 //! Pull (from `build.rs`, under the key's lock, only for a trusted plan: pulling is installing):
 //! the manifest is read, refused unless its canonical text is the key's, the layer unpacked into
 //! the attempt folder as it downloads, and the folder published exactly as a local build is
-//! (`staging`) only once the whole download's size and digest are checked. Anything wrong — a registry down, slow, refusing, a digest that
-//! does not match — costs at most the timeout and one line, and cove builds as it would without
-//! a remote. Push (`cove push`, or after a local build when `push = true`, in a detached
+//! (`staging`) only once the whole download's size and digest are checked. Anything wrong — a
+//! registry down, slow, refusing, a digest that does not match — costs at most the timeout and
+//! one line, and cove builds as it would without a remote. Push (`cove push`, or after a local build when `push = true`, in a detached
 //! `cove push --key K`) packs a ready environment and uploads what the remote lacks.
 //!
 //! Nothing here is on the shim's warm path: it runs only when an environment is missing.
