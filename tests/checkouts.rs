@@ -141,3 +141,43 @@ fn a_doubtful_copy_is_not_made_and_the_layer_is_built() {
         assert!(t.cache.join("logs").join(format!("layer-{key_b}.log")).exists(), "{what}: the installer ran");
     }
 }
+
+/// A `uv` that notes each run's `UV_CONCURRENT_DOWNLOADS` and arguments, then runs the real one.
+fn noting_uv(t: &TestEnv, real: &Path) -> (PathBuf, PathBuf) {
+    let (uv, notes) = (t.path().join("noting-uv"), t.path().join("uv-runs"));
+    let script = format!(
+        "#!/bin/sh\necho \"${{UV_CONCURRENT_DOWNLOADS:-unset}} $*\" >> '{}'\nexec '{}' \"$@\"\n",
+        notes.display(),
+        real.display()
+    );
+    std::fs::write(&uv, script).unwrap();
+    std::fs::set_permissions(&uv, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    (uv, notes)
+}
+
+#[test]
+fn the_environment_built_beside_a_layer_downloads_a_dozen_at_a_time_unless_the_user_says() {
+    // Two uv processes' bursts of name lookups at once made a resolver drop a reply, and the
+    // layer's uv waited out a 5-second timeout on every cold build (bench/realworld's click).
+    let Some(real) = uv() else {
+        no_uv();
+        return;
+    };
+    for (user, want) in [(None, "12"), (Some("3"), "3")] {
+        let t = TestEnv::with_backend("uv");
+        let p = package_project(t.path(), "proj", "mypkg", "0.1.0", &["alpha==1.0"]);
+        t.trust(&p);
+        let (fake, notes) = noting_uv(&t, &real);
+        let mut sync = t.cmd(COVE, &p);
+        sync.env("COVE_UV", &fake).arg("sync");
+        if let Some(n) = user {
+            sync.env("UV_CONCURRENT_DOWNLOADS", n);
+        }
+        assert_ok(&sync.output().unwrap());
+        let runs = std::fs::read_to_string(&notes).unwrap();
+        let install = runs.lines().find(|l| l.contains(" pip install ") && !l.contains(" -e ")).expect(&runs);
+        assert!(install.starts_with(&format!("{want} ")), "user {user:?}: {runs}");
+        let layer = runs.lines().find(|l| l.contains(" -e ") || l.contains(" sync ")).expect(&runs);
+        assert!(layer.starts_with(&format!("{} ", user.unwrap_or("unset"))), "the layer's own: {runs}");
+    }
+}

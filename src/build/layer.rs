@@ -147,6 +147,7 @@ fn build(
         locked: None,
         index: &plan.manifest.index,
         offline: settings.offline,
+        beside: false,
     };
     match locked_project(plan, projects) {
         // A uv.lock says what the project needs: no metadata call (the lock's other packages

@@ -33,6 +33,8 @@ pub struct Options {
     /// Rebuild what is ready but has lost installed files ([`damage`]; `cove sync`). Costs a
     /// stat per installed file: never on the warm path.
     pub repair: bool,
+    /// The project's layer is built beside the environment (set by `ensure`).
+    pub beside_layer: bool,
 }
 
 /// The first installed file missing from the plan's ready environment or layer (full path):
@@ -73,7 +75,7 @@ pub fn ensure(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
                 let base_ready = || *known.get_or_init(|| wait.recv().unwrap_or(false));
                 crate::build::layer::ensure(plan, settings, refresh, &base_ready)
             });
-            let env = ensure_env(plan, settings, opts);
+            let env = ensure_env(plan, settings, Options { beside_layer: true, ..opts });
             let _ = ready.send(env.is_ok());
             // What the layer adds once the environment is ready (the rest ran beside it).
             (env, crate::timings::time("layer", || layer.join()))
@@ -116,7 +118,7 @@ fn ensure_env(plan: &Plan, settings: &Settings, opts: Options) -> Result<Outcome
                 None => Staging::new(&cache, &entry)?,
             }
         };
-        let published = build_locked(plan, settings, &cache, &entry, staging)?;
+        let published = build_locked(plan, settings, &cache, &entry, staging, opts.beside_layer)?;
         if settings.remote.as_ref().is_some_and(|r| r.push) && crate::remote::shareable(&plan.key.canonical) {
             crate::remote::push_in_background(settings, &plan.key.hex);
         }
@@ -176,6 +178,7 @@ fn build_locked(
     cache: &Cache,
     entry: &Entry,
     mut staging: Staging,
+    beside_layer: bool,
 ) -> Result<Published> {
     let backend = backend::select(settings)?;
     // The venv is made in the attempt's folder; installs go through a stable path to it when
@@ -211,6 +214,7 @@ fn build_locked(
         locked: plan.lock_files.as_deref(),
         index: &plan.manifest.index,
         offline: settings.offline,
+        beside: beside_layer,
     };
     use crate::timings::time;
     let result = time("venv", || backend.create(interp, env, &out))

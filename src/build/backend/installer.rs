@@ -20,6 +20,9 @@ pub struct Install<'a> {
     pub locked: Option<&'a [crate::manifest::locks::Files]>,
     pub index: &'a Index,
     pub offline: bool,
+    /// Another installer downloads at the same time (the project's layer, built beside its
+    /// environment): this one opens fewer connections at once (see `uv::BESIDE_DOWNLOADS`).
+    pub beside: bool,
 }
 
 pub trait Backend {

@@ -11,6 +11,13 @@ use crate::cache::env_python;
 use crate::error::Result;
 use crate::plan::interpreter::Interpreter;
 
+/// uv's downloads at once while another uv downloads beside it (`UV_CONCURRENT_DOWNLOADS`, 50
+/// by default, unless the user sets it). Each connection starts with a name lookup: two uv
+/// processes' bursts at once made a resolver drop a reply, and the layer's uv waited out the
+/// resolver's 5-second timeout on every cold build of a project here (cove issue 22); a dozen
+/// connections download a project's wheels as fast.
+const BESIDE_DOWNLOADS: &str = "12";
+
 pub struct Uv {
     pub exe: PathBuf,
 }
@@ -38,6 +45,9 @@ impl Backend for Uv {
         let mut cmd = Command::new(&self.exe);
         cmd.args(["pip", "install", "--no-config", "--python"]).arg(env_python(env));
         cmd.args(index_args(what.index, what.offline, false));
+        if what.beside && std::env::var_os("UV_CONCURRENT_DOWNLOADS").is_none() {
+            cmd.env("UV_CONCURRENT_DOWNLOADS", BESIDE_DOWNLOADS);
+        }
         // A lock naming every file: installed from those, pip included (a pylock.toml takes
         // no other requirements beside it).
         if let Some(files) = what.locked
