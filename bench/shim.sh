@@ -18,21 +18,37 @@ printf 'dependencies = []\n' > cove.toml
 shims="$("$cove" shims)"
 env="$("$cove" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["env"])')"
 export PATH="$shims:$PATH"
+# The floor: a C program that only execs the environment's python (argv[0] set as the shim
+# sets it), statically linked. What it costs above python itself is the machine's price of one
+# more execve, which no exec shim can go below.
+floor=()
+if command -v gcc >/dev/null; then
+  printf '#include <unistd.h>\nint main(int c, char **v) { (void)c; v[0] = "%s/bin/python"; execv(v[0], v); return 127; }\n' "$env" > "$work/floor.c"
+  if gcc -O2 -static -o "$work/floor" "$work/floor.c" 2>/dev/null || gcc -O2 -o "$work/floor" "$work/floor.c"; then
+    floor=(--command-name "bare execve shim (C)" "$work/floor -c pass")
+  fi
+fi
 # A busy machine drifts: alternate short rounds and take the median of the per-round ratios
 # of medians.
 rounds="${ROUNDS:-10}"
 for r in $(seq "$rounds"); do
   hyperfine --warmup 5 --runs 30 -N --style none --export-json "$work/round$r.json" \
     --command-name "env python directly" "$env/bin/python -c pass" \
-    --command-name "python via cove's shim" "$shims/python -c pass" >/dev/null
+    --command-name "python via cove's shim" "$shims/python -c pass" "${floor[@]}" >/dev/null
 done
 python3 - "$work" "$rounds" <<'PY'
 import json, statistics, sys
-ratios, directs, shims = [], [], []
+ratios, directs, shims, floors, floor_ratios = [], [], [], [], []
 for r in range(1, int(sys.argv[2]) + 1):
-    d, s = (statistics.median(x["times"]) for x in json.load(open("%s/round%d.json" % (sys.argv[1], r)))["results"])
+    results = [statistics.median(x["times"]) for x in json.load(open("%s/round%d.json" % (sys.argv[1], r)))["results"]]
+    d, s = results[:2]
     directs.append(d); shims.append(s); ratios.append(s / d)
+    if len(results) > 2:
+        floors.append(results[2]); floor_ratios.append(results[2] / d)
 print("env python directly:    median %.2f ms" % (statistics.median(directs) * 1e3))
 print("python via cove's shim: median %.2f ms" % (statistics.median(shims) * 1e3))
+if floors:
+    print("bare execve shim (C):   median %.2f ms, ratio %.3f (this machine's floor for any exec shim)"
+          % (statistics.median(floors) * 1e3, statistics.median(floor_ratios)))
 print("ratio (median of %d rounds): %.3f  (target <= 1.05)" % (len(ratios), statistics.median(ratios)))
 PY
