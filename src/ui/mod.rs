@@ -265,57 +265,29 @@ pub fn out(text: &str) {
     let _ = stdout.flush();
 }
 
-/// `value` as pretty JSON on stdout, streamed. serde_json escapes C0 controls; this also writes
-/// DEL, C1 controls and bidi marks as `\u` escapes (the same strings to a JSON reader).
+/// `value` as pretty JSON on stdout. serde_json escapes C0 controls in strings; this also
+/// writes DEL, C1 controls and bidi marks as `\u` escapes (the same strings to a JSON reader).
 pub fn json(value: &impl serde::Serialize) {
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut ser =
-        serde_json::Serializer::with_formatter(&mut stdout, JsonEscapes(serde_json::ser::PrettyFormatter::new()));
-    if value.serialize(&mut ser).is_ok() {
-        let _ = stdout.write_all(b"\n");
+    if let Some(text) = json_text(value) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{text}");
+        let _ = stdout.flush();
     }
-    let _ = stdout.flush();
 }
 
-struct JsonEscapes<'a>(serde_json::ser::PrettyFormatter<'a>);
-
-impl serde_json::ser::Formatter for JsonEscapes<'_> {
-    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
-        let mut rest = fragment;
-        while let Some((i, c)) = rest.char_indices().find(|&(_, c)| needs_escape(c)) {
-            w.write_all(&rest.as_bytes()[..i])?;
-            write!(w, "\\u{:04x}", u32::from(c))?;
-            rest = &rest[i + c.len_utf8()..];
+/// `value` as [`json`] writes it, without the last newline. A raw newline in serde_json's
+/// output is always layout (one in a string is written `\n`), so only it is kept.
+fn json_text(value: &impl serde::Serialize) -> Option<String> {
+    let text = serde_json::to_string_pretty(value).ok()?;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c != '\n' && needs_escape(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
         }
-        w.write_all(rest.as_bytes())
     }
-    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.begin_array(w)
-    }
-    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.end_array(w)
-    }
-    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
-        self.0.begin_array_value(w, first)
-    }
-    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.end_array_value(w)
-    }
-    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.begin_object(w)
-    }
-    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.end_object(w)
-    }
-    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
-        self.0.begin_object_key(w, first)
-    }
-    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.begin_object_value(w)
-    }
-    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.end_object_value(w)
-    }
+    Some(out)
 }
 
 /// `print_error`'s text without colour, as one message (the shell hook's, which may be JSON).
@@ -368,8 +340,6 @@ pub fn said(message: &str) {
 
 #[cfg(test)]
 mod tests {
-    use serde::Serialize;
-
     use super::*;
 
     #[test]
@@ -435,12 +405,8 @@ mod tests {
 
     #[test]
     fn json_strings_escape_c1_and_bidi_too() {
-        let mut buf = Vec::new();
         let value = serde_json::json!({"a": "x\u{1b}\u{9b}\u{202e}y"});
-        let mut ser =
-            serde_json::Serializer::with_formatter(&mut buf, JsonEscapes(serde_json::ser::PrettyFormatter::new()));
-        value.serialize(&mut ser).unwrap();
-        let text = String::from_utf8(buf).unwrap();
+        let text = json_text(&value).unwrap();
         assert_eq!(text, "{\n  \"a\": \"x\\u001b\\u009b\\u202ey\"\n}");
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, value);
