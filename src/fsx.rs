@@ -103,6 +103,11 @@ pub fn lossy(p: impl AsRef<Path>) -> String {
     p.as_ref().to_string_lossy().into_owned()
 }
 
+/// Nanoseconds since 1970: with the process id, a name no other attempt takes.
+pub fn nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+}
+
 /// Remove a folder tree if it exists.
 pub fn remove_tree(dir: &Path) -> Result<()> {
     match std::fs::remove_dir_all(dir) {

@@ -217,8 +217,7 @@ impl Entry {
         }
         let trash = Bucket::TRASH.under(self.root());
         crate::fsx::create_private_dir(&trash)?;
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let aside = trash.join(format!("{}.{}.{nanos}", self.name(), std::process::id()));
+        let aside = trash.join(format!("{}.{}.{}", self.name(), std::process::id(), crate::fsx::nanos()));
         match std::fs::rename(&self.dir, &aside) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io("move", &self.dir, e)),
             _ => {}

@@ -172,8 +172,7 @@ struct WorkDir(PathBuf);
 impl WorkDir {
     fn new() -> Result<WorkDir> {
         use std::os::unix::fs::DirBuilderExt;
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!("cove-lock-{}-{nanos}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("cove-lock-{}-{}", std::process::id(), crate::fsx::nanos()));
         std::fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| Error::io("create", &dir, e))?;
         Ok(WorkDir(dir))
     }

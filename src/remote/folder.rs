@@ -22,7 +22,7 @@ impl Folder {
         let io = |e: std::io::Error| Fault(format!("cannot write {}: {e}", path.display()));
         let dir = path.parent().expect("inside the folder");
         std::fs::create_dir_all(dir).map_err(io)?;
-        let aside = dir.join(format!(".tmp-{}-{}", std::process::id(), super::store::nanos()));
+        let aside = dir.join(format!(".tmp-{}-{}", std::process::id(), crate::fsx::nanos()));
         let result = (|| {
             let mut f = std::fs::File::create(&aside)?;
             std::io::copy(from, &mut f)?;
