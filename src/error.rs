@@ -586,11 +586,21 @@ impl std::error::Error for Error {}
 /// Attach a path to an `io::Result`, so every filesystem error names its path.
 pub trait IoContext<T> {
     fn ctx(self, action: &'static str, path: &Path) -> Result<T>;
+
+    /// [`IoContext::ctx`], with a file or folder that is not there `Ok(None)`.
+    fn found(self, action: &'static str, path: &Path) -> Result<Option<T>>;
 }
 
 impl<T> IoContext<T> for std::io::Result<T> {
     fn ctx(self, action: &'static str, path: &Path) -> Result<T> {
         self.map_err(|e| Error::io(action, path, e))
+    }
+
+    fn found(self, action: &'static str, path: &Path) -> Result<Option<T>> {
+        match self {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            r => r.ctx(action, path).map(Some),
+        }
     }
 }
 

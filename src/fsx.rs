@@ -110,10 +110,7 @@ pub fn nanos() -> u128 {
 
 /// Remove a folder tree if it exists.
 pub fn remove_tree(dir: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(crate::error::Error::io("remove", dir, e)),
-        _ => Ok(()),
-    }
+    std::fs::remove_dir_all(dir).found("remove", dir).map(|_| ())
 }
 
 /// Disk usage of `dir` in bytes (allocated blocks, as `du` counts them), each hard-linked file

@@ -169,11 +169,7 @@ impl Settings {
 
     fn read_config_file(&mut self) -> Result<()> {
         let path = self.config_file.clone();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(Error::io("read config file", &path, e)),
-        };
+        let Some(text) = std::fs::read_to_string(&path).found("read config file", &path)? else { return Ok(()) };
         check_config_owner(&path)?;
         let doc = Doc::parse(&path, &text)?;
         let root = doc.root();

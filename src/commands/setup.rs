@@ -37,11 +37,7 @@ pub fn run(settings: &Settings, undo: bool) -> Result<()> {
     let shims = if undo { settings.shims_dir() } else { crate::shim::links::ensure(settings)? };
     for target in targets(&home, &shims) {
         let shown = shown(&target.path, &home);
-        let old = match std::fs::read(&target.path) {
-            Ok(b) => Some(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io("read", &target.path, e)),
-        };
+        let old = std::fs::read(&target.path).found("read", &target.path)?;
         let old_text = old.as_deref().map(String::from_utf8_lossy).map(|t| t.into_owned());
         let new =
             if undo { without_block(old_text.as_deref()) } else { Some(with_block(old_text.as_deref(), &target)) };

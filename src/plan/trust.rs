@@ -315,10 +315,7 @@ impl Snapshot {
         for (file, bytes) in &self.files {
             match bytes {
                 Some(b) => crate::fsx::write_atomic(file, b)?,
-                None => match std::fs::remove_file(file) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io("remove", file, e)),
-                    _ => {}
-                },
+                None => std::fs::remove_file(file).found("remove", file).map(|_| ())?,
             }
         }
         Ok(())

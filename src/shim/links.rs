@@ -94,10 +94,7 @@ fn remove(at: &Path) -> Result<()> {
     if std::fs::symlink_metadata(at).is_ok_and(|m| m.is_dir()) {
         crate::fsx::remove_tree(at)
     } else {
-        match std::fs::remove_file(at) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", at, e)),
-            _ => Ok(()),
-        }
+        std::fs::remove_file(at).found("remove", at).map(|_| ())
     }
 }
 
