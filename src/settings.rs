@@ -155,12 +155,8 @@ impl Settings {
             s.read_config_file()?;
         }
         s.read_environment()?;
-        if let Some(b) = flags.backend {
-            s.backend = b;
-        }
-        if let Some(p) = &flags.python {
-            s.python = Some(p.clone());
-        }
+        s.backend = flags.backend.unwrap_or(s.backend);
+        s.python = flags.python.clone().or(s.python);
         s.offline |= flags.offline;
         s.quiet |= flags.quiet;
         s.verbose |= flags.verbose;
@@ -183,17 +179,15 @@ impl Settings {
         if let Some(item) = root.get("python") {
             self.python = Some(doc.string(item, "python")?);
         }
-        if let Some(item) = root.get("offline") {
-            self.offline = doc.bool(item, "offline")?;
-        }
-        if let Some(item) = root.get("quiet") {
-            self.quiet = doc.bool(item, "quiet")?;
-        }
-        if let Some(item) = root.get("prebuild") {
-            self.prebuild = doc.bool(item, "prebuild")?;
-        }
-        if let Some(item) = root.get("use-lock") {
-            self.use_lock = doc.bool(item, "use-lock")?;
+        for (key, flag) in [
+            ("offline", &mut self.offline),
+            ("quiet", &mut self.quiet),
+            ("prebuild", &mut self.prebuild),
+            ("use-lock", &mut self.use_lock),
+        ] {
+            if let Some(item) = root.get(key) {
+                *flag = doc.bool(item, key)?;
+            }
         }
         if let Some(item) = root.get("trusted-dirs") {
             for (dir, pos) in doc.strings(item, "trusted-dirs")? {
@@ -257,9 +251,7 @@ impl Settings {
             self.backend = BackendChoice::parse(&v)
                 .ok_or_else(|| Error::Usage(format!("COVE_BACKEND={v:?} is not a backend; use auto, uv or pip")))?;
         }
-        if let Some(v) = var("COVE_PYTHON") {
-            self.python = Some(v);
-        }
+        self.python = var("COVE_PYTHON").or(self.python.take());
         for (name, flag) in [
             ("COVE_OFFLINE", &mut self.offline),
             ("COVE_QUIET", &mut self.quiet),
