@@ -168,14 +168,8 @@ fn quote_posix(value: &OsStr) -> String {
 
 /// PATH made of `entries`, in this order.
 pub fn join_path(entries: &[impl AsRef<OsStr>]) -> OsString {
-    let mut bytes = Vec::new();
-    for (i, e) in entries.iter().enumerate() {
-        if i > 0 {
-            bytes.push(b':');
-        }
-        bytes.extend_from_slice(e.as_ref().as_bytes());
-    }
-    OsStr::from_bytes(&bytes).to_os_string()
+    let parts: Vec<&[u8]> = entries.iter().map(|e| e.as_ref().as_bytes()).collect();
+    std::os::unix::ffi::OsStringExt::from_vec(parts.join(&b':'))
 }
 
 impl Shell for Bash {
@@ -229,13 +223,8 @@ impl Shell for Fish {
         format!("set -e -g {name}\n")
     }
     fn set_path(&self, entries: &[&OsStr]) -> String {
-        let mut out = String::from("set -gx PATH");
-        for e in entries {
-            out.push(' ');
-            out.push_str(&self.quote(e));
-        }
-        out.push('\n');
-        out
+        let quoted: Vec<String> = entries.iter().map(|e| format!(" {}", self.quote(e))).collect();
+        format!("set -gx PATH{}\n", quoted.concat())
     }
 }
 
