@@ -72,7 +72,8 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
             state: state.as_str(),
             trusted,
         };
-        // Streamed, not built in memory first; errors ignored as `out` does (a closed pipe).
+        // Written from the plan, not copied into a `Value` first; errors ignored as `out` does
+        // (a closed pipe).
         crate::ui::json(&v);
         return Ok(());
     }
@@ -92,14 +93,9 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
         let dynamic = if p.dynamic { " (dependencies not declared statically)" } else { "" };
         t.push_str(&format!("installs:  {}{}, editable{dynamic}\n", shown(p.dir.display()), shown(extras)));
     }
-    t.push_str(&format!(
-        "trusted:   {}\n",
-        if trusted {
-            "yes".to_string()
-        } else {
-            format!("no (run `{}`)", shown(crate::plan::trust::trust_command(&plan.manifest)))
-        }
-    ));
+    let trust = crate::plan::trust::trust_command(&plan.manifest);
+    let trust = if trusted { "yes".to_string() } else { format!("no (run `{}`)", shown(trust)) };
+    t.push_str(&format!("trusted:   {trust}\n"));
     t.push_str(&format!(
         "python:    {} {} ({})\n",
         shown(interp.describe()),
