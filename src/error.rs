@@ -424,7 +424,7 @@ impl Error {
 }
 
 /// A path's last part, for messages that name a file beside another.
-fn file_name(path: &Path) -> String {
+pub fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 

@@ -313,7 +313,7 @@ pub fn told_text(e: &Error) -> String {
 /// The hook's message when an edit (or `cove untrust`) took the trust of the manifest it had
 /// active: what changed and the command that turns the environment back on. Escaped.
 pub fn trust_lapsed(manifest: &std::path::Path, changes: &[String], trust_cmd: &str) -> String {
-    let name = manifest.file_name().map_or_else(|| manifest.display().to_string(), |n| n.to_string_lossy().into());
+    let name = crate::error::file_name(manifest);
     let text = if changes.is_empty() {
         format!("{name} is no longer trusted; the environment is off until `{trust_cmd}`")
     } else {
