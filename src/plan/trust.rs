@@ -75,17 +75,11 @@ fn in_trusted_dir(path: &Path, settings: &Settings) -> bool {
         return false;
     }
     let dotted = |p: &Path| p.components().any(|c| c == Component::ParentDir);
-    let resolved;
-    let path = if dotted(path) {
-        match std::fs::canonicalize(path) {
-            Ok(p) => {
-                resolved = p;
-                resolved.as_path()
-            }
-            Err(_) => return false,
-        }
-    } else {
-        path
+    let resolved = dotted(path).then(|| std::fs::canonicalize(path));
+    let path = match &resolved {
+        Some(Ok(p)) => p.as_path(),
+        Some(Err(_)) => return false,
+        None => path,
     };
     settings
         .trusted_dirs
@@ -257,16 +251,16 @@ pub fn require(manifest: &Manifest, settings: &Settings, prompt: bool) -> Result
     }
     check_store(settings)?;
     let changes = changes(manifest, settings);
-    let error = Error::Untrusted { manifest: manifest.path.clone(), changes, trust_cmd: trust_command(manifest) };
+    let error = Error::Untrusted {
+        manifest: manifest.path.clone(),
+        changes: changes.clone(),
+        trust_cmd: trust_command(manifest),
+    };
     if !prompt || !std::io::stderr().is_terminal() {
         return Err(error);
     }
     let Ok(tty) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") else {
         return Err(error);
-    };
-    let changes = match &error {
-        Error::Untrusted { changes, .. } => changes.clone(),
-        _ => Vec::new(),
     };
     let asks: Vec<&str> = manifest.requirements.iter().map(|r| r.canonical.as_str()).collect();
     crate::ui::show_review(&crate::ui::trust_review(&manifest.path, &changes, &asks));
