@@ -264,10 +264,7 @@ pub fn leftovers(cache: &Cache) -> Vec<(PathBuf, String)> {
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|e| {
-            let of = attempt_of(&e.file_name().to_string_lossy())?.to_string();
-            Some((e.path(), of))
-        })
+        .filter_map(|e| Some((e.path(), attempt_of(&e.file_name().to_string_lossy())?.to_string())))
         .collect()
 }
 
