@@ -51,14 +51,10 @@ pub fn main() -> Result<()> {
         }
         Err(e) => return Err(Error::Usage(usage_message(&e))),
     };
+    let unknown = |b: &str| Error::Usage(format!("unknown backend {b:?}; use auto, uv or pip"));
+    let backend = cli.global.backend.as_deref().map(|b| BackendChoice::parse(b).ok_or_else(|| unknown(b)));
     let flags = Flags {
-        backend: match cli.global.backend.as_deref() {
-            None => None,
-            Some(b) => Some(
-                BackendChoice::parse(b)
-                    .ok_or_else(|| Error::Usage(format!("unknown backend {b:?}; use auto, uv or pip")))?,
-            ),
-        },
+        backend: backend.transpose()?,
         // `cove init --python SPEC` writes a constraint; it does not choose an interpreter.
         python: if matches!(cli.command, Some(Command::Init { .. })) { None } else { cli.global.python.clone() },
         offline: cli.global.offline,
@@ -184,10 +180,9 @@ fn version(settings: &Settings, verbose: bool) {
             None => crate::plan::interpreter::choose(&finder, None, settings.python.as_deref(), None, &|| true)
                 .map(|c| c.interpreter),
         };
-        match python {
-            Ok(i) => text.push_str(&format!("python: {} {}\n", i.describe(), i.path.display())),
-            Err(e) => text.push_str(&format!("python: none ({e})\n")),
-        }
+        let python =
+            python.map_or_else(|e| format!("none ({e})"), |i| format!("{} {}", i.describe(), i.path.display()));
+        text.push_str(&format!("python: {python}\n"));
     }
     crate::ui::out(&text);
 }
