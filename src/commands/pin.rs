@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::manifest::PythonConstraint;
-use crate::plan::interpreter::{Finder, Interpreter, Request};
+use crate::plan::interpreter::{Finder, Interpreter, Request, list};
 use crate::plan::project::{Kind, Project};
 use crate::settings::Settings;
 
@@ -71,16 +71,13 @@ fn pin(settings: &Settings, version: &str, to_manifest: bool) -> Result<()> {
     let all = finder.all();
     let matching: Vec<&Interpreter> = all.iter().filter(|i| request.matches(i)).collect();
     let allowed = |i: &&Interpreter| constraint.as_ref().is_none_or(|c| c.allows(&i.version()));
-    let found = |list: &[&Interpreter]| -> Vec<String> {
-        list.iter().map(|i| format!("{} ({})", i.facts.python_full_version, i.path.display())).collect()
-    };
     if let Some(c) = &constraint {
         let outside = if matching.is_empty() { !could_satisfy(&request, c) } else { !matching.iter().any(allowed) };
         if outside {
             return Err(Error::PinUnsatisfied {
                 pin: version.to_string(),
                 constraint: Some(format!("{:?} ({})", c.text, c.pos)),
-                found: found(&all.iter().filter(allowed).collect::<Vec<_>>()),
+                found: list(all.iter().filter(allowed)),
                 install: None,
             });
         }
@@ -90,7 +87,7 @@ fn pin(settings: &Settings, version: &str, to_manifest: bool) -> Result<()> {
         return Err(Error::PinUnsatisfied {
             pin: version.to_string(),
             constraint: None,
-            found: found(&all.iter().collect::<Vec<_>>()),
+            found: list(&all),
             install: (uv && request != Request::System).then(|| format!("uv python install {version}")),
         });
     };
@@ -241,13 +238,11 @@ fn show(settings: &Settings) -> Result<()> {
         Some(p) => crate::plan::resolve::plan(p, settings, &finder).map(|plan| plan.choice),
         None => crate::plan::interpreter::choose(&finder, None, settings.python.as_deref(), None, &|| false),
     };
-    match choice {
-        Ok(c) => {
-            let i = &c.interpreter;
-            t.push_str(&format!("python:  {} {} ({})\n", i.describe(), i.path.display(), c.reason));
-        }
-        Err(e) => t.push_str(&format!("python:  none ({e})\n")),
-    }
+    let python = choice.map_or_else(
+        |e| format!("none ({e})"),
+        |c| format!("{} {} ({})", c.interpreter.describe(), c.interpreter.path.display(), c.reason),
+    );
+    t.push_str(&format!("python:  {python}\n"));
     crate::ui::out(&t);
     Ok(())
 }

@@ -305,6 +305,12 @@ impl<'a> Finder<'a> {
         Ok(None)
     }
 
+    /// The first `python3` on PATH after the shims that is neither pyenv's shim nor one of its
+    /// versions: what pyenv's `system` runs.
+    fn first_real_system(&self) -> Option<PathBuf> {
+        self.path_candidates("python3").find(|p| pyenv_root_of_shim(p).is_none() && !is_under_pyenv(p))
+    }
+
     /// Every interpreter installed on this machine, highest version first, de-duplicated by
     /// real path.
     pub fn all(&self) -> Vec<Interpreter> {
@@ -468,7 +474,7 @@ fn choose_from(
                 }
             };
             if let Some(i) = found.iter().find(|i| allowed(i)) {
-                return Ok(Choice { interpreter: i.clone(), reason: reason.clone(), withheld: false });
+                return Ok(chosen(i.clone(), reason));
             }
             matched_outside.extend(found);
         }
@@ -487,25 +493,17 @@ fn choose_from(
         && let Ok(i) = finder.inspect(p)
         && allowed(&i)
     {
-        return Ok(Choice {
-            interpreter: i,
-            reason: "the one it was built on before (nothing pins it; `cove pin` changes it)".into(),
-            withheld: false,
-        });
+        return Ok(chosen(i, "the one it was built on before (nothing pins it; `cove pin` changes it)"));
     }
     if let Some(p) = finder.first_real("python3")?
         && let Ok(i) = finder.inspect(&p)
         && allowed(&i)
     {
-        return Ok(Choice { interpreter: i, reason: "the first python3 on PATH".into(), withheld: false });
+        return Ok(chosen(i, "the first python3 on PATH"));
     }
     let all = finder.all();
     if let Some(i) = all.iter().find(|i| allowed(i)) {
-        return Ok(Choice {
-            interpreter: i.clone(),
-            reason: "the highest installed that satisfies the constraint".into(),
-            withheld: false,
-        });
+        return Ok(chosen(i.clone(), "the highest installed that satisfies the constraint"));
     }
     let (wanted, source) = match constraint {
         Some(c) => (format!("{:?}", c.text), Some(c.pos.to_string())),
@@ -514,14 +512,13 @@ fn choose_from(
     Err(Error::NoInterpreter { wanted, source, found: list(&all) })
 }
 
-impl Finder<'_> {
-    fn first_real_system(&self) -> Option<PathBuf> {
-        self.path_candidates("python3").find(|p| pyenv_root_of_shim(p).is_none() && !is_under_pyenv(p))
-    }
+fn chosen(interpreter: Interpreter, reason: &str) -> Choice {
+    Choice { interpreter, reason: reason.to_string(), withheld: false }
 }
 
-fn list(found: &[Interpreter]) -> Vec<String> {
-    found.iter().map(|i| format!("{} ({})", i.facts.python_full_version, i.path.display())).collect()
+/// Interpreters as errors list them: `3.12.1 (/usr/bin/python3.12)`.
+pub fn list<'i>(found: impl IntoIterator<Item = &'i Interpreter>) -> Vec<String> {
+    found.into_iter().map(|i| format!("{} ({})", i.facts.python_full_version, i.path.display())).collect()
 }
 
 pub fn is_executable(p: &Path) -> bool {
