@@ -52,17 +52,16 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
     let interp = plan.interpreter();
 
     let work = WorkDir::new()?;
-    let input = work.0.join("requirements.in");
-    let text: String = plan.manifest.requirements.iter().map(|r| format!("{}\n", r.canonical)).collect();
-    crate::fsx::write_atomic_unsynced(&input, text.as_bytes())?;
-    let constraints = if plan.manifest.constraints.is_empty() {
-        None
-    } else {
-        let file = work.0.join("constraints.txt");
-        let text: String = plan.manifest.constraints.iter().map(|r| format!("{}\n", r.canonical)).collect();
+    // The requirements (and constraints) as canonical lines, one file each.
+    let write = |name: &str, reqs: &[crate::manifest::requirement::Requirement]| -> Result<PathBuf> {
+        let file = work.0.join(name);
+        let text: String = reqs.iter().map(|r| format!("{}\n", r.canonical)).collect();
         crate::fsx::write_atomic_unsynced(&file, text.as_bytes())?;
-        Some(file)
+        Ok(file)
     };
+    let input = write("requirements.in", &plan.manifest.requirements)?;
+    let constraints = &plan.manifest.constraints;
+    let constraints = (!constraints.is_empty()).then(|| write("constraints.txt", constraints)).transpose()?;
     let output = work.0.join(FILE);
     let target = project.dir.join(FILE);
     if !opts.upgrade && std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file()) {
