@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use crate::build::backend::{self, Install, Output};
 use crate::cache::staging::{Staging, Wait};
 use crate::cache::{Cache, Entry, Kind, LayerInfo};
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::manifest::LocalProject;
 use crate::plan::Plan;
 use crate::settings::Settings;
@@ -225,7 +225,7 @@ fn adopt_scripts(env: &Path, layer: &Path) -> Result<()> {
     let (from, to) = (env.join("bin"), layer.join("bin"));
     let old = format!("{}/python", from.display());
     let new = format!("{}/python", to.display());
-    for entry in std::fs::read_dir(&from).map_err(|e| Error::io("read", &from, e))?.flatten() {
+    for entry in std::fs::read_dir(&from).ctx("read", &from)?.flatten() {
         let name = entry.file_name();
         let n = name.to_string_lossy();
         let target = to.join(&name);
@@ -235,13 +235,12 @@ fn adopt_scripts(env: &Path, layer: &Path) -> Result<()> {
         let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
         if !text.starts_with("#!") || !text.contains(&old) {
             if crate::plan::interpreter::is_executable(&entry.path()) {
-                std::os::unix::fs::symlink(from.join(&name), &target).map_err(|e| Error::io("link", &target, e))?;
+                std::os::unix::fs::symlink(from.join(&name), &target).ctx("link", &target)?;
             }
             continue;
         }
-        std::fs::write(&target, text.replace(&old, &new)).map_err(|e| Error::io("write", &target, e))?;
-        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| Error::io("set permissions of", &target, e))?;
+        std::fs::write(&target, text.replace(&old, &new)).ctx("write", &target)?;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).ctx("set permissions of", &target)?;
     }
     Ok(())
 }

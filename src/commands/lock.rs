@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::build::backend::lock::Resolve;
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::manifest::locks::{self, Use};
 use crate::plan::interpreter::Finder;
 use crate::settings::Settings;
@@ -76,7 +76,7 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
     cache.prepare()?;
     let log = cache.log_path("lock");
     crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
-    std::fs::File::create(&log).map_err(|e| Error::io("write log", &log, e))?;
+    std::fs::File::create(&log).ctx("write log", &log)?;
     let out = crate::build::backend::Output {
         log,
         verbose: settings.verbose,
@@ -106,7 +106,7 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
         crate::build::backend::lock::pip(&resolve, &out)?;
         "pip"
     };
-    let written = std::fs::read_to_string(&output).map_err(|e| Error::io("read", &output, e))?;
+    let written = std::fs::read_to_string(&output).ctx("read", &output)?;
     let text = mark_as_cove(&output, &written, resolver)?;
     // Read back as a build will read it: it must parse and match the manifest.
     let lock = locks::load(&target, locks::Kind::Pylock, &text, &plan.manifest.lock_selection, &interp.markers())?;
@@ -172,7 +172,7 @@ impl WorkDir {
     fn new() -> Result<WorkDir> {
         use std::os::unix::fs::DirBuilderExt;
         let dir = std::env::temp_dir().join(format!("cove-lock-{}-{}", std::process::id(), crate::fsx::nanos()));
-        std::fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        std::fs::DirBuilder::new().mode(0o700).create(&dir).ctx("create", &dir)?;
         Ok(WorkDir(dir))
     }
 }

@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::manifest::PythonConstraint;
 use crate::plan::interpreter::{Finder, Interpreter, Request, list};
 use crate::plan::project::{Kind, Project};
@@ -94,7 +94,7 @@ fn pin(settings: &Settings, version: &str, to_manifest: bool) -> Result<()> {
 
     let (file, old) = if to_manifest {
         let path = project.manifest.clone();
-        let old = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+        let old = std::fs::read(&path).ctx("read", &path)?;
         let new = crate::manifest::edit::set_python(&path, &String::from_utf8_lossy(&old), project.kind, version)?;
         crate::fsx::write_atomic(&path, new.as_bytes())?;
         (path, Some(old))
@@ -128,7 +128,7 @@ fn pin(settings: &Settings, version: &str, to_manifest: bool) -> Result<()> {
 fn restore(file: &Path, old: Option<&[u8]>) -> Result<()> {
     match old {
         Some(bytes) => crate::fsx::write_atomic(file, bytes),
-        None => std::fs::remove_file(file).map_err(|e| Error::io("remove", file, e)),
+        None => std::fs::remove_file(file).ctx("remove", file),
     }
 }
 
