@@ -209,9 +209,7 @@ impl Entry {
     /// deleted. `Ok(false)` when someone holds the lock (building it, or linking from a seed),
     /// or when `unless_ready` and a build finished it since it was looked at.
     pub fn remove(&self, unless_ready: bool) -> Result<bool> {
-        let Some(guard) = crate::cache::filelock::try_exclusive(&self.lock())? else {
-            return Ok(false);
-        };
+        let Some(guard) = crate::cache::filelock::try_exclusive(&self.lock())? else { return Ok(false) };
         if unless_ready && self.has_marker() {
             return Ok(false);
         }

@@ -146,9 +146,7 @@ pub fn stale(lock: &Lock, requirements: &[Requirement], env: &MarkerEnvironment)
         if r.name.is_empty() || !r.applies(env) {
             continue;
         }
-        let Some(version) = locked.get(r.name.as_str()) else {
-            return Some(format!("{} is not in it", r.canonical));
-        };
+        let Some(version) = locked.get(r.name.as_str()) else { return Some(format!("{} is not in it", r.canonical)) };
         if !r.allows_version(version) {
             return Some(format!("it locks {} {version}, outside {}", r.name, r.canonical));
         }

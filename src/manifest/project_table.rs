@@ -45,9 +45,7 @@ impl ProjectTable {
             build_system: root.contains_key("build-system"),
             digest: tables_digest(root.get("project"), root.get("build-system")),
         };
-        let Some(project) = root.get("project") else {
-            return Ok(t);
-        };
+        let Some(project) = root.get("project") else { return Ok(t) };
         let project = doc.table_like(project, "project")?;
         t.present = true;
         if let Some(item) = project.get("name") {
@@ -84,10 +82,8 @@ impl ProjectTable {
     /// The project's dependencies plus those of `extras` (each with where it was asked for),
     /// extras that name the project itself (`all = ["pkg[a,b]"]`) expanded.
     pub fn requirements(&self, extras: &[Located]) -> Result<Vec<Requirement>> {
-        let mut out = Vec::new();
-        for (s, pos) in &self.dependencies {
-            out.push(Requirement::parse(s, pos, &self.dir)?);
-        }
+        let mut out: Vec<Requirement> =
+            self.dependencies.iter().map(|(s, pos)| Requirement::parse(s, pos, &self.dir)).collect::<Result<_>>()?;
         let mut queue: Vec<Located> = extras.to_vec();
         let mut seen: Vec<String> = Vec::new();
         while let Some((extra, pos)) = queue.pop() {

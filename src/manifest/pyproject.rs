@@ -37,9 +37,7 @@ struct ToolCove {
 impl ToolCove {
     fn read(doc: &Doc, dir: &Path) -> Result<ToolCove> {
         let mut cove = ToolCove::default();
-        let Some(item) = doc.root().get("tool").and_then(|t| t.get("cove")) else {
-            return Ok(cove);
-        };
+        let Some(item) = doc.root().get("tool").and_then(|t| t.get("cove")) else { return Ok(cove) };
         let table = doc.table_like(item, "tool.cove")?;
         doc.check_keys(table, TOOL_KEYS, "tool.cove.")?;
         if let Some(i) = table.get("python") {

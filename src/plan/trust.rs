@@ -161,9 +161,7 @@ fn file_digest(path: &Path) -> Option<String> {
 /// What changed since `manifest`'s path was last trusted: each file changed, added or removed
 /// (`.python-version changed`), and the requirements `+added`, `-removed`, `~changed`.
 pub fn changes(manifest: &Manifest, settings: &Settings) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(path_record(settings, &manifest.path)) else {
-        return Vec::new();
-    };
+    let Ok(text) = std::fs::read_to_string(path_record(settings, &manifest.path)) else { return Vec::new() };
     let body = text.lines().skip(2);
     let old_files: Vec<(&str, &str)> =
         body.clone().filter_map(|l| l.strip_prefix(FILE_LINE)?.split_once(' ')).map(|(h, p)| (p, h)).collect();
@@ -259,9 +257,7 @@ pub fn require(manifest: &Manifest, settings: &Settings, prompt: bool) -> Result
     if !prompt || !std::io::stderr().is_terminal() {
         return Err(error);
     }
-    let Ok(tty) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") else {
-        return Err(error);
-    };
+    let Ok(tty) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") else { return Err(error) };
     let asks: Vec<&str> = manifest.requirements.iter().map(|r| r.canonical.as_str()).collect();
     crate::ui::show_review(&crate::ui::trust_review(&manifest.path, &changes, &asks));
     let mut out = &tty;
