@@ -190,11 +190,7 @@ fn requires_python(project: &Project) -> Result<Option<PythonConstraint>> {
     }
     let bytes = crate::fsx::read_manifest(&project.manifest)?;
     let text = String::from_utf8_lossy(&bytes);
-    let doc = crate::tomlx::Doc::parse(&project.manifest, &text)?;
-    match doc.root().get("project").and_then(|p| p.get("requires-python")) {
-        Some(i) => Ok(Some(PythonConstraint::parse(&doc.string(i, "project.requires-python")?, doc.item_pos(i))?)),
-        None => Ok(None),
-    }
+    crate::manifest::pyproject::requires_python(&crate::tomlx::Doc::parse(&project.manifest, &text)?)
 }
 
 /// The version names in `dir/.python-version` (comments skipped) and the file.

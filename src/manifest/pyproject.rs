@@ -111,7 +111,9 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
     let dir = path.parent().unwrap_or(Path::new("/"));
     let table = ProjectTable::read(&doc, dir)?;
     let cove = ToolCove::read(&doc, dir)?;
-    let mut parsed = Parsed { index: cove.index.clone(), python: python(&doc, &cove)?, ..Parsed::default() };
+    // `[tool.cove].python`, else `[project].requires-python`.
+    let python = if cove.python.is_some() { cove.python.clone() } else { requires_python(&doc)? };
+    let mut parsed = Parsed { index: cove.index.clone(), python, ..Parsed::default() };
     if let Some(pos) = table.dynamic("dependencies").filter(|_| table.present) {
         return Err(dynamic_error(pos, "dependencies"));
     }
@@ -151,15 +153,10 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
     Ok(parsed)
 }
 
-/// `[tool.cove].python`, else `[project].requires-python`.
-fn python(doc: &Doc, cove: &ToolCove) -> Result<Option<PythonConstraint>> {
-    if let Some(c) = &cove.python {
-        return Ok(Some(c.clone()));
-    }
-    match doc.root().get("project").and_then(|p| p.get("requires-python")) {
-        Some(i) => Ok(Some(PythonConstraint::parse(&doc.string(i, "project.requires-python")?, doc.item_pos(i))?)),
-        None => Ok(None),
-    }
+/// `[project].requires-python`, when it has one.
+pub fn requires_python(doc: &Doc) -> Result<Option<PythonConstraint>> {
+    let Some(i) = doc.root().get("project").and_then(|p| p.get("requires-python")) else { return Ok(None) };
+    Ok(Some(PythonConstraint::parse(&doc.string(i, "project.requires-python")?, doc.item_pos(i))?))
 }
 
 /// Add the selected groups' requirements to `parsed`; return the extras asked for by entries
