@@ -45,17 +45,15 @@ pub fn run(settings: &Settings, undo: bool) -> Result<()> {
             say(&format!("{shown}: unchanged{}", if undo { " (no cove block)" } else { "" }));
             continue;
         }
+        // No file before, or nothing left of one that is cove's: removed.
         match new {
-            None => std::fs::remove_file(&target.path).ctx("remove", &target.path)?,
-            Some(text) if text.is_empty() && (target.owned || undo) => {
-                std::fs::remove_file(&target.path).ctx("remove", &target.path)?
-            }
-            Some(text) => {
+            Some(text) if !(text.is_empty() && (target.owned || undo)) => {
                 if let Some(parent) = target.path.parent() {
                     std::fs::create_dir_all(parent).ctx("create", parent)?;
                 }
                 crate::fsx::write_atomic(&target.path, text.as_bytes())?;
             }
+            _ => std::fs::remove_file(&target.path).ctx("remove", &target.path)?,
         }
         if undo {
             say(&format!("{shown}: took out cove's block"));
@@ -81,10 +79,7 @@ fn home() -> Result<PathBuf> {
 }
 
 fn shown(path: &Path, home: &Path) -> String {
-    match path.strip_prefix(home) {
-        Ok(rest) => format!("~/{}", rest.display()),
-        Err(_) => path.display().to_string(),
-    }
+    path.strip_prefix(home).map_or_else(|_| path.display().to_string(), |rest| format!("~/{}", rest.display()))
 }
 
 fn targets(home: &Path, shims: &Path) -> Vec<Target> {
@@ -144,8 +139,7 @@ fn without_block(text: Option<&str>) -> Option<String> {
 
 /// The text before cove's block, its begin line, and the text after its end line.
 fn split_block(text: &str) -> Option<(&str, &str, &str)> {
-    let start = [BEGIN_NL, BEGIN].iter().find_map(|b| text.find(&format!("{b}\n")).map(|i| (i, *b)))?;
-    let (i, begin) = start;
+    let (i, begin) = [BEGIN_NL, BEGIN].iter().find_map(|b| text.find(&format!("{b}\n")).map(|i| (i, *b)))?;
     let rest = &text[i..];
     let end = rest.find(&format!("{END}\n"))? + END.len() + 1;
     Some((&text[..i], begin, &rest[end..]))
