@@ -37,7 +37,7 @@ fn site_packages(venv: &Path, plan: &Plan) -> PathBuf {
 /// environment is ready (`false`: it will not be): the layer may be built while the
 /// environment is, and is published only over a ready one.
 pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool, base_ready: &dyn Fn() -> bool) -> Result<()> {
-    let projects = plan.layer_projects();
+    let projects = plan.local_projects(false);
     if plan.layer_dir.is_none() {
         return Ok(());
     }

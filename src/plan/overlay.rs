@@ -36,9 +36,7 @@ pub fn plan(base: &Plan, with: &[String], cache_dir: &std::path::Path) -> Result
     // The extras are resolved with the pins, so the lock's files alone are not the install.
     plan.lock_files = None;
     plan.env_dir = cache.entry(Kind::Env, &plan.key.hex).into_dir();
-    let layered = plan.layer_projects();
-    plan.layer_dir = (!layered.is_empty())
-        .then(|| cache.entry(Kind::Layer, &crate::plan::key::layer_key(&plan.key.hex, &layered)).into_dir());
+    plan.layer_dir = plan.layer_in(&cache);
     plan.overlay = Some(Overlay { with: extra, base_key: base.key.hex.clone() });
     Ok(plan)
 }
