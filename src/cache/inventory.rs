@@ -123,10 +123,8 @@ pub fn scan(cache: &Cache) -> Result<Vec<Env>> {
         .map(|entry| {
             let info: EnvInfo = entry.info().unwrap_or_default();
             let (state, broken) = if entry.has_marker() {
-                match interpreter_problem(cache, &info, &mut interpreters) {
-                    None => (State::Ready, None),
-                    Some(b) => (State::Broken, Some(b)),
-                }
+                let broken = interpreter_problem(cache, &info, &mut interpreters);
+                (if broken.is_some() { State::Broken } else { State::Ready }, broken)
             } else if crate::cache::filelock::is_held(&entry.lock()) {
                 (State::Building, None)
             } else {
