@@ -74,13 +74,15 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool, base_ready: &dyn 
                 settings.quiet,
                 settings.verbose,
             );
-            let (result, copied_from) = match copied {
-                Ok((info, from)) => {
-                    (wait_for_base(plan, base_ready).and_then(|()| staging.publish(|_| info)), Some(from))
-                }
+            let editable = format!("{} editable", names.join(", "));
+            let (result, done) = match copied {
+                Ok((info, from)) => (
+                    wait_for_base(plan, base_ready).and_then(|()| staging.publish(|_| info)),
+                    format!("{editable}, copied from the layer of {}", from.display()),
+                ),
                 Err(_) => {
                     let built = build(plan, &projects, settings, &cache, &entry, &mut staging, base_ready);
-                    (built.and_then(|info| staging.publish(|_| info)), None)
+                    (built.and_then(|info| staging.publish(|_| info)), editable)
                 }
             };
             let published = match result {
@@ -93,14 +95,7 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool, base_ready: &dyn 
             if plan.overlay.is_none() {
                 crate::shim::links::link_env_scripts(settings, entry.dir());
             }
-            match copied_from {
-                Some(from) => progress.finish(&format!(
-                    "{} editable, copied from the layer of {}",
-                    names.join(", "),
-                    from.display()
-                )),
-                None => progress.finish(&format!("{} editable", names.join(", "))),
-            }
+            progress.finish(&done);
             Ok(published)
         },
     )?;
