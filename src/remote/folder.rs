@@ -45,12 +45,9 @@ impl Store for Folder {
         let path = self.root.join("manifests").join(tag);
         match std::fs::read(&path) {
             Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.root.is_dir() => Ok(None),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if self.root.is_dir() {
-                    Ok(None)
-                } else {
-                    Err(Fault(format!("{} is not a folder", self.root.display())))
-                }
+                Err(Fault(format!("{} is not a folder", self.root.display())))
             }
             Err(e) => Err(Fault(format!("cannot read {}: {e}", path.display()))),
         }
