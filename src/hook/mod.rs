@@ -86,32 +86,24 @@ pub enum Status {
 }
 
 impl Status {
+    /// Each status with its name in [`STATE_VAR`].
+    const NAMES: [(Status, &'static str); 8] = [
+        (Status::Outside, "outside"),
+        (Status::Active, "active"),
+        (Status::Pending, "pending"),
+        (Status::Untrusted, "untrusted"),
+        (Status::Missing, "missing"),
+        (Status::Failed, "failed"),
+        (Status::Invalid, "invalid"),
+        (Status::Unknown, "unknown"),
+    ];
+
     fn as_str(self) -> &'static str {
-        match self {
-            Status::Outside => "outside",
-            Status::Active => "active",
-            Status::Pending => "pending",
-            Status::Untrusted => "untrusted",
-            Status::Missing => "missing",
-            Status::Failed => "failed",
-            Status::Invalid => "invalid",
-            Status::Unknown => "unknown",
-        }
+        Status::NAMES.iter().find(|(st, _)| *st == self).map_or("", |&(_, name)| name)
     }
 
     fn parse(s: &str) -> Option<Status> {
-        [
-            Status::Outside,
-            Status::Active,
-            Status::Pending,
-            Status::Untrusted,
-            Status::Missing,
-            Status::Failed,
-            Status::Invalid,
-            Status::Unknown,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
+        Status::NAMES.iter().find(|(_, name)| *name == s).map(|(st, _)| *st)
     }
 }
 
