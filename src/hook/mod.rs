@@ -400,12 +400,9 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr, say: &mut
     next.watch = watch_list(&project, std::slice::from_ref(&project.manifest), &locations);
     let same_place = prev.dir == next.dir && prev.manifest == next.manifest;
 
-    let settings = match Settings::load(&Flags::default()) {
-        Ok(s) => s,
-        Err(e) => return invalid(next, &e, say),
-    };
-    let manifest = match crate::manifest::load(&project) {
-        Ok(m) => m,
+    let loaded = Settings::load(&Flags::default()).and_then(|s| Ok((crate::manifest::load(&project)?, s)));
+    let (manifest, settings) = match loaded {
+        Ok(both) => both,
         Err(e) => return invalid(next, &e, say),
     };
     next.watch = watch_list(&project, &manifest.files, &locations);
