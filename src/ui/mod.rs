@@ -136,11 +136,6 @@ pub fn show_review(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
-/// A plain progress line (no terminal): `cove: building env 3f9a…: installing 3 requirements`.
-pub fn progress(quiet: bool, text: &str) {
-    note(quiet, text);
-}
-
 /// The live progress line on a terminal: drawn over the previous one.
 pub fn live_line(text: &str) {
     let mut err = std::io::stderr().lock();
