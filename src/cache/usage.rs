@@ -180,30 +180,19 @@ pub fn in_use(cache: &Cache) -> HashMap<PathBuf, Vec<u32>> {
 /// working folder and the mapped files.
 fn process_paths(proc: &Path) -> Vec<PathBuf> {
     use std::os::unix::ffi::OsStrExt;
-    let mut paths = Vec::new();
-    let nul_separated = |file: &str| std::fs::read(proc.join(file)).unwrap_or_default();
-    let environ = nul_separated("environ");
-    for var in environ.split(|&b| b == 0) {
-        if let Some(value) = var.strip_prefix(b"VIRTUAL_ENV=") {
-            paths.push(PathBuf::from(std::ffi::OsStr::from_bytes(value)));
-        }
-    }
-    let cmdline = nul_separated("cmdline");
-    for arg in cmdline.split(|&b| b == 0).filter(|a| a.starts_with(b"/")) {
-        paths.push(PathBuf::from(std::ffi::OsStr::from_bytes(arg)));
-    }
+    let read = |file: &str| std::fs::read(proc.join(file)).unwrap_or_default();
+    let path = |bytes: &[u8]| PathBuf::from(std::ffi::OsStr::from_bytes(bytes));
+    let environ = read("environ");
+    let mut paths: Vec<PathBuf> =
+        environ.split(|&b| b == 0).filter_map(|var| var.strip_prefix(b"VIRTUAL_ENV=")).map(path).collect();
+    paths.extend(read("cmdline").split(|&b| b == 0).filter(|a| a.starts_with(b"/")).map(path));
     for link in ["exe", "cwd"] {
         paths.extend(std::fs::read_link(proc.join(link)));
     }
-    let maps = nul_separated("maps");
-    for line in maps.split(|&b| b == b'\n') {
-        // `address perms offset dev inode path`: the path starts at the first `/`.
-        if let Some(at) = line.iter().position(|&b| b == b'/') {
-            let path = &line[at..];
-            let path = path.strip_suffix(b" (deleted)").unwrap_or(path);
-            paths.push(PathBuf::from(std::ffi::OsStr::from_bytes(path)));
-        }
-    }
+    // `address perms offset dev inode path`: the path starts at the first `/`.
+    let maps = read("maps");
+    let mapped = maps.split(|&b| b == b'\n').filter_map(|line| Some(&line[line.iter().position(|&b| b == b'/')?..]));
+    paths.extend(mapped.map(|p| path(p.strip_suffix(b" (deleted)").unwrap_or(p))));
     paths
 }
 
