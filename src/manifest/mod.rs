@@ -54,10 +54,8 @@ impl Manifest {
     pub fn changed_on_disk(&self) -> bool {
         let mut reader = Reader::new();
         for file in &self.files {
-            match crate::fsx::read_manifest(file) {
-                Ok(bytes) => reader.add(file, &bytes),
-                Err(_) => return true,
-            }
+            let Ok(bytes) = crate::fsx::read_manifest(file) else { return true };
+            reader.add(file, &bytes);
         }
         reader.finish().1 != self.digest
     }
