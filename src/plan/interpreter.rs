@@ -667,15 +667,11 @@ fn numbered_pythons(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn uv_python_dirs() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Some(d) = inputs::var_os("UV_PYTHON_INSTALL_DIR").filter(|v| !v.is_empty()) {
-        dirs.push(PathBuf::from(d));
-    }
+    let mut dirs: Vec<PathBuf> =
+        inputs::var_os("UV_PYTHON_INSTALL_DIR").filter(|v| !v.is_empty()).map(PathBuf::from).into_iter().collect();
     // Where `directories` looks: noted, as it reads them itself.
     let _ = (inputs::var_os("XDG_DATA_HOME"), inputs::var_os("HOME"));
-    if let Some(d) = directories::BaseDirs::new() {
-        dirs.push(d.data_dir().join("uv/python"));
-    }
+    dirs.extend(directories::BaseDirs::new().map(|d| d.data_dir().join("uv/python")));
     dirs
 }
 
