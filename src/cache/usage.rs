@@ -96,10 +96,7 @@ impl ProjectRecord {
 /// A project record's key and folder (its `python:` line, when there is one, skipped).
 fn parse_record(text: &str) -> Option<(&str, &str)> {
     let (key, rest) = text.split_once('\n')?;
-    let folder = match rest.strip_prefix(PYTHON_LINE).and_then(|r| r.split_once('\n')) {
-        Some((_, folder)) => folder,
-        None => rest,
-    };
+    let folder = rest.strip_prefix(PYTHON_LINE).and_then(|r| r.split_once('\n')).map_or(rest, |(_, folder)| folder);
     Some((key, folder.strip_suffix('\n').unwrap_or(folder)))
 }
 
