@@ -114,35 +114,23 @@ pub fn main() -> Result<()> {
     }
 }
 
-/// Whether `command` reads or writes the cache (and so first checks that it is private).
+/// Whether `command` reads or writes the cache (and so first checks that it is private): all
+/// but these, so a command added later is checked unless it is listed here.
 fn uses_cache(command: &Command) -> bool {
-    match command {
-        Command::Init { .. }
-        | Command::Add { .. }
-        | Command::Remove { .. }
-        | Command::Sync { .. }
-        | Command::Run { .. }
-        | Command::Which { .. }
-        | Command::Status { .. }
-        | Command::Shims { rebuild: true }
-        | Command::Python
-        | Command::List { .. }
-        | Command::Gc { .. }
-        | Command::Link { .. }
-        | Command::Watch => true,
+    !matches!(
+        command,
         Command::Shims { rebuild: false }
-        | Command::Trust { .. }
-        | Command::Untrust { .. }
-        | Command::Completions { .. }
-        | Command::DebugRequirement
-        | Command::Doctor
-        | Command::Hook { .. }
-        | Command::HookEnv { .. }
-        | Command::Setup { .. }
-        | Command::Off
-        | Command::On => false,
-        Command::PinLock(_) | Command::Push { .. } => true,
-    }
+            | Command::Trust { .. }
+            | Command::Untrust { .. }
+            | Command::Completions { .. }
+            | Command::DebugRequirement
+            | Command::Doctor
+            | Command::Hook { .. }
+            | Command::HookEnv { .. }
+            | Command::Setup { .. }
+            | Command::Off
+            | Command::On
+    )
 }
 
 fn pin_lock(settings: &Settings, command: crate::cli::PinLock) -> Result<()> {
