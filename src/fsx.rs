@@ -108,6 +108,21 @@ pub fn nanos() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
 }
 
+/// `hay` with every `old` (not empty) replaced by `new`, left to right: a file's bytes being
+/// rewritten, or an installer's output.
+pub fn replace_bytes(hay: &[u8], old: &[u8], new: &[u8]) -> Vec<u8> {
+    let find = |rest: &[u8]| if old.is_empty() { None } else { rest.windows(old.len()).position(|w| w == old) };
+    let mut out = Vec::with_capacity(hay.len());
+    let mut rest = hay;
+    while let Some(at) = find(rest) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(new);
+        rest = &rest[at + old.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
 /// Remove a folder tree if it exists.
 pub fn remove_tree(dir: &Path) -> Result<()> {
     std::fs::remove_dir_all(dir).found("remove", dir).map(|_| ())

@@ -213,7 +213,7 @@ fn installer_text(data: &[u8], paths: &[(std::path::PathBuf, std::path::PathBuf)
     for (from, to) in paths {
         let (from, to) = (from.as_os_str().as_encoded_bytes(), to.as_os_str().as_encoded_bytes());
         if !from.is_empty() && data.windows(from.len()).any(|w| w == from) {
-            data = Cow::Owned(replace_bytes(&data, from, to));
+            data = Cow::Owned(crate::fsx::replace_bytes(&data, from, to));
         }
     }
     let mut out = Vec::with_capacity(data.len());
@@ -232,22 +232,6 @@ fn installer_text(data: &[u8], paths: &[(std::path::PathBuf, std::path::PathBuf)
             _ => out.push(b),
         }
         i += 1;
-    }
-    out
-}
-
-/// `data` with every `from` replaced by `to`.
-fn replace_bytes(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len());
-    let mut i = 0;
-    while i < data.len() {
-        if data[i..].starts_with(from) {
-            out.extend_from_slice(to);
-            i += from.len();
-        } else {
-            out.push(data[i]);
-            i += 1;
-        }
     }
     out
 }
@@ -395,7 +379,7 @@ mod tests {
             String::from_utf8(text).unwrap(),
             "Using Python 3.12 environment at: /c/envs/k\nbad\\u{1b}[2K /c/envs/k/lib/x\n"
         );
-        assert_eq!(replace_bytes(b"aXbXX", b"X", b"yy"), b"ayybyyyy");
+        assert_eq!(crate::fsx::replace_bytes(b"aXbXX", b"X", b"yy"), b"ayybyyyy");
     }
 
     #[test]
