@@ -167,7 +167,7 @@ pub fn changes(manifest: &Manifest, settings: &Settings) -> Vec<String> {
         body.clone().filter_map(|l| l.strip_prefix(FILE_LINE)?.split_once(' ')).map(|(h, p)| (p, h)).collect();
     let old: Vec<(String, String)> = body
         .filter(|l| !l.starts_with(FILE_LINE))
-        .map(|l| (crate::manifest::requirement::normalise_name(name_of(l)), l.to_string()))
+        .map(|l| (crate::manifest::edit::name_of(l), l.to_string()))
         .collect();
     let new: Vec<(String, String)> =
         manifest.requirements.iter().map(|r| (r.name.clone(), r.canonical.clone())).collect();
@@ -210,11 +210,6 @@ pub fn changes(manifest: &Manifest, settings: &Settings) -> Vec<String> {
         out.push("edited; requirements unchanged".into());
     }
     out
-}
-
-fn name_of(canonical: &str) -> &str {
-    let end = canonical.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).unwrap_or(canonical.len());
-    &canonical[..end]
 }
 
 /// The command that trusts this manifest.
