@@ -1,4 +1,4 @@
-//! Small filesystem helpers: atomic writes and private folders.
+//! Small filesystem helpers: atomic writes, private folders, unique names, byte rewrites.
 
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
