@@ -112,17 +112,12 @@ fn table(entries: &[Env], sizes: &[u64], now: SystemTime) -> String {
     // Numbers are right-aligned; the last column is not padded.
     let right = [false, false, true, true, false, false, false];
     let line = |cells: [&str; 7]| -> String {
-        let mut l = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i == 6 {
-                l.push_str(cell);
-            } else if right[i] {
-                l.push_str(&format!("{cell:>w$}  ", w = widths[i]));
-            } else {
-                l.push_str(&format!("{cell:<w$}  ", w = widths[i]));
-            }
-        }
-        l.trim_end().to_string() + "\n"
+        let padded = cells.iter().enumerate().map(|(i, cell)| match i {
+            6 => cell.to_string(),
+            _ if right[i] => format!("{cell:>w$}  ", w = widths[i]),
+            _ => format!("{cell:<w$}  ", w = widths[i]),
+        });
+        padded.collect::<String>().trim_end().to_string() + "\n"
     };
     let mut text = line(header);
     for (row, e) in rows.iter().zip(entries) {
