@@ -495,14 +495,10 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr, say: &mut
 /// the files that could join it (lock files, `requirements.txt`, `.python-version`) and the
 /// config file.
 fn watch_list(project: &Project, manifest_files: &[PathBuf], locations: &Locations) -> Vec<PathBuf> {
-    let mut watch: Vec<PathBuf> = manifest_files.to_vec();
-    for name in [".python-version", "requirements.txt", "pylock.toml", "uv.lock"] {
-        watch.push(project.dir.join(name));
-    }
-    watch.push(locations.config_file.clone());
+    let beside = [".python-version", "requirements.txt", "pylock.toml", "uv.lock"].map(|name| project.dir.join(name));
+    let all = manifest_files.iter().cloned().chain(beside).chain([locations.config_file.clone()]);
     let mut seen = std::collections::HashSet::new();
-    watch.retain(|p| seen.insert(p.clone()));
-    watch
+    all.filter(|p| seen.insert(p.clone())).collect()
 }
 
 /// Invalid input: say so once (the state stays until a watched file changes).
