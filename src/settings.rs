@@ -299,10 +299,7 @@ fn check_config_owner(path: &Path) -> Result<()> {
 }
 
 pub fn expand_home(p: &str) -> PathBuf {
-    match std::env::current_dir() {
-        Ok(cwd) => expand_home_from(p, &cwd),
-        Err(_) => PathBuf::from(p),
-    }
+    std::env::current_dir().map_or_else(|_| PathBuf::from(p), |cwd| expand_home_from(p, &cwd))
 }
 
 /// `~/x` → `$HOME/x`; a relative path is taken relative to `base`.
@@ -356,13 +353,8 @@ pub fn parse_timeout(s: &str) -> Option<std::time::Duration> {
     if let Some(ms) = s.strip_suffix("ms") {
         return ms.trim().parse().ok().map(std::time::Duration::from_millis);
     }
-    let (num, mult) = match s.strip_suffix('s') {
-        Some(n) => (n, 1.0),
-        None => match s.strip_suffix('m') {
-            Some(n) => (n, 60.0),
-            None => (s, 1.0),
-        },
-    };
+    let suffixed = s.strip_suffix('s').map(|n| (n, 1.0)).or_else(|| s.strip_suffix('m').map(|n| (n, 60.0)));
+    let (num, mult) = suffixed.unwrap_or((s, 1.0));
     let n: f64 = num.trim().parse().ok()?;
     (n >= 0.0 && n.is_finite()).then(|| std::time::Duration::from_secs_f64(n * mult))
 }
