@@ -315,13 +315,9 @@ pub fn expand_home_from(p: &str, base: &Path) -> PathBuf {
 /// The path in environment variable `var` (value `v`): absolute, or `~/…` from HOME.
 fn absolute_setting(var: &str, v: &std::ffi::OsStr) -> Result<PathBuf> {
     let text = v.to_string_lossy();
-    let path = match text.strip_prefix("~/") {
-        Some(rest) if v.to_str().is_some() => match std::env::var_os("HOME") {
-            Some(home) => PathBuf::from(home).join(rest),
-            None => PathBuf::from(v),
-        },
-        _ => PathBuf::from(v),
-    };
+    let from_home = text.strip_prefix("~/").filter(|_| v.to_str().is_some());
+    let from_home = from_home.and_then(|rest| Some(PathBuf::from(std::env::var_os("HOME")?).join(rest)));
+    let path = from_home.unwrap_or_else(|| PathBuf::from(v));
     if !path.is_absolute() {
         return Err(Error::BadPath { setting: var.to_string(), value: text.into_owned() });
     }
