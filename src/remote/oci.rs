@@ -190,10 +190,9 @@ fn challenge_param(params: &str, name: &str) -> Option<String> {
 
 /// The base64 `user:password` that `docker login` saved for `host`.
 fn docker_auth(host: &str) -> Option<String> {
-    let dir = match std::env::var_os("DOCKER_CONFIG").filter(|v| !v.is_empty()) {
-        Some(d) => std::path::PathBuf::from(d),
-        None => std::path::PathBuf::from(std::env::var_os("HOME")?).join(".docker"),
-    };
+    let home = || Some(std::path::PathBuf::from(std::env::var_os("HOME")?).join(".docker"));
+    let dir =
+        std::env::var_os("DOCKER_CONFIG").filter(|v| !v.is_empty()).map(std::path::PathBuf::from).or_else(home)?;
     let text = std::fs::read_to_string(dir.join("config.json")).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     let auths = json.get("auths")?.as_object()?;
