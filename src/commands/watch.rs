@@ -256,8 +256,5 @@ fn display_name(project_dir: &Path, path: &Path) -> String {
 
 /// An error as one line: the message, then the hint.
 fn error_line(e: &Error) -> String {
-    match e.hint() {
-        Some(hint) => format!("error: {e} (hint: {hint})"),
-        None => format!("error: {e}"),
-    }
+    e.hint().map_or_else(|| format!("error: {e}"), |hint| format!("error: {e} (hint: {hint})"))
 }

@@ -271,21 +271,15 @@ fn json_text(value: &impl serde::Serialize) -> Option<String> {
 
 /// `print_error`'s text without colour, as one message (the shell hook's, which may be JSON).
 pub fn error_text(e: &crate::error::Error) -> String {
-    let text = match e.hint() {
-        Some(hint) => format!("cove: error: {e}\n  hint: {hint}"),
-        None => format!("cove: error: {e}"),
-    };
-    escape_but(&text, &['\n']).into_owned()
+    let hint = e.hint().map(|hint| format!("\n  hint: {hint}")).unwrap_or_default();
+    escape_but(&format!("cove: error: {e}{hint}"), &['\n']).into_owned()
 }
 
 /// A problem said in passing, on one line (`cove: … is not trusted; review it, then run …`),
 /// escaped: for the hook, which says it (or hands it to a shell
 /// reading JSON) itself.
 pub fn told_text(e: &Error) -> String {
-    let text = match e.hint() {
-        Some(hint) => format!("{e}; {hint}"),
-        None => e.to_string(),
-    };
+    let text = e.hint().map_or_else(|| e.to_string(), |hint| format!("{e}; {hint}"));
     format!("cove: {}", escape(&text))
 }
 
