@@ -117,10 +117,8 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
     if let Some(pos) = table.dynamic("dependencies").filter(|_| table.present) {
         return Err(dynamic_error(pos, "dependencies"));
     }
-    let groups = match doc.root().get("dependency-groups") {
-        Some(item) => Groups::parse(&doc, item)?,
-        None => Groups::none(path),
-    };
+    let groups = doc.root().get("dependency-groups");
+    let groups = groups.map_or_else(|| Ok(Groups::none(path)), |item| Groups::parse(&doc, item))?;
     let selection = select(&doc, &cove, &groups)?;
     let mut extras = cove.extras.clone();
     extras.extend(group_requirements(&groups, &selection, &table, &mut parsed)?);

@@ -435,10 +435,8 @@ fn guess_name(url: &url::Url) -> String {
         return requirement::normalise_name(egg);
     }
     let last = url.path_segments().and_then(|mut s| s.next_back()).unwrap_or("");
-    match last.split('-').next().filter(|n| !n.is_empty()) {
-        Some(n) => requirement::normalise_name(n.trim_end_matches(".git")),
-        None => url.to_string(),
-    }
+    let first = last.split('-').next().filter(|n| !n.is_empty());
+    first.map_or_else(|| url.to_string(), |n| requirement::normalise_name(n.trim_end_matches(".git")))
 }
 
 /// One logical line: physical lines joined at `\`, with a map back to file offsets. Most lines

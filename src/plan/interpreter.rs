@@ -368,10 +368,9 @@ impl Request {
             return Some(Request::System);
         }
         let lower = t.to_ascii_lowercase();
-        let (implementation, rest) = match lower.find(|c: char| c.is_ascii_digit()) {
-            Some(i) => (lower[..i].trim_end_matches(['-', '@']).to_string(), &lower[i..]),
-            None => (lower.clone(), ""),
-        };
+        let split = |i: usize| (lower[..i].trim_end_matches(['-', '@']).to_string(), &lower[i..]);
+        let (implementation, rest) =
+            lower.find(|c: char| c.is_ascii_digit()).map_or_else(|| (lower.clone(), ""), split);
         let implementation = match implementation.as_str() {
             "" | "python" | "cpython" | "py" => String::new(),
             other => other.to_string(),
@@ -531,11 +530,9 @@ fn is_executable_meta(m: &std::fs::Metadata) -> bool {
 }
 
 fn pyenv_root() -> Option<PathBuf> {
-    match inputs::var_os("PYENV_ROOT").filter(|v| !v.is_empty()) {
-        Some(r) => Some(PathBuf::from(r)),
-        None => inputs::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")),
-    }
-    .filter(|r| inputs::is_dir(&r.join("versions")))
+    let home = || inputs::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv"));
+    let root = inputs::var_os("PYENV_ROOT").filter(|v| !v.is_empty()).map(PathBuf::from).or_else(home);
+    root.filter(|r| inputs::is_dir(&r.join("versions")))
 }
 
 fn is_under_pyenv(p: &Path) -> bool {
