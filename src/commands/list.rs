@@ -71,14 +71,10 @@ fn table(entries: &[Env], sizes: &[u64], now: SystemTime) -> String {
         .zip(sizes)
         .map(|(e, &size)| {
             total += size;
-            let projects: Vec<String> = e
-                .projects
-                .iter()
-                .map(|p| {
-                    let gone = if p.is_gone() { " (gone)" } else { "" };
-                    format!("{}{gone}", shown(p.folder.display()))
-                })
-                .collect();
+            let shown_project = |p: &crate::cache::usage::ProjectRecord| {
+                format!("{}{}", shown(p.folder.display()), if p.is_gone() { " (gone)" } else { "" })
+            };
+            let projects: Vec<String> = e.projects.iter().map(shown_project).collect();
             let state = match (e.broken, e.info.origin.as_deref()) {
                 (Some(b), _) => format!("broken: {}", b.describe()),
                 (None, Some(origin)) if origin.starts_with("pulled") => format!("{} ({origin})", e.state.as_str()),
