@@ -21,19 +21,13 @@ impl Pos {
     /// The line and column of byte `offset` in `text`.
     pub fn at(file: &Path, text: &str, offset: usize) -> Pos {
         let offset = offset.min(text.len());
-        let before = &text[..floor_char_boundary(text, offset)];
+        // A byte inside a character counts as the character's start.
+        let before = &text[..(0..=offset).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = before[line_start..].chars().count() + 1;
         Pos { file: file.to_path_buf(), line, column }
     }
-}
-
-fn floor_char_boundary(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 impl fmt::Display for Pos {

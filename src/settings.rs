@@ -260,7 +260,7 @@ impl Settings {
             ("COVE_TRUST_ALL", &mut self.trust_all),
         ] {
             if let Some(v) = var(name) {
-                *flag = truthy(&v);
+                *flag = !matches!(v.to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off" | "");
             }
         }
         if let Some(url) = var("COVE_REMOTE") {
@@ -281,10 +281,6 @@ impl Settings {
     pub fn shims_dir(&self) -> PathBuf {
         self.home_dir.join("shims")
     }
-}
-
-fn truthy(v: &str) -> bool {
-    !matches!(v.to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off" | "")
 }
 
 /// A config file can grant trust, so one that others could have written is refused.

@@ -83,10 +83,6 @@ fn remote(settings: &Settings, r: &mut Report) {
     }
 }
 
-fn cove_exe() -> Option<PathBuf> {
-    std::env::current_exe().ok().and_then(|p| std::fs::canonicalize(p).ok())
-}
-
 /// The line that enables the hook in the user's shell, and where it goes.
 fn hook_line() -> String {
     let shell = std::env::var("SHELL").unwrap_or_default();
@@ -105,7 +101,7 @@ fn shims_and_path(settings: &Settings, r: &mut Report) -> bool {
     } else if let Err(e) = crate::cache::check_home_dir(&settings.home_dir, "shims") {
         r.problem("shims", e.to_string(), e.hint());
     } else {
-        let me = cove_exe();
+        let me = std::env::current_exe().ok().and_then(|p| std::fs::canonicalize(p).ok());
         let wrong: Vec<String> = crate::shim::links::CORE
             .iter()
             .filter(|name| std::fs::canonicalize(dir.join(name)).ok() != me)

@@ -83,7 +83,7 @@ fn shown(path: &Path, home: &Path) -> String {
 }
 
 fn targets(home: &Path, shims: &Path) -> Vec<Target> {
-    let posix = posix_body(shims);
+    let (posix, q) = (posix_body(shims), sh_quote(shims));
     let mut out = vec![Target { path: home.join(".profile"), body: posix.clone(), owned: false }];
     // bash reads only the first of these it finds for a login shell, so each one that exists
     // gets the block too.
@@ -98,7 +98,11 @@ fn targets(home: &Path, shims: &Path) -> Vec<Target> {
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| home.join(".config"));
-    out.push(Target { path: config.join("fish/conf.d/cove.fish"), body: fish_body(shims), owned: true });
+    out.push(Target {
+        path: config.join("fish/conf.d/cove.fish"),
+        body: format!("contains -- {q} $PATH; or set -gx PATH {q} $PATH\n"),
+        owned: true,
+    });
     out
 }
 
@@ -109,11 +113,6 @@ fn sh_quote(p: &Path) -> String {
 fn posix_body(shims: &Path) -> String {
     let q = sh_quote(shims);
     format!("case \":$PATH:\" in *:{q}:*) ;; *) PATH={q}\":$PATH\"; export PATH ;; esac\n")
-}
-
-fn fish_body(shims: &Path) -> String {
-    let q = sh_quote(shims);
-    format!("contains -- {q} $PATH; or set -gx PATH {q} $PATH\n")
 }
 
 /// `text` with cove's block in it: the old block replaced in place, or a new one at the end.

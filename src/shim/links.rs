@@ -76,18 +76,19 @@ pub fn ensure(settings: &Settings) -> Result<PathBuf> {
         let at = entry.path();
         match std::fs::read_link(&at) {
             Ok(target) if target == exe && !skipped(&name_s) && !shadows_system(&name_s) => {}
-            Ok(target) if is_older_cove(&dir.join(&target), &exe) && !skipped(&name_s) && !shadows_system(&name_s) => {
+            // A link to a cove binary elsewhere (an install that moved), still there.
+            Ok(target)
+                if target.file_name() == exe.file_name()
+                    && dir.join(&target).is_file()
+                    && !skipped(&name_s)
+                    && !shadows_system(&name_s) =>
+            {
                 link(&at, &exe)?
             }
             _ => remove(&at)?,
         }
     }
     Ok(dir)
-}
-
-/// A link to a cove binary elsewhere (an install that moved), still there.
-fn is_older_cove(target: &Path, exe: &Path) -> bool {
-    target.file_name() == exe.file_name() && target.is_file()
 }
 
 fn remove(at: &Path) -> Result<()> {
