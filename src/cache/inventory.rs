@@ -97,10 +97,7 @@ impl Env {
     /// when it has no hard-linked file, which no other folder can share then; else measured
     /// now, without the files `counted` already.
     pub fn size(&self, counted: &mut crate::fsx::Counted) -> u64 {
-        match (self.info.size, self.info.linked) {
-            (Some(size), Some(0)) => size,
-            _ => self.measure(counted),
-        }
+        self.info.size.filter(|_| self.info.linked == Some(0)).unwrap_or_else(|| self.measure(counted))
     }
 
     /// Its size on disk now, without the files `counted` already.

@@ -60,10 +60,9 @@ pub fn allows(path: &Path, digest: &str, settings: &Settings) -> bool {
 /// project names may be probed): noted as an input, so a remembered plan is made again once
 /// trust changes. A trust store others could write trusts nothing here (see [`require`]).
 pub fn is_trusted_for_plan(manifest: &Manifest, settings: &Settings) -> bool {
-    match record(manifest, settings) {
-        None => true,
-        Some(r) => crate::cache::check_private_dir(&store(settings), "COVE_HOME").is_ok() && crate::inputs::exists(&r),
-    }
+    record(manifest, settings).is_none_or(|r| {
+        crate::cache::check_private_dir(&store(settings), "COVE_HOME").is_ok() && crate::inputs::exists(&r)
+    })
 }
 
 /// Whether `path` (a manifest or a script) lies beneath a `trusted-dirs` entry, both taken with

@@ -104,10 +104,7 @@ pub fn run(name: &str, args: Vec<OsString>) -> Result<u8> {
 /// for `pip install`/`uninstall`, editing the manifest): `None` when that edit was all there was
 /// to do. Nothing is exec'd here.
 fn decide(tool: Tool, args: Vec<OsString>, settings: &Settings, finder: &Finder) -> Result<Option<Launch>> {
-    let script = match tool {
-        Tool::Python(_) => crate::manifest::script::from_args(&args),
-        Tool::Pip(_) | Tool::Script(_) => None,
-    };
+    let script = if matches!(tool, Tool::Python(_)) { crate::manifest::script::from_args(&args) } else { None };
     let project = script.map_or_else(crate::plan::resolve::current_project, |p| Ok(Some(p)))?;
     let Some(project) = project else { return pass_through(finder, tool.name(), args).map(Some) };
     match tool {
