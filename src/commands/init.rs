@@ -82,9 +82,7 @@ fn render(python: Option<&str>, requirements: &[String], index: &Index, dir: &Pa
         t.push_str("dependencies = []\n");
     } else {
         t.push_str("dependencies = [\n");
-        for r in requirements {
-            t.push_str(&format!("  {},\n", s(r)));
-        }
+        t.extend(requirements.iter().map(|r| format!("  {},\n", s(r))));
         t.push_str("]\n");
     }
     if *index != Index::default() {

@@ -199,14 +199,10 @@ impl Shell for Fish {
                     out.push('\'');
                 }
                 let Some(c) = rest[plain..].chars().next() else { break };
-                for b in c.to_string().bytes() {
-                    out.push_str(&format!("\\X{b:02x}"));
-                }
+                out.extend(c.to_string().bytes().map(|b| format!("\\X{b:02x}")));
                 rest = &rest[plain + c.len_utf8()..];
             }
-            for b in chunk.invalid() {
-                out.push_str(&format!("\\X{b:02x}"));
-            }
+            out.extend(chunk.invalid().iter().map(|b| format!("\\X{b:02x}")));
         }
         if out.is_empty() {
             out.push_str("''");

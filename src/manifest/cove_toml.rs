@@ -36,9 +36,8 @@ pub fn python_and_dependencies(doc: &Doc, python_key: &str, dir: &Path) -> Resul
         parsed.python = Some(PythonConstraint::parse(&s, doc.item_pos(item))?);
     }
     if let Some(item) = root.get("dependencies") {
-        for (s, pos) in doc.strings(item, "dependencies")? {
-            parsed.requirements.push(Requirement::parse(&s, &pos, dir)?);
-        }
+        let strings = doc.strings(item, "dependencies")?;
+        parsed.requirements = strings.iter().map(|(s, pos)| Requirement::parse(s, pos, dir)).collect::<Result<_>>()?;
     }
     Ok(parsed)
 }

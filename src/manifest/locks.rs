@@ -424,9 +424,7 @@ fn encode(u: &Use) -> String {
             // `@ name version w|s sha256 url`: URLs hold no spaces (see `artifacts`).
             for f in files.iter().flatten() {
                 let kinds = f.wheels.iter().map(|a| ('w', a)).chain(f.sdist.iter().map(|a| ('s', a)));
-                for (kind, a) in kinds {
-                    t.push_str(&format!("@ {} {} {kind} {} {}\n", f.name, f.version, a.sha256, a.url));
-                }
+                t.extend(kinds.map(|(kind, a)| format!("@ {} {} {kind} {} {}\n", f.name, f.version, a.sha256, a.url)));
             }
             t
         }

@@ -26,9 +26,7 @@ pub fn plan(base: &Plan, with: &[String], cache_dir: &std::path::Path) -> Result
     let mut extra = with.iter().map(|r| Requirement::parse(r, &pos, &cwd)).collect::<Result<Vec<_>>>()?;
     crate::manifest::requirement::normalise_set(&mut extra);
     let mut text = base.key.canonical.clone();
-    for r in &extra {
-        text.push_str(&format!("with: {}\n", r.canonical));
-    }
+    text.extend(extra.iter().map(|r| format!("with: {}\n", r.canonical)));
     let cache = Cache::new(cache_dir);
     let mut plan = base.clone();
     plan.key = Key::of(text);

@@ -119,9 +119,7 @@ pub fn trust_review(manifest: &std::path::Path, changes: &[String], asks: &[&str
         format!("cove: {path} is not trusted yet\n")
     } else {
         let mut t = format!("cove: {path} changed since you trusted it:\n");
-        for c in changes {
-            t.push_str(&format!("cove:   {}\n", escape(c)));
-        }
+        t.extend(changes.iter().map(|c| format!("cove:   {}\n", escape(c))));
         t
     };
     if !asks.is_empty() {

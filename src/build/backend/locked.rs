@@ -55,9 +55,7 @@ pub fn hashed_requirements(files: &[Files]) -> String {
     let mut t = String::new();
     for f in files {
         t.push_str(&format!("{}=={}", f.name, f.version));
-        for h in f.hashes() {
-            t.push_str(&format!(" --hash=sha256:{h}"));
-        }
+        t.extend(f.hashes().map(|h| format!(" --hash=sha256:{h}")));
         t.push('\n');
     }
     t
