@@ -141,11 +141,8 @@ fn record_path_text(p: &Path) -> String {
 /// The record: the path, the digest, each file it covers, the requirements.
 fn record_text(manifest: &Manifest) -> String {
     let mut t = format!("{}\n{}\n", record_path_text(&manifest.path), manifest.digest);
-    for file in &manifest.files {
-        if let Some(h) = file_digest(file) {
-            t.push_str(&format!("{FILE_LINE}{h} {}\n", record_path_text(file)));
-        }
-    }
+    let line = |file: &PathBuf| Some(format!("{FILE_LINE}{} {}\n", file_digest(file)?, record_path_text(file)));
+    t.extend(manifest.files.iter().filter_map(line));
     for r in &manifest.requirements {
         t.push_str(&r.canonical);
         t.push('\n');
@@ -178,11 +175,8 @@ pub fn changes(manifest: &Manifest, settings: &Settings) -> Vec<String> {
             _ => {}
         }
     }
-    for (name, line) in &old {
-        if !new.iter().any(|(n, _)| n == name) {
-            out.push(format!("-{line}"));
-        }
-    }
+    let removed = old.iter().filter(|(name, _)| !new.iter().any(|(n, _)| n == name));
+    out.extend(removed.map(|(_, line)| format!("-{line}")));
     // Records written before files were listed know only the requirements.
     if !old_files.is_empty() {
         let shown = |p: &Path| p.strip_prefix(&manifest.dir).unwrap_or(p).display().to_string();
