@@ -102,16 +102,13 @@ fn parse_record(text: &str) -> Option<(&str, &str)> {
 
 /// Every project record in the cache.
 pub fn projects(cache: &Cache) -> Vec<ProjectRecord> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(Bucket::PROJECTS.under(&cache.root)).into_iter().flatten().flatten() {
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(entry.path()) else { continue };
-        let Some((key, folder)) = parse_record(&text) else { continue };
-        out.push(ProjectRecord { folder: folder.into(), key: key.to_string(), record: entry.path() });
-    }
+    let entries = std::fs::read_dir(Bucket::PROJECTS.under(&cache.root)).into_iter().flatten().flatten();
+    let records = entries.filter(|e| !e.file_name().to_string_lossy().starts_with('.')).filter_map(|entry| {
+        let text = std::fs::read_to_string(entry.path()).ok()?;
+        let (key, folder) = parse_record(&text)?;
+        Some(ProjectRecord { folder: folder.into(), key: key.to_string(), record: entry.path() })
+    });
+    let mut out: Vec<ProjectRecord> = records.collect();
     out.sort_by(|a, b| a.folder.cmp(&b.folder));
     out
 }
