@@ -48,15 +48,10 @@ impl ProjectTable {
         let Some(project) = root.get("project") else { return Ok(t) };
         let project = doc.table_like(project, "project")?;
         t.present = true;
-        if let Some(item) = project.get("name") {
-            t.name = Some(normalise_name(&doc.string(item, "project.name")?));
-        }
-        if let Some(item) = project.get("dependencies") {
-            t.dependencies = doc.strings(item, "project.dependencies")?;
-        }
-        if let Some(item) = project.get("dynamic") {
-            t.dynamic = doc.strings(item, "project.dynamic")?;
-        }
+        let strings = |key: &str| project.get(key).map(|i| doc.strings(i, &format!("project.{key}"))).transpose();
+        t.name = project.get("name").map(|i| doc.string(i, "project.name")).transpose()?.map(|n| normalise_name(&n));
+        t.dependencies = strings("dependencies")?.unwrap_or_default();
+        t.dynamic = strings("dynamic")?.unwrap_or_default();
         if let Some(item) = project.get("optional-dependencies") {
             let table = doc.table_like(item, "project.optional-dependencies")?;
             for (extra, list) in table.iter() {

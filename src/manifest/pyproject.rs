@@ -36,30 +36,26 @@ struct ToolCove {
 
 impl ToolCove {
     fn read(doc: &Doc, dir: &Path) -> Result<ToolCove> {
-        let mut cove = ToolCove::default();
-        let Some(item) = doc.root().get("tool").and_then(|t| t.get("cove")) else { return Ok(cove) };
+        let Some(item) = doc.root().get("tool").and_then(|t| t.get("cove")) else { return Ok(ToolCove::default()) };
         let table = doc.table_like(item, "tool.cove")?;
         doc.check_keys(table, TOOL_KEYS, "tool.cove.")?;
-        if let Some(i) = table.get("python") {
-            cove.python = Some(PythonConstraint::parse(&doc.string(i, "tool.cove.python")?, doc.item_pos(i))?);
-        }
-        if let Some(i) = table.get("extras") {
-            cove.extras = doc.strings(i, "tool.cove.extras")?;
-        }
-        if let Some(i) = table.get("groups") {
-            cove.groups = Some(doc.strings(i, "tool.cove.groups")?);
-        }
-        if let Some(i) = table.get("index") {
-            cove.index = super::cove_toml::index_table(doc, i, "tool.cove.index", dir)?;
-        }
-        if let Some(i) = table.get("requirements") {
-            cove.requirements = Some(doc.strings(i, "tool.cove.requirements")?);
-        }
-        if let Some(i) = table.get("install-project") {
-            cove.install_project = Some(doc.bool(i, "tool.cove.install-project")?);
-        }
-        cove.remote = table.contains_key("remote");
-        Ok(cove)
+        let strings = |key: &str| table.get(key).map(|i| doc.strings(i, &format!("tool.cove.{key}"))).transpose();
+        let python =
+            |i: &toml_edit::Item| PythonConstraint::parse(&doc.string(i, "tool.cove.python")?, doc.item_pos(i));
+        let index = |i| super::cove_toml::index_table(doc, i, "tool.cove.index", dir);
+        // Read in this order, so the first error is the same whatever else is wrong.
+        Ok(ToolCove {
+            python: table.get("python").map(python).transpose()?,
+            extras: strings("extras")?.unwrap_or_default(),
+            groups: strings("groups")?,
+            index: table.get("index").map(index).transpose()?.unwrap_or_default(),
+            requirements: strings("requirements")?,
+            install_project: table
+                .get("install-project")
+                .map(|i| doc.bool(i, "tool.cove.install-project"))
+                .transpose()?,
+            remote: table.contains_key("remote"),
+        })
     }
 }
 
