@@ -176,9 +176,7 @@ impl Settings {
                 doc.error(item, format!("unknown backend {v:?}")).with_hint("use \"auto\", \"uv\" or \"pip\"")
             })?;
         }
-        if let Some(item) = root.get("python") {
-            self.python = Some(doc.string(item, "python")?);
-        }
+        self.python = root.get("python").map(|item| doc.string(item, "python")).transpose()?;
         for (key, flag) in [
             ("offline", &mut self.offline),
             ("quiet", &mut self.quiet),
@@ -230,9 +228,7 @@ impl Settings {
                 }
                 remote.url = url;
             }
-            if let Some(i) = table.get("push") {
-                remote.push = doc.bool(i, "remote.push")?;
-            }
+            remote.push = table.get("push").map(|i| doc.bool(i, "remote.push")).transpose()?.unwrap_or(false);
             if let Some(i) = table.get("timeout") {
                 let v = doc.string(i, "remote.timeout")?;
                 remote.timeout = parse_timeout(&v).ok_or_else(|| {
