@@ -280,12 +280,9 @@ impl Error {
                     "offline mode is on (COVE_OFFLINE, --offline or `offline = true`), so no index was asked: that may be why",
                 );
                 let log = log.as_ref().map(|log| format!("the full log is in {}", log.display()));
-                Some(match (offline, log) {
-                    (Some(o), Some(l)) => format!("{o}; {l}"),
-                    (Some(o), None) => o.to_string(),
-                    (None, Some(l)) => l,
-                    (None, None) => "fix the requirement or index settings, then run `cove sync`".into(),
-                })
+                let said: Vec<String> = offline.map(String::from).into_iter().chain(log).collect();
+                let fix = || "fix the requirement or index settings, then run `cove sync`".to_string();
+                Some(if said.is_empty() { fix() } else { said.join("; ") })
             }
             Error::Spawn { .. } => Some("install it, or set `backend` (see `cove doctor`)".into()),
             Error::LockTimeout { .. } => {
@@ -429,14 +426,9 @@ impl fmt::Display for Error {
             Error::Io { action, path, source } => write!(f, "cannot {action} {}: {source}", path.display()),
             Error::NoProject { cwd } => write!(f, "no project found in {} or any parent folder", cwd.display()),
             Error::NoInterpreter { wanted, source, found } => {
-                write!(f, "no installed Python satisfies {wanted}")?;
-                if let Some(source) = source {
-                    write!(f, " (from {source})")?;
-                }
-                if found.is_empty() {
-                    write!(f, "; no interpreters were found")?;
-                }
-                Ok(())
+                let from = source.as_ref().map(|source| format!(" (from {source})")).unwrap_or_default();
+                let none = if found.is_empty() { "; no interpreters were found" } else { "" };
+                write!(f, "no installed Python satisfies {wanted}{from}{none}")
             }
             Error::PinUnsatisfied { pin, constraint: Some(c), .. } => {
                 write!(f, "Python {pin} is outside the project's constraint {c}; nothing was written")
