@@ -289,18 +289,15 @@ impl<'a> Finder<'a> {
     pub fn first_real(&self, name: &str) -> Result<Option<PathBuf>> {
         let mut pyenv_system = false;
         for candidate in self.path_candidates(name) {
-            if let Some(root) = pyenv_root_of_shim(&candidate) {
-                if pyenv_system {
-                    continue;
-                }
-                match pyenv_resolve(&root, name)? {
-                    PyenvTarget::Path(p) => return Ok(Some(p)),
-                    PyenvTarget::System => pyenv_system = true,
-                    PyenvTarget::Missing => {}
-                }
+            let Some(root) = pyenv_root_of_shim(&candidate) else { return Ok(Some(candidate)) };
+            if pyenv_system {
                 continue;
             }
-            return Ok(Some(candidate));
+            match pyenv_resolve(&root, name)? {
+                PyenvTarget::Path(p) => return Ok(Some(p)),
+                PyenvTarget::System => pyenv_system = true,
+                PyenvTarget::Missing => {}
+            }
         }
         Ok(None)
     }
@@ -437,11 +434,10 @@ pub fn choose(
     }
     // With nothing pinned, the interpreter this project was last built on, while it is still
     // there and within the constraint: the same from every context, whatever PATH says there.
-    let remembered = if requests.is_empty() && withheld.is_none() {
-        project_dir.and_then(|dir| crate::cache::usage::recorded_python(finder.cache_dir, dir))
-    } else {
-        None
-    };
+    let nothing_pins = requests.is_empty() && withheld.is_none();
+    let remembered = project_dir
+        .filter(|_| nothing_pins)
+        .and_then(|dir| crate::cache::usage::recorded_python(finder.cache_dir, dir));
     let mut choice = choose_from(finder, constraint, requests, remembered.as_deref())?;
     if let Some(path) = withheld {
         choice
