@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::build::{self, Options};
-use crate::error::{Error, Pos, Result};
+use crate::error::{Error, IoContext, Pos, Result, file_name};
 use crate::manifest::Manifest;
 use crate::manifest::edit::{self, NewReq, Target};
 use crate::manifest::requirement::{Requirement, normalise_name};
@@ -55,7 +55,7 @@ pub fn apply(settings: &Settings, project: &Project, change: Change, target: &Ta
         return Err(Error::NotForScripts { command: "add/remove" });
     }
     let path = &project.manifest;
-    let old_text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    let old_text = std::fs::read_to_string(path).ctx("read", path)?;
     let old_manifest = crate::manifest::load(project)?;
     let was_trusted = crate::plan::trust::is_trusted(&old_manifest, settings);
     let planned = plan_edit(project, &old_text, &old_manifest, &change, target)?;
@@ -187,14 +187,10 @@ fn plan_edit(project: &Project, text: &str, manifest: &Manifest, change: &Change
         }
         Change::Remove(names) | Change::Uninstall(names) => {
             let mut names: Vec<String> = names.iter().map(|n| normalise_name(n)).collect();
-            let mut absent = Vec::new();
-            for n in &names {
-                if find(n)?.is_none() {
-                    absent.push(n.clone());
-                }
-            }
+            let absent =
+                names.iter().filter_map(|n| find(n).map(|found| found.is_none().then(|| n.clone())).transpose());
             let (installers, absent): (Vec<String>, Vec<String>) =
-                absent.into_iter().partition(|n| INSTALLERS.contains(&n.as_str()));
+                absent.collect::<Result<Vec<_>>>()?.into_iter().partition(|n| INSTALLERS.contains(&n.as_str()));
             for n in &installers {
                 said.push(format!("{n} is the installer cove manages in each environment: left in place"));
             }
@@ -283,14 +279,10 @@ fn not_here(project: &Project, manifest: &Manifest, absent: &[String]) -> Error 
 /// Say so when the group or extra just edited is not one the environment is made with.
 fn unselected(settings: &Settings, manifest: &Manifest, target: &Target) {
     let sel = &manifest.lock_selection;
-    let (what, name, how) = match target {
+    let (what, name, how, chosen) = match target {
         Target::Main => return,
-        Target::Group(g) => ("group", g, "groups"),
-        Target::Optional(x) => ("extra", x, "extras"),
-    };
-    let chosen = match target {
-        Target::Group(_) => sel.groups.clone().unwrap_or_default(),
-        _ => sel.extras.clone(),
+        Target::Group(g) => ("group", g, "groups", sel.groups.clone().unwrap_or_default()),
+        Target::Optional(x) => ("extra", x, "extras", sel.extras.clone()),
     };
     if chosen.iter().any(|c| normalise_name(c) == normalise_name(name)) {
         return;
@@ -305,10 +297,6 @@ fn unselected(settings: &Settings, manifest: &Manifest, target: &Target) {
             list.join(", ")
         ),
     );
-}
-
-fn file_name(p: &std::path::Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// Set by SIGINT/SIGTERM while an edit is being synced.

@@ -21,19 +21,13 @@ impl Pos {
     /// The line and column of byte `offset` in `text`.
     pub fn at(file: &Path, text: &str, offset: usize) -> Pos {
         let offset = offset.min(text.len());
-        let before = &text[..floor_char_boundary(text, offset)];
+        // A byte inside a character counts as the character's start.
+        let before = &text[..(0..=offset).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = before[line_start..].chars().count() + 1;
         Pos { file: file.to_path_buf(), line, column }
     }
-}
-
-fn floor_char_boundary(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 impl fmt::Display for Pos {
@@ -286,12 +280,9 @@ impl Error {
                     "offline mode is on (COVE_OFFLINE, --offline or `offline = true`), so no index was asked: that may be why",
                 );
                 let log = log.as_ref().map(|log| format!("the full log is in {}", log.display()));
-                Some(match (offline, log) {
-                    (Some(o), Some(l)) => format!("{o}; {l}"),
-                    (Some(o), None) => o.to_string(),
-                    (None, Some(l)) => l,
-                    (None, None) => "fix the requirement or index settings, then run `cove sync`".into(),
-                })
+                let said: Vec<String> = offline.map(String::from).into_iter().chain(log).collect();
+                let fix = || "fix the requirement or index settings, then run `cove sync`".to_string();
+                Some(if said.is_empty() { fix() } else { said.join("; ") })
             }
             Error::Spawn { .. } => Some("install it, or set `backend` (see `cove doctor`)".into()),
             Error::LockTimeout { .. } => {
@@ -424,7 +415,7 @@ impl Error {
 }
 
 /// A path's last part, for messages that name a file beside another.
-fn file_name(path: &Path) -> String {
+pub fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
@@ -435,14 +426,9 @@ impl fmt::Display for Error {
             Error::Io { action, path, source } => write!(f, "cannot {action} {}: {source}", path.display()),
             Error::NoProject { cwd } => write!(f, "no project found in {} or any parent folder", cwd.display()),
             Error::NoInterpreter { wanted, source, found } => {
-                write!(f, "no installed Python satisfies {wanted}")?;
-                if let Some(source) = source {
-                    write!(f, " (from {source})")?;
-                }
-                if found.is_empty() {
-                    write!(f, "; no interpreters were found")?;
-                }
-                Ok(())
+                let from = source.as_ref().map(|source| format!(" (from {source})")).unwrap_or_default();
+                let none = if found.is_empty() { "; no interpreters were found" } else { "" };
+                write!(f, "no installed Python satisfies {wanted}{from}{none}")
             }
             Error::PinUnsatisfied { pin, constraint: Some(c), .. } => {
                 write!(f, "Python {pin} is outside the project's constraint {c}; nothing was written")
@@ -586,11 +572,21 @@ impl std::error::Error for Error {}
 /// Attach a path to an `io::Result`, so every filesystem error names its path.
 pub trait IoContext<T> {
     fn ctx(self, action: &'static str, path: &Path) -> Result<T>;
+
+    /// [`IoContext::ctx`], with a file or folder that is not there `Ok(None)`.
+    fn found(self, action: &'static str, path: &Path) -> Result<Option<T>>;
 }
 
 impl<T> IoContext<T> for std::io::Result<T> {
     fn ctx(self, action: &'static str, path: &Path) -> Result<T> {
         self.map_err(|e| Error::io(action, path, e))
+    }
+
+    fn found(self, action: &'static str, path: &Path) -> Result<Option<T>> {
+        match self {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            r => r.ctx(action, path).map(Some),
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! Small filesystem helpers: atomic writes and private folders.
+//! Small filesystem helpers: atomic writes, private folders, unique names, byte rewrites.
 
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -103,12 +103,29 @@ pub fn lossy(p: impl AsRef<Path>) -> String {
     p.as_ref().to_string_lossy().into_owned()
 }
 
+/// Nanoseconds since 1970: with the process id, a name no other attempt takes.
+pub fn nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+}
+
+/// `hay` with every `old` (not empty) replaced by `new`, left to right: a file's bytes being
+/// rewritten, or an installer's output.
+pub fn replace_bytes(hay: &[u8], old: &[u8], new: &[u8]) -> Vec<u8> {
+    let find = |rest: &[u8]| if old.is_empty() { None } else { rest.windows(old.len()).position(|w| w == old) };
+    let mut out = Vec::with_capacity(hay.len());
+    let mut rest = hay;
+    while let Some(at) = find(rest) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(new);
+        rest = &rest[at + old.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
 /// Remove a folder tree if it exists.
 pub fn remove_tree(dir: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(crate::error::Error::io("remove", dir, e)),
-        _ => Ok(()),
-    }
+    std::fs::remove_dir_all(dir).found("remove", dir).map(|_| ())
 }
 
 /// Disk usage of `dir` in bytes (allocated blocks, as `du` counts them), each hard-linked file

@@ -64,10 +64,7 @@ fn run() -> u8 {
     } else {
         shim::run(&name, args.collect())
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => report(&e),
-    }
+    result.unwrap_or_else(|e| report(&e))
 }
 
 #[cfg_attr(test, allow(dead_code))]

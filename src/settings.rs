@@ -155,12 +155,8 @@ impl Settings {
             s.read_config_file()?;
         }
         s.read_environment()?;
-        if let Some(b) = flags.backend {
-            s.backend = b;
-        }
-        if let Some(p) = &flags.python {
-            s.python = Some(p.clone());
-        }
+        s.backend = flags.backend.unwrap_or(s.backend);
+        s.python = flags.python.clone().or(s.python);
         s.offline |= flags.offline;
         s.quiet |= flags.quiet;
         s.verbose |= flags.verbose;
@@ -169,11 +165,7 @@ impl Settings {
 
     fn read_config_file(&mut self) -> Result<()> {
         let path = self.config_file.clone();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(Error::io("read config file", &path, e)),
-        };
+        let Some(text) = std::fs::read_to_string(&path).found("read config file", &path)? else { return Ok(()) };
         check_config_owner(&path)?;
         let doc = Doc::parse(&path, &text)?;
         let root = doc.root();
@@ -184,20 +176,16 @@ impl Settings {
                 doc.error(item, format!("unknown backend {v:?}")).with_hint("use \"auto\", \"uv\" or \"pip\"")
             })?;
         }
-        if let Some(item) = root.get("python") {
-            self.python = Some(doc.string(item, "python")?);
-        }
-        if let Some(item) = root.get("offline") {
-            self.offline = doc.bool(item, "offline")?;
-        }
-        if let Some(item) = root.get("quiet") {
-            self.quiet = doc.bool(item, "quiet")?;
-        }
-        if let Some(item) = root.get("prebuild") {
-            self.prebuild = doc.bool(item, "prebuild")?;
-        }
-        if let Some(item) = root.get("use-lock") {
-            self.use_lock = doc.bool(item, "use-lock")?;
+        self.python = root.get("python").map(|item| doc.string(item, "python")).transpose()?;
+        for (key, flag) in [
+            ("offline", &mut self.offline),
+            ("quiet", &mut self.quiet),
+            ("prebuild", &mut self.prebuild),
+            ("use-lock", &mut self.use_lock),
+        ] {
+            if let Some(item) = root.get(key) {
+                *flag = doc.bool(item, key)?;
+            }
         }
         if let Some(item) = root.get("trusted-dirs") {
             for (dir, pos) in doc.strings(item, "trusted-dirs")? {
@@ -240,9 +228,7 @@ impl Settings {
                 }
                 remote.url = url;
             }
-            if let Some(i) = table.get("push") {
-                remote.push = doc.bool(i, "remote.push")?;
-            }
+            remote.push = table.get("push").map(|i| doc.bool(i, "remote.push")).transpose()?.unwrap_or(false);
             if let Some(i) = table.get("timeout") {
                 let v = doc.string(i, "remote.timeout")?;
                 remote.timeout = parse_timeout(&v).ok_or_else(|| {
@@ -261,9 +247,7 @@ impl Settings {
             self.backend = BackendChoice::parse(&v)
                 .ok_or_else(|| Error::Usage(format!("COVE_BACKEND={v:?} is not a backend; use auto, uv or pip")))?;
         }
-        if let Some(v) = var("COVE_PYTHON") {
-            self.python = Some(v);
-        }
+        self.python = var("COVE_PYTHON").or(self.python.take());
         for (name, flag) in [
             ("COVE_OFFLINE", &mut self.offline),
             ("COVE_QUIET", &mut self.quiet),
@@ -272,7 +256,7 @@ impl Settings {
             ("COVE_TRUST_ALL", &mut self.trust_all),
         ] {
             if let Some(v) = var(name) {
-                *flag = truthy(&v);
+                *flag = !matches!(v.to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off" | "");
             }
         }
         if let Some(url) = var("COVE_REMOTE") {
@@ -295,10 +279,6 @@ impl Settings {
     }
 }
 
-fn truthy(v: &str) -> bool {
-    !matches!(v.to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off" | "")
-}
-
 /// A config file can grant trust, so one that others could have written is refused.
 fn check_config_owner(path: &Path) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
@@ -311,10 +291,7 @@ fn check_config_owner(path: &Path) -> Result<()> {
 }
 
 pub fn expand_home(p: &str) -> PathBuf {
-    match std::env::current_dir() {
-        Ok(cwd) => expand_home_from(p, &cwd),
-        Err(_) => PathBuf::from(p),
-    }
+    std::env::current_dir().map_or_else(|_| PathBuf::from(p), |cwd| expand_home_from(p, &cwd))
 }
 
 /// `~/x` → `$HOME/x`; a relative path is taken relative to `base`.
@@ -330,13 +307,9 @@ pub fn expand_home_from(p: &str, base: &Path) -> PathBuf {
 /// The path in environment variable `var` (value `v`): absolute, or `~/…` from HOME.
 fn absolute_setting(var: &str, v: &std::ffi::OsStr) -> Result<PathBuf> {
     let text = v.to_string_lossy();
-    let path = match text.strip_prefix("~/") {
-        Some(rest) if v.to_str().is_some() => match std::env::var_os("HOME") {
-            Some(home) => PathBuf::from(home).join(rest),
-            None => PathBuf::from(v),
-        },
-        _ => PathBuf::from(v),
-    };
+    let from_home = text.strip_prefix("~/").filter(|_| v.to_str().is_some());
+    let from_home = from_home.and_then(|rest| Some(PathBuf::from(std::env::var_os("HOME")?).join(rest)));
+    let path = from_home.unwrap_or_else(|| PathBuf::from(v));
     if !path.is_absolute() {
         return Err(Error::BadPath { setting: var.to_string(), value: text.into_owned() });
     }
@@ -368,13 +341,8 @@ pub fn parse_timeout(s: &str) -> Option<std::time::Duration> {
     if let Some(ms) = s.strip_suffix("ms") {
         return ms.trim().parse().ok().map(std::time::Duration::from_millis);
     }
-    let (num, mult) = match s.strip_suffix('s') {
-        Some(n) => (n, 1.0),
-        None => match s.strip_suffix('m') {
-            Some(n) => (n, 60.0),
-            None => (s, 1.0),
-        },
-    };
+    let suffixed = s.strip_suffix('s').map(|n| (n, 1.0)).or_else(|| s.strip_suffix('m').map(|n| (n, 60.0)));
+    let (num, mult) = suffixed.unwrap_or((s, 1.0));
     let n: f64 = num.trim().parse().ok()?;
     (n >= 0.0 && n.is_finite()).then(|| std::time::Duration::from_secs_f64(n * mult))
 }

@@ -32,10 +32,7 @@ pub fn time<T>(phase: &'static str, f: impl FnOnce() -> T) -> T {
 /// Append the phases kept so far to the file `COVE_TIMINGS` names, when it is set, and forget
 /// them. Best effort: a file that cannot be written loses the record, never the build.
 pub fn flush() {
-    let phases = match PHASES.lock() {
-        Ok(mut phases) => std::mem::take(&mut *phases),
-        Err(_) => return,
-    };
+    let Some(phases) = PHASES.lock().ok().map(|mut phases| std::mem::take(&mut *phases)) else { return };
     let Some(path) = std::env::var_os(VAR).filter(|p| !p.is_empty()) else { return };
     let text: String = phases.iter().map(|(phase, s)| format!("{phase} {s:.3}\n")).collect();
     if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {

@@ -57,10 +57,7 @@ impl<'a> Doc<'a> {
     }
 
     pub fn string(&self, item: &Item, name: &str) -> Result<String> {
-        match item.as_str() {
-            Some(s) => Ok(s.to_string()),
-            None => Err(self.type_error(item, name, "a string")),
-        }
+        item.as_str().map(str::to_string).ok_or_else(|| self.type_error(item, name, "a string"))
     }
 
     pub fn bool(&self, item: &Item, name: &str) -> Result<bool> {

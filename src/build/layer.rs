@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use crate::build::backend::{self, Install, Output};
 use crate::cache::staging::{Staging, Wait};
 use crate::cache::{Cache, Entry, Kind, LayerInfo};
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::manifest::LocalProject;
 use crate::plan::Plan;
 use crate::settings::Settings;
@@ -37,7 +37,7 @@ fn site_packages(venv: &Path, plan: &Plan) -> PathBuf {
 /// environment is ready (`false`: it will not be): the layer may be built while the
 /// environment is, and is published only over a ready one.
 pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool, base_ready: &dyn Fn() -> bool) -> Result<()> {
-    let projects = plan.layer_projects();
+    let projects = plan.local_projects(false);
     if plan.layer_dir.is_none() {
         return Ok(());
     }
@@ -74,13 +74,15 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool, base_ready: &dyn 
                 settings.quiet,
                 settings.verbose,
             );
-            let (result, copied_from) = match copied {
-                Ok((info, from)) => {
-                    (wait_for_base(plan, base_ready).and_then(|()| staging.publish(|_| info)), Some(from))
-                }
+            let editable = format!("{} editable", names.join(", "));
+            let (result, done) = match copied {
+                Ok((info, from)) => (
+                    wait_for_base(plan, base_ready).and_then(|()| staging.publish(|_| info)),
+                    format!("{editable}, copied from the layer of {}", from.display()),
+                ),
                 Err(_) => {
                     let built = build(plan, &projects, settings, &cache, &entry, &mut staging, base_ready);
-                    (built.and_then(|info| staging.publish(|_| info)), None)
+                    (built.and_then(|info| staging.publish(|_| info)), editable)
                 }
             };
             let published = match result {
@@ -93,14 +95,7 @@ pub fn ensure(plan: &Plan, settings: &Settings, refresh: bool, base_ready: &dyn 
             if plan.overlay.is_none() {
                 crate::shim::links::link_env_scripts(settings, entry.dir());
             }
-            match copied_from {
-                Some(from) => progress.finish(&format!(
-                    "{} editable, copied from the layer of {}",
-                    names.join(", "),
-                    from.display()
-                )),
-                None => progress.finish(&format!("{} editable", names.join(", "))),
-            }
+            progress.finish(&done);
             Ok(published)
         },
     )?;
@@ -225,7 +220,7 @@ fn adopt_scripts(env: &Path, layer: &Path) -> Result<()> {
     let (from, to) = (env.join("bin"), layer.join("bin"));
     let old = format!("{}/python", from.display());
     let new = format!("{}/python", to.display());
-    for entry in std::fs::read_dir(&from).map_err(|e| Error::io("read", &from, e))?.flatten() {
+    for entry in std::fs::read_dir(&from).ctx("read", &from)?.flatten() {
         let name = entry.file_name();
         let n = name.to_string_lossy();
         let target = to.join(&name);
@@ -235,13 +230,12 @@ fn adopt_scripts(env: &Path, layer: &Path) -> Result<()> {
         let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
         if !text.starts_with("#!") || !text.contains(&old) {
             if crate::plan::interpreter::is_executable(&entry.path()) {
-                std::os::unix::fs::symlink(from.join(&name), &target).map_err(|e| Error::io("link", &target, e))?;
+                std::os::unix::fs::symlink(from.join(&name), &target).ctx("link", &target)?;
             }
             continue;
         }
-        std::fs::write(&target, text.replace(&old, &new)).map_err(|e| Error::io("write", &target, e))?;
-        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| Error::io("set permissions of", &target, e))?;
+        std::fs::write(&target, text.replace(&old, &new)).ctx("write", &target)?;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).ctx("set permissions of", &target)?;
     }
     Ok(())
 }

@@ -278,9 +278,7 @@ fn copy_tree(src: &Path, dst: &Path, rel: &Path, rw: &Rewrite, referenced: &mut 
 /// links are not followed, and a folder too large to walk is a doubt.
 fn compiled_only_in(d1: &Path, d2: &Path, rel: &Path, budget: &mut usize) -> Result<(), Doubt> {
     let dir = d1.join(rel);
-    let Ok(read) = std::fs::read_dir(&dir) else {
-        return Err(format!("{} cannot be read", dir.display()));
-    };
+    let Ok(read) = std::fs::read_dir(&dir) else { return Err(format!("{} cannot be read", dir.display())) };
     for e in read.flatten() {
         *budget = budget.checked_sub(1).ok_or_else(|| format!("{} is too large to check", d1.display()))?;
         let name = e.file_name();

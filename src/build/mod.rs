@@ -226,7 +226,7 @@ fn build_locked(
             // Local projects with dynamic dependencies (setup.py): the installer resolves them,
             // into this environment of their own (its key names the project).
             time("install", || {
-                plan.dynamic_projects().iter().try_for_each(|p| {
+                plan.local_projects(true).iter().try_for_each(|p| {
                     backend.install_editable(&through, &crate::build::layer::with_extras(p), true, &install, &out)
                 })
             })

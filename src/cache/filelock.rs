@@ -43,10 +43,8 @@ fn open(path: &Path) -> Result<File> {
 
 /// Whether the locked `file` is still the file at `path`.
 fn still_at(file: &File, path: &Path) -> bool {
-    match (file.metadata(), std::fs::metadata(path)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
+    let both = file.metadata().ok().zip(std::fs::metadata(path).ok());
+    both.is_some_and(|(a, b)| a.dev() == b.dev() && a.ino() == b.ino())
 }
 
 /// Take the exclusive lock at `path`; `what` names the guarded thing in the waiting message.

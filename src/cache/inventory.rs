@@ -97,10 +97,7 @@ impl Env {
     /// when it has no hard-linked file, which no other folder can share then; else measured
     /// now, without the files `counted` already.
     pub fn size(&self, counted: &mut crate::fsx::Counted) -> u64 {
-        match (self.info.size, self.info.linked) {
-            (Some(size), Some(0)) => size,
-            _ => self.measure(counted),
-        }
+        self.info.size.filter(|_| self.info.linked == Some(0)).unwrap_or_else(|| self.measure(counted))
     }
 
     /// Its size on disk now, without the files `counted` already.
@@ -123,10 +120,8 @@ pub fn scan(cache: &Cache) -> Result<Vec<Env>> {
         .map(|entry| {
             let info: EnvInfo = entry.info().unwrap_or_default();
             let (state, broken) = if entry.has_marker() {
-                match interpreter_problem(cache, &info, &mut interpreters) {
-                    None => (State::Ready, None),
-                    Some(b) => (State::Broken, Some(b)),
-                }
+                let broken = interpreter_problem(cache, &info, &mut interpreters);
+                (if broken.is_some() { State::Broken } else { State::Ready }, broken)
             } else if crate::cache::filelock::is_held(&entry.lock()) {
                 (State::Building, None)
             } else {

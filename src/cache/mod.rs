@@ -46,7 +46,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use crate::error::{Error, Result};
+use crate::error::{CacheProblem, Error, IoContext, Result};
 
 pub const READY: &str = ".cove-ready";
 /// Every file's size at publish time (see `staging.rs`), checked on first use after a reboot.
@@ -165,7 +165,7 @@ impl Entry {
     pub fn fresh_log(&self) -> Result<PathBuf> {
         let log = self.log();
         crate::fsx::create_private_dir(&Bucket::LOGS.under(self.root()))?;
-        std::fs::File::create(&log).map_err(|e| Error::io("write log", &log, e))?;
+        std::fs::File::create(&log).ctx("write log", &log)?;
         Ok(log)
     }
 
@@ -209,20 +209,14 @@ impl Entry {
     /// deleted. `Ok(false)` when someone holds the lock (building it, or linking from a seed),
     /// or when `unless_ready` and a build finished it since it was looked at.
     pub fn remove(&self, unless_ready: bool) -> Result<bool> {
-        let Some(guard) = crate::cache::filelock::try_exclusive(&self.lock())? else {
-            return Ok(false);
-        };
+        let Some(guard) = crate::cache::filelock::try_exclusive(&self.lock())? else { return Ok(false) };
         if unless_ready && self.has_marker() {
             return Ok(false);
         }
         let trash = Bucket::TRASH.under(self.root());
         crate::fsx::create_private_dir(&trash)?;
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let aside = trash.join(format!("{}.{}.{nanos}", self.name(), std::process::id()));
-        match std::fs::rename(&self.dir, &aside) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io("move", &self.dir, e)),
-            _ => {}
-        }
+        let aside = trash.join(format!("{}.{}.{}", self.name(), std::process::id(), crate::fsx::nanos()));
+        std::fs::rename(&self.dir, &aside).found("move", &self.dir)?;
         let _ = std::fs::remove_file(self.log());
         guard.remove_file();
         drop(guard);
@@ -333,16 +327,11 @@ impl Cache {
     /// Every entry of `kind` there is (a folder in its bucket; hidden names are not entries).
     pub fn entries(&self, kind: Kind) -> Result<Vec<Entry>> {
         let dir = kind.bucket().under(&self.root);
-        let read = match std::fs::read_dir(&dir) {
-            Ok(r) => r,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io("read", &dir, e)),
-        };
+        let Some(read) = std::fs::read_dir(&dir).found("read", &dir)? else { return Ok(Vec::new()) };
         let mut out = Vec::new();
         for e in read {
-            let e = e.map_err(|err| Error::io("read", &dir, err))?;
-            let name = e.file_name();
-            let name = name.to_string_lossy();
+            let e = e.ctx("read", &dir)?;
+            let name = e.file_name().to_string_lossy().into_owned();
             if !name.starts_with('.') && e.file_type().is_ok_and(|t| t.is_dir()) {
                 out.push(self.entry(kind, &name));
             }
@@ -431,28 +420,17 @@ pub fn check_home_dir(home: &Path, sub: &str) -> Result<()> {
 /// linked back is fine when the folder it points to is private.
 pub fn check_private_dir(dir: &Path, setting: &'static str) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
-    let meta = match std::fs::metadata(dir) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io("read", dir, e)),
-    };
+    let Some(meta) = std::fs::metadata(dir).found("read", dir)? else { return Ok(()) };
     // SAFETY: geteuid has no failure mode and touches no memory.
     let me = unsafe { libc::geteuid() };
-    if meta.uid() != me {
-        return Err(Error::UnsafeFolder {
-            path: dir.to_path_buf(),
-            problem: crate::error::CacheProblem::Owner(meta.uid()),
-            setting,
-        });
-    }
-    if meta.mode() & 0o022 != 0 {
-        return Err(Error::UnsafeFolder {
-            path: dir.to_path_buf(),
-            setting,
-            problem: crate::error::CacheProblem::Writable(meta.mode() & 0o7777),
-        });
-    }
-    Ok(())
+    let problem = if meta.uid() != me {
+        CacheProblem::Owner(meta.uid())
+    } else if meta.mode() & 0o022 != 0 {
+        CacheProblem::Writable(meta.mode() & 0o7777)
+    } else {
+        return Ok(());
+    };
+    Err(Error::UnsafeFolder { path: dir.to_path_buf(), problem, setting })
 }
 
 /// A venv's interpreter, `<venv>/bin/python`.

@@ -144,8 +144,7 @@ impl Staging {
                 let _ = crate::fsx::remove_tree(&path);
             }
         }
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let dir = tmp.join(format!("{name}.{}.{nanos}", std::process::id()));
+        let dir = tmp.join(format!("{name}.{}.{}", std::process::id(), crate::fsx::nanos()));
         let (target, info_file) = (entry.dir().to_path_buf(), entry.kind().info_file());
         Ok(Staging { dir, target, info_file, published: false, slot: None })
     }
@@ -265,10 +264,7 @@ pub fn leftovers(cache: &Cache) -> Vec<(PathBuf, String)> {
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|e| {
-            let of = attempt_of(&e.file_name().to_string_lossy())?.to_string();
-            Some((e.path(), of))
-        })
+        .filter_map(|e| Some((e.path(), attempt_of(&e.file_name().to_string_lossy())?.to_string())))
         .collect()
 }
 

@@ -96,25 +96,19 @@ impl ProjectRecord {
 /// A project record's key and folder (its `python:` line, when there is one, skipped).
 fn parse_record(text: &str) -> Option<(&str, &str)> {
     let (key, rest) = text.split_once('\n')?;
-    let folder = match rest.strip_prefix(PYTHON_LINE).and_then(|r| r.split_once('\n')) {
-        Some((_, folder)) => folder,
-        None => rest,
-    };
+    let folder = rest.strip_prefix(PYTHON_LINE).and_then(|r| r.split_once('\n')).map_or(rest, |(_, folder)| folder);
     Some((key, folder.strip_suffix('\n').unwrap_or(folder)))
 }
 
 /// Every project record in the cache.
 pub fn projects(cache: &Cache) -> Vec<ProjectRecord> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(Bucket::PROJECTS.under(&cache.root)).into_iter().flatten().flatten() {
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(entry.path()) else { continue };
-        let Some((key, folder)) = parse_record(&text) else { continue };
-        out.push(ProjectRecord { folder: folder.into(), key: key.to_string(), record: entry.path() });
-    }
+    let entries = std::fs::read_dir(Bucket::PROJECTS.under(&cache.root)).into_iter().flatten().flatten();
+    let records = entries.filter(|e| !e.file_name().to_string_lossy().starts_with('.')).filter_map(|entry| {
+        let text = std::fs::read_to_string(entry.path()).ok()?;
+        let (key, folder) = parse_record(&text)?;
+        Some(ProjectRecord { folder: folder.into(), key: key.to_string(), record: entry.path() })
+    });
+    let mut out: Vec<ProjectRecord> = records.collect();
     out.sort_by(|a, b| a.folder.cmp(&b.folder));
     out
 }
@@ -180,30 +174,19 @@ pub fn in_use(cache: &Cache) -> HashMap<PathBuf, Vec<u32>> {
 /// working folder and the mapped files.
 fn process_paths(proc: &Path) -> Vec<PathBuf> {
     use std::os::unix::ffi::OsStrExt;
-    let mut paths = Vec::new();
-    let nul_separated = |file: &str| std::fs::read(proc.join(file)).unwrap_or_default();
-    let environ = nul_separated("environ");
-    for var in environ.split(|&b| b == 0) {
-        if let Some(value) = var.strip_prefix(b"VIRTUAL_ENV=") {
-            paths.push(PathBuf::from(std::ffi::OsStr::from_bytes(value)));
-        }
-    }
-    let cmdline = nul_separated("cmdline");
-    for arg in cmdline.split(|&b| b == 0).filter(|a| a.starts_with(b"/")) {
-        paths.push(PathBuf::from(std::ffi::OsStr::from_bytes(arg)));
-    }
+    let read = |file: &str| std::fs::read(proc.join(file)).unwrap_or_default();
+    let path = |bytes: &[u8]| PathBuf::from(std::ffi::OsStr::from_bytes(bytes));
+    let environ = read("environ");
+    let mut paths: Vec<PathBuf> =
+        environ.split(|&b| b == 0).filter_map(|var| var.strip_prefix(b"VIRTUAL_ENV=")).map(path).collect();
+    paths.extend(read("cmdline").split(|&b| b == 0).filter(|a| a.starts_with(b"/")).map(path));
     for link in ["exe", "cwd"] {
         paths.extend(std::fs::read_link(proc.join(link)));
     }
-    let maps = nul_separated("maps");
-    for line in maps.split(|&b| b == b'\n') {
-        // `address perms offset dev inode path`: the path starts at the first `/`.
-        if let Some(at) = line.iter().position(|&b| b == b'/') {
-            let path = &line[at..];
-            let path = path.strip_suffix(b" (deleted)").unwrap_or(path);
-            paths.push(PathBuf::from(std::ffi::OsStr::from_bytes(path)));
-        }
-    }
+    // `address perms offset dev inode path`: the path starts at the first `/`.
+    let maps = read("maps");
+    let mapped = maps.split(|&b| b == b'\n').filter_map(|line| Some(&line[line.iter().position(|&b| b == b'/')?..]));
+    paths.extend(mapped.map(|p| path(p.strip_suffix(b" (deleted)").unwrap_or(p))));
     paths
 }
 

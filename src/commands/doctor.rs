@@ -83,10 +83,6 @@ fn remote(settings: &Settings, r: &mut Report) {
     }
 }
 
-fn cove_exe() -> Option<PathBuf> {
-    std::env::current_exe().ok().and_then(|p| std::fs::canonicalize(p).ok())
-}
-
 /// The line that enables the hook in the user's shell, and where it goes.
 fn hook_line() -> String {
     let shell = std::env::var("SHELL").unwrap_or_default();
@@ -105,7 +101,7 @@ fn shims_and_path(settings: &Settings, r: &mut Report) -> bool {
     } else if let Err(e) = crate::cache::check_home_dir(&settings.home_dir, "shims") {
         r.problem("shims", e.to_string(), e.hint());
     } else {
-        let me = cove_exe();
+        let me = std::env::current_exe().ok().and_then(|p| std::fs::canonicalize(p).ok());
         let wrong: Vec<String> = crate::shim::links::CORE
             .iter()
             .filter(|name| std::fs::canonicalize(dir.join(name)).ok() != me)
@@ -179,13 +175,9 @@ fn contexts(settings: &Settings, r: &mut Report) {
     let shim = settings.shims_dir().join("python");
     let home = std::env::var_os("HOME").unwrap_or_default();
     let ask = "command -v python";
-    let login_path =
-        run_for_text(Command::new("env").arg("-i").arg(format!("HOME={}", home.to_string_lossy())).args([
-            "sh",
-            "-lc",
-            "printf %s \"$PATH\"",
-        ]))
-        .filter(|p| !p.is_empty());
+    let mut login = Command::new("env");
+    login.arg("-i").arg(format!("HOME={}", home.to_string_lossy())).args(["sh", "-lc", "printf %s \"$PATH\""]);
+    let login_path = run_with_input(&mut login, None).filter(|p| !p.is_empty());
     let mut checks: Vec<(&str, Command)> = Vec::new();
     for (label, program, args) in [
         ("sh -c", "sh", vec!["-c", ask]),
@@ -193,9 +185,7 @@ fn contexts(settings: &Settings, r: &mut Report) {
         ("bash -lc", "bash", vec!["-lc", ask]),
         ("zsh -c", "zsh", vec!["-c", ask]),
     ] {
-        if crate::plan::interpreter::is_executable(&PathBuf::from("/bin").join(program))
-            || crate::plan::interpreter::is_executable(&PathBuf::from("/usr/bin").join(program))
-        {
+        if ["/bin", "/usr/bin"].iter().any(|d| crate::plan::interpreter::is_executable(&Path::new(d).join(program))) {
             let mut c = Command::new(program);
             c.args(args);
             checks.push((label, c));
@@ -231,10 +221,6 @@ fn contexts(settings: &Settings, r: &mut Report) {
             "run `cove setup` (login shells, zsh, fish); a program started outside them needs the shims on its PATH",
         );
     }
-}
-
-fn run_for_text(c: &mut Command) -> Option<String> {
-    run_with_input(c, None)
 }
 
 /// Run `c` from `/` with at most 5 seconds to answer; its stdout, or `None` when it could not run.
@@ -293,15 +279,11 @@ fn interpreters(settings: &Settings, r: &mut Report) {
 
 fn backend(settings: &Settings, r: &mut Report) {
     if settings.backend == BackendChoice::Pip {
-        r.ok("backend", "pip (the base interpreter's venv and pip; backend pip is set)");
-        return;
+        return r.ok("backend", "pip (the base interpreter's venv and pip; backend pip is set)");
     }
     let found = match crate::build::backend::find_uv(&settings.home_dir) {
         Ok(found) => found,
-        Err(e) => {
-            r.problem("backend", e.to_string(), e.hint());
-            return;
-        }
+        Err(e) => return r.problem("backend", e.to_string(), e.hint()),
     };
     let Some(uv) = found else {
         if settings.backend == BackendChoice::Uv {
@@ -320,7 +302,7 @@ fn backend(settings: &Settings, r: &mut Report) {
         return;
     };
     let out = Command::new(&uv).arg("--version").stdin(Stdio::null()).stderr(Stdio::null()).output();
-    match out {
+    let failed = match out {
         Ok(o) if o.status.success() => {
             let why = match settings.backend {
                 BackendChoice::Uv => "backend uv",
@@ -330,45 +312,35 @@ fn backend(settings: &Settings, r: &mut Report) {
                 }
                 _ => "backend auto, uv found on PATH",
             };
-            r.ok("backend", format!("{} ({}; {why})", String::from_utf8_lossy(&o.stdout).trim(), uv.display()))
+            return r.ok("backend", format!("{} ({}; {why})", String::from_utf8_lossy(&o.stdout).trim(), uv.display()));
         }
-        Ok(o) => r.problem(
-            "backend",
-            format!("{} --version failed ({})", uv.display(), o.status),
-            Some("reinstall uv, or set COVE_UV to a working one, or use `--backend pip`".into()),
-        ),
-        Err(e) => r.problem(
-            "backend",
-            format!("cannot run {}: {e}", uv.display()),
-            Some("reinstall uv, or set COVE_UV to a working one, or use `--backend pip`".into()),
-        ),
-    }
+        Ok(o) => format!("{} --version failed ({})", uv.display(), o.status),
+        Err(e) => format!("cannot run {}: {e}", uv.display()),
+    };
+    r.problem("backend", failed, Some("reinstall uv, or set COVE_UV to a working one, or use `--backend pip`".into()));
 }
 
 fn cache(settings: &Settings, r: &mut Report) {
     let cache = Cache::new(&settings.cache_dir);
     let root = &cache.root;
     if let Err(e) = cache.check_private().and_then(|()| cache.prepare()) {
-        r.problem("cache", e.to_string(), e.hint());
-        return;
+        return r.problem("cache", e.to_string(), e.hint());
     }
     let probe = root.join(format!(".cove-doctor-{}", std::process::id()));
     if let Err(e) = std::fs::write(&probe, b"") {
-        r.problem(
+        return r.problem(
             "cache",
             format!("cannot write in {}: {e}", root.display()),
             Some(format!("check its owner and permissions, or set COVE_CACHE_DIR (`ls -ld {}`)", root.display())),
         );
-        return;
     }
     let _ = std::fs::remove_file(&probe);
     if std::fs::metadata(root).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
-        r.problem(
+        return r.problem(
             "cache",
             format!("{} is open to other users", root.display()),
             Some(format!("`chmod 700 {}`", root.display())),
         );
-        return;
     }
     let entries = crate::cache::inventory::scan(&cache).unwrap_or_default();
     let mut counted = crate::fsx::Counted::default();
@@ -393,21 +365,18 @@ fn trust_store(settings: &Settings, r: &mut Report) {
     let read = match std::fs::read_dir(&dir) {
         Ok(read) => read,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            r.ok("trust", format!("{} (nothing trusted yet)", dir.display()));
-            return;
+            return r.ok("trust", format!("{} (nothing trusted yet)", dir.display()));
         }
         Err(e) => {
-            r.problem(
+            return r.problem(
                 "trust",
                 format!("cannot read {}: {e}", dir.display()),
                 Some(format!("check its owner and permissions (`ls -ld {}`)", dir.display())),
             );
-            return;
         }
     };
     if let Err(e) = crate::plan::trust::check_store(settings) {
-        r.problem("trust", format!("{e}, so others could trust manifests for you"), e.hint());
-        return;
+        return r.problem("trust", format!("{e}, so others could trust manifests for you"), e.hint());
     }
     let records = read.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_file())).count();
     r.ok("trust", format!("{} ({records} trusted manifest{})", dir.display(), if records == 1 { "" } else { "s" }));

@@ -114,10 +114,8 @@ pub fn run(settings: &Settings, older_than: Option<String>, max_size: Option<Str
         let free = if dry_run {
             !crate::cache::filelock::is_held(&lock)
         } else {
-            match crate::cache::filelock::try_exclusive(&lock)? {
-                Some(_guard) => crate::fsx::remove_tree(&path).is_ok(),
-                None => false,
-            }
+            // Removed under the lock: the guard lives until the removal is done.
+            crate::cache::filelock::try_exclusive(&lock)?.is_some_and(|_guard| crate::fsx::remove_tree(&path).is_ok())
         };
         if free {
             gc.freed += size;

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Pos, Result};
+use crate::error::{Error, Pos, Result, file_name};
 use crate::manifest::requirement::Requirement;
 use crate::manifest::{Index, PythonConstraint};
 use crate::plan::project::{Kind, Project};
@@ -26,14 +26,10 @@ pub fn run(settings: &Settings, python: Option<String>, requirements: Vec<String
     if let Some(p) = &python {
         PythonConstraint::parse(p, arg_pos.clone())?;
     }
-    let mut lines: Vec<String> = Vec::new();
-    let mut index = Index::default();
     let imported = dir.join("requirements.txt");
     let import = imported.is_file().then(|| crate::manifest::requirements_txt::import(&imported)).transpose()?;
-    if let Some(import) = &import {
-        lines.extend(import.requirements.iter().cloned());
-        index = import.index.clone();
-    }
+    let mut lines: Vec<String> = import.as_ref().map(|i| i.requirements.clone()).unwrap_or_default();
+    let index = import.as_ref().map(|i| i.index.clone()).unwrap_or_default();
     for r in &requirements {
         Requirement::parse(r, &arg_pos, &dir)?;
         lines.push(r.clone());
@@ -75,10 +71,6 @@ fn shown(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
-fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-}
-
 fn render(python: Option<&str>, requirements: &[String], index: &Index, dir: &Path) -> String {
     let s = |v: &str| toml_edit::Value::from(v).to_string();
     let list = |items: &[String]| items.iter().map(|i| s(i)).collect::<Vec<_>>().join(", ");
@@ -90,9 +82,7 @@ fn render(python: Option<&str>, requirements: &[String], index: &Index, dir: &Pa
         t.push_str("dependencies = []\n");
     } else {
         t.push_str("dependencies = [\n");
-        for r in requirements {
-            t.push_str(&format!("  {},\n", s(r)));
-        }
+        t.extend(requirements.iter().map(|r| format!("  {},\n", s(r))));
         t.push_str("]\n");
     }
     if *index != Index::default() {

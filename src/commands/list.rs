@@ -71,14 +71,10 @@ fn table(entries: &[Env], sizes: &[u64], now: SystemTime) -> String {
         .zip(sizes)
         .map(|(e, &size)| {
             total += size;
-            let projects: Vec<String> = e
-                .projects
-                .iter()
-                .map(|p| {
-                    let gone = if p.is_gone() { " (gone)" } else { "" };
-                    format!("{}{gone}", shown(p.folder.display()))
-                })
-                .collect();
+            let shown_project = |p: &crate::cache::usage::ProjectRecord| {
+                format!("{}{}", shown(p.folder.display()), if p.is_gone() { " (gone)" } else { "" })
+            };
+            let projects: Vec<String> = e.projects.iter().map(shown_project).collect();
             let state = match (e.broken, e.info.origin.as_deref()) {
                 (Some(b), _) => format!("broken: {}", b.describe()),
                 (None, Some(origin)) if origin.starts_with("pulled") => format!("{} ({origin})", e.state.as_str()),
@@ -112,17 +108,12 @@ fn table(entries: &[Env], sizes: &[u64], now: SystemTime) -> String {
     // Numbers are right-aligned; the last column is not padded.
     let right = [false, false, true, true, false, false, false];
     let line = |cells: [&str; 7]| -> String {
-        let mut l = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i == 6 {
-                l.push_str(cell);
-            } else if right[i] {
-                l.push_str(&format!("{cell:>w$}  ", w = widths[i]));
-            } else {
-                l.push_str(&format!("{cell:<w$}  ", w = widths[i]));
-            }
-        }
-        l.trim_end().to_string() + "\n"
+        let padded = cells.iter().enumerate().map(|(i, cell)| match i {
+            6 => cell.to_string(),
+            _ if right[i] => format!("{cell:>w$}  ", w = widths[i]),
+            _ => format!("{cell:<w$}  ", w = widths[i]),
+        });
+        padded.collect::<String>().trim_end().to_string() + "\n"
     };
     let mut text = line(header);
     for (row, e) in rows.iter().zip(entries) {

@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::build::backend::lock::Resolve;
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::manifest::locks::{self, Use};
 use crate::plan::interpreter::Finder;
 use crate::settings::Settings;
@@ -52,17 +52,16 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
     let interp = plan.interpreter();
 
     let work = WorkDir::new()?;
-    let input = work.0.join("requirements.in");
-    let text: String = plan.manifest.requirements.iter().map(|r| format!("{}\n", r.canonical)).collect();
-    crate::fsx::write_atomic_unsynced(&input, text.as_bytes())?;
-    let constraints = if plan.manifest.constraints.is_empty() {
-        None
-    } else {
-        let file = work.0.join("constraints.txt");
-        let text: String = plan.manifest.constraints.iter().map(|r| format!("{}\n", r.canonical)).collect();
+    // The requirements (and constraints) as canonical lines, one file each.
+    let write = |name: &str, reqs: &[crate::manifest::requirement::Requirement]| -> Result<PathBuf> {
+        let file = work.0.join(name);
+        let text: String = reqs.iter().map(|r| format!("{}\n", r.canonical)).collect();
         crate::fsx::write_atomic_unsynced(&file, text.as_bytes())?;
-        Some(file)
+        Ok(file)
     };
+    let input = write("requirements.in", &plan.manifest.requirements)?;
+    let constraints = &plan.manifest.constraints;
+    let constraints = (!constraints.is_empty()).then(|| write("constraints.txt", constraints)).transpose()?;
     let output = work.0.join(FILE);
     let target = project.dir.join(FILE);
     if !opts.upgrade && std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file()) {
@@ -77,7 +76,7 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
     cache.prepare()?;
     let log = cache.log_path("lock");
     crate::fsx::create_private_dir(log.parent().expect("logs folder"))?;
-    std::fs::File::create(&log).map_err(|e| Error::io("write log", &log, e))?;
+    std::fs::File::create(&log).ctx("write log", &log)?;
     let out = crate::build::backend::Output {
         log,
         verbose: settings.verbose,
@@ -107,7 +106,7 @@ pub fn run(settings: &Settings, opts: Options) -> Result<()> {
         crate::build::backend::lock::pip(&resolve, &out)?;
         "pip"
     };
-    let written = std::fs::read_to_string(&output).map_err(|e| Error::io("read", &output, e))?;
+    let written = std::fs::read_to_string(&output).ctx("read", &output)?;
     let text = mark_as_cove(&output, &written, resolver)?;
     // Read back as a build will read it: it must parse and match the manifest.
     let lock = locks::load(&target, locks::Kind::Pylock, &text, &plan.manifest.lock_selection, &interp.markers())?;
@@ -172,9 +171,8 @@ struct WorkDir(PathBuf);
 impl WorkDir {
     fn new() -> Result<WorkDir> {
         use std::os::unix::fs::DirBuilderExt;
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!("cove-lock-{}-{nanos}", std::process::id()));
-        std::fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        let dir = std::env::temp_dir().join(format!("cove-lock-{}-{}", std::process::id(), crate::fsx::nanos()));
+        std::fs::DirBuilder::new().mode(0o700).create(&dir).ctx("create", &dir)?;
         Ok(WorkDir(dir))
     }
 }

@@ -51,14 +51,10 @@ pub fn main() -> Result<()> {
         }
         Err(e) => return Err(Error::Usage(usage_message(&e))),
     };
+    let unknown = |b: &str| Error::Usage(format!("unknown backend {b:?}; use auto, uv or pip"));
+    let backend = cli.global.backend.as_deref().map(|b| BackendChoice::parse(b).ok_or_else(|| unknown(b)));
     let flags = Flags {
-        backend: match cli.global.backend.as_deref() {
-            None => None,
-            Some(b) => Some(
-                BackendChoice::parse(b)
-                    .ok_or_else(|| Error::Usage(format!("unknown backend {b:?}; use auto, uv or pip")))?,
-            ),
-        },
+        backend: backend.transpose()?,
         // `cove init --python SPEC` writes a constraint; it does not choose an interpreter.
         python: if matches!(cli.command, Some(Command::Init { .. })) { None } else { cli.global.python.clone() },
         offline: cli.global.offline,
@@ -118,35 +114,23 @@ pub fn main() -> Result<()> {
     }
 }
 
-/// Whether `command` reads or writes the cache (and so first checks that it is private).
+/// Whether `command` reads or writes the cache (and so first checks that it is private): all
+/// but these, so a command added later is checked unless it is listed here.
 fn uses_cache(command: &Command) -> bool {
-    match command {
-        Command::Init { .. }
-        | Command::Add { .. }
-        | Command::Remove { .. }
-        | Command::Sync { .. }
-        | Command::Run { .. }
-        | Command::Which { .. }
-        | Command::Status { .. }
-        | Command::Shims { rebuild: true }
-        | Command::Python
-        | Command::List { .. }
-        | Command::Gc { .. }
-        | Command::Link { .. }
-        | Command::Watch => true,
+    !matches!(
+        command,
         Command::Shims { rebuild: false }
-        | Command::Trust { .. }
-        | Command::Untrust { .. }
-        | Command::Completions { .. }
-        | Command::DebugRequirement
-        | Command::Doctor
-        | Command::Hook { .. }
-        | Command::HookEnv { .. }
-        | Command::Setup { .. }
-        | Command::Off
-        | Command::On => false,
-        Command::PinLock(_) | Command::Push { .. } => true,
-    }
+            | Command::Trust { .. }
+            | Command::Untrust { .. }
+            | Command::Completions { .. }
+            | Command::DebugRequirement
+            | Command::Doctor
+            | Command::Hook { .. }
+            | Command::HookEnv { .. }
+            | Command::Setup { .. }
+            | Command::Off
+            | Command::On
+    )
 }
 
 fn pin_lock(settings: &Settings, command: crate::cli::PinLock) -> Result<()> {
@@ -184,10 +168,9 @@ fn version(settings: &Settings, verbose: bool) {
             None => crate::plan::interpreter::choose(&finder, None, settings.python.as_deref(), None, &|| true)
                 .map(|c| c.interpreter),
         };
-        match python {
-            Ok(i) => text.push_str(&format!("python: {} {}\n", i.describe(), i.path.display())),
-            Err(e) => text.push_str(&format!("python: none ({e})\n")),
-        }
+        let python =
+            python.map_or_else(|e| format!("none ({e})"), |i| format!("{} {}", i.describe(), i.path.display()));
+        text.push_str(&format!("python: {python}\n"));
     }
     crate::ui::out(&text);
 }

@@ -10,9 +10,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::manifest::PythonConstraint;
-use crate::plan::interpreter::{Finder, Interpreter, Request};
+use crate::plan::interpreter::{Finder, Interpreter, Request, list};
 use crate::plan::project::{Kind, Project};
 use crate::settings::Settings;
 
@@ -71,16 +71,13 @@ fn pin(settings: &Settings, version: &str, to_manifest: bool) -> Result<()> {
     let all = finder.all();
     let matching: Vec<&Interpreter> = all.iter().filter(|i| request.matches(i)).collect();
     let allowed = |i: &&Interpreter| constraint.as_ref().is_none_or(|c| c.allows(&i.version()));
-    let found = |list: &[&Interpreter]| -> Vec<String> {
-        list.iter().map(|i| format!("{} ({})", i.facts.python_full_version, i.path.display())).collect()
-    };
     if let Some(c) = &constraint {
         let outside = if matching.is_empty() { !could_satisfy(&request, c) } else { !matching.iter().any(allowed) };
         if outside {
             return Err(Error::PinUnsatisfied {
                 pin: version.to_string(),
                 constraint: Some(format!("{:?} ({})", c.text, c.pos)),
-                found: found(&all.iter().filter(allowed).collect::<Vec<_>>()),
+                found: list(all.iter().filter(allowed)),
                 install: None,
             });
         }
@@ -90,14 +87,14 @@ fn pin(settings: &Settings, version: &str, to_manifest: bool) -> Result<()> {
         return Err(Error::PinUnsatisfied {
             pin: version.to_string(),
             constraint: None,
-            found: found(&all.iter().collect::<Vec<_>>()),
+            found: list(&all),
             install: (uv && request != Request::System).then(|| format!("uv python install {version}")),
         });
     };
 
     let (file, old) = if to_manifest {
         let path = project.manifest.clone();
-        let old = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+        let old = std::fs::read(&path).ctx("read", &path)?;
         let new = crate::manifest::edit::set_python(&path, &String::from_utf8_lossy(&old), project.kind, version)?;
         crate::fsx::write_atomic(&path, new.as_bytes())?;
         (path, Some(old))
@@ -129,10 +126,7 @@ fn pin(settings: &Settings, version: &str, to_manifest: bool) -> Result<()> {
 }
 
 fn restore(file: &Path, old: Option<&[u8]>) -> Result<()> {
-    match old {
-        Some(bytes) => crate::fsx::write_atomic(file, bytes),
-        None => std::fs::remove_file(file).map_err(|e| Error::io("remove", file, e)),
-    }
+    old.map_or_else(|| std::fs::remove_file(file).ctx("remove", file), |bytes| crate::fsx::write_atomic(file, bytes))
 }
 
 fn report(
@@ -193,11 +187,7 @@ fn requires_python(project: &Project) -> Result<Option<PythonConstraint>> {
     }
     let bytes = crate::fsx::read_manifest(&project.manifest)?;
     let text = String::from_utf8_lossy(&bytes);
-    let doc = crate::tomlx::Doc::parse(&project.manifest, &text)?;
-    match doc.root().get("project").and_then(|p| p.get("requires-python")) {
-        Some(i) => Ok(Some(PythonConstraint::parse(&doc.string(i, "project.requires-python")?, doc.item_pos(i))?)),
-        None => Ok(None),
-    }
+    crate::manifest::pyproject::requires_python(&crate::tomlx::Doc::parse(&project.manifest, &text)?)
 }
 
 /// The version names in `dir/.python-version` (comments skipped) and the file.
@@ -241,13 +231,11 @@ fn show(settings: &Settings) -> Result<()> {
         Some(p) => crate::plan::resolve::plan(p, settings, &finder).map(|plan| plan.choice),
         None => crate::plan::interpreter::choose(&finder, None, settings.python.as_deref(), None, &|| false),
     };
-    match choice {
-        Ok(c) => {
-            let i = &c.interpreter;
-            t.push_str(&format!("python:  {} {} ({})\n", i.describe(), i.path.display(), c.reason));
-        }
-        Err(e) => t.push_str(&format!("python:  none ({e})\n")),
-    }
+    let python = choice.map_or_else(
+        |e| format!("none ({e})"),
+        |c| format!("{} {} ({})", c.interpreter.describe(), c.interpreter.path.display(), c.reason),
+    );
+    t.push_str(&format!("python:  {python}\n"));
     crate::ui::out(&t);
     Ok(())
 }

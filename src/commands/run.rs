@@ -8,14 +8,11 @@ use crate::error::Result;
 use crate::plan::interpreter::Finder;
 use crate::settings::Settings;
 
-pub fn run(settings: &Settings, command: Vec<OsString>, with: Vec<String>) -> Result<()> {
+pub fn run(settings: &Settings, mut command: Vec<OsString>, with: Vec<String>) -> Result<()> {
     let finder = Finder::new(&settings.cache_dir, settings.shims_dir());
     let is_script = std::path::Path::new(&command[0]).extension().is_some_and(|e| e == "py");
     let script = if is_script { crate::manifest::script::from_args(&command) } else { None };
-    let project = match script {
-        Some(p) => p,
-        None => crate::plan::resolve::require_project()?,
-    };
+    let project = script.map_or_else(crate::plan::resolve::require_project, Ok)?;
     // The warm path, as the shim's; an overlay is always planned in full.
     let ready = if with.is_empty() { crate::build::reuse_remembered(&project, settings)? } else { None };
     let brief = match ready {
@@ -29,7 +26,6 @@ pub fn run(settings: &Settings, command: Vec<OsString>, with: Vec<String>) -> Re
             plan.brief()
         }
     };
-    let mut command = command;
     if is_script && brief.project.kind == crate::plan::project::Kind::Script {
         command.insert(0, "python".into());
     }

@@ -37,11 +37,7 @@ pub fn run(settings: &Settings, undo: bool) -> Result<()> {
     let shims = if undo { settings.shims_dir() } else { crate::shim::links::ensure(settings)? };
     for target in targets(&home, &shims) {
         let shown = shown(&target.path, &home);
-        let old = match std::fs::read(&target.path) {
-            Ok(b) => Some(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io("read", &target.path, e)),
-        };
+        let old = std::fs::read(&target.path).found("read", &target.path)?;
         let old_text = old.as_deref().map(String::from_utf8_lossy).map(|t| t.into_owned());
         let new =
             if undo { without_block(old_text.as_deref()) } else { Some(with_block(old_text.as_deref(), &target)) };
@@ -49,17 +45,15 @@ pub fn run(settings: &Settings, undo: bool) -> Result<()> {
             say(&format!("{shown}: unchanged{}", if undo { " (no cove block)" } else { "" }));
             continue;
         }
+        // No file before, or nothing left of one that is cove's: removed.
         match new {
-            None => std::fs::remove_file(&target.path).ctx("remove", &target.path)?,
-            Some(text) if text.is_empty() && (target.owned || undo) => {
-                std::fs::remove_file(&target.path).ctx("remove", &target.path)?
-            }
-            Some(text) => {
+            Some(text) if !(text.is_empty() && (target.owned || undo)) => {
                 if let Some(parent) = target.path.parent() {
                     std::fs::create_dir_all(parent).ctx("create", parent)?;
                 }
                 crate::fsx::write_atomic(&target.path, text.as_bytes())?;
             }
+            _ => std::fs::remove_file(&target.path).ctx("remove", &target.path)?,
         }
         if undo {
             say(&format!("{shown}: took out cove's block"));
@@ -85,14 +79,11 @@ fn home() -> Result<PathBuf> {
 }
 
 fn shown(path: &Path, home: &Path) -> String {
-    match path.strip_prefix(home) {
-        Ok(rest) => format!("~/{}", rest.display()),
-        Err(_) => path.display().to_string(),
-    }
+    path.strip_prefix(home).map_or_else(|_| path.display().to_string(), |rest| format!("~/{}", rest.display()))
 }
 
 fn targets(home: &Path, shims: &Path) -> Vec<Target> {
-    let posix = posix_body(shims);
+    let (posix, q) = (posix_body(shims), sh_quote(shims));
     let mut out = vec![Target { path: home.join(".profile"), body: posix.clone(), owned: false }];
     // bash reads only the first of these it finds for a login shell, so each one that exists
     // gets the block too.
@@ -107,7 +98,11 @@ fn targets(home: &Path, shims: &Path) -> Vec<Target> {
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| home.join(".config"));
-    out.push(Target { path: config.join("fish/conf.d/cove.fish"), body: fish_body(shims), owned: true });
+    out.push(Target {
+        path: config.join("fish/conf.d/cove.fish"),
+        body: format!("contains -- {q} $PATH; or set -gx PATH {q} $PATH\n"),
+        owned: true,
+    });
     out
 }
 
@@ -118,11 +113,6 @@ fn sh_quote(p: &Path) -> String {
 fn posix_body(shims: &Path) -> String {
     let q = sh_quote(shims);
     format!("case \":$PATH:\" in *:{q}:*) ;; *) PATH={q}\":$PATH\"; export PATH ;; esac\n")
-}
-
-fn fish_body(shims: &Path) -> String {
-    let q = sh_quote(shims);
-    format!("contains -- {q} $PATH; or set -gx PATH {q} $PATH\n")
 }
 
 /// `text` with cove's block in it: the old block replaced in place, or a new one at the end.
@@ -148,8 +138,7 @@ fn without_block(text: Option<&str>) -> Option<String> {
 
 /// The text before cove's block, its begin line, and the text after its end line.
 fn split_block(text: &str) -> Option<(&str, &str, &str)> {
-    let start = [BEGIN_NL, BEGIN].iter().find_map(|b| text.find(&format!("{b}\n")).map(|i| (i, *b)))?;
-    let (i, begin) = start;
+    let (i, begin) = [BEGIN_NL, BEGIN].iter().find_map(|b| text.find(&format!("{b}\n")).map(|i| (i, *b)))?;
     let rest = &text[i..];
     let end = rest.find(&format!("{END}\n"))? + END.len() + 1;
     Some((&text[..i], begin, &rest[end..]))

@@ -72,7 +72,8 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
             state: state.as_str(),
             trusted,
         };
-        // Streamed, not built in memory first; errors ignored as `out` does (a closed pipe).
+        // Written from the plan, not copied into a `Value` first; errors ignored as `out` does
+        // (a closed pipe).
         crate::ui::json(&v);
         return Ok(());
     }
@@ -81,25 +82,16 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
     let mut t = String::new();
     t.push_str(&format!("project:   {}\n", shown(plan.project.dir.display())));
     t.push_str(&format!("manifest:  {} ({})\n", shown(plan.manifest.path.display()), shown(&reason)));
-    for file in plan.manifest.files.iter().skip(1) {
-        t.push_str(&format!("also read: {}\n", shown(file.display())));
-    }
-    for note in &plan.manifest.notes {
-        t.push_str(&format!("note:      {}\n", shown(note)));
-    }
+    t.extend(plan.manifest.files.iter().skip(1).map(|file| format!("also read: {}\n", shown(file.display()))));
+    t.extend(plan.manifest.notes.iter().map(|note| format!("note:      {}\n", shown(note))));
     for p in plan.manifest.install_project.iter().chain(&plan.manifest.other_projects) {
         let extras = if p.extras.is_empty() { String::new() } else { format!(" [{}]", p.extras.join(",")) };
         let dynamic = if p.dynamic { " (dependencies not declared statically)" } else { "" };
         t.push_str(&format!("installs:  {}{}, editable{dynamic}\n", shown(p.dir.display()), shown(extras)));
     }
-    t.push_str(&format!(
-        "trusted:   {}\n",
-        if trusted {
-            "yes".to_string()
-        } else {
-            format!("no (run `{}`)", shown(crate::plan::trust::trust_command(&plan.manifest)))
-        }
-    ));
+    let trust = crate::plan::trust::trust_command(&plan.manifest);
+    let trust = if trusted { "yes".to_string() } else { format!("no (run `{}`)", shown(trust)) };
+    t.push_str(&format!("trusted:   {trust}\n"));
     t.push_str(&format!(
         "python:    {} {} ({})\n",
         shown(interp.describe()),
@@ -126,9 +118,7 @@ pub fn run(settings: &Settings, as_json: bool) -> Result<()> {
         (None, None) => t.push_str(&format!("state:     {}\n", state.as_str())),
     }
     t.push_str("canonical:\n");
-    for line in plan.key.canonical.lines() {
-        t.push_str(&format!("  {}\n", shown(line)));
-    }
+    t.extend(plan.key.canonical.lines().map(|line| format!("  {}\n", shown(line))));
     crate::ui::out(&t);
     Ok(())
 }

@@ -20,9 +20,7 @@ fn target(path: Option<PathBuf>) -> Result<Project> {
         Some("pyproject.toml") => Kind::Pyproject,
         Some("requirements.txt") => Kind::Requirements,
         _ if crate::manifest::script::from_args(&[abs.clone().into_os_string()]).is_some() => Kind::Script,
-        _ => {
-            return Err(Error::NotAManifest { path: abs });
-        }
+        _ => return Err(Error::NotAManifest { path: abs }),
     };
     Ok(Project { dir, manifest: abs, kind })
 }

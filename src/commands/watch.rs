@@ -111,10 +111,8 @@ impl Watch<'_> {
         }
         let started = Instant::now();
         while started.elapsed() < MAX_DEBOUNCE && !STOP.load(Ordering::SeqCst) {
-            match rx.recv_timeout(QUIET) {
-                Ok(event) => self.collect(event, &mut names),
-                Err(_) => break,
-            }
+            let Ok(event) = rx.recv_timeout(QUIET) else { break };
+            self.collect(event, &mut names);
         }
         Some(names.into_iter().collect::<Vec<_>>().join(", "))
     }
@@ -242,9 +240,7 @@ impl Watch<'_> {
 /// The manifest names and `.python-version` in the project folder, whether or not they exist.
 fn base_targets(dir: &Path) -> Targets {
     let names = ["cove.toml", "pyproject.toml", "requirements.txt", ".python-version"];
-    let mut t = Targets::new();
-    t.insert(dir.to_path_buf(), names.iter().map(OsString::from).collect());
-    t
+    Targets::from([(dir.to_path_buf(), names.iter().map(OsString::from).collect())])
 }
 
 fn add(targets: &mut Targets, file: &Path) {
@@ -260,8 +256,5 @@ fn display_name(project_dir: &Path, path: &Path) -> String {
 
 /// An error as one line: the message, then the hint.
 fn error_line(e: &Error) -> String {
-    match e.hint() {
-        Some(hint) => format!("error: {e} (hint: {hint})"),
-        None => format!("error: {e}"),
-    }
+    e.hint().map_or_else(|| format!("error: {e}"), |hint| format!("error: {e} (hint: {hint})"))
 }

@@ -23,11 +23,7 @@ pub fn run(settings: &Settings, name: &str) -> Result<()> {
             return Ok(());
         }
     }
-    match finder.path_candidates(name).next() {
-        Some(p) => {
-            crate::ui::out(&format!("{}\n", p.display()));
-            Ok(())
-        }
-        None => Err(Error::NotFound { name: name.to_string() }),
-    }
+    let p = finder.path_candidates(name).next().ok_or_else(|| Error::NotFound { name: name.to_string() })?;
+    crate::ui::out(&format!("{}\n", p.display()));
+    Ok(())
 }

@@ -86,32 +86,24 @@ pub enum Status {
 }
 
 impl Status {
+    /// Each status with its name in [`STATE_VAR`].
+    const NAMES: [(Status, &'static str); 8] = [
+        (Status::Outside, "outside"),
+        (Status::Active, "active"),
+        (Status::Pending, "pending"),
+        (Status::Untrusted, "untrusted"),
+        (Status::Missing, "missing"),
+        (Status::Failed, "failed"),
+        (Status::Invalid, "invalid"),
+        (Status::Unknown, "unknown"),
+    ];
+
     fn as_str(self) -> &'static str {
-        match self {
-            Status::Outside => "outside",
-            Status::Active => "active",
-            Status::Pending => "pending",
-            Status::Untrusted => "untrusted",
-            Status::Missing => "missing",
-            Status::Failed => "failed",
-            Status::Invalid => "invalid",
-            Status::Unknown => "unknown",
-        }
+        Status::NAMES.iter().find(|(st, _)| *st == self).map_or("", |&(_, name)| name)
     }
 
     fn parse(s: &str) -> Option<Status> {
-        [
-            Status::Outside,
-            Status::Active,
-            Status::Pending,
-            Status::Untrusted,
-            Status::Missing,
-            Status::Failed,
-            Status::Invalid,
-            Status::Unknown,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
+        Status::NAMES.iter().find(|(_, name)| *name == s).map(|(st, _)| *st)
     }
 }
 
@@ -408,12 +400,9 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr, say: &mut
     next.watch = watch_list(&project, std::slice::from_ref(&project.manifest), &locations);
     let same_place = prev.dir == next.dir && prev.manifest == next.manifest;
 
-    let settings = match Settings::load(&Flags::default()) {
-        Ok(s) => s,
-        Err(e) => return invalid(next, &e, say),
-    };
-    let manifest = match crate::manifest::load(&project) {
-        Ok(m) => m,
+    let loaded = Settings::load(&Flags::default()).and_then(|s| Ok((crate::manifest::load(&project)?, s)));
+    let (manifest, settings) = match loaded {
+        Ok(both) => both,
         Err(e) => return invalid(next, &e, say),
     };
     next.watch = watch_list(&project, &manifest.files, &locations);
@@ -506,14 +495,10 @@ fn evaluate(prev: &State, project: Option<Project>, user_path: &OsStr, say: &mut
 /// the files that could join it (lock files, `requirements.txt`, `.python-version`) and the
 /// config file.
 fn watch_list(project: &Project, manifest_files: &[PathBuf], locations: &Locations) -> Vec<PathBuf> {
-    let mut watch: Vec<PathBuf> = manifest_files.to_vec();
-    for name in [".python-version", "requirements.txt", "pylock.toml", "uv.lock"] {
-        watch.push(project.dir.join(name));
-    }
-    watch.push(locations.config_file.clone());
+    let beside = [".python-version", "requirements.txt", "pylock.toml", "uv.lock"].map(|name| project.dir.join(name));
+    let all = manifest_files.iter().cloned().chain(beside).chain([locations.config_file.clone()]);
     let mut seen = std::collections::HashSet::new();
-    watch.retain(|p| seen.insert(p.clone()));
-    watch
+    all.filter(|p| seen.insert(p.clone())).collect()
 }
 
 /// Invalid input: say so once (the state stays until a watched file changes).

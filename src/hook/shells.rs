@@ -94,10 +94,7 @@ pub trait Shell {
             code.push_str(&self.set_path(&refs));
         }
         for (name, value) in &changes.vars {
-            match value {
-                Some(v) => code.push_str(&self.set_env(name, v)),
-                None => code.push_str(&self.unset_env(name)),
-            }
+            code.push_str(&value.as_ref().map_or_else(|| self.unset_env(name), |v| self.set_env(name, v)));
         }
         code
     }
@@ -168,14 +165,8 @@ fn quote_posix(value: &OsStr) -> String {
 
 /// PATH made of `entries`, in this order.
 pub fn join_path(entries: &[impl AsRef<OsStr>]) -> OsString {
-    let mut bytes = Vec::new();
-    for (i, e) in entries.iter().enumerate() {
-        if i > 0 {
-            bytes.push(b':');
-        }
-        bytes.extend_from_slice(e.as_ref().as_bytes());
-    }
-    OsStr::from_bytes(&bytes).to_os_string()
+    let parts: Vec<&[u8]> = entries.iter().map(|e| e.as_ref().as_bytes()).collect();
+    std::os::unix::ffi::OsStringExt::from_vec(parts.join(&b':'))
 }
 
 impl Shell for Bash {
@@ -208,14 +199,10 @@ impl Shell for Fish {
                     out.push('\'');
                 }
                 let Some(c) = rest[plain..].chars().next() else { break };
-                for b in c.to_string().bytes() {
-                    out.push_str(&format!("\\X{b:02x}"));
-                }
+                out.extend(c.to_string().bytes().map(|b| format!("\\X{b:02x}")));
                 rest = &rest[plain + c.len_utf8()..];
             }
-            for b in chunk.invalid() {
-                out.push_str(&format!("\\X{b:02x}"));
-            }
+            out.extend(chunk.invalid().iter().map(|b| format!("\\X{b:02x}")));
         }
         if out.is_empty() {
             out.push_str("''");
@@ -229,13 +216,8 @@ impl Shell for Fish {
         format!("set -e -g {name}\n")
     }
     fn set_path(&self, entries: &[&OsStr]) -> String {
-        let mut out = String::from("set -gx PATH");
-        for e in entries {
-            out.push(' ');
-            out.push_str(&self.quote(e));
-        }
-        out.push('\n');
-        out
+        let quoted: Vec<String> = entries.iter().map(|e| format!(" {}", self.quote(e))).collect();
+        format!("set -gx PATH{}\n", quoted.concat())
     }
 }
 

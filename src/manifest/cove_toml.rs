@@ -36,9 +36,8 @@ pub fn python_and_dependencies(doc: &Doc, python_key: &str, dir: &Path) -> Resul
         parsed.python = Some(PythonConstraint::parse(&s, doc.item_pos(item))?);
     }
     if let Some(item) = root.get("dependencies") {
-        for (s, pos) in doc.strings(item, "dependencies")? {
-            parsed.requirements.push(Requirement::parse(&s, &pos, dir)?);
-        }
+        let strings = doc.strings(item, "dependencies")?;
+        parsed.requirements = strings.iter().map(|(s, pos)| Requirement::parse(s, pos, dir)).collect::<Result<_>>()?;
     }
     Ok(parsed)
 }
@@ -56,24 +55,15 @@ pub fn index_table(doc: &Doc, item: &toml_edit::Item, name: &str, dir: &Path) ->
             });
         }
     }
-    let mut index = Index::default();
-    if let Some(i) = table.get("url") {
-        index.url = Some(doc.string(i, &format!("{prefix}url"))?);
-    }
-    if let Some(i) = table.get("extra-urls") {
-        index.extra_urls = doc.strings(i, &format!("{prefix}extra-urls"))?.into_iter().map(|(s, _)| s).collect();
-    }
-    if let Some(i) = table.get("find-links") {
-        index.find_links = doc
-            .strings(i, &format!("{prefix}find-links"))?
-            .into_iter()
-            .map(|(s, _)| crate::manifest::parts::resolve_link(&s, dir))
-            .collect();
-    }
-    if let Some(i) = table.get("no-index") {
-        index.no_index = doc.bool(i, &format!("{prefix}no-index"))?;
-    }
-    Ok(index)
+    let strings = |key: &str| table.get(key).map(|i| doc.strings(i, &format!("{prefix}{key}"))).transpose();
+    let strings = |key: &str| strings(key).map(|s| s.unwrap_or_default().into_iter().map(|(s, _)| s));
+    // Read in this order, so the first error is the same whatever else is wrong.
+    Ok(Index {
+        url: table.get("url").map(|i| doc.string(i, &format!("{prefix}url"))).transpose()?,
+        extra_urls: strings("extra-urls")?.collect(),
+        find_links: strings("find-links")?.map(|s| crate::manifest::parts::resolve_link(&s, dir)).collect(),
+        no_index: table.get("no-index").map(|i| doc.bool(i, &format!("{prefix}no-index"))).transpose()? == Some(true),
+    })
 }
 
 #[cfg(test)]

@@ -65,9 +65,7 @@ fn target_array<'d>(doc: &'d mut DocumentMut, kind: Kind, target: &Target, path:
             let opt = opt.as_table_like_mut().ok_or_else(|| wrong("optional-dependencies is not a table"))?;
             opt.entry(x).or_insert(Item::Value(Value::Array(Array::new())))
         }
-        _ => {
-            return Err(Error::Usage("--group and --optional need a pyproject.toml manifest".into()));
-        }
+        _ => return Err(Error::Usage("--group and --optional need a pyproject.toml manifest".into())),
     };
     item.as_array_mut().ok_or_else(|| wrong("the requirements entry is not an array"))
 }
@@ -201,10 +199,8 @@ fn is_multiline(array: &Array) -> bool {
 
 fn replace_keeping_decor(array: &mut Array, i: usize, text: &str) {
     let old = array.get(i).expect("index from position");
-    let decor = old.decor().clone();
-    let quoted_single = single_quoted(old);
-    let mut value = new_string(text, quoted_single);
-    *value.decor_mut() = decor;
+    let mut value = new_string(text, single_quoted(old));
+    *value.decor_mut() = old.decor().clone();
     array.replace_formatted(i, value);
 }
 

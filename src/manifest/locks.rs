@@ -14,7 +14,7 @@ use std::str::FromStr;
 use pep508_rs::{ExtraName, MarkerEnvironment, MarkerTree};
 use toml_edit::{Item, Table};
 
-use crate::error::{Error, Pos, Result};
+use crate::error::{Error, IoContext, Pos, Result};
 use crate::manifest::requirement::{Requirement, normalise_name};
 use crate::stamp::Stamp;
 use crate::tomlx::Doc;
@@ -88,13 +88,12 @@ pub fn find(dir: &Path) -> Option<(PathBuf, Kind)> {
 /// Read the pins that apply from the lock at `path`.
 pub fn load(path: &Path, kind: Kind, text: &str, sel: &Selection, env: &MarkerEnvironment) -> Result<Lock> {
     let doc = Doc::parse(path, text)?;
-    let (pins, refresh) = match kind {
+    let (mut pins, refresh) = match kind {
         Kind::Pylock => pylock(&doc, sel, env)?,
         Kind::UvLock => (uv_lock(&doc, sel, env)?, "uv lock".to_string()),
     };
     let pos = Pos { file: path.to_path_buf(), line: 1, column: 1 };
     let dir = path.parent().unwrap_or(Path::new("/"));
-    let mut pins = pins;
     pins.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
     pins.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
     let mut reqs: Vec<Requirement> = pins
@@ -147,9 +146,7 @@ pub fn stale(lock: &Lock, requirements: &[Requirement], env: &MarkerEnvironment)
         if r.name.is_empty() || !r.applies(env) {
             continue;
         }
-        let Some(version) = locked.get(r.name.as_str()) else {
-            return Some(format!("{} is not in it", r.canonical));
-        };
+        let Some(version) = locked.get(r.name.as_str()) else { return Some(format!("{} is not in it", r.canonical)) };
         if !r.allows_version(version) {
             return Some(format!("it locks {} {version}, outside {}", r.name, r.canonical));
         }
@@ -159,20 +156,13 @@ pub fn stale(lock: &Lock, requirements: &[Requirement], env: &MarkerEnvironment)
 
 fn pylock(doc: &Doc, sel: &Selection, env: &MarkerEnvironment) -> Result<(Vec<Locked>, String)> {
     let root = doc.root();
-    let strings = |key: &str| -> Result<Vec<String>> {
-        match root.get(key) {
-            Some(i) => Ok(doc.strings(i, key)?.into_iter().map(|(s, _)| s).collect()),
-            None => Ok(Vec::new()),
-        }
+    let groups = match (&sel.groups, root.get("default-groups")) {
+        (Some(g), _) => g.clone(),
+        (None, Some(i)) => doc.strings(i, "default-groups")?.into_iter().map(|(s, _)| s).collect(),
+        (None, None) => Vec::new(),
     };
-    let groups = match &sel.groups {
-        Some(g) => g.clone(),
-        None => strings("default-groups")?,
-    };
-    let created_by = match root.get("created-by") {
-        Some(i) => doc.string(i, "created-by")?,
-        None => "the tool that made it".into(),
-    };
+    let created_by = root.get("created-by").map(|i| doc.string(i, "created-by")).transpose()?;
+    let created_by = created_by.unwrap_or_else(|| "the tool that made it".into());
     let refresh = match created_by.as_str() {
         "cove" => "cove lock".to_string(),
         "uv" => "uv export --format pylock.toml -o pylock.toml".to_string(),
@@ -334,22 +324,7 @@ fn map_pep751_variables(marker: &str) -> String {
         let quote = rest.as_bytes()[q] as char;
         let Some(end) = rest[q + 1..].find(quote).map(|e| q + 1 + e) else { break };
         let literal = &rest[q + 1..end];
-        let after = rest[end + 1..].trim_start();
-        let (negated, after_op) = if let Some(a) = after.strip_prefix("not in") {
-            (true, a)
-        } else if let Some(a) = after.strip_prefix("in") {
-            (false, a)
-        } else {
-            out.push_str(&rest[..=end]);
-            rest = &rest[end + 1..];
-            continue;
-        };
-        let after_op = after_op.trim_start();
-        let (var, tail) = if let Some(t) = after_op.strip_prefix("dependency_groups") {
-            ("group", t)
-        } else if let Some(t) = after_op.strip_prefix("extras") {
-            ("extra", t)
-        } else {
+        let Some((negated, var, tail)) = membership(rest[end + 1..].trim_start()) else {
             out.push_str(&rest[..=end]);
             rest = &rest[end + 1..];
             continue;
@@ -361,6 +336,20 @@ fn map_pep751_variables(marker: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// What follows a quoted literal, when it is `in` or `not in` then `extras` or
+/// `dependency_groups`: whether negated, `extra` or `group`, and the text after.
+fn membership(after: &str) -> Option<(bool, &'static str, &str)> {
+    let (negated, after) = match after.strip_prefix("not in") {
+        Some(a) => (true, a),
+        None => (false, after.strip_prefix("in")?),
+    };
+    let after = after.trim_start();
+    match after.strip_prefix("dependency_groups") {
+        Some(t) => Some((negated, "group", t)),
+        None => Some((negated, "extra", after.strip_prefix("extras")?)),
+    }
 }
 
 /// What the lock file means for a build.
@@ -383,7 +372,7 @@ pub fn resolve(
 ) -> Result<Option<Use>> {
     use sha2::{Digest, Sha256};
     let Some((path, kind)) = find(&manifest.dir) else { return Ok(None) };
-    let meta = crate::inputs::metadata(&path).map_err(|e| Error::io("read", &path, e))?;
+    let meta = crate::inputs::metadata(&path).ctx("read", &path)?;
     let sel = &manifest.lock_selection;
     let id = format!(
         "v3\n{}\n{}\n{} {}\n{:?}\n",
@@ -435,9 +424,7 @@ fn encode(u: &Use) -> String {
             // `@ name version w|s sha256 url`: URLs hold no spaces (see `artifacts`).
             for f in files.iter().flatten() {
                 let kinds = f.wheels.iter().map(|a| ('w', a)).chain(f.sdist.iter().map(|a| ('s', a)));
-                for (kind, a) in kinds {
-                    t.push_str(&format!("@ {} {} {kind} {} {}\n", f.name, f.version, a.sha256, a.url));
-                }
+                t.extend(kinds.map(|(kind, a)| format!("@ {} {} {kind} {} {}\n", f.name, f.version, a.sha256, a.url)));
             }
             t
         }

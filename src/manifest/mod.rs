@@ -54,10 +54,8 @@ impl Manifest {
     pub fn changed_on_disk(&self) -> bool {
         let mut reader = Reader::new();
         for file in &self.files {
-            match crate::fsx::read_manifest(file) {
-                Ok(bytes) => reader.add(file, &bytes),
-                Err(_) => return true,
-            }
+            let Ok(bytes) = crate::fsx::read_manifest(file) else { return true };
+            reader.add(file, &bytes);
         }
         reader.finish().1 != self.digest
     }
@@ -98,9 +96,7 @@ fn load_from(project: &Project, mut reader: Reader) -> Result<Manifest> {
 /// would read (`locks::find`). Their content joins the digest, so changing them needs trusting
 /// again, as the manifest does.
 fn decisive_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = vec![dir.join(".python-version")];
-    files.extend(locks::find(dir).map(|(path, _)| path));
-    files
+    std::iter::once(dir.join(".python-version")).chain(locks::find(dir).map(|(path, _)| path)).collect()
 }
 
 /// Whether `file` is one of [`decisive_files`] of `dir` (not a source of requirements).

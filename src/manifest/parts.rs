@@ -73,6 +73,7 @@ pub struct LocalProject {
 
 /// Reads files while keeping the digest of everything read. A file read twice (a diamond of
 /// `-r` includes) is read from disk and counted once.
+#[derive(Default)]
 pub struct Reader {
     files: Vec<PathBuf>,
     texts: HashMap<PathBuf, String>,
@@ -81,7 +82,7 @@ pub struct Reader {
 
 impl Reader {
     pub fn new() -> Reader {
-        Reader { files: Vec::new(), texts: HashMap::new(), hasher: Sha256::new() }
+        Reader::default()
     }
 
     pub fn read(&mut self, path: &Path) -> Result<String> {
@@ -121,12 +122,6 @@ impl Reader {
     }
 }
 
-impl Default for Reader {
-    fn default() -> Self {
-        Reader::new()
-    }
-}
-
 /// The note for a manifest that names a team cache: only the user's config or environment may
 /// (SPEC §8), since a remote decides what gets installed.
 pub const REMOTE_IGNORED: &str =
@@ -161,15 +156,11 @@ impl Parsed {
             return;
         }
         let slot = self.install_project.iter_mut().chain(self.other_projects.iter_mut()).find(|p| p.dir == project.dir);
-        match slot {
-            Some(p) => {
-                p.extras.extend(project.extras);
-                p.extras.sort();
-                p.extras.dedup();
-                p.dynamic |= project.dynamic;
-            }
-            None => self.other_projects.push(project),
-        }
+        let Some(p) = slot else { return self.other_projects.push(project) };
+        p.extras.extend(project.extras);
+        p.extras.sort();
+        p.extras.dedup();
+        p.dynamic |= project.dynamic;
     }
 
     /// Make the project in `dir` (when named) the one installed first.

@@ -45,20 +45,13 @@ impl ProjectTable {
             build_system: root.contains_key("build-system"),
             digest: tables_digest(root.get("project"), root.get("build-system")),
         };
-        let Some(project) = root.get("project") else {
-            return Ok(t);
-        };
+        let Some(project) = root.get("project") else { return Ok(t) };
         let project = doc.table_like(project, "project")?;
         t.present = true;
-        if let Some(item) = project.get("name") {
-            t.name = Some(normalise_name(&doc.string(item, "project.name")?));
-        }
-        if let Some(item) = project.get("dependencies") {
-            t.dependencies = doc.strings(item, "project.dependencies")?;
-        }
-        if let Some(item) = project.get("dynamic") {
-            t.dynamic = doc.strings(item, "project.dynamic")?;
-        }
+        let strings = |key: &str| project.get(key).map(|i| doc.strings(i, &format!("project.{key}"))).transpose();
+        t.name = project.get("name").map(|i| doc.string(i, "project.name")).transpose()?.map(|n| normalise_name(&n));
+        t.dependencies = strings("dependencies")?.unwrap_or_default();
+        t.dynamic = strings("dynamic")?.unwrap_or_default();
         if let Some(item) = project.get("optional-dependencies") {
             let table = doc.table_like(item, "project.optional-dependencies")?;
             for (extra, list) in table.iter() {
@@ -84,10 +77,8 @@ impl ProjectTable {
     /// The project's dependencies plus those of `extras` (each with where it was asked for),
     /// extras that name the project itself (`all = ["pkg[a,b]"]`) expanded.
     pub fn requirements(&self, extras: &[Located]) -> Result<Vec<Requirement>> {
-        let mut out = Vec::new();
-        for (s, pos) in &self.dependencies {
-            out.push(Requirement::parse(s, pos, &self.dir)?);
-        }
+        let mut out: Vec<Requirement> =
+            self.dependencies.iter().map(|(s, pos)| Requirement::parse(s, pos, &self.dir)).collect::<Result<_>>()?;
         let mut queue: Vec<Located> = extras.to_vec();
         let mut seen: Vec<String> = Vec::new();
         while let Some((extra, pos)) = queue.pop() {

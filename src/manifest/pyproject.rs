@@ -36,32 +36,26 @@ struct ToolCove {
 
 impl ToolCove {
     fn read(doc: &Doc, dir: &Path) -> Result<ToolCove> {
-        let mut cove = ToolCove::default();
-        let Some(item) = doc.root().get("tool").and_then(|t| t.get("cove")) else {
-            return Ok(cove);
-        };
+        let Some(item) = doc.root().get("tool").and_then(|t| t.get("cove")) else { return Ok(ToolCove::default()) };
         let table = doc.table_like(item, "tool.cove")?;
         doc.check_keys(table, TOOL_KEYS, "tool.cove.")?;
-        if let Some(i) = table.get("python") {
-            cove.python = Some(PythonConstraint::parse(&doc.string(i, "tool.cove.python")?, doc.item_pos(i))?);
-        }
-        if let Some(i) = table.get("extras") {
-            cove.extras = doc.strings(i, "tool.cove.extras")?;
-        }
-        if let Some(i) = table.get("groups") {
-            cove.groups = Some(doc.strings(i, "tool.cove.groups")?);
-        }
-        if let Some(i) = table.get("index") {
-            cove.index = super::cove_toml::index_table(doc, i, "tool.cove.index", dir)?;
-        }
-        if let Some(i) = table.get("requirements") {
-            cove.requirements = Some(doc.strings(i, "tool.cove.requirements")?);
-        }
-        if let Some(i) = table.get("install-project") {
-            cove.install_project = Some(doc.bool(i, "tool.cove.install-project")?);
-        }
-        cove.remote = table.contains_key("remote");
-        Ok(cove)
+        let strings = |key: &str| table.get(key).map(|i| doc.strings(i, &format!("tool.cove.{key}"))).transpose();
+        let python =
+            |i: &toml_edit::Item| PythonConstraint::parse(&doc.string(i, "tool.cove.python")?, doc.item_pos(i));
+        let index = |i| super::cove_toml::index_table(doc, i, "tool.cove.index", dir);
+        // Read in this order, so the first error is the same whatever else is wrong.
+        Ok(ToolCove {
+            python: table.get("python").map(python).transpose()?,
+            extras: strings("extras")?.unwrap_or_default(),
+            groups: strings("groups")?,
+            index: table.get("index").map(index).transpose()?.unwrap_or_default(),
+            requirements: strings("requirements")?,
+            install_project: table
+                .get("install-project")
+                .map(|i| doc.bool(i, "tool.cove.install-project"))
+                .transpose()?,
+            remote: table.contains_key("remote"),
+        })
     }
 }
 
@@ -113,14 +107,14 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
     let dir = path.parent().unwrap_or(Path::new("/"));
     let table = ProjectTable::read(&doc, dir)?;
     let cove = ToolCove::read(&doc, dir)?;
-    let mut parsed = Parsed { index: cove.index.clone(), python: python(&doc, &cove)?, ..Parsed::default() };
+    // `[tool.cove].python`, else `[project].requires-python`.
+    let python = if cove.python.is_some() { cove.python.clone() } else { requires_python(&doc)? };
+    let mut parsed = Parsed { index: cove.index.clone(), python, ..Parsed::default() };
     if let Some(pos) = table.dynamic("dependencies").filter(|_| table.present) {
         return Err(dynamic_error(pos, "dependencies"));
     }
-    let groups = match doc.root().get("dependency-groups") {
-        Some(item) => Groups::parse(&doc, item)?,
-        None => Groups::none(path),
-    };
+    let groups = doc.root().get("dependency-groups");
+    let groups = groups.map_or_else(|| Ok(Groups::none(path)), |item| Groups::parse(&doc, item))?;
     let selection = select(&doc, &cove, &groups)?;
     let mut extras = cove.extras.clone();
     extras.extend(group_requirements(&groups, &selection, &table, &mut parsed)?);
@@ -153,15 +147,10 @@ pub fn parse(path: &Path, reader: &mut Reader) -> Result<Parsed> {
     Ok(parsed)
 }
 
-/// `[tool.cove].python`, else `[project].requires-python`.
-fn python(doc: &Doc, cove: &ToolCove) -> Result<Option<PythonConstraint>> {
-    if let Some(c) = &cove.python {
-        return Ok(Some(c.clone()));
-    }
-    match doc.root().get("project").and_then(|p| p.get("requires-python")) {
-        Some(i) => Ok(Some(PythonConstraint::parse(&doc.string(i, "project.requires-python")?, doc.item_pos(i))?)),
-        None => Ok(None),
-    }
+/// `[project].requires-python`, when it has one.
+pub fn requires_python(doc: &Doc) -> Result<Option<PythonConstraint>> {
+    let Some(i) = doc.root().get("project").and_then(|p| p.get("requires-python")) else { return Ok(None) };
+    Ok(Some(PythonConstraint::parse(&doc.string(i, "project.requires-python")?, doc.item_pos(i))?))
 }
 
 /// Add the selected groups' requirements to `parsed`; return the extras asked for by entries

@@ -81,23 +81,16 @@ impl Requirement {
 
     /// Whether the marker holds for `env` (true when there is no marker).
     pub fn applies(&self, env: &MarkerEnvironment) -> bool {
-        match Pep508::<pep508_rs::VerbatimUrl>::from_str(&self.canonical) {
-            Ok(r) => r.evaluate_markers(env, &[]),
-            Err(_) => true,
-        }
+        Pep508::<pep508_rs::VerbatimUrl>::from_str(&self.canonical).map_or(true, |r| r.evaluate_markers(env, &[]))
     }
-}
 
-impl Requirement {
     /// Whether `version` satisfies this requirement's specifiers (true for URL requirements and
     /// unparsable versions, which a lock check cannot judge).
     pub fn allows_version(&self, version: &str) -> bool {
         let Ok(r) = Pep508::<pep508_rs::VerbatimUrl>::from_str(&self.canonical) else { return true };
         let Ok(v) = pep440_rs::Version::from_str(version) else { return true };
-        match r.version_or_url {
-            Some(VersionOrUrl::VersionSpecifier(specs)) => specs.contains(&v),
-            _ => true,
-        }
+        let Some(VersionOrUrl::VersionSpecifier(specs)) = r.version_or_url else { return true };
+        specs.contains(&v)
     }
 }
 
@@ -190,10 +183,7 @@ pub struct ParseError {
 /// Parse one PEP 508 string; relative paths in `name @ ./path` are against `base_dir`.
 pub fn parse_pep508(text: &str, base_dir: &Path) -> std::result::Result<Pep508<pep508_rs::VerbatimUrl>, ParseError> {
     guard(text)?;
-    let r = match parse_in_two(text, base_dir) {
-        Some(r) => r,
-        None => parse_whole(text, base_dir)?,
-    };
+    let r = parse_in_two(text, base_dir).map_or_else(|| parse_whole(text, base_dir), Ok)?;
     check_url(text, &r)?;
     Ok(r)
 }
@@ -565,16 +555,10 @@ fn push_canonical_marker(out: &mut String, marker: &str) -> bool {
 fn spell(out: &mut String, t: &str, extra_value: bool) {
     if t.starts_with(['\'', '"']) {
         let value = &t[1..t.len() - 1];
-        let normalised;
-        let value = if extra_value {
-            normalised = normalise_name(value);
-            normalised.as_str()
-        } else {
-            value
-        };
+        let value: std::borrow::Cow<str> = if extra_value { normalise_name(value).into() } else { value.into() };
         let quote = if value.contains('\'') { '"' } else { '\'' };
         out.push(quote);
-        out.push_str(value);
+        out.push_str(&value);
         out.push(quote);
         return;
     }

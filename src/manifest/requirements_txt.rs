@@ -367,21 +367,16 @@ fn options<'t>(tokens: &[Token<'t>], file: &File, line: &Logical) -> Result<Vec<
         if !WITH_VALUE.contains(&name.as_str()) && !FLAGS.contains(&name.as_str()) {
             return Err(unknown_option(&name, pos()));
         }
-        let value = if WITH_VALUE.contains(&name.as_str()) {
-            match inline {
-                Some(v) => Some(v),
-                None => {
-                    i += 1;
-                    Some(tokens.get(i).cloned().ok_or_else(|| {
-                        Error::invalid(pos(), format!("`{}` needs a value", t.text))
-                            .with_hint(format!("write `{name} VALUE`"))
-                    })?)
-                }
+        let value = match (WITH_VALUE.contains(&name.as_str()), inline) {
+            (true, None) => {
+                i += 1;
+                Some(tokens.get(i).cloned().ok_or_else(|| {
+                    Error::invalid(pos(), format!("`{}` needs a value", t.text))
+                        .with_hint(format!("write `{name} VALUE`"))
+                })?)
             }
-        } else if inline.is_some() {
-            return Err(Error::invalid(pos(), format!("`{name}` takes no value")));
-        } else {
-            None
+            (false, Some(_)) => return Err(Error::invalid(pos(), format!("`{name}` takes no value"))),
+            (_, inline) => inline,
         };
         out.push((name, value));
         i += 1;
@@ -440,10 +435,8 @@ fn guess_name(url: &url::Url) -> String {
         return requirement::normalise_name(egg);
     }
     let last = url.path_segments().and_then(|mut s| s.next_back()).unwrap_or("");
-    match last.split('-').next().filter(|n| !n.is_empty()) {
-        Some(n) => requirement::normalise_name(n.trim_end_matches(".git")),
-        None => url.to_string(),
-    }
+    let first = last.split('-').next().filter(|n| !n.is_empty());
+    first.map_or_else(|| url.to_string(), |n| requirement::normalise_name(n.trim_end_matches(".git")))
 }
 
 /// One logical line: physical lines joined at `\`, with a map back to file offsets. Most lines
@@ -632,12 +625,9 @@ pub fn import(path: &Path) -> Result<Imported> {
     if !refused.is_empty() {
         return Err(Error::CannotImport { file: path.to_path_buf(), refused });
     }
-    let mut requirements: Vec<String> = Vec::new();
-    for r in parsed.requirements {
-        if !requirements.contains(&r.canonical) {
-            requirements.push(r.canonical);
-        }
-    }
+    let mut seen = HashSet::new();
+    let requirements =
+        parsed.requirements.into_iter().map(|r| r.canonical).filter(|c| seen.insert(c.clone())).collect();
     Ok(Imported { requirements, index: parsed.index, notes: parsed.notes })
 }
 

@@ -18,7 +18,7 @@ pub fn from_args(args: &[OsString]) -> Option<Project> {
     // Only a regular file: `python <(…)` names a pipe, which reading here would drain.
     let bytes = crate::fsx::read_manifest(&path).ok()?;
     let text = std::str::from_utf8(&bytes).ok()?;
-    if !has_block_start(text) {
+    if !text.lines().any(|l| l.trim_end_matches('\r') == "# /// script") {
         return None;
     }
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
@@ -62,10 +62,6 @@ pub fn script_arg(args: &[OsString]) -> Option<OsString> {
         i += 1;
     }
     None
-}
-
-fn has_block_start(text: &str) -> bool {
-    text.lines().any(|l| l.trim_end_matches('\r') == "# /// script")
 }
 
 /// The content of the `script` block and the line it starts on, per the PEP's reference regex:

@@ -289,20 +289,23 @@ impl<'a> Finder<'a> {
     pub fn first_real(&self, name: &str) -> Result<Option<PathBuf>> {
         let mut pyenv_system = false;
         for candidate in self.path_candidates(name) {
-            if let Some(root) = pyenv_root_of_shim(&candidate) {
-                if pyenv_system {
-                    continue;
-                }
-                match pyenv_resolve(&root, name)? {
-                    PyenvTarget::Path(p) => return Ok(Some(p)),
-                    PyenvTarget::System => pyenv_system = true,
-                    PyenvTarget::Missing => {}
-                }
+            let Some(root) = pyenv_root_of_shim(&candidate) else { return Ok(Some(candidate)) };
+            if pyenv_system {
                 continue;
             }
-            return Ok(Some(candidate));
+            match pyenv_resolve(&root, name)? {
+                PyenvTarget::Path(p) => return Ok(Some(p)),
+                PyenvTarget::System => pyenv_system = true,
+                PyenvTarget::Missing => {}
+            }
         }
         Ok(None)
+    }
+
+    /// The first `python3` on PATH after the shims that is neither pyenv's shim nor one of its
+    /// versions: what pyenv's `system` runs.
+    fn first_real_system(&self) -> Option<PathBuf> {
+        self.path_candidates("python3").find(|p| pyenv_root_of_shim(p).is_none() && !is_under_pyenv(p))
     }
 
     /// Every interpreter installed on this machine, highest version first, de-duplicated by
@@ -362,10 +365,9 @@ impl Request {
             return Some(Request::System);
         }
         let lower = t.to_ascii_lowercase();
-        let (implementation, rest) = match lower.find(|c: char| c.is_ascii_digit()) {
-            Some(i) => (lower[..i].trim_end_matches(['-', '@']).to_string(), &lower[i..]),
-            None => (lower.clone(), ""),
-        };
+        let split = |i: usize| (lower[..i].trim_end_matches(['-', '@']).to_string(), &lower[i..]);
+        let (implementation, rest) =
+            lower.find(|c: char| c.is_ascii_digit()).map_or_else(|| (lower.clone(), ""), split);
         let implementation = match implementation.as_str() {
             "" | "python" | "cpython" | "py" => String::new(),
             other => other.to_string(),
@@ -432,11 +434,10 @@ pub fn choose(
     }
     // With nothing pinned, the interpreter this project was last built on, while it is still
     // there and within the constraint: the same from every context, whatever PATH says there.
-    let remembered = if requests.is_empty() && withheld.is_none() {
-        project_dir.and_then(|dir| crate::cache::usage::recorded_python(finder.cache_dir, dir))
-    } else {
-        None
-    };
+    let nothing_pins = requests.is_empty() && withheld.is_none();
+    let remembered = project_dir
+        .filter(|_| nothing_pins)
+        .and_then(|dir| crate::cache::usage::recorded_python(finder.cache_dir, dir));
     let mut choice = choose_from(finder, constraint, requests, remembered.as_deref())?;
     if let Some(path) = withheld {
         choice
@@ -468,7 +469,7 @@ fn choose_from(
                 }
             };
             if let Some(i) = found.iter().find(|i| allowed(i)) {
-                return Ok(Choice { interpreter: i.clone(), reason: reason.clone(), withheld: false });
+                return Ok(chosen(i.clone(), reason));
             }
             matched_outside.extend(found);
         }
@@ -487,25 +488,17 @@ fn choose_from(
         && let Ok(i) = finder.inspect(p)
         && allowed(&i)
     {
-        return Ok(Choice {
-            interpreter: i,
-            reason: "the one it was built on before (nothing pins it; `cove pin` changes it)".into(),
-            withheld: false,
-        });
+        return Ok(chosen(i, "the one it was built on before (nothing pins it; `cove pin` changes it)"));
     }
     if let Some(p) = finder.first_real("python3")?
         && let Ok(i) = finder.inspect(&p)
         && allowed(&i)
     {
-        return Ok(Choice { interpreter: i, reason: "the first python3 on PATH".into(), withheld: false });
+        return Ok(chosen(i, "the first python3 on PATH"));
     }
     let all = finder.all();
     if let Some(i) = all.iter().find(|i| allowed(i)) {
-        return Ok(Choice {
-            interpreter: i.clone(),
-            reason: "the highest installed that satisfies the constraint".into(),
-            withheld: false,
-        });
+        return Ok(chosen(i.clone(), "the highest installed that satisfies the constraint"));
     }
     let (wanted, source) = match constraint {
         Some(c) => (format!("{:?}", c.text), Some(c.pos.to_string())),
@@ -514,14 +507,13 @@ fn choose_from(
     Err(Error::NoInterpreter { wanted, source, found: list(&all) })
 }
 
-impl Finder<'_> {
-    fn first_real_system(&self) -> Option<PathBuf> {
-        self.path_candidates("python3").find(|p| pyenv_root_of_shim(p).is_none() && !is_under_pyenv(p))
-    }
+fn chosen(interpreter: Interpreter, reason: &str) -> Choice {
+    Choice { interpreter, reason: reason.to_string(), withheld: false }
 }
 
-fn list(found: &[Interpreter]) -> Vec<String> {
-    found.iter().map(|i| format!("{} ({})", i.facts.python_full_version, i.path.display())).collect()
+/// Interpreters as errors list them: `3.12.1 (/usr/bin/python3.12)`.
+pub fn list<'i>(found: impl IntoIterator<Item = &'i Interpreter>) -> Vec<String> {
+    found.into_iter().map(|i| format!("{} ({})", i.facts.python_full_version, i.path.display())).collect()
 }
 
 pub fn is_executable(p: &Path) -> bool {
@@ -534,11 +526,9 @@ fn is_executable_meta(m: &std::fs::Metadata) -> bool {
 }
 
 fn pyenv_root() -> Option<PathBuf> {
-    match inputs::var_os("PYENV_ROOT").filter(|v| !v.is_empty()) {
-        Some(r) => Some(PathBuf::from(r)),
-        None => inputs::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")),
-    }
-    .filter(|r| inputs::is_dir(&r.join("versions")))
+    let home = || inputs::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv"));
+    let root = inputs::var_os("PYENV_ROOT").filter(|v| !v.is_empty()).map(PathBuf::from).or_else(home);
+    root.filter(|r| inputs::is_dir(&r.join("versions")))
 }
 
 fn is_under_pyenv(p: &Path) -> bool {
@@ -670,15 +660,11 @@ fn numbered_pythons(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn uv_python_dirs() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Some(d) = inputs::var_os("UV_PYTHON_INSTALL_DIR").filter(|v| !v.is_empty()) {
-        dirs.push(PathBuf::from(d));
-    }
+    let mut dirs: Vec<PathBuf> =
+        inputs::var_os("UV_PYTHON_INSTALL_DIR").filter(|v| !v.is_empty()).map(PathBuf::from).into_iter().collect();
     // Where `directories` looks: noted, as it reads them itself.
     let _ = (inputs::var_os("XDG_DATA_HOME"), inputs::var_os("HOME"));
-    if let Some(d) = directories::BaseDirs::new() {
-        dirs.push(d.data_dir().join("uv/python"));
-    }
+    dirs.extend(directories::BaseDirs::new().map(|d| d.data_dir().join("uv/python")));
     dirs
 }
 

@@ -117,26 +117,19 @@ impl Plan {
         }
     }
 
-    /// The local projects installed in the layer (the project itself first).
-    pub fn layer_projects(&self) -> Vec<LocalProject> {
-        self.manifest
-            .install_project
-            .iter()
-            .chain(&self.manifest.other_projects)
-            .filter(|p| !p.dynamic)
-            .cloned()
-            .collect()
+    /// The folder of its layer in `cache`, when it has local projects to install there.
+    pub fn layer_in(&self, cache: &crate::cache::Cache) -> Option<PathBuf> {
+        let layered = self.local_projects(false);
+        let name = (!layered.is_empty()).then(|| key::layer_key(&self.key.hex, &layered))?;
+        Some(cache.entry(crate::cache::Kind::Layer, &name).into_dir())
     }
 
-    /// A local project with dynamic dependencies, installed with them into an unshared env.
-    pub fn dynamic_projects(&self) -> Vec<LocalProject> {
-        self.manifest
-            .install_project
-            .iter()
-            .chain(&self.manifest.other_projects)
-            .filter(|p| p.dynamic)
-            .cloned()
-            .collect()
+    /// The local projects (the project itself first) whose dependencies are static, installed in
+    /// the layer; or with `dynamic`, those with dynamic dependencies, installed with them into an
+    /// unshared env.
+    pub fn local_projects(&self, dynamic: bool) -> Vec<LocalProject> {
+        let all = self.manifest.install_project.iter().chain(&self.manifest.other_projects);
+        all.filter(|p| p.dynamic == dynamic).cloned().collect()
     }
 
     /// Whether the project itself is installed (SPEC §2; `status --json` `installs_project`).

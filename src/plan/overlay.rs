@@ -26,9 +26,7 @@ pub fn plan(base: &Plan, with: &[String], cache_dir: &std::path::Path) -> Result
     let mut extra = with.iter().map(|r| Requirement::parse(r, &pos, &cwd)).collect::<Result<Vec<_>>>()?;
     crate::manifest::requirement::normalise_set(&mut extra);
     let mut text = base.key.canonical.clone();
-    for r in &extra {
-        text.push_str(&format!("with: {}\n", r.canonical));
-    }
+    text.extend(extra.iter().map(|r| format!("with: {}\n", r.canonical)));
     let cache = Cache::new(cache_dir);
     let mut plan = base.clone();
     plan.key = Key::of(text);
@@ -36,9 +34,7 @@ pub fn plan(base: &Plan, with: &[String], cache_dir: &std::path::Path) -> Result
     // The extras are resolved with the pins, so the lock's files alone are not the install.
     plan.lock_files = None;
     plan.env_dir = cache.entry(Kind::Env, &plan.key.hex).into_dir();
-    let layered = plan.layer_projects();
-    plan.layer_dir = (!layered.is_empty())
-        .then(|| cache.entry(Kind::Layer, &crate::plan::key::layer_key(&plan.key.hex, &layered)).into_dir());
+    plan.layer_dir = plan.layer_in(&cache);
     plan.overlay = Some(Overlay { with: extra, base_key: base.key.hex.clone() });
     Ok(plan)
 }

@@ -53,14 +53,7 @@ impl Project {
 
 /// The nearest project at or above `start`.
 pub fn find(start: &Path) -> Option<Project> {
-    let mut dir = Some(start);
-    while let Some(d) = dir {
-        if let Some(p) = in_dir(d) {
-            return Some(p);
-        }
-        dir = d.parent();
-    }
-    None
+    start.ancestors().find_map(in_dir)
 }
 
 /// The manifest of folder `dir`, if it has one.

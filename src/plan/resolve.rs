@@ -99,11 +99,7 @@ pub fn plan_manifest(project: Project, manifest: Manifest, settings: &Settings, 
         layer_dir: None,
         overlay: None,
     };
-    let layered = plan.layer_projects();
-    if !layered.is_empty() {
-        plan.layer_dir =
-            Some(cache.entry(Kind::Layer, &crate::plan::key::layer_key(&plan.key.hex, &layered)).into_dir());
-    }
+    plan.layer_dir = plan.layer_in(&cache);
     Ok(plan)
 }
 

@@ -60,10 +60,9 @@ pub fn allows(path: &Path, digest: &str, settings: &Settings) -> bool {
 /// project names may be probed): noted as an input, so a remembered plan is made again once
 /// trust changes. A trust store others could write trusts nothing here (see [`require`]).
 pub fn is_trusted_for_plan(manifest: &Manifest, settings: &Settings) -> bool {
-    match record(manifest, settings) {
-        None => true,
-        Some(r) => crate::cache::check_private_dir(&store(settings), "COVE_HOME").is_ok() && crate::inputs::exists(&r),
-    }
+    record(manifest, settings).is_none_or(|r| {
+        crate::cache::check_private_dir(&store(settings), "COVE_HOME").is_ok() && crate::inputs::exists(&r)
+    })
 }
 
 /// Whether `path` (a manifest or a script) lies beneath a `trusted-dirs` entry, both taken with
@@ -75,17 +74,11 @@ fn in_trusted_dir(path: &Path, settings: &Settings) -> bool {
         return false;
     }
     let dotted = |p: &Path| p.components().any(|c| c == Component::ParentDir);
-    let resolved;
-    let path = if dotted(path) {
-        match std::fs::canonicalize(path) {
-            Ok(p) => {
-                resolved = p;
-                resolved.as_path()
-            }
-            Err(_) => return false,
-        }
-    } else {
-        path
+    let resolved = dotted(path).then(|| std::fs::canonicalize(path));
+    let path = match &resolved {
+        Some(Ok(p)) => p.as_path(),
+        Some(Err(_)) => return false,
+        None => path,
     };
     settings
         .trusted_dirs
@@ -148,11 +141,8 @@ fn record_path_text(p: &Path) -> String {
 /// The record: the path, the digest, each file it covers, the requirements.
 fn record_text(manifest: &Manifest) -> String {
     let mut t = format!("{}\n{}\n", record_path_text(&manifest.path), manifest.digest);
-    for file in &manifest.files {
-        if let Some(h) = file_digest(file) {
-            t.push_str(&format!("{FILE_LINE}{h} {}\n", record_path_text(file)));
-        }
-    }
+    let line = |file: &PathBuf| Some(format!("{FILE_LINE}{} {}\n", file_digest(file)?, record_path_text(file)));
+    t.extend(manifest.files.iter().filter_map(line));
     for r in &manifest.requirements {
         t.push_str(&r.canonical);
         t.push('\n');
@@ -167,15 +157,13 @@ fn file_digest(path: &Path) -> Option<String> {
 /// What changed since `manifest`'s path was last trusted: each file changed, added or removed
 /// (`.python-version changed`), and the requirements `+added`, `-removed`, `~changed`.
 pub fn changes(manifest: &Manifest, settings: &Settings) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(path_record(settings, &manifest.path)) else {
-        return Vec::new();
-    };
+    let Ok(text) = std::fs::read_to_string(path_record(settings, &manifest.path)) else { return Vec::new() };
     let body = text.lines().skip(2);
     let old_files: Vec<(&str, &str)> =
         body.clone().filter_map(|l| l.strip_prefix(FILE_LINE)?.split_once(' ')).map(|(h, p)| (p, h)).collect();
     let old: Vec<(String, String)> = body
         .filter(|l| !l.starts_with(FILE_LINE))
-        .map(|l| (crate::manifest::requirement::normalise_name(name_of(l)), l.to_string()))
+        .map(|l| (crate::manifest::edit::name_of(l), l.to_string()))
         .collect();
     let new: Vec<(String, String)> =
         manifest.requirements.iter().map(|r| (r.name.clone(), r.canonical.clone())).collect();
@@ -187,11 +175,8 @@ pub fn changes(manifest: &Manifest, settings: &Settings) -> Vec<String> {
             _ => {}
         }
     }
-    for (name, line) in &old {
-        if !new.iter().any(|(n, _)| n == name) {
-            out.push(format!("-{line}"));
-        }
-    }
+    let removed = old.iter().filter(|(name, _)| !new.iter().any(|(n, _)| n == name));
+    out.extend(removed.map(|(_, line)| format!("-{line}")));
     // Records written before files were listed know only the requirements.
     if !old_files.is_empty() {
         let shown = |p: &Path| p.strip_prefix(&manifest.dir).unwrap_or(p).display().to_string();
@@ -218,11 +203,6 @@ pub fn changes(manifest: &Manifest, settings: &Settings) -> Vec<String> {
         out.push("edited; requirements unchanged".into());
     }
     out
-}
-
-fn name_of(canonical: &str) -> &str {
-    let end = canonical.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).unwrap_or(canonical.len());
-    &canonical[..end]
 }
 
 /// The command that trusts this manifest.
@@ -257,17 +237,15 @@ pub fn require(manifest: &Manifest, settings: &Settings, prompt: bool) -> Result
     }
     check_store(settings)?;
     let changes = changes(manifest, settings);
-    let error = Error::Untrusted { manifest: manifest.path.clone(), changes, trust_cmd: trust_command(manifest) };
+    let error = Error::Untrusted {
+        manifest: manifest.path.clone(),
+        changes: changes.clone(),
+        trust_cmd: trust_command(manifest),
+    };
     if !prompt || !std::io::stderr().is_terminal() {
         return Err(error);
     }
-    let Ok(tty) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") else {
-        return Err(error);
-    };
-    let changes = match &error {
-        Error::Untrusted { changes, .. } => changes.clone(),
-        _ => Vec::new(),
-    };
+    let Ok(tty) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") else { return Err(error) };
     let asks: Vec<&str> = manifest.requirements.iter().map(|r| r.canonical.as_str()).collect();
     crate::ui::show_review(&crate::ui::trust_review(&manifest.path, &changes, &asks));
     let mut out = &tty;
@@ -313,13 +291,8 @@ impl Snapshot {
             }
         }
         for (file, bytes) in &self.files {
-            match bytes {
-                Some(b) => crate::fsx::write_atomic(file, b)?,
-                None => match std::fs::remove_file(file) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io("remove", file, e)),
-                    _ => {}
-                },
-            }
+            let remove = || std::fs::remove_file(file).found("remove", file).map(|_| ());
+            bytes.as_ref().map_or_else(remove, |b| crate::fsx::write_atomic(file, b))?;
         }
         Ok(())
     }

@@ -97,7 +97,11 @@ pub fn pack(env: &Path, out: &Path) -> std::io::Result<Packed> {
             let target = match find(bytes, &needle) {
                 Some(_) => {
                     relocate.push(rel.clone());
-                    PathBuf::from(std::ffi::OsStr::from_bytes(&replace(bytes, &needle, PLACEHOLDER.as_bytes())))
+                    PathBuf::from(std::ffi::OsStr::from_bytes(&crate::fsx::replace_bytes(
+                        bytes,
+                        &needle,
+                        PLACEHOLDER.as_bytes(),
+                    )))
                 }
                 None => target,
             };
@@ -113,7 +117,7 @@ pub fn pack(env: &Path, out: &Path) -> std::io::Result<Packed> {
         } else if meta.is_file() {
             let mut bytes = std::fs::read(&path)?;
             if meta.len() <= MAX_TEXT && find(&bytes, &needle).is_some() && std::str::from_utf8(&bytes).is_ok() {
-                bytes = replace(&bytes, &needle, PLACEHOLDER.as_bytes());
+                bytes = crate::fsx::replace_bytes(&bytes, &needle, PLACEHOLDER.as_bytes());
                 relocate.push(rel.clone());
             }
             content_size += bytes.len() as u64;
@@ -257,11 +261,11 @@ pub fn unpack(archive: impl Read, codec: Codec, into: &Path, target: &Path) -> s
         let meta = std::fs::symlink_metadata(&path)?;
         if meta.file_type().is_symlink() {
             let old = std::fs::read_link(&path)?;
-            let fixed = replace(old.as_os_str().as_bytes(), PLACEHOLDER.as_bytes(), new);
+            let fixed = crate::fsx::replace_bytes(old.as_os_str().as_bytes(), PLACEHOLDER.as_bytes(), new);
             std::fs::remove_file(&path)?;
             std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&fixed), &path)?;
         } else if meta.is_file() {
-            let bytes = replace(&std::fs::read(&path)?, PLACEHOLDER.as_bytes(), new);
+            let bytes = crate::fsx::replace_bytes(&std::fs::read(&path)?, PLACEHOLDER.as_bytes(), new);
             std::fs::write(&path, &bytes)?;
             if let Some(size) = sizes.get_mut(rel) {
                 *size = bytes.len() as u64;
@@ -446,18 +450,6 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
         return None;
     }
     hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn replace(hay: &[u8], old: &[u8], new: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(hay.len());
-    let mut rest = hay;
-    while let Some(at) = find(rest, old) {
-        out.extend_from_slice(&rest[..at]);
-        out.extend_from_slice(new);
-        rest = &rest[at + old.len()..];
-    }
-    out.extend_from_slice(rest);
-    out
 }
 
 #[cfg(test)]

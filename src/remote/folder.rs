@@ -22,7 +22,7 @@ impl Folder {
         let io = |e: std::io::Error| Fault(format!("cannot write {}: {e}", path.display()));
         let dir = path.parent().expect("inside the folder");
         std::fs::create_dir_all(dir).map_err(io)?;
-        let aside = dir.join(format!(".tmp-{}-{}", std::process::id(), super::store::nanos()));
+        let aside = dir.join(format!(".tmp-{}-{}", std::process::id(), crate::fsx::nanos()));
         let result = (|| {
             let mut f = std::fs::File::create(&aside)?;
             std::io::copy(from, &mut f)?;
@@ -45,12 +45,9 @@ impl Store for Folder {
         let path = self.root.join("manifests").join(tag);
         match std::fs::read(&path) {
             Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.root.is_dir() => Ok(None),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if self.root.is_dir() {
-                    Ok(None)
-                } else {
-                    Err(Fault(format!("{} is not a folder", self.root.display())))
-                }
+                Err(Fault(format!("{} is not a folder", self.root.display())))
             }
             Err(e) => Err(Fault(format!("cannot read {}: {e}", path.display()))),
         }

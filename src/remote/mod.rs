@@ -32,8 +32,8 @@ use crate::cache::staging::{Published, Staging};
 use crate::cache::{Bucket, Cache, Entry, EnvInfo};
 use crate::plan::Plan;
 use crate::settings::{RemoteSettings, Settings};
+use store::Hashing;
 pub use store::{Fault, Store};
-use store::{Hashing, nanos};
 
 /// The layer cove writes.
 pub const LAYER_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
@@ -211,7 +211,8 @@ pub fn push(store: &dyn Store, cache: &Cache, env: &Entry) -> Result<Pushed, Fau
     {
         return Ok(Pushed::AlreadyThere);
     }
-    let work = Bucket::TMP.under(&cache.root).join(format!("push-{}.{}.{}", key.hex, std::process::id(), nanos()));
+    let work =
+        Bucket::TMP.under(&cache.root).join(format!("push-{}.{}.{}", key.hex, std::process::id(), crate::fsx::nanos()));
     std::fs::create_dir_all(&work).map_err(|e| Fault(format!("cannot create {}: {e}", work.display())))?;
     let result = upload(store, &key, info, env_dir, &work);
     let _ = crate::fsx::remove_tree(&work);

@@ -152,6 +152,11 @@ impl Oci {
         token.map(|t| format!("Bearer {t}")).ok_or_else(|| Fault(format!("{realm} gave no token")))
     }
 
+    /// `resp` when its status is `want`, else the fault for `what`.
+    fn expect(&self, mut resp: Response<ureq::Body>, want: u16, what: &str) -> Result<Response<ureq::Body>, Fault> {
+        if resp.status() == want { Ok(resp) } else { Err(self.status_fault(what, &mut resp)) }
+    }
+
     fn status_fault(&self, what: &str, resp: &mut Response<ureq::Body>) -> Fault {
         let status = resp.status();
         let detail = match status.as_u16() {
@@ -185,10 +190,9 @@ fn challenge_param(params: &str, name: &str) -> Option<String> {
 
 /// The base64 `user:password` that `docker login` saved for `host`.
 fn docker_auth(host: &str) -> Option<String> {
-    let dir = match std::env::var_os("DOCKER_CONFIG").filter(|v| !v.is_empty()) {
-        Some(d) => std::path::PathBuf::from(d),
-        None => std::path::PathBuf::from(std::env::var_os("HOME")?).join(".docker"),
-    };
+    let home = || Some(std::path::PathBuf::from(std::env::var_os("HOME")?).join(".docker"));
+    let dir =
+        std::env::var_os("DOCKER_CONFIG").filter(|v| !v.is_empty()).map(std::path::PathBuf::from).or_else(home)?;
     let text = std::fs::read_to_string(dir.join("config.json")).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     let auths = json.get("auths")?.as_object()?;
@@ -213,10 +217,7 @@ impl Store for Oci {
 
     fn blob(&self, digest: &str, _size: u64) -> Result<Box<dyn std::io::Read>, Fault> {
         let url = self.endpoint(&format!("blobs/{digest}"));
-        let mut resp = self.send("GET", &url, None, Body::None)?;
-        if resp.status() != 200 {
-            return Err(self.status_fault("the download", &mut resp));
-        }
+        let resp = self.expect(self.send("GET", &url, None, Body::None)?, 200, "the download")?;
         let _ = self.timeout;
         Ok(Box::new(resp.into_body().into_with_config().limit(u64::MAX).reader()))
     }
@@ -233,10 +234,7 @@ impl Store for Oci {
 
     fn put_blob(&self, digest: &str, file: &Path) -> Result<(), Fault> {
         let start = self.endpoint("blobs/uploads/");
-        let mut resp = self.send("POST", &start, None, Body::None)?;
-        if resp.status() != 202 {
-            return Err(self.status_fault("starting an upload", &mut resp));
-        }
+        let resp = self.expect(self.send("POST", &start, None, Body::None)?, 202, "starting an upload")?;
         let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         if location.is_empty() {
             return Err(Fault(format!("{} started an upload without a location", self.host)));
@@ -245,20 +243,13 @@ impl Store for Oci {
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(&format!("digest={digest}"));
         let f = std::fs::File::open(file).map_err(|e| Fault(format!("cannot read {}: {e}", file.display())))?;
-        let mut resp = self.send("PUT", &url, None, Body::File(&f))?;
-        if resp.status() != 201 {
-            return Err(self.status_fault("the upload", &mut resp));
-        }
-        Ok(())
+        self.expect(self.send("PUT", &url, None, Body::File(&f))?, 201, "the upload").map(drop)
     }
 
     fn put_manifest(&self, tag: &str, bytes: &[u8]) -> Result<(), Fault> {
         let url = self.endpoint(&format!("manifests/{tag}"));
-        let mut resp = self.send("PUT", &url, None, Body::Bytes(bytes, MANIFEST_TYPE))?;
-        if resp.status() != 201 {
-            return Err(self.status_fault("the manifest upload", &mut resp));
-        }
-        Ok(())
+        self.expect(self.send("PUT", &url, None, Body::Bytes(bytes, MANIFEST_TYPE))?, 201, "the manifest upload")
+            .map(drop)
     }
 
     fn check(&self, push: bool) -> Result<String, Fault> {
@@ -268,10 +259,7 @@ impl Store for Oci {
             return Ok("reachable, pull allowed".into());
         }
         let start = self.endpoint("blobs/uploads/");
-        let mut resp = self.send("POST", &start, None, Body::None)?;
-        if resp.status() != 202 {
-            return Err(self.status_fault("a trial upload (push = true)", &mut resp));
-        }
+        let resp = self.expect(self.send("POST", &start, None, Body::None)?, 202, "a trial upload (push = true)")?;
         if let Some(location) = resp.headers().get("location").and_then(|v| v.to_str().ok()) {
             let url = if location.starts_with('/') { format!("{}{location}", self.base) } else { location.to_string() };
             let _ = self.send("DELETE", &url, None, Body::None);

@@ -24,10 +24,6 @@ pub trait Store {
     fn check(&self, push: bool) -> Result<String, Fault>;
 }
 
-pub fn nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
-}
-
 /// A writer or reader that hashes and counts what goes through it: an artifact being packed, a
 /// blob being downloaded (then checked against its manifest).
 pub struct Hashing<T> {

@@ -86,15 +86,12 @@ pub fn command_in_env(venv: Venv, args: &[OsString], manifest: &Path) -> Result<
         PathBuf::from(name)
     } else {
         let path = env.set.iter().find(|(k, _)| *k == "PATH").map(|(_, v)| v.clone()).unwrap_or_default();
-        match std::env::split_paths(&path).map(|d| d.join(name)).find(|p| crate::plan::interpreter::is_executable(p)) {
-            Some(program) => program,
-            None => {
-                return Err(Error::CommandNotFound {
-                    name: name.to_string_lossy().into_owned(),
-                    manifest: Some(manifest.to_path_buf()),
-                });
-            }
-        }
+        let found =
+            std::env::split_paths(&path).map(|d| d.join(name)).find(|p| crate::plan::interpreter::is_executable(p));
+        found.ok_or_else(|| Error::CommandNotFound {
+            name: name.to_string_lossy().into_owned(),
+            manifest: Some(manifest.to_path_buf()),
+        })?
     };
     Err(replace(&program, &args[1..], &env))
 }

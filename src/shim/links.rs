@@ -76,7 +76,13 @@ pub fn ensure(settings: &Settings) -> Result<PathBuf> {
         let at = entry.path();
         match std::fs::read_link(&at) {
             Ok(target) if target == exe && !skipped(&name_s) && !shadows_system(&name_s) => {}
-            Ok(target) if is_older_cove(&dir.join(&target), &exe) && !skipped(&name_s) && !shadows_system(&name_s) => {
+            // A link to a cove binary elsewhere (an install that moved), still there.
+            Ok(target)
+                if target.file_name() == exe.file_name()
+                    && dir.join(&target).is_file()
+                    && !skipped(&name_s)
+                    && !shadows_system(&name_s) =>
+            {
                 link(&at, &exe)?
             }
             _ => remove(&at)?,
@@ -85,19 +91,11 @@ pub fn ensure(settings: &Settings) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// A link to a cove binary elsewhere (an install that moved), still there.
-fn is_older_cove(target: &Path, exe: &Path) -> bool {
-    target.file_name() == exe.file_name() && target.is_file()
-}
-
 fn remove(at: &Path) -> Result<()> {
     if std::fs::symlink_metadata(at).is_ok_and(|m| m.is_dir()) {
         crate::fsx::remove_tree(at)
     } else {
-        match std::fs::remove_file(at) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", at, e)),
-            _ => Ok(()),
-        }
+        std::fs::remove_file(at).found("remove", at).map(|_| ())
     }
 }
 

@@ -104,14 +104,8 @@ pub fn run(name: &str, args: Vec<OsString>) -> Result<u8> {
 /// for `pip install`/`uninstall`, editing the manifest): `None` when that edit was all there was
 /// to do. Nothing is exec'd here.
 fn decide(tool: Tool, args: Vec<OsString>, settings: &Settings, finder: &Finder) -> Result<Option<Launch>> {
-    let script = match tool {
-        Tool::Python(_) => crate::manifest::script::from_args(&args),
-        Tool::Pip(_) | Tool::Script(_) => None,
-    };
-    let project = match script {
-        Some(p) => Some(p),
-        None => crate::plan::resolve::current_project()?,
-    };
+    let script = if matches!(tool, Tool::Python(_)) { crate::manifest::script::from_args(&args) } else { None };
+    let project = script.map_or_else(crate::plan::resolve::current_project, |p| Ok(Some(p)))?;
     let Some(project) = project else { return pass_through(finder, tool.name(), args).map(Some) };
     match tool {
         Tool::Script(name) => console_script(project, settings, finder, name, args).map(Some),
@@ -128,13 +122,13 @@ fn decide(tool: Tool, args: Vec<OsString>, settings: &Settings, finder: &Finder)
 
 /// The manifest edit `pip args` asks for, if any.
 fn pip_change(args: &[OsString]) -> Result<Option<crate::change::Change>> {
+    use crate::change::Change;
+    use crate::shim::pip_args::Action;
     let cwd = std::env::current_dir().unwrap_or_default();
     Ok(match crate::shim::pip_args::classify(args, &cwd)? {
-        crate::shim::pip_args::Action::Read => None,
-        crate::shim::pip_args::Action::Install { reqs, upgrade } => {
-            Some(crate::change::Change::Install { reqs, upgrade })
-        }
-        crate::shim::pip_args::Action::Uninstall(names) => Some(crate::change::Change::Uninstall(names)),
+        Action::Read => None,
+        Action::Install { reqs, upgrade } => Some(Change::Install { reqs, upgrade }),
+        Action::Uninstall(names) => Some(Change::Uninstall(names)),
     })
 }
 
@@ -206,10 +200,8 @@ fn console_script(
 
 /// The plan for `project` in brief: the remembered one, else made (and remembered).
 fn brief(project: &Project, settings: &Settings, finder: &Finder) -> Result<Brief> {
-    match crate::plan::resolve::remembered(project, settings)? {
-        Some(brief) => Ok(brief),
-        None => crate::plan::resolve::plan(project.clone(), settings, finder).map(|plan| plan.brief()),
-    }
+    let remembered = crate::plan::resolve::remembered(project, settings)?;
+    remembered.map_or_else(|| crate::plan::resolve::plan(project.clone(), settings, finder).map(|p| p.brief()), Ok)
 }
 
 /// Whether cove knows the plan's environment provides `name`: its environment (or layer) has

@@ -119,9 +119,7 @@ pub fn trust_review(manifest: &std::path::Path, changes: &[String], asks: &[&str
         format!("cove: {path} is not trusted yet\n")
     } else {
         let mut t = format!("cove: {path} changed since you trusted it:\n");
-        for c in changes {
-            t.push_str(&format!("cove:   {}\n", escape(c)));
-        }
+        t.extend(changes.iter().map(|c| format!("cove:   {}\n", escape(c))));
         t
     };
     if !asks.is_empty() {
@@ -134,11 +132,6 @@ pub fn trust_review(manifest: &std::path::Path, changes: &[String], asks: &[&str
 /// Show the trust review on stderr.
 pub fn show_review(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
-}
-
-/// A plain progress line (no terminal): `cove: building env 3f9a…: installing 3 requirements`.
-pub fn progress(quiet: bool, text: &str) {
-    note(quiet, text);
 }
 
 /// The live progress line on a terminal: drawn over the previous one.
@@ -218,7 +211,7 @@ fn installer_text(data: &[u8], paths: &[(std::path::PathBuf, std::path::PathBuf)
     for (from, to) in paths {
         let (from, to) = (from.as_os_str().as_encoded_bytes(), to.as_os_str().as_encoded_bytes());
         if !from.is_empty() && data.windows(from.len()).any(|w| w == from) {
-            data = Cow::Owned(replace_bytes(&data, from, to));
+            data = Cow::Owned(crate::fsx::replace_bytes(&data, from, to));
         }
     }
     let mut out = Vec::with_capacity(data.len());
@@ -241,22 +234,6 @@ fn installer_text(data: &[u8], paths: &[(std::path::PathBuf, std::path::PathBuf)
     out
 }
 
-/// `data` with every `from` replaced by `to`.
-fn replace_bytes(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len());
-    let mut i = 0;
-    while i < data.len() {
-        if data[i..].starts_with(from) {
-            out.extend_from_slice(to);
-            i += from.len();
-        } else {
-            out.push(data[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
 /// Print to stdout, every control character escaped but the newlines and tabs of the layout;
 /// a closed pipe (`cove list | head`) is not an error.
 pub fn out(text: &str) {
@@ -265,83 +242,49 @@ pub fn out(text: &str) {
     let _ = stdout.flush();
 }
 
-/// `value` as pretty JSON on stdout, streamed. serde_json escapes C0 controls; this also writes
-/// DEL, C1 controls and bidi marks as `\u` escapes (the same strings to a JSON reader).
+/// `value` as pretty JSON on stdout. serde_json escapes C0 controls in strings; this also
+/// writes DEL, C1 controls and bidi marks as `\u` escapes (the same strings to a JSON reader).
 pub fn json(value: &impl serde::Serialize) {
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut ser =
-        serde_json::Serializer::with_formatter(&mut stdout, JsonEscapes(serde_json::ser::PrettyFormatter::new()));
-    if value.serialize(&mut ser).is_ok() {
-        let _ = stdout.write_all(b"\n");
+    if let Some(text) = json_text(value) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{text}");
+        let _ = stdout.flush();
     }
-    let _ = stdout.flush();
 }
 
-struct JsonEscapes<'a>(serde_json::ser::PrettyFormatter<'a>);
-
-impl serde_json::ser::Formatter for JsonEscapes<'_> {
-    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
-        let mut rest = fragment;
-        while let Some((i, c)) = rest.char_indices().find(|&(_, c)| needs_escape(c)) {
-            w.write_all(&rest.as_bytes()[..i])?;
-            write!(w, "\\u{:04x}", u32::from(c))?;
-            rest = &rest[i + c.len_utf8()..];
+/// `value` as [`json`] writes it, without the last newline. A raw newline in serde_json's
+/// output is always layout (one in a string is written `\n`), so only it is kept.
+fn json_text(value: &impl serde::Serialize) -> Option<String> {
+    let text = serde_json::to_string_pretty(value).ok()?;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c != '\n' && needs_escape(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
         }
-        w.write_all(rest.as_bytes())
     }
-    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.begin_array(w)
-    }
-    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.end_array(w)
-    }
-    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
-        self.0.begin_array_value(w, first)
-    }
-    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.end_array_value(w)
-    }
-    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.begin_object(w)
-    }
-    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.end_object(w)
-    }
-    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
-        self.0.begin_object_key(w, first)
-    }
-    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.begin_object_value(w)
-    }
-    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.end_object_value(w)
-    }
+    Some(out)
 }
 
 /// `print_error`'s text without colour, as one message (the shell hook's, which may be JSON).
 pub fn error_text(e: &crate::error::Error) -> String {
-    let text = match e.hint() {
-        Some(hint) => format!("cove: error: {e}\n  hint: {hint}"),
-        None => format!("cove: error: {e}"),
-    };
-    escape_but(&text, &['\n']).into_owned()
+    let hint = e.hint().map(|hint| format!("\n  hint: {hint}")).unwrap_or_default();
+    escape_but(&format!("cove: error: {e}{hint}"), &['\n']).into_owned()
 }
 
 /// A problem said in passing, on one line (`cove: … is not trusted; review it, then run …`),
 /// escaped: for the hook, which says it (or hands it to a shell
 /// reading JSON) itself.
 pub fn told_text(e: &Error) -> String {
-    let text = match e.hint() {
-        Some(hint) => format!("{e}; {hint}"),
-        None => e.to_string(),
-    };
+    let text = e.hint().map_or_else(|| e.to_string(), |hint| format!("{e}; {hint}"));
     format!("cove: {}", escape(&text))
 }
 
 /// The hook's message when an edit (or `cove untrust`) took the trust of the manifest it had
 /// active: what changed and the command that turns the environment back on. Escaped.
 pub fn trust_lapsed(manifest: &std::path::Path, changes: &[String], trust_cmd: &str) -> String {
-    let name = manifest.file_name().map_or_else(|| manifest.display().to_string(), |n| n.to_string_lossy().into());
+    let name = crate::error::file_name(manifest);
     let text = if changes.is_empty() {
         format!("{name} is no longer trusted; the environment is off until `{trust_cmd}`")
     } else {
@@ -368,8 +311,6 @@ pub fn said(message: &str) {
 
 #[cfg(test)]
 mod tests {
-    use serde::Serialize;
-
     use super::*;
 
     #[test]
@@ -430,17 +371,13 @@ mod tests {
             String::from_utf8(text).unwrap(),
             "Using Python 3.12 environment at: /c/envs/k\nbad\\u{1b}[2K /c/envs/k/lib/x\n"
         );
-        assert_eq!(replace_bytes(b"aXbXX", b"X", b"yy"), b"ayybyyyy");
+        assert_eq!(crate::fsx::replace_bytes(b"aXbXX", b"X", b"yy"), b"ayybyyyy");
     }
 
     #[test]
     fn json_strings_escape_c1_and_bidi_too() {
-        let mut buf = Vec::new();
         let value = serde_json::json!({"a": "x\u{1b}\u{9b}\u{202e}y"});
-        let mut ser =
-            serde_json::Serializer::with_formatter(&mut buf, JsonEscapes(serde_json::ser::PrettyFormatter::new()));
-        value.serialize(&mut ser).unwrap();
-        let text = String::from_utf8(buf).unwrap();
+        let text = json_text(&value).unwrap();
         assert_eq!(text, "{\n  \"a\": \"x\\u001b\\u009b\\u202ey\"\n}");
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, value);

@@ -53,7 +53,7 @@ impl Progress {
             ticker: None,
         };
         if let (Mode::Plain, Some(h)) = (mode, header) {
-            crate::ui::progress(false, h);
+            crate::ui::note(false, h);
         }
         if mode == Mode::Live {
             let (phase, stop, label, started) = (p.phase.clone(), p.stop.clone(), p.label.clone(), p.started);
@@ -78,7 +78,8 @@ impl Progress {
             *p = text.to_string();
         }
         if self.mode == Mode::Plain {
-            crate::ui::progress(false, &format!("building {}: {text}", self.label));
+            // A plain progress line: `cove: building env 3f9a…: installing 3 requirements`.
+            crate::ui::note(false, &format!("building {}: {text}", self.label));
         }
     }
 

@@ -6,7 +6,7 @@ use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::manifest::Index;
 use crate::plan::interpreter::Interpreter;
 
@@ -97,15 +97,12 @@ impl Output {
 
     /// Run `cmd` with its output sent here; fail with the installer's status.
     pub fn run(&self, mut cmd: Command, what: &str) -> Result<()> {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .map_err(|e| Error::io("write log", &self.log, e))?;
+        let mut log =
+            std::fs::OpenOptions::new().create(true).append(true).open(&self.log).ctx("write log", &self.log)?;
         // One pipe for both streams, read here until the installer (and anything it left
         // running) closes it: its lines stay in the order written, and no thread is needed.
-        let (mut reader, writer) = std::io::pipe().map_err(|e| Error::io("write log", &self.log, e))?;
-        let writer2 = writer.try_clone().map_err(|e| Error::io("write log", &self.log, e))?;
+        let (mut reader, writer) = std::io::pipe().ctx("write log", &self.log)?;
+        let writer2 = writer.try_clone().ctx("write log", &self.log)?;
         cmd.stdin(Stdio::null()).stdout(writer).stderr(writer2);
         crate::isolated::isolate(&mut cmd);
         let program = PathBuf::from(cmd.get_program());
@@ -119,7 +116,6 @@ impl Output {
         drop(cmd);
         let mut child = spawned.map_err(|source| Error::Spawn { program, source })?;
         let slot = running::enter(child.id() as i32);
-        let mut log = log;
         // Kept in memory too: on a full disk the log cannot be written, and the installer's
         // "No space left on device" must still reach the user.
         let mut kept = Vec::new();
@@ -144,7 +140,7 @@ impl Output {
         live.finish();
         let status = child.wait();
         running::leave(slot);
-        let status = status.map_err(|e| Error::io("wait for", &self.log, e))?;
+        let status = status.ctx("wait for", &self.log)?;
         if status.success() {
             return Ok(());
         }
@@ -153,10 +149,7 @@ impl Output {
             shown.write(&kept);
             shown.finish();
         }
-        let status = match status.code() {
-            Some(c) => format!("exit status {c}"),
-            None => "killed by a signal".into(),
-        };
+        let status = status.code().map_or_else(|| "killed by a signal".into(), |c| format!("exit status {c}"));
         let failed = super::blame::named_in(&String::from_utf8_lossy(&kept));
         Err(Error::Install {
             what: what.to_string(),

@@ -4,7 +4,7 @@
 //! The resolver runs isolated from the project: in a work folder of its own (its working
 //! folder too), on files cove wrote there, with every path absolute and no config file read.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use super::installer::{Output, index_args};
@@ -87,10 +87,9 @@ pub fn pip(r: &Resolve, out: &Output) -> Result<()> {
 }
 
 fn run(mut cmd: Command, r: &Resolve, out: &Output) -> Result<()> {
-    let work: PathBuf = r.output.parent().unwrap_or(Path::new("/")).to_path_buf();
-    cmd.current_dir(&work);
+    cmd.current_dir(r.output.parent().unwrap_or(Path::new("/")));
     out.run(cmd, "the lock").map_err(|e| match e {
-        Error::Install { status, log, .. } => Error::LockFailed { status: status.to_string(), log: log.clone() },
+        Error::Install { status, log, .. } => Error::LockFailed { status, log },
         e => e,
     })
 }

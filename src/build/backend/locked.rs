@@ -9,7 +9,7 @@ use std::path::Path;
 
 use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Table, value};
 
-use crate::error::Result;
+use crate::error::{IoContext, Result};
 use crate::manifest::locks::{Artifact, Files};
 
 /// The `pylock.toml` uv installs from (uv wants the name `pylock.toml` or `pylock.NAME.toml`).
@@ -35,7 +35,7 @@ pub fn pylock(files: &[Files], pip: Option<&Path>) -> Result<Option<String>> {
     }
     if let Some(wheel) = pip.filter(|_| !files.iter().any(|f| f.name == "pip")) {
         let (Some(path), Some(version)) = (wheel.to_str(), wheel_version(wheel)) else { return Ok(None) };
-        let bytes = std::fs::read(wheel).map_err(|e| crate::error::Error::io("read", wheel, e))?;
+        let bytes = std::fs::read(wheel).ctx("read", wheel)?;
         let mut w = InlineTable::new();
         w.insert("path", path.into());
         w.insert("hashes", hashes(&crate::digest::sha256_hex(&bytes)).into());
@@ -55,9 +55,7 @@ pub fn hashed_requirements(files: &[Files]) -> String {
     let mut t = String::new();
     for f in files {
         t.push_str(&format!("{}=={}", f.name, f.version));
-        for h in f.hashes() {
-            t.push_str(&format!(" --hash=sha256:{h}"));
-        }
+        t.extend(f.hashes().map(|h| format!(" --hash=sha256:{h}")));
         t.push('\n');
     }
     t

@@ -23,21 +23,13 @@ pub use uv::Uv;
 
 /// The backend the settings choose.
 pub fn select(settings: &Settings) -> Result<Box<dyn Backend>> {
-    match settings.backend {
-        BackendChoice::Pip => Ok(Box::new(pip_backend(settings))),
-        BackendChoice::Uv => match find_uv(&settings.home_dir)? {
-            Some(uv) => Ok(Box::new(Uv { exe: uv })),
-            None => Err(Error::NoUv { asked: true }),
-        },
-        BackendChoice::Auto => Ok(match find_uv(&settings.home_dir)? {
-            Some(uv) => Box::new(Uv { exe: uv }),
-            None => Box::new(pip_backend(settings)),
-        }),
+    // Backend pip never looks for uv (a bad COVE_UV is no error then).
+    let uv = if settings.backend == BackendChoice::Pip { None } else { find_uv(&settings.home_dir)? };
+    match (uv, settings.backend) {
+        (Some(exe), _) => Ok(Box::new(Uv { exe })),
+        (None, BackendChoice::Uv) => Err(Error::NoUv { asked: true }),
+        (None, _) => Ok(Box::new(Pip { cache: crate::cache::Cache::new(&settings.cache_dir), quiet: settings.quiet })),
     }
-}
-
-fn pip_backend(settings: &Settings) -> Pip {
-    Pip { cache: crate::cache::Cache::new(&settings.cache_dir), quiet: settings.quiet }
 }
 
 /// Where `install.sh` puts uv when none is found, under cove's data folder.

@@ -55,16 +55,13 @@ impl Backend for Pip {
         cmd.args(["-m", "pip", "install", "--no-warn-script-location"]);
         cmd.args(index_args(what.index, what.offline, true));
         cmd.args(constraint_args(env, what)?);
-        match what.locked {
-            // Hash-checking mode: each file must be one the lock names.
-            Some(files) => {
-                let file = env.join(locked::HASHED_FILE);
-                crate::fsx::write_atomic(&file, locked::hashed_requirements(files).as_bytes())?;
-                cmd.arg("-r").arg(file);
-            }
-            None => {
-                cmd.args(what.requirements);
-            }
+        // Hash-checking mode: each file must be one the lock names.
+        if let Some(files) = what.locked {
+            let file = env.join(locked::HASHED_FILE);
+            crate::fsx::write_atomic(&file, locked::hashed_requirements(files).as_bytes())?;
+            cmd.arg("-r").arg(file);
+        } else {
+            cmd.args(what.requirements);
         }
         out.run(cmd, "the requirements")
     }

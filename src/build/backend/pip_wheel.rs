@@ -21,13 +21,11 @@ use crate::plan::interpreter::Interpreter;
 /// pip's wheel for the venvs of `base`, or `None` when there is none it can run.
 pub fn bundled_pip(base: &Interpreter) -> Option<PathBuf> {
     let own = &base.facts.pip_wheel_dirs;
-    if let Some(wheel) = own.iter().find_map(|d| newest(d, |_| true)) {
-        return Some(wheel);
-    }
-    foreign_dirs(base)
-        .iter()
-        .filter(|d| !own.contains(d))
-        .find_map(|d| newest(d, |wheel| metadata(wheel).is_some_and(|m| supports(&m, base))))
+    let foreign = || {
+        let supported = |wheel: &Path| metadata(wheel).is_some_and(|m| supports(&m, base));
+        foreign_dirs(base).iter().filter(|d| !own.contains(d)).find_map(|d| newest(d, supported))
+    };
+    own.iter().find_map(|d| newest(d, |_| true)).or_else(foreign)
 }
 
 /// Folders that may hold a pip wheel for `base` that is not its own.

@@ -128,13 +128,10 @@ fn make(base: &Interpreter, wheel: &Path, staging: Staging, target: &Path, out: 
     let mut pip = crate::isolated::python(&crate::cache::env_python(seed));
     pip.arg(wheel.join("pip"));
     pip.args(["install", "--isolated", "--no-cache-dir", "--disable-pip-version-check", "--no-warn-script-location"]);
-    match (wheel.parent(), wheel_version(wheel)) {
-        (Some(folder), Some(version)) => {
-            pip.args(["--no-index", "--find-links"]).arg(folder).arg(format!("pip=={version}"));
-        }
-        _ => {
-            pip.arg(wheel);
-        }
+    if let (Some(folder), Some(version)) = (wheel.parent(), wheel_version(wheel)) {
+        pip.args(["--no-index", "--find-links"]).arg(folder).arg(format!("pip=={version}"));
+    } else {
+        pip.arg(wheel);
     }
     // Timestamp-checked bytecode (what the links rely on) and the usual three scripts.
     for var in ["SOURCE_DATE_EPOCH", "PYTHONDONTWRITEBYTECODE", "ENSUREPIP_OPTIONS"] {
@@ -174,8 +171,7 @@ pub struct Linked {
 fn link_site_packages(seed: &Path, env: &Path) -> Result<Linked> {
     let (from, to) = (site_packages(seed)?, site_packages(env)?);
     let mut linked = Linked::default();
-    let mut links = true;
-    link_tree(&from, &to, &mut links, &mut linked)?;
+    link_tree(&from, &to, &mut true, &mut linked)?;
     Ok(linked)
 }
 
