@@ -41,8 +41,6 @@ impl Key {
     }
 }
 
-/// The key for `requirements` and `constraints` (each sorted, de-duplicated) on `interpreter`
-/// with `index`.
 /// The layer's key: shared key + each project's folder, extras and the tables that make its
 /// metadata.
 pub fn layer_key(shared_key: &str, projects: &[crate::manifest::LocalProject]) -> String {
