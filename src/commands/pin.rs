@@ -126,7 +126,10 @@ fn pin(settings: &Settings, version: &str, to_manifest: bool) -> Result<()> {
 }
 
 fn restore(file: &Path, old: Option<&[u8]>) -> Result<()> {
-    old.map_or_else(|| std::fs::remove_file(file).ctx("remove", file), |bytes| crate::fsx::write_atomic(file, bytes))
+    match old {
+        Some(bytes) => crate::fsx::write_atomic(file, bytes),
+        None => std::fs::remove_file(file).ctx("remove", file),
+    }
 }
 
 fn report(

@@ -94,7 +94,10 @@ pub trait Shell {
             code.push_str(&self.set_path(&refs));
         }
         for (name, value) in &changes.vars {
-            code.push_str(&value.as_ref().map_or_else(|| self.unset_env(name), |v| self.set_env(name, v)));
+            match value {
+                Some(v) => code.push_str(&self.set_env(name, v)),
+                None => code.push_str(&self.unset_env(name)),
+            }
         }
         code
     }

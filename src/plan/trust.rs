@@ -291,8 +291,10 @@ impl Snapshot {
             }
         }
         for (file, bytes) in &self.files {
-            let remove = || std::fs::remove_file(file).found("remove", file).map(|_| ());
-            bytes.as_ref().map_or_else(remove, |b| crate::fsx::write_atomic(file, b))?;
+            match bytes {
+                Some(b) => crate::fsx::write_atomic(file, b)?,
+                None => std::fs::remove_file(file).found("remove", file).map(|_| ())?,
+            }
         }
         Ok(())
     }
