@@ -105,7 +105,7 @@ pub fn run(name: &str, args: Vec<OsString>) -> Result<u8> {
 /// to do. Nothing is exec'd here.
 fn decide(tool: Tool, args: Vec<OsString>, settings: &Settings, finder: &Finder) -> Result<Option<Launch>> {
     let script = if matches!(tool, Tool::Python(_)) { crate::manifest::script::from_args(&args) } else { None };
-    let project = script.map_or_else(crate::plan::resolve::current_project, |p| Ok(Some(p)))?;
+    let project = if script.is_some() { script } else { crate::plan::resolve::current_project()? };
     let Some(project) = project else { return pass_through(finder, tool.name(), args).map(Some) };
     match tool {
         Tool::Script(name) => console_script(project, settings, finder, name, args).map(Some),
@@ -200,8 +200,10 @@ fn console_script(
 
 /// The plan for `project` in brief: the remembered one, else made (and remembered).
 fn brief(project: &Project, settings: &Settings, finder: &Finder) -> Result<Brief> {
-    let remembered = crate::plan::resolve::remembered(project, settings)?;
-    remembered.map_or_else(|| crate::plan::resolve::plan(project.clone(), settings, finder).map(|p| p.brief()), Ok)
+    if let Some(brief) = crate::plan::resolve::remembered(project, settings)? {
+        return Ok(brief);
+    }
+    crate::plan::resolve::plan(project.clone(), settings, finder).map(|plan| plan.brief())
 }
 
 /// Whether cove knows the plan's environment provides `name`: its environment (or layer) has
