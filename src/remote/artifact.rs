@@ -2,10 +2,13 @@
 //!
 //! Written as zstd (level 3, two compression workers: a fixed count, so the bytes do not depend
 //! on the machine); read as zstd or gzip (what cove wrote before), as the layer's media type
-//! says ([`Codec`]). Unpacking decompresses and parses the tar on the calling thread, which
-//! makes each folder as it comes, while two more threads create the files, a batch each in
-//! turn (links are made last, so no file is written through one); nothing is synced per file (the attempt folder is sealed and renamed into place by
-//! `staging`, as a local build is), and what was made is listed for the seal.
+//! says ([`Codec`]). Unpacking is a pipeline: the calling thread downloads (and digests) the
+//! compressed stream; a parser decompresses it straight into batches of file bytes, makes each
+//! folder as it comes and writes the large files itself; two writers create the other files, a
+//! batch each in turn, and hand each batch back to be filled again (links are made last, so no
+//! file is written through one). Nothing is synced per file (the attempt folder is sealed and
+//! renamed into place by `staging`, as a local build is), and what was made is listed for the
+//! seal.
 //!
 //! Packing walks the published environment in name order and writes each directory, file and
 //! link with a fixed mtime, uid/gid 0 and no user names, so equal environments give equal bytes
@@ -43,13 +46,14 @@ const ZSTD_WORKERS: u32 = 2;
 /// Batches of entries read ahead of each thread that writes them.
 const QUEUE: usize = 4;
 /// Threads creating files: the kernel's work of making a file is most of an unpack, and two
-/// threads share it out where the reader (decompressing) would leave a core idle.
+/// threads share it out where the parser (decompressing) would leave a core idle.
 const WRITERS: usize = 2;
-/// The decompressed stream goes to the parser in chunks of this size, this many ahead.
+/// The downloaded stream goes to the parser in chunks of this size, this many ahead.
 const CHUNK: usize = 1 << 20;
 const CHUNKS: usize = 8;
-/// Entries go to the writer in batches of this many bytes at most (or [`BATCH_ENTRIES`]):
-/// one hand-over per entry costs a wake-up of the other thread each.
+/// Files go to the writers in batches of about this many bytes (or [`BATCH_ENTRIES`] files):
+/// one hand-over per file costs a wake-up of the other thread each. A file larger than this the
+/// parser writes itself.
 const BATCH_BYTES: usize = 1 << 20;
 const BATCH_ENTRIES: usize = 128;
 
@@ -169,9 +173,30 @@ fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> 
     Ok(())
 }
 
-/// A regular file of the archive, read and checked, for a writing thread: its path, mode and
-/// bytes.
-struct Item(PathBuf, u32, Vec<u8>);
+/// Regular files of the archive, read and checked, for a writing thread: each one's path, mode
+/// and where its bytes are in `data`, back to back. A batch written goes back to the reader to
+/// be filled again, so its memory is touched (faulted in, zeroed) once, not once a file.
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    /// How much of `data` holds this batch's files (the rest is what an earlier fill left).
+    used: usize,
+    items: Vec<(PathBuf, u32, std::ops::Range<usize>)>,
+}
+
+impl Batch {
+    /// Read the next `size` bytes of `from` into the batch, for the file `rel`.
+    fn add(&mut self, rel: PathBuf, mode: u32, size: usize, from: &mut impl Read) -> std::io::Result<()> {
+        let range = self.used..self.used + size;
+        if self.data.len() < range.end {
+            self.data.resize(range.end, 0);
+        }
+        from.read_exact(&mut self.data[range.clone()])?;
+        self.used = range.end;
+        self.items.push((rel, mode, range));
+        Ok(())
+    }
+}
 
 /// What unpacking made: every regular file with its size (relative to the folder), and the disk
 /// usage they and the folders take, so sealing the attempt needs no walk of its own.
@@ -193,28 +218,32 @@ fn blocks(size: u64) -> u64 {
 /// folders, regular files and links are made, at relative paths that never pass through a link
 /// the artifact made.
 pub fn unpack(archive: impl Read, codec: Codec, into: &Path, target: &Path) -> std::io::Result<Unpacked> {
-    let decoder: Box<dyn Read + '_> = match codec {
-        Codec::Zstd => Box::new(zstd::stream::read::Decoder::new(archive)?),
-        Codec::Gzip => Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(archive))),
-    };
     let (read, written) = std::thread::scope(|scope| {
         let mut sends = Vec::new();
         let mut writers = Vec::new();
+        let (written_back, empties) = std::sync::mpsc::channel::<Batch>();
         for _ in 0..WRITERS {
-            let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Item>>(QUEUE);
+            let (send, receive) = std::sync::mpsc::sync_channel::<Batch>(QUEUE);
             sends.push(send);
-            writers.push(scope.spawn(move || write_items(receive, into)));
+            let back = written_back.clone();
+            writers.push(scope.spawn(move || write_items(receive, &back, into)));
         }
-        // Decompressed here, parsed (and the folders made) on a thread of its own.
+        drop(written_back);
+        // Downloaded (and digested) here; decompressed straight into the writers' batches and
+        // parsed, the folders made, on a thread of its own.
         let (send_chunk, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(CHUNKS);
         let (give_back, used) = std::sync::mpsc::channel::<Vec<u8>>();
         let parser = scope.spawn(move || {
-            let read =
-                read_items(Chunks { receive: chunks, used: give_back, current: Vec::new(), at: 0 }, into, &sends);
+            let chunks = Chunks { receive: chunks, used: give_back, current: Vec::new(), at: 0 };
+            let decoder: Box<dyn Read> = match codec {
+                Codec::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(chunks)?),
+                Codec::Gzip => Box::new(flate2::bufread::GzDecoder::new(chunks)),
+            };
+            let read = read_items(decoder, into, &sends, &empties);
             drop(sends);
             read
         });
-        let decompressed = decompress(decoder, &send_chunk, &used);
+        let downloaded = download(archive, &send_chunk, &used);
         drop(send_chunk);
         let read = parser.join().unwrap_or_else(|_| Err(std::io::Error::other("an unpacking thread failed")));
         let mut files = Vec::new();
@@ -226,14 +255,16 @@ pub fn unpack(archive: impl Read, codec: Codec, into: &Path, target: &Path) -> s
             }
         }
         // A stream that breaks off may end at an entry's edge, where the tar looks whole.
-        (decompressed.and(read), written.map(|()| files))
+        (downloaded.and(read), written.map(|()| files))
     });
     // A refused entry says why; else a writer's error (its hang-up is what ended the reading).
     let (made_links, list, dirs, files) = match (read, written) {
         (Err(e), _) if e.kind() == std::io::ErrorKind::InvalidData => return Err(e),
         (_, Err(e)) => return Err(e),
         (r, Ok(files)) => {
-            let (links, list, dirs) = r?;
+            let Parsed { links, list, dirs, files: mut written_here } = r?;
+            let mut files = files;
+            files.append(&mut written_here);
             (links, list, dirs, files)
         }
     };
@@ -278,10 +309,10 @@ pub fn unpack(archive: impl Read, codec: Codec, into: &Path, target: &Path) -> s
     Ok(Unpacked { files, usage: crate::fsx::Usage { size, linked: 0 } })
 }
 
-/// Read `decoder` to its end in chunks for the parser. Stops early (and says nothing) when the
+/// Read `archive` to its end in chunks for the parser. Stops early (and says nothing) when the
 /// parser hangs up: its error is the one told.
-fn decompress(
-    mut decoder: impl Read,
+fn download(
+    mut archive: impl Read,
     send: &std::sync::mpsc::SyncSender<Vec<u8>>,
     used: &std::sync::mpsc::Receiver<Vec<u8>>,
 ) -> std::io::Result<()> {
@@ -291,7 +322,7 @@ fn decompress(
         chunk.resize(CHUNK, 0);
         let mut filled = 0;
         while filled < CHUNK {
-            match decoder.read(&mut chunk[filled..]) {
+            match archive.read(&mut chunk[filled..]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -308,8 +339,8 @@ fn decompress(
     }
 }
 
-/// The decompressed stream as the parser reads it: the chunks sent, in order; their end is the
-/// stream's.
+/// The downloaded stream as the parser's decompressor reads it: the chunks sent, in order;
+/// their end is the stream's.
 struct Chunks {
     receive: std::sync::mpsc::Receiver<Vec<u8>>,
     /// Where a chunk read goes back to, to be filled again.
@@ -318,8 +349,8 @@ struct Chunks {
     at: usize,
 }
 
-impl Read for Chunks {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+impl std::io::BufRead for Chunks {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
         while self.at == self.current.len() {
             match self.receive.recv() {
                 Ok(chunk) => {
@@ -327,19 +358,37 @@ impl Read for Chunks {
                     let _ = self.used.send(done);
                     self.at = 0;
                 }
-                Err(_) => return Ok(0),
+                Err(_) => break,
             }
         }
-        let n = buf.len().min(self.current.len() - self.at);
+        Ok(&self.current[self.at..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.at += n;
+    }
+}
+
+impl Read for Chunks {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = std::io::BufRead::fill_buf(self)?.len().min(buf.len());
         buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
         self.at += n;
         Ok(n)
     }
 }
 
-/// What parsing leaves for the end of an unpack: the links to make (path, target), the
-/// relocation list and the count of folders made.
-type Parsed = (Vec<(PathBuf, PathBuf)>, Option<Vec<u8>>, u64);
+/// What parsing leaves for the end of an unpack.
+struct Parsed {
+    /// The links to make: path, target.
+    links: Vec<(PathBuf, PathBuf)>,
+    /// The relocation list (kept here, never written).
+    list: Option<Vec<u8>>,
+    /// The count of folders made.
+    dirs: u64,
+    /// The files written by the parser itself (the large ones), with their sizes.
+    files: Vec<(PathBuf, u64)>,
+}
 
 /// Decompress and parse the tar, check each entry, make each folder (in the archive's order,
 /// before the files in it are handed on) and hand files and links to the writers, a batch to
@@ -348,7 +397,8 @@ type Parsed = (Vec<(PathBuf, PathBuf)>, Option<Vec<u8>>, u64);
 fn read_items(
     decoder: impl Read,
     into: &Path,
-    sends: &[std::sync::mpsc::SyncSender<Vec<Item>>],
+    sends: &[std::sync::mpsc::SyncSender<Batch>],
+    empties: &std::sync::mpsc::Receiver<Batch>,
 ) -> std::io::Result<Parsed> {
     use std::os::unix::fs::DirBuilderExt;
     let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
@@ -357,7 +407,8 @@ fn read_items(
     let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
     let mut list = None;
     let mut dirs = 0;
-    let (mut batch, mut batch_bytes, mut turn) = (Vec::with_capacity(BATCH_ENTRIES), 0, 0);
+    let (mut batch, mut turn) = (Batch::default(), 0);
+    let (mut big, mut files) = (Vec::new(), Vec::new());
     for entry in tar.entries()? {
         let mut entry = entry?;
         let rel = entry.path()?.into_owned();
@@ -369,7 +420,7 @@ fn read_items(
             return Err(bad(format!("entry {} is beneath a link", rel.display())));
         }
         let mode = entry.header().mode().unwrap_or(0o644) & 0o755;
-        let item = match entry.header().entry_type() {
+        match entry.header().entry_type() {
             tar::EntryType::Directory => {
                 let path = into.join(&rel);
                 match std::fs::DirBuilder::new().recursive(true).mode(0o700 | mode).create(&path) {
@@ -379,14 +430,32 @@ fn read_items(
                 }
                 continue;
             }
-            tar::EntryType::Regular => {
-                let mut bytes = Vec::with_capacity(entry.size().min(64 << 20) as usize);
+            tar::EntryType::Regular if rel == Path::new(RELOCATE) => {
+                let mut bytes = Vec::new();
                 entry.read_to_end(&mut bytes)?;
-                if rel == Path::new(RELOCATE) {
-                    list = Some(bytes);
+                list = Some(bytes);
+                continue;
+            }
+            tar::EntryType::Regular => {
+                let size =
+                    usize::try_from(entry.size()).map_err(|_| bad(format!("entry {} is too large", rel.display())))?;
+                if size <= BATCH_BYTES {
+                    batch.add(rel, mode, size, &mut entry)?;
+                } else {
+                    // Written here, through one buffer: a batch of its own would be memory
+                    // touched for this file alone.
+                    big.resize(CHUNK, 0);
+                    let mut file = create(into, &rel, mode)?;
+                    let mut left = size;
+                    while left > 0 {
+                        let n = left.min(CHUNK);
+                        entry.read_exact(&mut big[..n])?;
+                        file.write_all(&big[..n])?;
+                        left -= n;
+                    }
+                    files.push((rel, size as u64));
                     continue;
                 }
-                Item(rel, mode, bytes)
             }
             tar::EntryType::Symlink => {
                 let target = entry.link_name()?.ok_or_else(|| bad(format!("link {} has no target", rel.display())))?;
@@ -394,44 +463,54 @@ fn read_items(
                 continue;
             }
             other => return Err(bad(format!("entry {} is of a kind cove does not unpack ({other:?})", rel.display()))),
-        };
-        batch_bytes += item.2.len();
-        batch.push(item);
-        if batch.len() >= BATCH_ENTRIES || batch_bytes >= BATCH_BYTES {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ENTRIES));
+        }
+        if batch.items.len() >= BATCH_ENTRIES || batch.used >= BATCH_BYTES {
+            let full = std::mem::replace(&mut batch, empties.try_recv().unwrap_or_default());
             sends[turn % sends.len()].send(full).map_err(|_| hung_up())?;
-            (batch_bytes, turn) = (0, turn + 1);
+            turn += 1;
         }
     }
-    if !batch.is_empty() {
+    if !batch.items.is_empty() {
         sends[turn % sends.len()].send(batch).map_err(|_| hung_up())?;
     }
-    Ok((links, list, dirs))
+    Ok(Parsed { links, list, dirs, files })
 }
 
 /// Create the files the reader sends under `into`, returning each one made with its size. The
 /// folders are made by the reader (one an archive left out is made here), the links after.
-fn write_items(receive: std::sync::mpsc::Receiver<Vec<Item>>, into: &Path) -> std::io::Result<Vec<(PathBuf, u64)>> {
+fn write_items(
+    receive: std::sync::mpsc::Receiver<Batch>,
+    written: &std::sync::mpsc::Sender<Batch>,
+    into: &Path,
+) -> std::io::Result<Vec<(PathBuf, u64)>> {
     let mut files = Vec::new();
-    let with_parent = |rel: &Path, make: &mut dyn FnMut() -> std::io::Result<()>| match make() {
+    for mut batch in receive {
+        for (rel, mode, range) in batch.items.drain(..) {
+            let bytes = &batch.data[range];
+            create(into, &rel, mode)?.write_all(bytes)?;
+            files.push((rel, bytes.len() as u64));
+        }
+        batch.used = 0;
+        // The reader may be done: then the batch is freed here.
+        let _ = written.send(batch);
+    }
+    Ok(files)
+}
+
+/// Create the new file `rel` under `into` (and its folder, when the archive left that out).
+fn create(into: &Path, rel: &Path, mode: u32) -> std::io::Result<std::fs::File> {
+    let path = into.join(rel);
+    let open = || std::fs::OpenOptions::new().write(true).create_new(true).mode_private(mode).open(&path);
+    match open() {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => match rel.parent() {
             Some(p) if !p.as_os_str().is_empty() => {
                 std::fs::create_dir_all(into.join(p))?;
-                make()
+                open()
             }
             _ => Err(e),
         },
         other => other,
-    };
-    for Item(rel, mode, bytes) in receive.into_iter().flatten() {
-        let path = into.join(&rel);
-        with_parent(&rel, &mut || {
-            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode_private(mode).open(&path)?;
-            f.write_all(&bytes)
-        })?;
-        files.push((rel, bytes.len() as u64));
     }
-    Ok(files)
 }
 
 trait ModePrivate {
@@ -500,6 +579,40 @@ mod tests {
         assert!(!into.join("lib/site/__pycache__").exists(), "no bytecode in the artifact");
         assert!(!into.join(".cove-ready").exists() && !into.join("cove-env.json").exists());
         assert!(!into.join(RELOCATE).exists());
+    }
+
+    #[test]
+    fn every_file_unpacks_byte_for_byte_through_reused_batches_and_the_large_file_path() {
+        let t = tempfile::tempdir().unwrap();
+        let env = t.path().join("one/envs/k");
+        make_env(&env);
+        // Enough files for batches to be written, handed back and filled again, each file's
+        // bytes its own, and sizes either side of what goes in a batch.
+        let bytes_of = |n: usize, seed: u32| -> Vec<u8> {
+            (0..n as u32).map(|i| (i.wrapping_add(seed).wrapping_mul(2_654_435_761) >> 24) as u8).collect()
+        };
+        let mut want = Vec::new();
+        for i in 0..(WRITERS * (QUEUE + 2) + 4) * BATCH_ENTRIES {
+            want.push((format!("lib/site/many/f{i}.py"), bytes_of(i % 300, i as u32)));
+        }
+        for (i, size) in [0, 1, BATCH_BYTES - 1, BATCH_BYTES, BATCH_BYTES + 1, 3 * CHUNK + 5].into_iter().enumerate() {
+            want.push((format!("lib/site/sized/s{i}.bin"), bytes_of(size, 7 + i as u32)));
+        }
+        std::fs::create_dir_all(env.join("lib/site/many")).unwrap();
+        std::fs::create_dir_all(env.join("lib/site/sized")).unwrap();
+        for (rel, bytes) in &want {
+            std::fs::write(env.join(rel), bytes).unwrap();
+        }
+        pack(&env, &t.path().join("a.tar.zst")).unwrap();
+        let into = t.path().join("into");
+        std::fs::create_dir(&into).unwrap();
+        let file = std::fs::File::open(t.path().join("a.tar.zst")).unwrap();
+        let unpacked = unpack(file, Codec::Zstd, &into, Path::new("/x")).unwrap();
+        for (rel, bytes) in &want {
+            assert!(std::fs::read(into.join(rel)).unwrap() == *bytes, "{rel} unpacked as packed");
+            let listed = unpacked.files.iter().find(|(p, _)| p == Path::new(rel)).map(|(_, size)| *size);
+            assert_eq!(listed, Some(bytes.len() as u64), "{rel} listed with its size");
+        }
     }
 
     #[test]
