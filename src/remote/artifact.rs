@@ -1,6 +1,6 @@
 //! The artifact: one environment as a zstd-compressed tar, path-neutral and reproducible.
 //!
-//! Written as zstd (level 3, two compression workers: a fixed count, so the bytes do not depend
+//! Written as zstd (level 9, two compression workers: a fixed count, so the bytes do not depend
 //! on the machine); read as zstd or gzip (what cove wrote before), as the layer's media type
 //! says ([`Codec`]). Unpacking is a pipeline: the calling thread downloads (and digests) the
 //! compressed stream; a parser decompresses it straight into batches of file bytes, makes each
@@ -39,8 +39,10 @@ pub const RELOCATE: &str = ".cove-relocate";
 const MAX_TEXT: u64 = 8 << 20;
 /// Every entry's mtime (1980-01-01, the zip epoch: some tools dislike 0).
 const MTIME: u64 = 315_532_800;
-/// zstd's level for packing: fast, and within a few percent of the higher levels' size.
-const ZSTD_LEVEL: i32 = 3;
+/// zstd's level for packing. Decompressing is as fast at any level, and a push is once per
+/// team where pulls are many: level 9 sends 15% less than level 3 (a numpy + pandas environment:
+/// 25.7 against 30.1 MB) for about twice a push's compressing time.
+const ZSTD_LEVEL: i32 = 9;
 /// zstd's compression workers: fixed, since the output depends on the count.
 const ZSTD_WORKERS: u32 = 2;
 /// Batches of entries read ahead of each thread that writes them.
