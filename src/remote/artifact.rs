@@ -1,14 +1,16 @@
 //! The artifact: one environment as a zstd-compressed tar, path-neutral and reproducible.
 //!
-//! Written as zstd (level 9, two compression workers: a fixed count, so the bytes do not depend
-//! on the machine); read as zstd or gzip (what cove wrote before), as the layer's media type
-//! says ([`Codec`]). Unpacking is a pipeline: the calling thread downloads (and digests) the
-//! compressed stream; a parser decompresses it straight into batches of file bytes, makes each
-//! folder as it comes and writes the large files itself; two writers create the other files, a
-//! batch each in turn, and hand each batch back to be filled again (links are made last, so no
-//! file is written through one). Nothing is synced per file (the attempt folder is sealed and
-//! renamed into place by `staging`, as a local build is), and what was made is listed for the
-//! seal.
+//! Written as zstd (level 9), read as zstd or gzip (what cove wrote before), as the layer's
+//! media type says ([`Codec`]). The tar is cut into zstd frames of about [`FRAME`] bytes, each
+//! ending at an entry's edge and compressed on its own (two at a time, so a push uses both
+//! cores; the bytes do not depend on the machine). Any zstd reader reads the frames as one
+//! stream. Unpacking uses them: the calling thread downloads (and digests) the stream and hands
+//! on each whole frame; two workers each take the next frame, decompress it and make its
+//! folders and files, so the decompressing and the kernel's work of making files are shared by
+//! both cores (an artifact of one frame, or gzip'd, is unpacked by one worker). Links are made
+//! last, once no entry is beneath one, so no file is written through a link. Nothing is synced
+//! per file (the attempt folder is sealed and renamed into place by `staging`, as a local build
+//! is), and what was made is listed for the seal.
 //!
 //! Packing walks the published environment in name order and writes each directory, file and
 //! link with a fixed mtime, uid/gid 0 and no user names, so equal environments give equal bytes
@@ -43,21 +45,14 @@ const MTIME: u64 = 315_532_800;
 /// team where pulls are many: level 9 sends 15% less than level 3 (a numpy + pandas environment:
 /// 25.7 against 30.1 MB) for about twice a push's compressing time.
 const ZSTD_LEVEL: i32 = 9;
-/// zstd's compression workers: fixed, since the output depends on the count.
-const ZSTD_WORKERS: u32 = 2;
-/// Batches of entries read ahead of each thread that writes them.
+/// The tar bytes in each zstd frame, at least (a frame ends at the first entry edge past it).
+const FRAME: usize = 4 << 20;
+/// Workers unpacking frames side by side (one a core), and whole frames downloaded ahead of
+/// them.
+const WORKERS: usize = 2;
 const QUEUE: usize = 4;
-/// Threads creating files: the kernel's work of making a file is most of an unpack, and two
-/// threads share it out where the parser (decompressing) would leave a core idle.
-const WRITERS: usize = 2;
-/// The downloaded stream goes to the parser in chunks of this size, this many ahead.
+/// The download is read, and a file's bytes written, this much at a time.
 const CHUNK: usize = 1 << 20;
-const CHUNKS: usize = 8;
-/// Files go to the writers in batches of about this many bytes (or [`BATCH_ENTRIES`] files):
-/// one hand-over per file costs a wake-up of the other thread each. A file larger than this the
-/// parser writes itself.
-const BATCH_BYTES: usize = 1 << 20;
-const BATCH_ENTRIES: usize = 128;
 
 /// How an artifact's tar is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,9 +76,7 @@ pub struct Packed {
 pub fn pack(env: &Path, out: &Path) -> std::io::Result<Packed> {
     let file = std::fs::File::create(out)?;
     let hashing = super::store::Hashing::new(std::io::BufWriter::new(file));
-    let mut zst = zstd::stream::write::Encoder::new(hashing, ZSTD_LEVEL)?;
-    zst.multithread(ZSTD_WORKERS)?;
-    let mut tar = tar::Builder::new(zst);
+    let mut tar = tar::Builder::new(Frames { out: hashing, current: Vec::new(), full: None });
     tar.mode(tar::HeaderMode::Deterministic);
     let needle = env.as_os_str().as_bytes().to_vec();
     let mut relocate = Vec::new();
@@ -132,6 +125,7 @@ pub fn pack(env: &Path, out: &Path) -> std::io::Result<Packed> {
             header.set_size(bytes.len() as u64);
             tar.append_data(&mut header, &rel, bytes.as_slice())?;
         }
+        tar.get_mut().cut()?;
     }
     let mut list = Vec::new();
     for rel in &relocate {
@@ -144,11 +138,70 @@ pub fn pack(env: &Path, out: &Path) -> std::io::Result<Packed> {
     header.set_mode(0o644);
     header.set_size(list.len() as u64);
     tar.append_data(&mut header, RELOCATE, list.as_slice())?;
-    let zst = tar.into_inner()?;
-    let mut hashing = zst.finish()?;
+    let mut hashing = tar.into_inner()?.finish()?;
     hashing.inner.flush()?;
     let digest = format!("sha256:{}", crate::digest::hex(&hashing.hash.finalize()));
     Ok(Packed { digest, size: hashing.len, content_size })
+}
+
+/// The packed tar as zstd frames: each frame whole entries of at least [`FRAME`] bytes (but the
+/// last), compressed on its own.
+struct Frames<W: Write> {
+    out: W,
+    /// The tar bytes of the frame being filled.
+    current: Vec<u8>,
+    /// A full frame waiting for the next, to be compressed beside it.
+    full: Option<Vec<u8>>,
+}
+
+impl<W: Write> Frames<W> {
+    /// At an entry's edge: end the frame here if it is full.
+    fn cut(&mut self) -> std::io::Result<()> {
+        if self.current.len() < FRAME {
+            return Ok(());
+        }
+        let frame = std::mem::take(&mut self.current);
+        match self.full.take() {
+            None => self.full = Some(frame),
+            Some(first) => self.compress(&[first, frame])?,
+        }
+        Ok(())
+    }
+
+    /// Compress these frames, each on a thread of its own, and write them out in order.
+    fn compress(&mut self, frames: &[Vec<u8>]) -> std::io::Result<()> {
+        let compressed: Vec<std::io::Result<Vec<u8>>> = std::thread::scope(|scope| {
+            let threads: Vec<_> =
+                frames.iter().map(|frame| scope.spawn(|| zstd::bulk::compress(frame, ZSTD_LEVEL))).collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().unwrap_or_else(|_| Err(std::io::Error::other("a packing thread failed"))))
+                .collect()
+        });
+        for frame in compressed {
+            self.out.write_all(&frame?)?;
+        }
+        Ok(())
+    }
+
+    /// The last frames written: the stream's end.
+    fn finish(mut self) -> std::io::Result<W> {
+        let last = std::mem::take(&mut self.current);
+        let frames: Vec<Vec<u8>> = self.full.take().into_iter().chain(Some(last).filter(|l| !l.is_empty())).collect();
+        self.compress(&frames)?;
+        Ok(self.out)
+    }
+}
+
+impl<W: Write> Write for Frames<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.current.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Every entry under `dir` (relative to the environment), in name order, parents first.
@@ -175,31 +228,6 @@ fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> 
     Ok(())
 }
 
-/// Regular files of the archive, read and checked, for a writing thread: each one's path, mode
-/// and where its bytes are in `data`, back to back. A batch written goes back to the reader to
-/// be filled again, so its memory is touched (faulted in, zeroed) once, not once a file.
-#[derive(Default)]
-struct Batch {
-    data: Vec<u8>,
-    /// How much of `data` holds this batch's files (the rest is what an earlier fill left).
-    used: usize,
-    items: Vec<(PathBuf, u32, std::ops::Range<usize>)>,
-}
-
-impl Batch {
-    /// Read the next `size` bytes of `from` into the batch, for the file `rel`.
-    fn add(&mut self, rel: PathBuf, mode: u32, size: usize, from: &mut impl Read) -> std::io::Result<()> {
-        let range = self.used..self.used + size;
-        if self.data.len() < range.end {
-            self.data.resize(range.end, 0);
-        }
-        from.read_exact(&mut self.data[range.clone()])?;
-        self.used = range.end;
-        self.items.push((rel, mode, range));
-        Ok(())
-    }
-}
-
 /// What unpacking made: every regular file with its size (relative to the folder), and the disk
 /// usage they and the folders take, so sealing the attempt needs no walk of its own.
 #[derive(Debug, Default)]
@@ -220,58 +248,50 @@ fn blocks(size: u64) -> u64 {
 /// folders, regular files and links are made, at relative paths that never pass through a link
 /// the artifact made.
 pub fn unpack(archive: impl Read, codec: Codec, into: &Path, target: &Path) -> std::io::Result<Unpacked> {
-    let (read, written) = std::thread::scope(|scope| {
-        let mut sends = Vec::new();
-        let mut writers = Vec::new();
-        let (written_back, empties) = std::sync::mpsc::channel::<Batch>();
-        for _ in 0..WRITERS {
-            let (send, receive) = std::sync::mpsc::sync_channel::<Batch>(QUEUE);
-            sends.push(send);
-            let back = written_back.clone();
-            writers.push(scope.spawn(move || write_items(receive, &back, into)));
-        }
-        drop(written_back);
-        // Downloaded (and digested) here; decompressed straight into the writers' batches and
-        // parsed, the folders made, on a thread of its own.
-        let (send_chunk, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(CHUNKS);
-        let (give_back, used) = std::sync::mpsc::channel::<Vec<u8>>();
-        let parser = scope.spawn(move || {
-            let chunks = Chunks { receive: chunks, used: give_back, current: Vec::new(), at: 0 };
-            let decoder: Box<dyn Read> = match codec {
-                Codec::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(chunks)?),
-                Codec::Gzip => Box::new(flate2::bufread::GzDecoder::new(chunks)),
-            };
-            let read = read_items(decoder, into, &sends, &empties);
-            drop(sends);
-            read
-        });
-        let downloaded = download(archive, &send_chunk, &used);
-        drop(send_chunk);
-        let read = parser.join().unwrap_or_else(|_| Err(std::io::Error::other("an unpacking thread failed")));
-        let mut files = Vec::new();
-        let mut written = Ok(());
-        for writer in writers {
-            match writer.join().unwrap_or_else(|_| Err(std::io::Error::other("an unpacking thread failed"))) {
-                Ok(mut some) => files.append(&mut some),
-                Err(e) => written = written.and(Err(e)),
-            }
-        }
-        // A stream that breaks off may end at an entry's edge, where the tar looks whole.
-        (downloaded.and(read), written.map(|()| files))
+    let (send, frames) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUE);
+    let (give_back, used) = std::sync::mpsc::channel::<Vec<u8>>();
+    let queue = std::sync::Mutex::new(Some(frames));
+    let (downloaded, worked) = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|_| {
+                let (queue, give_back) = (&queue, give_back.clone());
+                scope.spawn(move || work(queue, &give_back, codec, into))
+            })
+            .collect();
+        drop(give_back);
+        let downloaded = split(archive, codec, &send, &used);
+        drop(send);
+        let worked: Vec<std::io::Result<Parsed>> = workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| Err(std::io::Error::other("an unpacking thread failed"))))
+            .collect();
+        (downloaded, worked)
     });
-    // A refused entry says why; else a writer's error (its hang-up is what ended the reading).
-    let (made_links, list, dirs, files) = match (read, written) {
-        (Err(e), _) if e.kind() == std::io::ErrorKind::InvalidData => return Err(e),
-        (_, Err(e)) => return Err(e),
-        (r, Ok(files)) => {
-            let Parsed { links, list, dirs, files: mut written_here } = r?;
-            let mut files = files;
-            files.append(&mut written_here);
-            (links, list, dirs, files)
+    // A refused entry says why; else a worker's error (its hang-up is what ended the download);
+    // else the download's.
+    let mut parsed = Parsed::default();
+    let mut failed = None;
+    for part in worked {
+        match part {
+            Ok(part) => parsed.add(part),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return Err(e),
+            Err(e) => failed = failed.or(Some(e)),
         }
-    };
-    // The links last, once every file is written: a file the writers make (in their own order,
-    // not the archive's) never passes through one.
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    downloaded?;
+    let Parsed { links: made_links, list, dirs, files } = parsed;
+    let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+    // Frames unpack in any order, so no entry may be beneath a link, wherever it comes.
+    let link_paths: std::collections::HashSet<&Path> = made_links.iter().map(|(rel, _)| rel.as_path()).collect();
+    let beneath = |rel: &Path| rel.ancestors().skip(1).any(|a| link_paths.contains(a));
+    let mut every = files.iter().map(|(rel, _)| rel).chain(&dirs).chain(made_links.iter().map(|(rel, _)| rel));
+    if let Some(rel) = every.find(|rel| beneath(rel)) {
+        return Err(bad(format!("entry {} is beneath a link", rel.display())));
+    }
+    // The links last, once every file is written: no file is written through one.
     for (rel, target) in &made_links {
         let path = into.join(rel);
         if let Some(parent) = path.parent() {
@@ -279,15 +299,13 @@ pub fn unpack(archive: impl Read, codec: Codec, into: &Path, target: &Path) -> s
         }
         std::os::unix::fs::symlink(target, &path)?;
     }
-    let links: Vec<&PathBuf> = made_links.iter().map(|(rel, _)| rel).collect();
-    let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+    let dirs = dirs.len() as u64;
     let list = list.ok_or_else(|| bad("the artifact has no relocation list".into()))?;
     let new = target.as_os_str().as_bytes();
     let mut sizes: std::collections::HashMap<PathBuf, u64> = files.into_iter().collect();
     for line in list.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         let rel = Path::new(std::ffi::OsStr::from_bytes(line));
-        let beneath_link = links.iter().any(|l| rel.starts_with(l) && rel != l.as_path());
-        if beneath_link || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+        if beneath(rel) || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
             return Err(bad(format!("relocation entry {} is not inside the environment", rel.display())));
         }
         let path = into.join(rel);
@@ -311,106 +329,112 @@ pub fn unpack(archive: impl Read, codec: Codec, into: &Path, target: &Path) -> s
     Ok(Unpacked { files, usage: crate::fsx::Usage { size, linked: 0 } })
 }
 
-/// Read `archive` to its end in chunks for the parser. Stops early (and says nothing) when the
-/// parser hangs up: its error is the one told.
-fn download(
+/// Read `archive` to its end and hand it on a whole zstd frame at a time (gzip: all of it at
+/// the end), in buffers the workers give back. Stops early (and says nothing) when the workers
+/// hang up: their error is the one told.
+fn split(
     mut archive: impl Read,
+    codec: Codec,
     send: &std::sync::mpsc::SyncSender<Vec<u8>>,
     used: &std::sync::mpsc::Receiver<Vec<u8>>,
 ) -> std::io::Result<()> {
+    let mut pending = Vec::new();
+    let mut at_end = false;
     loop {
-        // A chunk the parser is done with, else a new one: fresh memory costs a page fault a page.
-        let mut chunk = used.try_recv().unwrap_or_default();
-        chunk.resize(CHUNK, 0);
-        let mut filled = 0;
-        while filled < CHUNK {
-            match archive.read(&mut chunk[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
+        while let Some(n) = whole_frame(codec, &pending) {
+            let mut frame = used.try_recv().unwrap_or_default();
+            frame.clear();
+            frame.extend_from_slice(&pending[..n]);
+            pending.drain(..n);
+            if send.send(frame).is_err() {
+                return Ok(());
+            }
+        }
+        if at_end {
+            break;
+        }
+        let filled = pending.len();
+        pending.resize(filled + CHUNK, 0);
+        let n = loop {
+            match archive.read(&mut pending[filled..]) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                read => break read?,
             }
+        };
+        pending.truncate(filled + n);
+        at_end = n == 0;
+    }
+    match codec {
+        _ if pending.is_empty() => Ok(()),
+        Codec::Gzip => {
+            let _ = send.send(pending);
+            Ok(())
         }
-        if filled == 0 {
-            return Ok(());
-        }
-        chunk.truncate(filled);
-        if send.send(chunk).is_err() {
-            return Ok(());
-        }
+        Codec::Zstd => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the artifact ends inside a frame")),
     }
 }
 
-/// The downloaded stream as the parser's decompressor reads it: the chunks sent, in order;
-/// their end is the stream's.
-struct Chunks {
-    receive: std::sync::mpsc::Receiver<Vec<u8>>,
-    /// Where a chunk read goes back to, to be filled again.
-    used: std::sync::mpsc::Sender<Vec<u8>>,
-    current: Vec<u8>,
-    at: usize,
+/// The length of the whole zstd frame `pending` starts with, if it holds one.
+fn whole_frame(codec: Codec, pending: &[u8]) -> Option<usize> {
+    if codec != Codec::Zstd {
+        return None;
+    }
+    let n = zstd::zstd_safe::find_frame_compressed_size(pending).ok()?;
+    (n > 0 && n <= pending.len()).then_some(n)
 }
 
-impl std::io::BufRead for Chunks {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        while self.at == self.current.len() {
-            match self.receive.recv() {
-                Ok(chunk) => {
-                    let done = std::mem::replace(&mut self.current, chunk);
-                    let _ = self.used.send(done);
-                    self.at = 0;
-                }
-                Err(_) => break,
-            }
-        }
-        Ok(&self.current[self.at..])
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.at += n;
-    }
-}
-
-impl Read for Chunks {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = std::io::BufRead::fill_buf(self)?.len().min(buf.len());
-        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
-}
-
-/// What parsing leaves for the end of an unpack.
+/// What unpacking frames leaves for its end.
+#[derive(Default)]
 struct Parsed {
     /// The links to make: path, target.
     links: Vec<(PathBuf, PathBuf)>,
     /// The relocation list (kept here, never written).
     list: Option<Vec<u8>>,
-    /// The count of folders made.
-    dirs: u64,
-    /// The files written by the parser itself (the large ones), with their sizes.
+    /// The folders made.
+    dirs: Vec<PathBuf>,
+    /// The files made, with their sizes.
     files: Vec<(PathBuf, u64)>,
 }
 
-/// Decompress and parse the tar, check each entry, make each folder (in the archive's order,
-/// before the files in it are handed on) and hand files and links to the writers, a batch to
-/// each in turn. Returns the links to make (path, target), the relocation list (kept here, never
-/// written) and the count of folders made.
-fn read_items(
-    decoder: impl Read,
+impl Parsed {
+    fn add(&mut self, mut other: Parsed) {
+        self.links.append(&mut other.links);
+        self.list = self.list.take().or(other.list);
+        self.dirs.append(&mut other.dirs);
+        self.files.append(&mut other.files);
+    }
+}
+
+/// A worker: unpack the frames it takes from `queue` until there are none, giving each buffer
+/// back. On an error, the queue is closed, which stops the other workers and the download.
+fn work(
+    queue: &std::sync::Mutex<Option<std::sync::mpsc::Receiver<Vec<u8>>>>,
+    give_back: &std::sync::mpsc::Sender<Vec<u8>>,
+    codec: Codec,
     into: &Path,
-    sends: &[std::sync::mpsc::SyncSender<Batch>],
-    empties: &std::sync::mpsc::Receiver<Batch>,
 ) -> std::io::Result<Parsed> {
+    let lock = || queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (mut parsed, mut buf) = (Parsed::default(), Vec::new());
+    loop {
+        let Some(Ok(frame)) = lock().as_ref().map(|frames| frames.recv()) else { return Ok(parsed) };
+        if let Err(e) = unpack_frame(&frame, codec, into, &mut buf, &mut parsed) {
+            *lock() = None;
+            return Err(e);
+        }
+        let _ = give_back.send(frame);
+    }
+}
+
+/// Decompress one frame (whole tar entries), check each entry, and make its folders and files
+/// under `into`; links and the relocation list are kept for the end.
+fn unpack_frame(frame: &[u8], codec: Codec, into: &Path, buf: &mut Vec<u8>, out: &mut Parsed) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
-    let hung_up = || std::io::Error::other("an unpacking thread stopped");
+    let decoder: Box<dyn Read> = match codec {
+        Codec::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(frame)?),
+        Codec::Gzip => Box::new(flate2::bufread::GzDecoder::new(frame)),
+    };
     let mut tar = tar::Archive::new(decoder);
-    let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let mut list = None;
-    let mut dirs = 0;
-    let (mut batch, mut turn) = (Batch::default(), 0);
-    let (mut big, mut files) = (Vec::new(), Vec::new());
     for entry in tar.entries()? {
         let mut entry = entry?;
         let rel = entry.path()?.into_owned();
@@ -418,85 +442,42 @@ fn read_items(
         if own || rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
             return Err(bad(format!("entry {} is not a path inside the environment", rel.display())));
         }
-        if links.iter().any(|(l, _)| rel.starts_with(l)) {
-            return Err(bad(format!("entry {} is beneath a link", rel.display())));
-        }
         let mode = entry.header().mode().unwrap_or(0o644) & 0o755;
         match entry.header().entry_type() {
             tar::EntryType::Directory => {
                 let path = into.join(&rel);
+                // Made already when a file beneath it came first, in another frame.
                 match std::fs::DirBuilder::new().recursive(true).mode(0o700 | mode).create(&path) {
-                    Ok(()) => dirs += 1,
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => {}
-                    Err(e) => return Err(e),
+                    Err(e) if !(e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir()) => return Err(e),
+                    _ => out.dirs.push(rel),
                 }
-                continue;
             }
             tar::EntryType::Regular if rel == Path::new(RELOCATE) => {
-                let mut bytes = Vec::new();
-                entry.read_to_end(&mut bytes)?;
-                list = Some(bytes);
-                continue;
+                let mut list = Vec::new();
+                entry.read_to_end(&mut list)?;
+                out.list = Some(list);
             }
             tar::EntryType::Regular => {
-                let size =
-                    usize::try_from(entry.size()).map_err(|_| bad(format!("entry {} is too large", rel.display())))?;
-                if size <= BATCH_BYTES {
-                    batch.add(rel, mode, size, &mut entry)?;
-                } else {
-                    // Written here, through one buffer: a batch of its own would be memory
-                    // touched for this file alone.
-                    big.resize(CHUNK, 0);
-                    let mut file = create(into, &rel, mode)?;
-                    let mut left = size;
-                    while left > 0 {
-                        let n = left.min(CHUNK);
-                        entry.read_exact(&mut big[..n])?;
-                        file.write_all(&big[..n])?;
-                        left -= n;
-                    }
-                    files.push((rel, size as u64));
-                    continue;
+                let size = entry.size();
+                let mut file = create(into, &rel, mode)?;
+                buf.resize(CHUNK, 0);
+                let mut left = size;
+                while left > 0 {
+                    let n = left.min(CHUNK as u64) as usize;
+                    entry.read_exact(&mut buf[..n])?;
+                    file.write_all(&buf[..n])?;
+                    left -= n as u64;
                 }
+                out.files.push((rel, size));
             }
             tar::EntryType::Symlink => {
                 let target = entry.link_name()?.ok_or_else(|| bad(format!("link {} has no target", rel.display())))?;
-                links.push((rel, target.into_owned()));
-                continue;
+                out.links.push((rel, target.into_owned()));
             }
             other => return Err(bad(format!("entry {} is of a kind cove does not unpack ({other:?})", rel.display()))),
         }
-        if batch.items.len() >= BATCH_ENTRIES || batch.used >= BATCH_BYTES {
-            let full = std::mem::replace(&mut batch, empties.try_recv().unwrap_or_default());
-            sends[turn % sends.len()].send(full).map_err(|_| hung_up())?;
-            turn += 1;
-        }
     }
-    if !batch.items.is_empty() {
-        sends[turn % sends.len()].send(batch).map_err(|_| hung_up())?;
-    }
-    Ok(Parsed { links, list, dirs, files })
-}
-
-/// Create the files the reader sends under `into`, returning each one made with its size. The
-/// folders are made by the reader (one an archive left out is made here), the links after.
-fn write_items(
-    receive: std::sync::mpsc::Receiver<Batch>,
-    written: &std::sync::mpsc::Sender<Batch>,
-    into: &Path,
-) -> std::io::Result<Vec<(PathBuf, u64)>> {
-    let mut files = Vec::new();
-    for mut batch in receive {
-        for (rel, mode, range) in batch.items.drain(..) {
-            let bytes = &batch.data[range];
-            create(into, &rel, mode)?.write_all(bytes)?;
-            files.push((rel, bytes.len() as u64));
-        }
-        batch.used = 0;
-        // The reader may be done: then the batch is freed here.
-        let _ = written.send(batch);
-    }
-    Ok(files)
+    Ok(())
 }
 
 /// Create the new file `rel` under `into` (and its folder, when the archive left that out).
@@ -583,21 +564,31 @@ mod tests {
         assert!(!into.join(RELOCATE).exists());
     }
 
+    /// The frames of a zstd stream: each one's compressed length.
+    fn frames(bytes: &[u8]) -> Vec<usize> {
+        let (mut at, mut out) = (0, Vec::new());
+        while at < bytes.len() {
+            let n = zstd::zstd_safe::find_frame_compressed_size(&bytes[at..]).unwrap();
+            out.push(n);
+            at += n;
+        }
+        out
+    }
+
     #[test]
-    fn every_file_unpacks_byte_for_byte_through_reused_batches_and_the_large_file_path() {
+    fn every_file_unpacks_byte_for_byte_from_frames_unpacked_side_by_side() {
         let t = tempfile::tempdir().unwrap();
         let env = t.path().join("one/envs/k");
         make_env(&env);
-        // Enough files for batches to be written, handed back and filled again, each file's
-        // bytes its own, and sizes either side of what goes in a batch.
+        // Many small files, each with bytes of its own, and sizes either side of a write's.
         let bytes_of = |n: usize, seed: u32| -> Vec<u8> {
             (0..n as u32).map(|i| (i.wrapping_add(seed).wrapping_mul(2_654_435_761) >> 24) as u8).collect()
         };
         let mut want = Vec::new();
-        for i in 0..(WRITERS * (QUEUE + 2) + 4) * BATCH_ENTRIES {
+        for i in 0..2000 {
             want.push((format!("lib/site/many/f{i}.py"), bytes_of(i % 300, i as u32)));
         }
-        for (i, size) in [0, 1, BATCH_BYTES - 1, BATCH_BYTES, BATCH_BYTES + 1, 3 * CHUNK + 5].into_iter().enumerate() {
+        for (i, size) in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 5, FRAME + 3].into_iter().enumerate() {
             want.push((format!("lib/site/sized/s{i}.bin"), bytes_of(size, 7 + i as u32)));
         }
         std::fs::create_dir_all(env.join("lib/site/many")).unwrap();
@@ -606,15 +597,17 @@ mod tests {
             std::fs::write(env.join(rel), bytes).unwrap();
         }
         pack(&env, &t.path().join("a.tar.zst")).unwrap();
+        let packed = std::fs::read(t.path().join("a.tar.zst")).unwrap();
+        assert!(frames(&packed).len() >= 3, "cut into frames: {:?}", frames(&packed));
         let into = t.path().join("into");
         std::fs::create_dir(&into).unwrap();
-        let file = std::fs::File::open(t.path().join("a.tar.zst")).unwrap();
-        let unpacked = unpack(file, Codec::Zstd, &into, Path::new("/x")).unwrap();
+        let unpacked = unpack(packed.as_slice(), Codec::Zstd, &into, Path::new("/x")).unwrap();
         for (rel, bytes) in &want {
             assert!(std::fs::read(into.join(rel)).unwrap() == *bytes, "{rel} unpacked as packed");
             let listed = unpacked.files.iter().find(|(p, _)| p == Path::new(rel)).map(|(_, size)| *size);
             assert_eq!(listed, Some(bytes.len() as u64), "{rel} listed with its size");
         }
+        assert_eq!(std::fs::read_to_string(into.join("bin/tool")).unwrap(), "#!/x/bin/python\nimport x\n");
     }
 
     #[test]
@@ -684,38 +677,55 @@ mod tests {
         assert_eq!(std::fs::read_to_string(outside.join("rc")).unwrap(), PLACEHOLDER, "nothing outside rewritten");
     }
 
-    /// The writers make files in their own order, not the archive's: a link that comes after
-    /// files beneath its path must not be made before them (they would be written through it).
+    /// Frames unpack side by side, in no set order: a link in one frame and a file beneath its
+    /// path in another must never let the file out, whichever frame comes first.
     #[test]
-    fn a_link_after_files_beneath_its_path_never_lets_them_out() {
+    fn a_link_and_a_file_beneath_it_in_other_frames_never_let_the_file_out() {
         let t = tempfile::tempdir().unwrap();
         let outside = t.path().join("outside");
         std::fs::create_dir(&outside).unwrap();
-        let mut tar = tar::Builder::new(Vec::new());
-        let mut add = |path: &str, data: &[u8]| {
-            let mut h = tar::Header::new_gnu();
-            h.set_size(data.len() as u64);
-            h.set_mode(0o644);
-            tar.append_data(&mut h, path, data).unwrap();
-        };
-        // The planted file in the first writer's first batch, behind a large one; the link in
-        // a later batch, the other writer's.
-        add("big", &vec![7u8; BATCH_BYTES - 1024]);
-        add("evil/planted", b"hi");
-        for i in 0..BATCH_ENTRIES {
-            add(&format!("fill/{i}"), b"x");
-        }
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Symlink);
-        h.set_mode(0o777);
-        h.set_size(0);
-        tar.append_link(&mut h, "evil", &outside).unwrap();
-        let bytes = zstd::encode_all(tar.into_inner().unwrap().as_slice(), 1).unwrap();
-        for round in 0..20 {
-            let into = t.path().join(format!("into-{round}"));
-            std::fs::create_dir(&into).unwrap();
-            assert!(unpack(bytes.as_slice(), Codec::Zstd, &into, Path::new("/x")).is_err());
-            assert!(!outside.join("planted").exists(), "a file was written through a link");
+        for link_first in [true, false] {
+            let mut tar = tar::Builder::new(Vec::new());
+            let mut cuts = Vec::new();
+            let add_file = |tar: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]| {
+                let mut h = tar::Header::new_gnu();
+                h.set_size(data.len() as u64);
+                h.set_mode(0o644);
+                tar.append_data(&mut h, path, data).unwrap();
+            };
+            let add_link = |tar: &mut tar::Builder<Vec<u8>>| {
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_mode(0o777);
+                h.set_size(0);
+                tar.append_link(&mut h, "evil", &outside).unwrap();
+            };
+            // The planted file behind a large one in its frame, so either frame may finish first.
+            if link_first {
+                add_link(&mut tar);
+            } else {
+                add_file(&mut tar, "big", &vec![7u8; 2 * CHUNK]);
+                add_file(&mut tar, "evil/planted", b"hi");
+            }
+            cuts.push(tar.get_ref().len());
+            if link_first {
+                add_file(&mut tar, "big", &vec![7u8; 2 * CHUNK]);
+                add_file(&mut tar, "evil/planted", b"hi");
+            } else {
+                add_link(&mut tar);
+            }
+            add_file(&mut tar, RELOCATE, b"");
+            let raw = tar.into_inner().unwrap();
+            let mut bytes = zstd::bulk::compress(&raw[..cuts[0]], 1).unwrap();
+            bytes.extend(zstd::bulk::compress(&raw[cuts[0]..], 1).unwrap());
+            assert_eq!(frames(&bytes).len(), 2);
+            for round in 0..10 {
+                let into = t.path().join(format!("into-{link_first}-{round}"));
+                std::fs::create_dir(&into).unwrap();
+                let e = unpack(bytes.as_slice(), Codec::Zstd, &into, Path::new("/x")).unwrap_err();
+                assert!(e.to_string().contains("beneath a link"), "{e}");
+                assert!(!outside.join("planted").exists(), "a file was written through a link");
+            }
         }
     }
 
