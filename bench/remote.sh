@@ -47,6 +47,14 @@ machine() {
 }
 run_in() { (cd "$work/proj" && env $1 COVE_QUIET=1 "$cove" "${@:2}"); }
 now() { echo "$EPOCHREALTIME"; }  # no process: a python3 start-up would be timed too
+# Before each timed step, as on a fresh runner: nothing waiting to be written, and (as root, unless
+# REMOTE_DROP_CACHES=0) no file in the page cache. The rounds' files pile up in memory otherwise,
+# and on ext4 without a journal every new file is slower for a minute or more after many were
+# deleted (as a previous run's clean-up does) while their inode blocks are cached: both would
+# slow later steps more than earlier ones.
+drop=0
+[ "${REMOTE_DROP_CACHES:-1}" = 0 ] || [ ! -w /proc/sys/vm/drop_caches ] || drop=1
+settle() { sync; [ "$drop" = 0 ] || echo 3 > /proc/sys/vm/drop_caches; }
 
 a="$(machine a "$remote")"
 run_in "$a" trust >/dev/null
@@ -63,17 +71,17 @@ w="$(machine warmup "" "$work/uv-cache-warm")"; run_in "$w" trust >/dev/null; ru
 : > "$work/times"
 for r in $(seq "$rounds"); do
   cold="$(machine cold$r)"; run_in "$cold" trust >/dev/null
-  t8="$(now)"; run_in "$cold" sync; t9="$(now)"
+  settle; t8="$(now)"; run_in "$cold" sync; t9="$(now)"
   b="$(machine b$r "" "$work/uv-cache-warm")"; run_in "$b" trust >/dev/null
-  t0="$(now)"; run_in "$b" sync; t1="$(now)"
+  settle; t0="$(now)"; run_in "$b" sync; t1="$(now)"
   c="$(machine c$r "$remote")"; run_in "$c" trust >/dev/null
-  t2="$(now)"; run_in "$c COVE_TIMINGS=$work/phases" sync; t3="$(now)"
+  settle; t2="$(now)"; run_in "$c COVE_TIMINGS=$work/phases" sync; t3="$(now)"
   # First import in the pulled environment (no bytecode shipped) against a second one.
   t4="$(now)"; run_in "$c" run python -c "import $imports"; t5="$(now)"
   t6="$(now)"; run_in "$c" run python -c "import $imports"; t7="$(now)"
   echo "$t0 $t1 $t2 $t3 $t4 $t5 $t6 $t7 $t8 $t9" >> "$work/times"
 done
-python3 - "$work/times" "$env_kb" "$art_kb" "$remote" "$work/phases" <<'PY'
+python3 - "$work/times" "$env_kb" "$art_kb" "$remote" "$work/phases" "$drop" <<'PY'
 import collections, os, statistics, sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
 build = statistics.median(r[1] - r[0] for r in rows)
@@ -81,7 +89,8 @@ pull = statistics.median(r[3] - r[2] for r in rows)
 first = statistics.median(r[5] - r[4] for r in rows)
 second = statistics.median(r[7] - r[6] for r in rows)
 cold = statistics.median(r[9] - r[8] for r in rows)
-print("remote: %s (%d rounds, medians)" % (sys.argv[4], len(rows)))
+settled = "synced, page cache dropped" if sys.argv[6] == "1" else "synced"
+print("remote: %s (%d rounds, medians; before each timed step: %s)" % (sys.argv[4], len(rows), settled))
 print("local uv build (cold uv cache):  %6.0f ms" % (cold * 1e3))
 print("local uv build (warm uv cache):  %6.0f ms" % (build * 1e3))
 print("pull from the team cache:        %6.0f ms  (%.2fx of the cold build, %.2fx of the warm)" % (pull * 1e3, pull / cold, pull / build))
@@ -93,6 +102,7 @@ if os.path.exists(sys.argv[5]):
 if phases:
     print("  of which:  " + ", ".join("%s %.0f ms" % (n, statistics.median(v) * 1e3) for n, v in phases.items()))
     print("  each round's pull: " + " ".join("%.0f" % ((r[3] - r[2]) * 1e3) for r in rows) + " ms")
+    print("  each round's cold build: " + " ".join("%.0f" % ((r[9] - r[8]) * 1e3) for r in rows) + " ms")
 print("first import after a pull:       %6.0f ms  (bytecode written then)" % (first * 1e3))
 print("second import:                   %6.0f ms" % (second * 1e3))
 env_kb, art_kb = int(sys.argv[2]), int(sys.argv[3])
