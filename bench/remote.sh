@@ -56,6 +56,8 @@ drop=0
 [ "${REMOTE_DROP_CACHES:-1}" = 0 ] || [ ! -w /proc/sys/vm/drop_caches ] || drop=1
 settle() { sync; [ "$drop" = 0 ] || echo 3 > /proc/sys/vm/drop_caches; }
 
+# uv: COVE_UV, else the one .ci/run installs, else PATH's; for the pushed build as for the rounds'.
+[ -n "${COVE_UV:-}" ] || { [ -x .tools/uv/bin/uv ] && export COVE_UV="$PWD/.tools/uv/bin/uv"; } || true
 a="$(machine a "$remote")"
 run_in "$a" trust >/dev/null
 run_in "$a" sync
@@ -64,8 +66,6 @@ env_dir="$(cd "$work/proj" && env $a "$cove" status --json | python3 -c 'import 
 env_kb="$(du -sk "$env_dir" | cut -f1)"
 art_kb="$( (du -sk "$work/registry" "$work/team" 2>/dev/null || true) | awk '{s+=$1} END {print s}')"
 
-# uv: COVE_UV, else the one .ci/run installs, else PATH's.
-[ -n "${COVE_UV:-}" ] || { [ -x .tools/uv/bin/uv ] && export COVE_UV="$PWD/.tools/uv/bin/uv"; } || true
 # The warm rows' uv cache, filled once before the rounds.
 w="$(machine warmup "" "$work/uv-cache-warm")"; run_in "$w" trust >/dev/null; run_in "$w" sync
 : > "$work/times"

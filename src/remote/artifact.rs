@@ -5,9 +5,10 @@
 //! ending at an entry's edge and compressed on its own (two at a time, so a push uses both
 //! cores; the bytes do not depend on the machine). Any zstd reader reads the frames as one
 //! stream. Unpacking uses them: the calling thread downloads (and digests) the stream and hands
-//! on each whole frame; two workers each take the next frame, decompress it and make its
-//! folders and files, so the decompressing and the kernel's work of making files are shared by
-//! both cores (an artifact of one frame, or gzip'd, is unpacked by one worker). Links are made
+//! on each whole frame; two workers each take the next frame, decompress it whole into memory
+//! they keep, and make its folders and files from there, so the decompressing and the kernel's
+//! work of making files are shared by both cores (an artifact of one frame, or gzip'd, is
+//! unpacked by one worker, as a stream). Links are made
 //! last, once no entry is beneath one, so no file is written through a link. Nothing is synced
 //! per file (the attempt folder is sealed and renamed into place by `staging`, as a local build
 //! is), and what was made is listed for the seal.
@@ -414,10 +415,11 @@ fn work(
     into: &Path,
 ) -> std::io::Result<Parsed> {
     let lock = || queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let (mut parsed, mut buf) = (Parsed::default(), Vec::new());
+    let mut parsed = Parsed::default();
+    let mut room = Room { context: zstd::bulk::Decompressor::new()?, tar: Vec::new(), buf: Vec::new() };
     loop {
         let Some(Ok(frame)) = lock().as_ref().map(|frames| frames.recv()) else { return Ok(parsed) };
-        if let Err(e) = unpack_frame(&frame, codec, into, &mut buf, &mut parsed) {
+        if let Err(e) = unpack_frame(&frame, codec, into, &mut room, &mut parsed) {
             *lock() = None;
             return Err(e);
         }
@@ -425,17 +427,55 @@ fn work(
     }
 }
 
+/// A worker's memory, kept from frame to frame: each is touched (faulted in) once, not once a
+/// frame.
+struct Room {
+    context: zstd::bulk::Decompressor<'static>,
+    /// A frame's tar, decompressed whole.
+    tar: Vec<u8>,
+    /// A file's bytes on their way, when the frame is read as a stream.
+    buf: Vec<u8>,
+}
+
+/// A frame of this much tar or less is decompressed whole, and its files written from it; a
+/// larger one (one entry that large, or the one frame of an older cove's artifact) as a stream.
+const WHOLE: u64 = 64 << 20;
+
 /// Decompress one frame (whole tar entries), check each entry, and make its folders and files
 /// under `into`; links and the relocation list are kept for the end.
-fn unpack_frame(frame: &[u8], codec: Codec, into: &Path, buf: &mut Vec<u8>, out: &mut Parsed) -> std::io::Result<()> {
+fn unpack_frame(frame: &[u8], codec: Codec, into: &Path, room: &mut Room, out: &mut Parsed) -> std::io::Result<()> {
+    let size = zstd::zstd_safe::get_frame_content_size(frame).ok().flatten();
+    match size.filter(|&size| codec == Codec::Zstd && size <= WHOLE) {
+        Some(size) => {
+            room.tar.clear();
+            room.tar.reserve(size as usize);
+            room.context.decompress_to_buffer(frame, &mut room.tar)?;
+            let mut tar = tar::Archive::new(std::io::Cursor::new(room.tar.as_slice()));
+            make(tar.entries_with_seek()?, Some(&room.tar), into, &mut room.buf, out)
+        }
+        None => {
+            let decoder: Box<dyn Read> = match codec {
+                Codec::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(frame)?),
+                Codec::Gzip => Box::new(flate2::bufread::GzDecoder::new(frame)),
+            };
+            let mut tar = tar::Archive::new(decoder);
+            make(tar.entries()?, None, into, &mut room.buf, out)
+        }
+    }
+}
+
+/// Check each entry and make its folder or file under `into`, its bytes taken from `whole` (the
+/// decompressed tar the entries are read from) when there is one, else read through `buf`.
+fn make<R: Read>(
+    entries: tar::Entries<R>,
+    whole: Option<&[u8]>,
+    into: &Path,
+    buf: &mut Vec<u8>,
+    out: &mut Parsed,
+) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
-    let decoder: Box<dyn Read> = match codec {
-        Codec::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(frame)?),
-        Codec::Gzip => Box::new(flate2::bufread::GzDecoder::new(frame)),
-    };
-    let mut tar = tar::Archive::new(decoder);
-    for entry in tar.entries()? {
+    for entry in entries {
         let mut entry = entry?;
         let rel = entry.path()?.into_owned();
         let own = rel.as_os_str().as_bytes().starts_with(b".cove-") && rel != Path::new(RELOCATE);
@@ -460,13 +500,21 @@ fn unpack_frame(frame: &[u8], codec: Codec, into: &Path, buf: &mut Vec<u8>, out:
             tar::EntryType::Regular => {
                 let size = entry.size();
                 let mut file = create(into, &rel, mode)?;
-                buf.resize(CHUNK, 0);
-                let mut left = size;
-                while left > 0 {
-                    let n = left.min(CHUNK as u64) as usize;
-                    entry.read_exact(&mut buf[..n])?;
-                    file.write_all(&buf[..n])?;
-                    left -= n as u64;
+                let at = entry.raw_file_position();
+                let end = at.checked_add(size);
+                match whole.and_then(|tar| tar.get(usize::try_from(at).ok()?..usize::try_from(end?).ok()?)) {
+                    Some(bytes) => file.write_all(bytes)?,
+                    None if whole.is_some() => return Err(bad(format!("entry {} ends past its frame", rel.display()))),
+                    None => {
+                        buf.resize(CHUNK, 0);
+                        let mut left = size;
+                        while left > 0 {
+                            let n = left.min(CHUNK as u64) as usize;
+                            entry.read_exact(&mut buf[..n])?;
+                            file.write_all(&buf[..n])?;
+                            left -= n as u64;
+                        }
+                    }
                 }
                 out.files.push((rel, size));
             }
@@ -629,21 +677,30 @@ mod tests {
     }
 
     #[test]
-    fn a_gzip_artifact_of_an_older_cove_still_unpacks() {
+    fn a_gzip_artifact_or_one_zstd_stream_of_an_older_cove_still_unpacks() {
         let t = tempfile::tempdir().unwrap();
         let env = t.path().join("one/envs/k");
         make_env(&env);
+        // Larger than a write, so a streamed frame's file goes through the buffer in pieces.
+        let big: Vec<u8> = (0..2 * CHUNK as u32 + 9).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+        std::fs::write(env.join("lib/site/data.bin"), &big).unwrap();
         pack(&env, &t.path().join("a.tar.zst")).unwrap();
         let tar = zstd::decode_all(std::fs::File::open(t.path().join("a.tar.zst")).unwrap()).unwrap();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), Default::default());
         gz.write_all(&tar).unwrap();
         let gz = gz.finish().unwrap();
-        let (into, target) = (t.path().join("into"), t.path().join("two/envs/k"));
-        std::fs::create_dir(&into).unwrap();
-        unpack(gz.as_slice(), Codec::Gzip, &into, &target).unwrap();
-        let tool = std::fs::read_to_string(into.join("bin/tool")).unwrap();
-        assert_eq!(tool, format!("#!{}/bin/python\nimport x\n", target.display()));
-        assert_eq!(std::fs::read_to_string(into.join("lib/site/m.py")).unwrap(), "x = 1\n");
+        // One frame written as a stream: no size in its header, so it is read as a stream.
+        let zst = zstd::stream::encode_all(tar.as_slice(), 3).unwrap();
+        assert_eq!(zstd::zstd_safe::get_frame_content_size(&zst).ok().flatten(), None);
+        for (name, bytes, codec) in [("gzip", gz, Codec::Gzip), ("zstd", zst, Codec::Zstd)] {
+            let (into, target) = (t.path().join(format!("into-{name}")), t.path().join("two/envs/k"));
+            std::fs::create_dir(&into).unwrap();
+            unpack(bytes.as_slice(), codec, &into, &target).unwrap();
+            let tool = std::fs::read_to_string(into.join("bin/tool")).unwrap();
+            assert_eq!(tool, format!("#!{}/bin/python\nimport x\n", target.display()));
+            assert_eq!(std::fs::read_to_string(into.join("lib/site/m.py")).unwrap(), "x = 1\n");
+            assert!(std::fs::read(into.join("lib/site/data.bin")).unwrap() == big, "{name}: the large file whole");
+        }
     }
 
     /// What unpacking (into `dir/into`) a gzip archive of a link `evil` to `link_to`, then a
