@@ -439,7 +439,7 @@ struct Room {
 
 /// A frame of this much tar or less is decompressed whole, and its files written from it; a
 /// larger one (one entry that large, or the one frame of an older cove's artifact) as a stream.
-const WHOLE: u64 = 64 << 20;
+const WHOLE: u64 = 8 << 20;
 
 /// Decompress one frame (whole tar entries), check each entry, and make its folders and files
 /// under `into`; links and the relocation list are kept for the end.
