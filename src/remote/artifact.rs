@@ -8,10 +8,10 @@
 //! on each whole frame; two workers each take the next frame, decompress it whole into memory
 //! they keep, and make its folders and files from there, so the decompressing and the kernel's
 //! work of making files are shared by both cores (an artifact of one frame, or gzip'd, is
-//! unpacked by one worker, as a stream). Links are made
-//! last, once no entry is beneath one, so no file is written through a link. Nothing is synced
-//! per file (the attempt folder is sealed and renamed into place by `staging`, as a local build
-//! is), and what was made is listed for the seal.
+//! unpacked by one worker, as a stream). Links are made last, once no entry is beneath one, so
+//! no file is written through a link. Nothing is synced per file (the attempt folder is sealed
+//! and renamed into place by `staging`, as a local build is), and what was made is listed for
+//! the seal.
 //!
 //! Packing walks the published environment in name order and writes each directory, file and
 //! link with a fixed mtime, uid/gid 0 and no user names, so equal environments give equal bytes
