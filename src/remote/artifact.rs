@@ -5,9 +5,9 @@
 //! ending at an entry's edge and compressed on its own (two at a time, so a push uses both
 //! cores; the bytes do not depend on the machine). Any zstd reader reads the frames as one
 //! stream. Unpacking uses them: the calling thread downloads (and digests) the stream and hands
-//! on each whole frame; two workers each take the next frame, decompress it whole into memory
+//! on each whole frame; four workers each take the next frame, decompress it whole into memory
 //! they keep, and make its folders and files from there, so the decompressing and the kernel's
-//! work of making files are shared by both cores (an artifact of one frame, or gzip'd, is
+//! work of making files are shared by the cores (an artifact of one frame, or gzip'd, is
 //! unpacked by one worker, as a stream). Links are made last, once no entry is beneath one, so
 //! no file is written through a link. Nothing is synced per file (the attempt folder is sealed
 //! and renamed into place by `staging`, as a local build is), and what was made is listed for
@@ -48,9 +48,11 @@ const MTIME: u64 = 315_532_800;
 const ZSTD_LEVEL: i32 = 9;
 /// The tar bytes in each zstd frame, at least (a frame ends at the first entry edge past it).
 const FRAME: usize = 4 << 20;
-/// Workers unpacking frames side by side (one a core), and whole frames downloaded ahead of
-/// them.
-const WORKERS: usize = 2;
+/// Workers unpacking frames side by side, and whole frames downloaded ahead of them. More
+/// workers than cores: one waiting for the disk (the kernel reading a block of the inode table
+/// to make a file) leaves its core to another; on 2 cores, 4 pull 6–9% faster than 2, 6 no
+/// faster than 4.
+const WORKERS: usize = 4;
 const QUEUE: usize = 4;
 /// The download is read, and a file's bytes written, this much at a time.
 const CHUNK: usize = 1 << 20;
