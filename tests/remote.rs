@@ -213,6 +213,15 @@ fn b_pulls(a: &TestEnv, url: &str) -> TestEnv {
 fn a_pushes_to_a_registry_and_b_pulls_without_installing() {
     let Some(reg) = Registry::start() else { return };
     let a = a_pushes(&reg.url(), &["alpha==1.0"]);
+    // The layer is zstd frames of whole entries (pip alone fills several), which B's workers
+    // unpack side by side.
+    let layer = std::fs::read(&reg.blob_files()[0]).unwrap();
+    let (mut at, mut frames) = (0, 0);
+    while at < layer.len() {
+        at += zstd::zstd_safe::find_frame_compressed_size(&layer[at..]).expect("a whole zstd frame");
+        frames += 1;
+    }
+    assert!(frames >= 2, "the layer is {frames} frame(s)");
     b_pulls(&a, &reg.url());
 }
 
