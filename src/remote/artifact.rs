@@ -341,14 +341,15 @@ fn split(
     send: &std::sync::mpsc::SyncSender<Vec<u8>>,
     used: &std::sync::mpsc::Receiver<Vec<u8>>,
 ) -> std::io::Result<()> {
-    let mut pending = Vec::new();
+    // What is read and not yet handed on is `buf[start..end]`; `buf` is zeroed only as it grows.
+    let (mut buf, mut start, mut end) = (Vec::new(), 0, 0);
     let mut at_end = false;
     loop {
-        while let Some(n) = whole_frame(codec, &pending) {
+        while let Some(n) = whole_frame(codec, &buf[start..end]) {
             let mut frame = used.try_recv().unwrap_or_default();
             frame.clear();
-            frame.extend_from_slice(&pending[..n]);
-            pending.drain(..n);
+            frame.extend_from_slice(&buf[start..start + n]);
+            start += n;
             if send.send(frame).is_err() {
                 return Ok(());
             }
@@ -356,21 +357,28 @@ fn split(
         if at_end {
             break;
         }
-        let filled = pending.len();
-        pending.resize(filled + CHUNK, 0);
+        if end == buf.len() {
+            buf.copy_within(start..end, 0);
+            (start, end) = (0, end - start);
+            if end + CHUNK / 2 > buf.len() {
+                buf.resize((2 * buf.len()).max(CHUNK), 0);
+            }
+        }
         let n = loop {
-            match archive.read(&mut pending[filled..]) {
+            match archive.read(&mut buf[end..]) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 read => break read?,
             }
         };
-        pending.truncate(filled + n);
+        end += n;
         at_end = n == 0;
     }
     match codec {
-        _ if pending.is_empty() => Ok(()),
+        _ if start == end => Ok(()),
         Codec::Gzip => {
-            let _ = send.send(pending);
+            buf.copy_within(start..end, 0);
+            buf.truncate(end - start);
+            let _ = send.send(buf);
             Ok(())
         }
         Codec::Zstd => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the artifact ends inside a frame")),
